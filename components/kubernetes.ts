@@ -1,0 +1,52 @@
+/**
+ * The Kubernetes side: ServiceAccounts created or patched for IRSA, or created plain for Pod Identity.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The annotation IRSA's mutating webhook reads to inject the role and the token into pods. */
+export const IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
+
+export interface ServiceAccountSpec {
+    /** Child resource name (from the component's name). */
+    resourceName: string;
+    namespace: pulumi.Input<string>;
+    name: pulumi.Input<string>;
+    /** The role to annotate with, for IRSA; undefined for Pod Identity. */
+    roleArn?: pulumi.Input<string>;
+    labels?: { [key: string]: string };
+}
+
+/** `create`: a ServiceAccount, annotated for IRSA. */
+export function createServiceAccount(spec: ServiceAccountSpec, opts: pulumi.CustomResourceOptions): k8s.core.v1.ServiceAccount {
+    return new k8s.core.v1.ServiceAccount(
+        spec.resourceName,
+        {
+            metadata: {
+                name: spec.name,
+                namespace: spec.namespace,
+                labels: { "app.kubernetes.io/managed-by": "ray-s3-access", ...spec.labels },
+                annotations: spec.roleArn === undefined ? undefined : { [IRSA_ROLE_ANNOTATION]: spec.roleArn },
+            },
+        },
+        opts,
+    );
+}
+
+/** `patch`: annotate an existing ServiceAccount (server-side apply; the rest of it stays its owner's). */
+export function patchServiceAccount(
+    spec: ServiceAccountSpec & { roleArn: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.ServiceAccountPatch {
+    return new k8s.core.v1.ServiceAccountPatch(
+        spec.resourceName,
+        {
+            metadata: {
+                name: spec.name,
+                namespace: spec.namespace,
+                annotations: { [IRSA_ROLE_ANNOTATION]: spec.roleArn },
+            },
+        },
+        opts,
+    );
+}

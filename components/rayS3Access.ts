@@ -1,0 +1,269 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { createServiceAccount, patchServiceAccount } from "./kubernetes";
+import { buildS3PermissionsPolicy, compactJson, iamPolicyLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
+import {
+    buildIrsaTrustPolicy,
+    buildPodIdentityTrustPolicy,
+    issuerHostPath,
+    ServiceAccountRef,
+    STS_AUDIENCE,
+} from "./trustPolicy";
+import { IdentityType, RayS3AccessArgs, ServiceAccountMode } from "./types";
+import { RayS3AccessValidationError, trustPolicyLengthProblem, validateArgs, ValidatedArgs } from "./validation";
+
+/** The component's type token. */
+export const RAY_S3_ACCESS_TYPE = "ray-s3-access:index:RayS3Access";
+
+/** A 12-digit stand-in account used to measure documents before the real account id is known. */
+const PLACEHOLDER_ACCOUNT = "000000000000";
+
+/** A child-name suffix from a service account, stable across reordering of the list it came from. */
+function refSuffix(ref: ServiceAccountRef): string {
+    return `${ref.namespace}-${ref.name}`;
+}
+
+/** A child-name suffix from a managed policy ARN: its path and name. */
+function policyArnSuffix(arn: string): string {
+    return arn.replace(/^arn:[^:]+:iam::[^:]+:policy\//, "").replace(/[^A-Za-z0-9-]+/g, "-");
+}
+
+/**
+ * Least-privilege S3 access for the pods of one workload (a Ray cluster, a Kubeflow profile, a SkyPilot
+ * namespace) on EKS: an IAM role whose trust admits exactly the workload's service accounts (IRSA or EKS Pod
+ * Identity), one managed policy that grants only the listed buckets and prefixes, and the ServiceAccount
+ * annotation (IRSA) or Pod Identity association that hands the role to the pods.
+ */
+export class RayS3Access extends pulumi.ComponentResource {
+    /** ARN of the IAM role the pods assume. */
+    public readonly roleArn: pulumi.Output<string>;
+    /** Name of the IAM role. */
+    public readonly roleName: pulumi.Output<string>;
+    /** ARN of the managed S3 policy attached to the role. */
+    public readonly policyArn: pulumi.Output<string>;
+    /** The workload's namespace. */
+    public readonly namespace: pulumi.Output<string>;
+    /** The workload's ServiceAccount name. */
+    public readonly serviceAccountName: pulumi.Output<string>;
+    /** The role's trust policy (JSON). */
+    public readonly trustPolicy: pulumi.Output<string>;
+    /** The complete identity policy the component attaches (JSON). */
+    public readonly permissionsPolicy: pulumi.Output<string>;
+    /** ARN of the IAM OIDC provider the role trusts (IRSA; empty for Pod Identity). */
+    public readonly oidcProviderArn: pulumi.Output<string>;
+    /** Id of the primary service account's Pod Identity association (Pod Identity; empty for IRSA). */
+    public readonly podIdentityAssociationId: pulumi.Output<string>;
+
+    constructor(name: string, args: RayS3AccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validate before super(): invalid input must fail before anything is registered.
+        const valid = validateArgs(name, args);
+        precheckDocumentSizes(name, args, valid);
+        super(RAY_S3_ACCESS_TYPE, name, {}, opts);
+
+        const childOpts: pulumi.CustomResourceOptions = { parent: this };
+        const invokeOpts: pulumi.InvokeOutputOptions = { parent: this };
+        const partition = aws.getPartitionOutput({}, invokeOpts).partition;
+        const namespace = pulumi.output(args.namespace);
+        const serviceAccountName = pulumi.output(args.serviceAccountName ?? valid.serviceAccountName!);
+        const subjects = pulumi
+            .all([namespace, serviceAccountName])
+            .apply(([ns, sa]) => [{ namespace: ns, name: sa }, ...valid.additionalServiceAccounts]);
+
+        let oidcProviderArn: pulumi.Output<string> = pulumi.output("");
+        let trustPolicy: pulumi.Output<string>;
+        if (valid.identity === IdentityType.Irsa) {
+            oidcProviderArn = this.resolveOidcProvider(name, args, partition, invokeOpts, childOpts);
+            trustPolicy = pulumi.all([oidcProviderArn, subjects]).apply(([providerArn, refs]) =>
+                checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(providerArn, refs)),
+            );
+        } else {
+            const accountId = aws.getCallerIdentityOutput({}, invokeOpts).accountId;
+            trustPolicy = pulumi.all([accountId, pulumi.output(args.clusterName!), subjects]).apply(([account, cluster, refs]) =>
+                checkedTrustPolicy(
+                    name,
+                    valid,
+                    refs.length,
+                    buildPodIdentityTrustPolicy({ accountId: account, clusterName: cluster, serviceAccounts: refs }),
+                ),
+            );
+        }
+
+        const permissionsPolicy = partition.apply((p) => {
+            const document = buildS3PermissionsPolicy(p, valid.buckets);
+            const length = iamPolicyLength(document);
+            if (length > MANAGED_POLICY_MAX_LENGTH) {
+                throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
+            }
+            return compactJson(document);
+        });
+
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                name: args.roleName,
+                path: args.rolePath,
+                description: pulumi.interpolate`S3 access for ${namespace}/${serviceAccountName} (ray-s3-access, ${valid.identity})`,
+                assumeRolePolicy: trustPolicy,
+                permissionsBoundary: args.permissionsBoundaryArn,
+                maxSessionDuration: valid.maxSessionDuration,
+                tags: args.tags,
+            },
+            childOpts,
+        );
+        const policy = new aws.iam.Policy(
+            `${name}-policy`,
+            {
+                path: args.rolePath,
+                description: pulumi.interpolate`Least-privilege S3 access for ${namespace}/${serviceAccountName} (ray-s3-access)`,
+                policy: permissionsPolicy,
+                tags: args.tags,
+            },
+            childOpts,
+        );
+        new aws.iam.RolePolicyAttachment(`${name}-policy-attachment`, { role: role.name, policyArn: policy.arn }, childOpts);
+        for (const arn of valid.additionalPolicyArns) {
+            new aws.iam.RolePolicyAttachment(`${name}-extra-${policyArnSuffix(arn)}`, { role: role.name, policyArn: arn }, childOpts);
+        }
+
+        const serviceAccounts = [
+            { suffix: "", namespace: namespace as pulumi.Input<string>, name: serviceAccountName as pulumi.Input<string> },
+            ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
+        ];
+        let podIdentityAssociationId: pulumi.Output<string> = pulumi.output("");
+        for (const sa of serviceAccounts) {
+            const irsaRoleArn = valid.identity === IdentityType.Irsa ? role.arn : undefined;
+            if (valid.manageServiceAccount === ServiceAccountMode.Create) {
+                createServiceAccount(
+                    { resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn },
+                    childOpts,
+                );
+            } else if (valid.manageServiceAccount === ServiceAccountMode.Patch && irsaRoleArn !== undefined) {
+                patchServiceAccount(
+                    { resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn },
+                    childOpts,
+                );
+            }
+            if (valid.identity === IdentityType.PodIdentity) {
+                const association = new aws.eks.PodIdentityAssociation(
+                    `${name}-association${sa.suffix}`,
+                    {
+                        clusterName: args.clusterName!,
+                        namespace: sa.namespace,
+                        serviceAccount: sa.name,
+                        roleArn: role.arn,
+                        tags: args.tags,
+                    },
+                    childOpts,
+                );
+                if (sa.suffix === "") {
+                    podIdentityAssociationId = association.associationId;
+                }
+            }
+        }
+
+        this.roleArn = role.arn;
+        this.roleName = role.name;
+        this.policyArn = policy.arn;
+        this.namespace = namespace;
+        this.serviceAccountName = serviceAccountName;
+        this.trustPolicy = trustPolicy;
+        this.permissionsPolicy = permissionsPolicy;
+        this.oidcProviderArn = oidcProviderArn;
+        this.podIdentityAssociationId = podIdentityAssociationId;
+        this.registerOutputs({
+            roleArn: this.roleArn,
+            roleName: this.roleName,
+            policyArn: this.policyArn,
+            namespace: this.namespace,
+            serviceAccountName: this.serviceAccountName,
+            trustPolicy: this.trustPolicy,
+            permissionsPolicy: this.permissionsPolicy,
+            oidcProviderArn: this.oidcProviderArn,
+            podIdentityAssociationId: this.podIdentityAssociationId,
+        });
+    }
+
+    /** The ARN of the OIDC provider to trust: given, created for the issuer, or derived from the issuer. */
+    private resolveOidcProvider(
+        name: string,
+        args: RayS3AccessArgs,
+        partition: pulumi.Output<string>,
+        invokeOpts: pulumi.InvokeOutputOptions,
+        childOpts: pulumi.CustomResourceOptions,
+    ): pulumi.Output<string> {
+        if (args.oidcProviderArn !== undefined) {
+            return pulumi.output(args.oidcProviderArn);
+        }
+        const issuerUrl =
+            args.oidcIssuerUrl !== undefined
+                ? pulumi.output(args.oidcIssuerUrl)
+                : aws.eks.getClusterOutput({ name: args.clusterName! }, invokeOpts).identities.apply((identities) => {
+                      const issuer = identities?.[0]?.oidcs?.[0]?.issuer;
+                      if (!issuer) {
+                          throw new RayS3AccessValidationError(name, [
+                              `clusterName: the cluster has no OIDC issuer: enable it, or use identity "podIdentity"`,
+                          ]);
+                      }
+                      return issuer;
+                  });
+        if (args.createOidcProvider) {
+            return new aws.iam.OpenIdConnectProvider(
+                `${name}-oidc`,
+                { url: issuerUrl, clientIdLists: [STS_AUDIENCE], tags: args.tags },
+                childOpts,
+            ).arn;
+        }
+        const accountId = aws.getCallerIdentityOutput({}, invokeOpts).accountId;
+        return pulumi.interpolate`arn:${partition}:iam::${accountId}:oidc-provider/${issuerUrl.apply(issuerHostPath)}`;
+    }
+}
+
+function managedPolicyLengthProblem(length: number): string {
+    return (
+        `buckets: the S3 policy would be ${length} characters (without white space), over IAM's managed-policy quota of ` +
+        `${MANAGED_POLICY_MAX_LENGTH}: split the buckets across components, or drop prefixes that a shorter common prefix covers`
+    );
+}
+
+function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number, document: object): string {
+    const json = compactJson(document);
+    const problem = trustPolicyLengthProblem(iamPolicyLength(document), valid.trustPolicyMaxLength, valid.identity, subjects);
+    if (problem) {
+        throw new RayS3AccessValidationError(name, [problem]);
+    }
+    return json;
+}
+
+/**
+ * Measures the trust and permission documents with stand-in values of the same length as the real ones,
+ * when every input that shapes them is a plain value, so an oversized document fails before anything is
+ * registered. The documents built later from the resolved values are checked again.
+ */
+function precheckDocumentSizes(name: string, args: RayS3AccessArgs, valid: ValidatedArgs): void {
+    const problems: string[] = [];
+    const permissions = buildS3PermissionsPolicy("aws", valid.buckets);
+    if (iamPolicyLength(permissions) > MANAGED_POLICY_MAX_LENGTH) {
+        problems.push(managedPolicyLengthProblem(iamPolicyLength(permissions)));
+    }
+    if (valid.namespace !== undefined && valid.serviceAccountName !== undefined) {
+        const refs = [{ namespace: valid.namespace, name: valid.serviceAccountName }, ...valid.additionalServiceAccounts];
+        let trust: object | undefined;
+        if (valid.identity === IdentityType.Irsa) {
+            if (typeof args.oidcProviderArn === "string") {
+                trust = buildIrsaTrustPolicy(args.oidcProviderArn, refs);
+            } else if (typeof args.oidcIssuerUrl === "string") {
+                const arn = `arn:aws:iam::${PLACEHOLDER_ACCOUNT}:oidc-provider/${issuerHostPath(args.oidcIssuerUrl)}`;
+                trust = buildIrsaTrustPolicy(arn, refs);
+            }
+        } else if (typeof args.clusterName === "string") {
+            trust = buildPodIdentityTrustPolicy({ accountId: PLACEHOLDER_ACCOUNT, clusterName: args.clusterName, serviceAccounts: refs });
+        }
+        if (trust) {
+            const problem = trustPolicyLengthProblem(iamPolicyLength(trust), valid.trustPolicyMaxLength, valid.identity, refs.length);
+            if (problem) problems.push(problem);
+        }
+    }
+    if (problems.length > 0) {
+        throw new RayS3AccessValidationError(name, problems);
+    }
+}

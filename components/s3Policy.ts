@@ -1,0 +1,144 @@
+/**
+ * The least-privilege S3 (and KMS) identity policy. Pure: plain values in, a plain document out, no Pulumi,
+ * so the policy pack, the runner and the tests can use it without an engine.
+ */
+
+/** An IAM policy document as IAM stores it. */
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+/** One statement; only the fields this project writes. */
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: { [kind: string]: string | string[] };
+    Action: string | string[];
+    Resource?: string | string[];
+    Condition?: { [operator: string]: { [key: string]: string | string[] } };
+}
+
+/** A bucket entry after validation: a name, never an ARN or URL. */
+export interface ResolvedBucketAccess {
+    bucket: string;
+    access: "read" | "readWrite";
+    prefixes: string[];
+    kmsKeyArns: string[];
+}
+
+export const READ_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"];
+export const WRITE_OBJECT_ACTIONS = [
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+];
+/** Bucket-level actions a reader needs; neither supports the `s3:prefix` condition. */
+export const READ_BUCKET_ACTIONS = ["s3:GetBucketLocation"];
+export const WRITE_BUCKET_ACTIONS = ["s3:ListBucketMultipartUploads"];
+
+/** IAM's quota for a customer managed policy, in characters without white space. */
+export const MANAGED_POLICY_MAX_LENGTH = 6144;
+
+/**
+ * Where object ARNs and `s3:prefix` values for a set of prefixes start. A prefix may carry a policy variable
+ * (`${aws:PrincipalTag/kubernetes-namespace}/`), which IAM substitutes at request time.
+ */
+export interface PolicyScope {
+    /** A path put before every prefix (and used alone when a bucket has none). */
+    readonly keyPrefix?: string;
+}
+
+/** `Checkpoints-bucket.1` -> `CheckpointsBucket1`: Sids may hold only letters and digits. */
+export function sidFragment(value: string): string {
+    return value
+        .split(/[^A-Za-z0-9]+/)
+        .filter((part) => part.length > 0)
+        .map((part) => part[0].toUpperCase() + part.slice(1))
+        .join("");
+}
+
+function scopedPrefixes(bucket: ResolvedBucketAccess, scope: PolicyScope): string[] {
+    const base = scope.keyPrefix ?? "";
+    if (bucket.prefixes.length === 0) {
+        return base === "" ? [] : [base];
+    }
+    return bucket.prefixes.map((prefix) => base + prefix);
+}
+
+/**
+ * Builds the identity policy for the given buckets. Buckets are sorted by name and prefixes and keys are
+ * sorted and de-duplicated, so the same input always gives byte-identical JSON, whatever its order.
+ */
+export function buildS3PermissionsPolicy(
+    partition: string,
+    buckets: readonly ResolvedBucketAccess[],
+    scope: PolicyScope = {},
+): PolicyDocument {
+    const statements: PolicyStatement[] = [];
+    const sorted = [...buckets].sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
+    for (const bucket of sorted) {
+        const bucketArn = `arn:${partition}:s3:::${bucket.bucket}`;
+        const write = bucket.access === "readWrite";
+        const sid = sidFragment(bucket.bucket);
+        const prefixes = [...new Set(scopedPrefixes(bucket, scope))].sort();
+
+        statements.push({
+            Sid: `BucketMetadata${sid}`,
+            Effect: "Allow",
+            Action: write ? [...READ_BUCKET_ACTIONS, ...WRITE_BUCKET_ACTIONS] : [...READ_BUCKET_ACTIONS],
+            Resource: bucketArn,
+        });
+        const list: PolicyStatement = {
+            Sid: `ListBucket${sid}`,
+            Effect: "Allow",
+            Action: "s3:ListBucket",
+            Resource: bucketArn,
+        };
+        if (prefixes.length > 0) {
+            list.Condition = { StringLike: { "s3:prefix": prefixes.map((prefix) => `${prefix}*`) } };
+        }
+        statements.push(list);
+        statements.push({
+            Sid: `${write ? "ReadWrite" : "Read"}Objects${sid}`,
+            Effect: "Allow",
+            Action: write ? [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS] : [...READ_OBJECT_ACTIONS],
+            Resource: prefixes.length > 0 ? prefixes.map((prefix) => `${bucketArn}/${prefix}*`) : `${bucketArn}/*`,
+        });
+    }
+
+    const decryptKeys = new Set<string>();
+    const encryptKeys = new Set<string>();
+    for (const bucket of buckets) {
+        for (const key of bucket.kmsKeyArns) {
+            decryptKeys.add(key);
+            if (bucket.access === "readWrite") {
+                encryptKeys.add(key);
+            }
+        }
+    }
+    if (encryptKeys.size > 0) {
+        statements.push({
+            Sid: "KmsForWrittenObjects",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: [...encryptKeys].sort(),
+        });
+    }
+    const decryptOnly = [...decryptKeys].filter((key) => !encryptKeys.has(key)).sort();
+    if (decryptOnly.length > 0) {
+        statements.push({ Sid: "KmsForReadObjects", Effect: "Allow", Action: "kms:Decrypt", Resource: decryptOnly });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** JSON as IAM measures it for its size quotas: no white space outside strings. */
+export function compactJson(document: unknown): string {
+    return JSON.stringify(document);
+}
+
+/** Length of a policy as IAM counts it against its quotas (white space is not counted). */
+export function iamPolicyLength(document: unknown): number {
+    return compactJson(document).replace(/\s/g, "").length;
+}

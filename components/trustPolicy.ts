@@ -1,0 +1,108 @@
+/**
+ * Trust policies for IRSA and EKS Pod Identity. Pure functions: plain values in, plain documents out.
+ */
+import { PolicyDocument, PolicyStatement } from "./s3Policy";
+
+/** The audience EKS puts in projected service-account tokens for AWS. */
+export const STS_AUDIENCE = "sts.amazonaws.com";
+/** The service principal of the EKS Pod Identity Agent. */
+export const POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com";
+
+/** A Kubernetes service account, `namespace` + `name`. */
+export interface ServiceAccountRef {
+    namespace: string;
+    name: string;
+}
+
+/** `system:serviceaccount:NS:NAME`, the `sub` claim of a projected service-account token. */
+export function serviceAccountSubject(sa: ServiceAccountRef): string {
+    return `system:serviceaccount:${sa.namespace}:${sa.name}`;
+}
+
+/** `https://oidc.eks.us-west-2.amazonaws.com/id/X/` -> `oidc.eks.us-west-2.amazonaws.com/id/X`. */
+export function issuerHostPath(issuerUrl: string): string {
+    return issuerUrl.replace(/^https:\/\//, "").replace(/\/+$/, "");
+}
+
+/** The issuer host path an IAM OIDC provider ARN names. */
+export function issuerFromProviderArn(providerArn: string): string {
+    const marker = ":oidc-provider/";
+    const at = providerArn.indexOf(marker);
+    return at < 0 ? "" : providerArn.slice(at + marker.length);
+}
+
+function uniqueSorted(values: string[]): string[] {
+    return [...new Set(values)].sort();
+}
+
+/**
+ * IRSA trust: the OIDC provider may call `sts:AssumeRoleWithWebIdentity` only for tokens whose `sub` is one
+ * of the given service accounts and whose `aud` is STS.
+ */
+export function buildIrsaTrustPolicy(providerArn: string, serviceAccounts: readonly ServiceAccountRef[]): PolicyDocument {
+    const issuer = issuerFromProviderArn(providerArn);
+    const subjects = uniqueSorted(serviceAccounts.map(serviceAccountSubject));
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ServiceAccountWebIdentity",
+                Effect: "Allow",
+                Principal: { Federated: providerArn },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: {
+                    StringEquals: {
+                        [`${issuer}:aud`]: STS_AUDIENCE,
+                        [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects,
+                    },
+                },
+            },
+        ],
+    };
+}
+
+/** What pins a Pod Identity trust statement. */
+export interface PodIdentityTrustScope {
+    /** The account that owns the cluster (`aws:SourceAccount`). */
+    accountId: string;
+    /** The cluster's name (`aws:RequestTag/eks-cluster-name`). */
+    clusterName: string;
+    /** The service accounts; each gets its own statement so namespace and name are pinned together. */
+    serviceAccounts: readonly ServiceAccountRef[];
+}
+
+/**
+ * Pod Identity trust, as the EKS user guide shows it: `pods.eks.amazonaws.com` may `sts:AssumeRole` and
+ * `sts:TagSession`, only from the cluster's account and only with the session tags EKS sets for the given
+ * cluster, namespace and service account. Without the pins anyone who can create an association in the
+ * account can use the role.
+ */
+export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): PolicyDocument {
+    const seen = new Set<string>();
+    const statements: PolicyStatement[] = [];
+    const sorted = [...scope.serviceAccounts].sort((a, b) =>
+        serviceAccountSubject(a) < serviceAccountSubject(b) ? -1 : 1,
+    );
+    for (const sa of sorted) {
+        const key = serviceAccountSubject(sa);
+        if (seen.has(key)) {
+            continue;
+        }
+        seen.add(key);
+        statements.push({
+            Sid: `PodIdentity${statements.length + 1}`,
+            Effect: "Allow",
+            Principal: { Service: POD_IDENTITY_PRINCIPAL },
+            Action: ["sts:AssumeRole", "sts:TagSession"],
+            Condition: {
+                StringEquals: {
+                    "aws:SourceAccount": scope.accountId,
+                    "aws:RequestTag/eks-cluster-name": scope.clusterName,
+                    "aws:RequestTag/kubernetes-namespace": sa.namespace,
+                    "aws:RequestTag/kubernetes-service-account": sa.name,
+                },
+            },
+        });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}

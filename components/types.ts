@@ -1,0 +1,154 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * How pods get the role's credentials.
+ *
+ * `irsa`: IAM Roles for Service Accounts. The pod's projected service-account token is exchanged through the
+ * cluster's IAM OIDC provider (`sts:AssumeRoleWithWebIdentity`); the ServiceAccount carries the role ARN.
+ * `podIdentity`: EKS Pod Identity. The EKS Pod Identity Agent assumes the role for the pod
+ * (`pods.eks.amazonaws.com`, `sts:AssumeRole` + `sts:TagSession`) through a Pod Identity association.
+ */
+export const IdentityType = {
+    Irsa: "irsa",
+    PodIdentity: "podIdentity",
+} as const;
+/** See {@link IdentityType}. */
+export type IdentityType = (typeof IdentityType)[keyof typeof IdentityType];
+
+/**
+ * What the component does with the Kubernetes ServiceAccount(s) the role trusts.
+ *
+ * `create`: create each ServiceAccount (annotated with `eks.amazonaws.com/role-arn` for IRSA).
+ * `patch`: annotate existing ServiceAccounts with a server-side-apply patch (IRSA; nothing to patch for Pod
+ * Identity). `none`: leave Kubernetes alone (another tool or Helm chart owns the ServiceAccount).
+ */
+export const ServiceAccountMode = {
+    Create: "create",
+    Patch: "patch",
+    None: "none",
+} as const;
+/** See {@link ServiceAccountMode}. */
+export type ServiceAccountMode = (typeof ServiceAccountMode)[keyof typeof ServiceAccountMode];
+
+/** The S3 access a bucket entry grants. */
+export const AccessLevel = {
+    Read: "read",
+    ReadWrite: "readWrite",
+} as const;
+/** See {@link AccessLevel}. */
+export type AccessLevel = (typeof AccessLevel)[keyof typeof AccessLevel];
+
+/** One bucket the workload may use, and how. */
+export interface BucketAccess {
+    /** The bucket's name (`my-bucket`) or ARN (`arn:aws:s3:::my-bucket`). Not an `s3://` URL. */
+    readonly bucket: string;
+    /**
+     * `read`: GetObject, GetObjectVersion, ListBucket, GetBucketLocation. `readWrite` adds PutObject,
+     * DeleteObject and the multipart-upload actions large checkpoints need.
+     * @default "readWrite"
+     */
+    readonly access?: AccessLevel;
+    /**
+     * Key prefixes the workload is limited to (`checkpoints/`). Objects are limited to `bucket/PREFIX*` and
+     * ListBucket to an `s3:prefix` of `PREFIX*`. No `*`, `?` or leading `/`.
+     * @default - the whole bucket
+     */
+    readonly prefixes?: string[];
+    /**
+     * KMS keys (key ARNs) that encrypt the bucket's objects: `kms:Decrypt` is granted on them, and
+     * `kms:GenerateDataKey` too for `readWrite`.
+     * @default - no KMS permissions
+     */
+    readonly kmsKeyArns?: string[];
+}
+
+/** The arguments of {@link RayS3Access}. */
+export interface RayS3AccessArgs {
+    /**
+     * How pods get credentials: `irsa` or `podIdentity`.
+     * @default "irsa"
+     */
+    readonly identity?: IdentityType;
+    /**
+     * The EKS cluster's name. Required for Pod Identity (the associations and the trust policy's
+     * `eks-cluster-name` pin). For IRSA, used to look up the cluster's OIDC issuer when neither
+     * `oidcProviderArn` nor `oidcIssuerUrl` is given.
+     * @default - none
+     */
+    readonly clusterName?: pulumi.Input<string>;
+    /**
+     * ARN of the cluster's existing IAM OIDC provider (IRSA). Mutually exclusive with `oidcIssuerUrl` and
+     * `createOidcProvider`.
+     * @default - derived from `oidcIssuerUrl` or the cluster
+     */
+    readonly oidcProviderArn?: pulumi.Input<string>;
+    /**
+     * The cluster's OIDC issuer URL, `https://oidc.eks.REGION.amazonaws.com/id/ID` (IRSA).
+     * @default - looked up from `clusterName`
+     */
+    readonly oidcIssuerUrl?: pulumi.Input<string>;
+    /**
+     * Create the IAM OIDC provider for the issuer (IRSA). Leave `false` when the cluster already has one:
+     * an account holds one provider per issuer URL.
+     * @default false
+     */
+    readonly createOidcProvider?: boolean;
+    /** The Kubernetes namespace of the workload's ServiceAccount. */
+    readonly namespace: pulumi.Input<string>;
+    /**
+     * The ServiceAccount the workload's pods run as (a RayCluster's head and worker pods, a Kubeflow
+     * profile's `default-editor`, SkyPilot's `skypilot-service-account`).
+     * @default "ray-s3-sa"
+     */
+    readonly serviceAccountName?: pulumi.Input<string>;
+    /**
+     * `create`, `patch` or `none`: see {@link ServiceAccountMode}.
+     * @default "create"
+     */
+    readonly manageServiceAccount?: ServiceAccountMode;
+    /** The buckets the workload may use; at least one. */
+    readonly buckets: BucketAccess[];
+    /**
+     * More service accounts trusted by (IRSA) or associated with (Pod Identity) the same role, each
+     * `namespace:name`.
+     * @default - none
+     */
+    readonly additionalServiceAccounts?: string[];
+    /**
+     * The IAM role's name (at most 64 characters).
+     * @default - generated from the component's name
+     */
+    readonly roleName?: pulumi.Input<string>;
+    /**
+     * The IAM path of the role and its policy.
+     * @default "/"
+     */
+    readonly rolePath?: pulumi.Input<string>;
+    /**
+     * ARN of a managed policy used as the role's permissions boundary.
+     * @default - no boundary
+     */
+    readonly permissionsBoundaryArn?: pulumi.Input<string>;
+    /**
+     * The role's maximum session duration in seconds, 3600 to 43200.
+     * @default 3600
+     */
+    readonly maxSessionDuration?: number;
+    /**
+     * Tags for the role and the policy (and the Pod Identity associations).
+     * @default - none
+     */
+    readonly tags?: { [key: string]: string };
+    /**
+     * More managed policies to attach to the role (their ARNs).
+     * @default - none
+     */
+    readonly additionalPolicyArns?: string[];
+    /**
+     * The most characters (without white space) the trust policy may have: IAM's quota for the account,
+     * 2,048 by default and up to 8,192 after a Service Quotas increase. Input that would produce a longer
+     * trust policy is rejected before anything is created.
+     * @default 2048
+     */
+    readonly trustPolicyMaxLength?: number;
+}

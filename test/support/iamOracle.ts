@@ -1,0 +1,110 @@
+/**
+ * An independent IAM evaluator (@cloud-copilot/iam-simulate, a devDependency) that decides what generated
+ * documents allow. Tests ask it questions; they never re-implement IAM's logic.
+ */
+import { runSimulation } from "@cloud-copilot/iam-simulate";
+import * as path from "path";
+
+type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
+export const ACCOUNT = "111122223333";
+
+/** Does the identity policy allow `action` on `resource` with these request context values? */
+export async function identityAllows(
+    policy: string | object,
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+    principal = `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/session`,
+): Promise<boolean> {
+    const result = await runSimulation(
+        {
+            identityPolicies: [{ name: "permissions", policy: typeof policy === "string" ? JSON.parse(policy) : policy }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            request: { action, principal, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
+        },
+        {},
+    );
+    if (result.resultType === "error") {
+        throw new Error(`iam-simulate rejected the simulation of ${action} on ${resource}: ${JSON.stringify(result.errors)}`);
+    }
+    return result.overallResult === "Allowed";
+}
+
+/**
+ * Does the trust policy let this principal perform `action` (an sts:AssumeRole* or sts:TagSession call)
+ * against the role? Service-principal trusts go through the public `runSimulation`.
+ */
+export async function trustAllows(
+    trust: string | object,
+    action: string,
+    principal: string,
+    context: Record<string, string | string[]>,
+    roleArn = `arn:aws:iam::${ACCOUNT}:role/ray-s3`,
+): Promise<boolean> {
+    const result = await runSimulation(
+        {
+            identityPolicies: [],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            resourcePolicy: typeof trust === "string" ? JSON.parse(trust) : trust,
+            request: { action, principal, resource: { resource: roleArn, accountId: ACCOUNT }, contextVariables: context },
+        },
+        {},
+    );
+    if (result.resultType === "error") {
+        throw new Error(`iam-simulate rejected the simulation of ${action}: ${JSON.stringify(result.errors)}`);
+    }
+    return result.overallResult === "Allowed";
+}
+
+/*
+ * Web identity: the catalog iam-simulate validates context keys against lists no `oidc.eks...:sub` keys
+ * (they are per-issuer), so `runSimulation` drops them, and its unvalidated entry point fails on resource
+ * policies (it loads them without a name). The core engine both use is called directly instead, with the
+ * same policy loader and parameters `runSimulation` passes.
+ */
+const simulateRoot = path.dirname(require.resolve("@cloud-copilot/iam-simulate"));
+/* eslint-disable @typescript-eslint/no-require-imports */
+const core = require(path.join(simulateRoot, "core_engine/CoreSimulatorEngine.js"));
+const { AwsRequestImpl } = require(path.join(simulateRoot, "request/request.js"));
+const { RequestContextImpl } = require(path.join(simulateRoot, "requestContext.js"));
+const { DiscoveryContextKeyConstraints } = require(path.join(simulateRoot, "context_keys/discoveryContextKeyConstraints.js"));
+const { loadPolicy } = require(require.resolve("@cloud-copilot/iam-policy", { paths: [simulateRoot] }));
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Can a token with this `sub` and `aud`, presented through `providerArn`, assume the role? */
+export function webIdentityAllows(trust: string | object, providerArn: string, sub: string, aud = "sts.amazonaws.com"): boolean {
+    const issuer = providerArn.slice(providerArn.indexOf(":oidc-provider/") + ":oidc-provider/".length);
+    const request = new AwsRequestImpl(
+        providerArn,
+        { resource: `arn:aws:iam::${ACCOUNT}:role/ray-s3`, accountId: ACCOUNT },
+        "sts:AssumeRoleWithWebIdentity",
+        new RequestContextImpl({ [`${issuer}:sub`]: sub, [`${issuer}:aud`]: aud }),
+    );
+    const analysis = core.authorize({
+        request,
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: loadPolicy(typeof trust === "string" ? JSON.parse(trust) : trust, { name: "trust" }),
+        permissionBoundaries: undefined,
+        vpcEndpointPolicies: undefined,
+        simulationParameters: { simulationMode: "Strict", discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]) },
+        serviceSettings: { s3: {} },
+    });
+    return (analysis.result as Decision) === "Allowed";
+}
+
+/** The session tags EKS Pod Identity sets when it assumes a role for a pod. */
+export function podIdentityContext(cluster: string, namespace: string, serviceAccount: string, account = ACCOUNT): Record<string, string> {
+    return {
+        "aws:SourceAccount": account,
+        "aws:RequestTag/eks-cluster-name": cluster,
+        "aws:RequestTag/eks-cluster-arn": `arn:aws:eks:us-west-2:${account}:cluster/${cluster}`,
+        "aws:RequestTag/kubernetes-namespace": namespace,
+        "aws:RequestTag/kubernetes-service-account": serviceAccount,
+        "aws:RequestTag/kubernetes-pod-name": "ray-head-0",
+        "aws:RequestTag/kubernetes-pod-uid": "0a1b2c3d",
+    };
+}

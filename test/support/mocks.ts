@@ -1,0 +1,124 @@
+/**
+ * The one mocks module of the mocha run: `pulumi.runtime.setMocks` is process-wide, so every test file uses
+ * this module's state and helpers instead of calling setMocks itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+// waitForRPCs is exported by the SDK's runtime settings module, not from the package root.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+/** A resource the program registered, as the mock engine saw it. */
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** `urn::id` of the explicit provider, when one was given. */
+    provider?: string;
+    state: Record<string, any>;
+}
+
+/** What the mock engine answers; tests change it, `resetMocks` restores it. */
+export interface MockWorld {
+    partition: string;
+    accountId: string;
+    region: string;
+    /** Issuer URL that `aws.eks.getCluster` returns for every cluster; empty string for none. */
+    clusterIssuer: string;
+    resources: RecordedResource[];
+    calls: { token: string; inputs: Record<string, any> }[];
+}
+
+function defaultWorld(): MockWorld {
+    return {
+        partition: "aws",
+        accountId: "111122223333",
+        region: "us-west-2",
+        clusterIssuer: "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+        resources: [],
+        calls: [],
+    };
+}
+
+export const world: MockWorld = defaultWorld();
+
+/** Restores the default world and forgets recorded resources. */
+export function resetMocks(): void {
+    Object.assign(world, defaultWorld());
+}
+
+const DNS_SUFFIX: Record<string, string> = { aws: "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com" };
+
+function iamArn(kind: string, name: string, path = "/"): string {
+    return `arn:${world.partition}:iam::${world.accountId}:${kind}${path}${name}`;
+}
+
+/** Provider-computed outputs a real deployment would return, so outputs and references can be checked. */
+function stateFor(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    const physicalName = inputs.name ?? `${name}-${"abcdef1"}`;
+    switch (type) {
+        case "aws:iam/role:Role":
+            return { ...inputs, name: physicalName, arn: iamArn("role", physicalName, inputs.path ?? "/"), uniqueId: "AROAEXAMPLE" };
+        case "aws:iam/policy:Policy":
+            return { ...inputs, name: physicalName, arn: iamArn("policy", physicalName, inputs.path ?? "/") };
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            return { ...inputs, arn: iamArn("oidc-provider/", String(inputs.url).replace(/^https:\/\//, ""), "") };
+        case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            return { ...inputs, associationId: `a-${name}`, associationArn: `arn:${world.partition}:eks:${world.region}:${world.accountId}:podidentityassociation/${inputs.clusterName}/a-${name}` };
+        default:
+            return { ...inputs };
+    }
+}
+
+const mocks: pulumi.runtime.Mocks = {
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+        const state = stateFor(args.type, args.name, args.inputs);
+        world.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, state });
+        return { id: `${args.name}-id`, state };
+    },
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        world.calls.push({ token: args.token, inputs: args.inputs });
+        switch (args.token) {
+            case "aws:index/getPartition:getPartition":
+                return { partition: world.partition, dnsSuffix: DNS_SUFFIX[world.partition] ?? "amazonaws.com", id: world.partition };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: world.accountId, arn: iamArn("user", "ci"), userId: "AIDAEXAMPLE", id: world.accountId };
+            case "aws:index/getRegion:getRegion":
+                return { name: world.region, region: world.region, id: world.region };
+            case "aws:eks/getCluster:getCluster":
+                return {
+                    name: args.inputs.name,
+                    arn: `arn:${world.partition}:eks:${world.region}:${world.accountId}:cluster/${args.inputs.name}`,
+                    identities: world.clusterIssuer ? [{ oidcs: [{ issuer: world.clusterIssuer }] }] : [],
+                };
+            default:
+                return {};
+        }
+    },
+};
+
+let currentStack = "";
+
+/** Points the mock engine at a stack (the project is always `ray-s3-access`). */
+export function useStack(stack: string, preview = false): void {
+    if (stack !== currentStack) {
+        pulumi.runtime.setMocks(mocks, "ray-s3-access", stack, preview);
+        currentStack = stack;
+    }
+}
+
+useStack("dev");
+
+/** The value of an Output, once the mock engine has resolved it. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise<T>((resolve) => output.apply((value) => resolve(value)));
+}
+
+/** Waits until every outstanding registration and invoke of the program has finished. */
+export async function settle(): Promise<void> {
+    await settings.waitForRPCs();
+}
+
+/** Recorded resources of a type, optionally only those whose name starts with a prefix. */
+export function resourcesOfType(type: string, namePrefix = ""): RecordedResource[] {
+    return world.resources.filter((r) => r.type === type && r.name.startsWith(namePrefix));
+}
