@@ -8,6 +8,12 @@ import * as path from "path";
 type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 export const ACCOUNT = "111122223333";
 
+/** The key policy KMS gives a new key: the account's IAM policies decide. */
+const DEFAULT_KEY_POLICY = {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "EnableIamPolicies", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }],
+};
+
 /** Does the identity policy allow `action` on `resource` with these request context values? */
 export async function identityAllows(
     policy: string | object,
@@ -21,6 +27,8 @@ export async function identityAllows(
             identityPolicies: [{ name: "permissions", policy: typeof policy === "string" ? JSON.parse(policy) : policy }],
             serviceControlPolicies: [],
             resourceControlPolicies: [],
+            // KMS needs its key policy to delegate to IAM; this is the default key policy that does.
+            resourcePolicy: action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined,
             request: { action, principal, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
         },
         {},

@@ -41,9 +41,15 @@ function defaultWorld(): MockWorld {
 
 export const world: MockWorld = defaultWorld();
 
-/** Restores the default world and forgets recorded resources. */
+/**
+ * Restores the default world, forgets recorded resources, and re-arms the mock engine on the current stack
+ * (a fresh monitor, and no registration left pending by a test whose program failed on purpose).
+ */
 export function resetMocks(): void {
     Object.assign(world, defaultWorld());
+    if (currentStack !== "") {
+        pulumi.runtime.setMocks(mocks, "ray-s3-access", currentStack, currentPreview);
+    }
 }
 
 const DNS_SUFFIX: Record<string, string> = { aws: "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com" };
@@ -97,12 +103,14 @@ const mocks: pulumi.runtime.Mocks = {
 };
 
 let currentStack = "";
+let currentPreview = false;
 
 /** Points the mock engine at a stack (the project is always `ray-s3-access`). */
 export function useStack(stack: string, preview = false): void {
-    if (stack !== currentStack) {
+    if (stack !== currentStack || preview !== currentPreview) {
         pulumi.runtime.setMocks(mocks, "ray-s3-access", stack, preview);
         currentStack = stack;
+        currentPreview = preview;
     }
 }
 
