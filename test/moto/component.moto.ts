@@ -1,0 +1,144 @@
+/**
+ * The generated documents against an AWS API emulator (moto on loopback): IAM accepts them, and with
+ * enforcement on, credentials for a role holding the generated permissions policy can write where the
+ * policy allows and get AccessDenied elsewhere.
+ *
+ * moto evaluates neither web identity nor service principals and ignores conditions, so the role used for
+ * S3 calls trusts a plain IAM user (assume-role); the trust documents themselves are checked by
+ * `update-assume-role-policy`, which validates them.
+ */
+import { CreateRoleCommand, CreatePolicyCommand, IAMClient, UpdateAssumeRolePolicyCommand, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand, AttachRolePolicyCommand } from "@aws-sdk/client-iam";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { strict as assert } from "assert";
+import { RayS3Access } from "../../components";
+import { resetMocks, settle, useStack, valueOf } from "../support/mocks";
+import { MotoServer, startMoto } from "../support/moto";
+
+const ACCOUNT = "123456789012"; // moto's default account
+
+async function generated(identity: "irsa" | "podIdentity") {
+    resetMocks();
+    useStack("dev");
+    const component = new RayS3Access(`moto-${identity}`, {
+        identity,
+        clusterName: "ray-prod",
+        namespace: "ray",
+        ...(identity === "irsa" ? { oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123` } : {}),
+        additionalServiceAccounts: ["ray-jobs:submitter"],
+        buckets: [
+            { bucket: "ckpt-bucket", prefixes: ["checkpoints/"] },
+            { bucket: "datasets", access: "read" },
+        ],
+    });
+    const [trustPolicy, permissionsPolicy] = await valueOf(component.trustPolicy.apply((t) => component.permissionsPolicy.apply((p) => [t, p])));
+    await settle();
+    return { trustPolicy, permissionsPolicy };
+}
+
+function errorName(error: unknown): string {
+    return (error as { name?: string; Code?: string }).name ?? (error as { Code?: string }).Code ?? String(error);
+}
+
+describe("generated documents against moto (AWS API emulator)", function () {
+    this.timeout(120_000);
+    let moto: MotoServer;
+    let iam: IAMClient;
+    let clientConfig: { endpoint: string; region: string; credentials: MotoServer["credentials"] };
+
+    before(async () => {
+        moto = await startMoto();
+        clientConfig = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
+        iam = new IAMClient(clientConfig);
+    });
+    after(async () => {
+        await moto?.stop();
+    });
+    beforeEach(async () => {
+        await moto.reset();
+        await moto.enforceAuth(false);
+    });
+
+    it("moto validates documents: a malformed one is rejected (the check below can fail)", async () => {
+        await assert.rejects(
+            iam.send(new CreatePolicyCommand({ PolicyName: "bad", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow" }] }) })),
+            (error) => errorName(error) === "MalformedPolicyDocument" || errorName(error) === "MalformedPolicyDocumentException",
+        );
+    });
+
+    for (const identity of ["irsa", "podIdentity"] as const) {
+        it(`IAM accepts the ${identity} permissions policy and trust policy`, async () => {
+            const { trustPolicy, permissionsPolicy } = await generated(identity);
+            const policy = await iam.send(new CreatePolicyCommand({ PolicyName: `ray-${identity}`, PolicyDocument: permissionsPolicy }));
+            assert.ok(policy.Policy?.Arn);
+            const placeholderTrust = JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "sts:AssumeRole" }],
+            });
+            await iam.send(new CreateRoleCommand({ RoleName: `ray-${identity}`, AssumeRolePolicyDocument: placeholderTrust }));
+            await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: `ray-${identity}`, PolicyDocument: trustPolicy }));
+        });
+    }
+
+    it("with enforcement on, assumed-role credentials write under the granted prefix and are denied elsewhere", async () => {
+        const { permissionsPolicy } = await generated("irsa");
+        const s3Admin = new S3Client({ ...clientConfig, forcePathStyle: true });
+        for (const bucket of ["ckpt-bucket", "datasets", "other-bucket"]) {
+            await s3Admin.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+        }
+        await s3Admin.send(new PutObjectCommand({ Bucket: "datasets", Key: "imagenet/0.tar", Body: "shard" }));
+
+        await iam.send(new CreateUserCommand({ UserName: "pod-stand-in" }));
+        const key = await iam.send(new CreateAccessKeyCommand({ UserName: "pod-stand-in" }));
+        await iam.send(
+            new CreateRoleCommand({
+                RoleName: "ray-workload",
+                AssumeRolePolicyDocument: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/pod-stand-in` }, Action: "sts:AssumeRole" }],
+                }),
+            }),
+        );
+        const policy = await iam.send(new CreatePolicyCommand({ PolicyName: "ray-workload-s3", PolicyDocument: permissionsPolicy }));
+        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-workload", PolicyArn: policy.Policy!.Arn! }));
+        await iam.send(
+            new PutUserPolicyCommand({
+                UserName: "pod-stand-in",
+                PolicyName: "assume",
+                PolicyDocument: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: `arn:aws:iam::${ACCOUNT}:role/ray-workload` }],
+                }),
+            }),
+        );
+
+        await moto.enforceAuth(true);
+        const sts = new STSClient({
+            endpoint: moto.endpoint,
+            region: moto.region,
+            credentials: { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! },
+        });
+        const session = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ray-workload`, RoleSessionName: "ray-head" }));
+        const s3 = new S3Client({
+            endpoint: moto.endpoint,
+            region: moto.region,
+            forcePathStyle: true,
+            credentials: {
+                accessKeyId: session.Credentials!.AccessKeyId!,
+                secretAccessKey: session.Credentials!.SecretAccessKey!,
+                sessionToken: session.Credentials!.SessionToken!,
+            },
+        });
+
+        await s3.send(new PutObjectCommand({ Bucket: "ckpt-bucket", Key: "checkpoints/run-1/ckpt.pt", Body: "weights" }));
+        const read = await s3.send(new GetObjectCommand({ Bucket: "datasets", Key: "imagenet/0.tar" }));
+        assert.equal(await read.Body!.transformToString(), "shard");
+
+        const denied = async (bucket: string, objectKey: string) =>
+            assert.rejects(s3.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey, Body: "x" })), (error) => errorName(error) === "AccessDenied");
+        await denied("other-bucket", "checkpoints/run-1/ckpt.pt");
+        await denied("ckpt-bucket", "secrets/leak.txt");
+        await denied("datasets", "imagenet/overwrite.tar");
+        await moto.enforceAuth(false);
+    });
+});
