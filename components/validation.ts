@@ -307,6 +307,8 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         }
     }
 
+    problems.push(...partitionProblems(args));
+
     if (problems.length > 0) {
         throw new RayS3AccessValidationError(componentName, problems);
     }
@@ -321,6 +323,33 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         maxSessionDuration,
         trustPolicyMaxLength,
     };
+}
+
+/** Every ARN given as a plain value must be in one partition: a role cannot trust or grant across them. */
+function partitionProblems(args: RayS3AccessArgs): string[] {
+    const arns: [string, unknown][] = [
+        ["oidcProviderArn", args.oidcProviderArn],
+        ["permissionsBoundaryArn", args.permissionsBoundaryArn],
+        ...(args.additionalPolicyArns ?? []).map((arn, i): [string, unknown] => [`additionalPolicyArns[${i}]`, arn]),
+        ...(Array.isArray(args.buckets) ? args.buckets : []).flatMap((b, i): [string, unknown][] => [
+            [`buckets[${i}].bucket`, b?.bucket],
+            ...(b?.kmsKeyArns ?? []).map((k, j): [string, unknown] => [`buckets[${i}].kmsKeyArns[${j}]`, k]),
+        ]),
+    ];
+    let first: [string, string] | undefined;
+    const problems: string[] = [];
+    for (const [field, value] of arns) {
+        if (typeof value !== "string" || !value.startsWith("arn:")) continue;
+        const partition = value.split(":")[1];
+        if (!first) {
+            first = [field, partition];
+        } else if (partition !== first[1]) {
+            problems.push(
+                `${field} "${value}" is in partition "${partition}" but ${first[0]} is in "${first[1]}": every ARN must be in the partition of the stack's AWS provider`,
+            );
+        }
+    }
+    return problems;
 }
 
 /** The problem with a trust policy that is longer than the quota, or undefined. */

@@ -48,10 +48,17 @@ describe("RayS3Access input validation", () => {
     it("bucket ARNs are accepted in any partition and reduced to the name", async () => {
         resetMocks();
         world.partition = "aws-us-gov";
-        const c = new RayS3Access("ok", { ...base, buckets: [{ bucket: "arn:aws-us-gov:s3:::gov-data" }] });
+        const c = new RayS3Access("ok", { namespace: "ray", clusterName: "gov", buckets: [{ bucket: "arn:aws-us-gov:s3:::gov-data" }] });
         const policy = JSON.parse(await valueOf(c.permissionsPolicy));
         await settle();
         assert.ok(policy.Statement.some((s: any) => s.Resource === "arn:aws-us-gov:s3:::gov-data"));
+    });
+
+    it("ARNs from different partitions cannot be mixed", () => {
+        rejects(
+            { ...base, buckets: [{ bucket: "arn:aws-cn:s3:::cn-data" }] },
+            /buckets\[0\]\.bucket "arn:aws-cn:s3:::cn-data" is in partition "aws-cn" but oidcProviderArn is in "aws"/,
+        );
     });
 
     it("empty and duplicate buckets", () => {

@@ -25,7 +25,7 @@ export interface MockWorld {
     /** Issuer URL that `aws.eks.getCluster` returns for every cluster; empty string for none. */
     clusterIssuer: string;
     resources: RecordedResource[];
-    calls: { token: string; inputs: Record<string, any> }[];
+    calls: { token: string; inputs: Record<string, any>; provider?: string }[];
 }
 
 function defaultWorld(): MockWorld {
@@ -82,7 +82,7 @@ const mocks: pulumi.runtime.Mocks = {
         return { id: `${args.name}-id`, state };
     },
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-        world.calls.push({ token: args.token, inputs: args.inputs });
+        world.calls.push({ token: args.token, inputs: args.inputs, provider: args.provider });
         switch (args.token) {
             case "aws:index/getPartition:getPartition":
                 return { partition: world.partition, dnsSuffix: DNS_SUFFIX[world.partition] ?? "amazonaws.com", id: world.partition };

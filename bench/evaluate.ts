@@ -1,0 +1,98 @@
+/**
+ * One benchmark process: evaluates N tenants under the SDK's mock engine, either through RayS3Access or as
+ * the same resources written by hand, and prints one JSON line of measurements. Run by bench/run.ts.
+ */
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { RayS3Access } from "../components";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+const [mode, tenantsArg] = process.argv.slice(2);
+const tenants = Number(tenantsArg);
+const ISSUER = "oidc.eks.us-west-2.amazonaws.com/id/BENCH0123456789";
+const PROVIDER_ARN = `arn:aws:iam::111122223333:oidc-provider/${ISSUER}`;
+
+let registered = 0;
+pulumi.runtime.setMocks(
+    {
+        newResource: (args) => {
+            registered++;
+            const name = args.inputs.name ?? `${args.name}-abcdef1`;
+            return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: `arn:aws:iam::111122223333:x/${name}` } };
+        },
+        call: (args) =>
+            args.token === "aws:index/getPartition:getPartition" ? { partition: "aws", dnsSuffix: "amazonaws.com" } : {},
+    },
+    "bench",
+    "bench",
+    false,
+);
+
+function byComponent(i: number): void {
+    new RayS3Access(`tenant-${i}`, {
+        namespace: `team-${i}`,
+        oidcProviderArn: PROVIDER_ARN,
+        buckets: [{ bucket: "ray-checkpoints", prefixes: [`team-${i}/`] }],
+    });
+}
+
+/** What a careful user writes without the component: the same four resources and documents. */
+function byHand(i: number, partition: pulumi.Output<string>): void {
+    const namespace = `team-${i}`;
+    const trust = JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+            Effect: "Allow",
+            Principal: { Federated: PROVIDER_ARN },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com", [`${ISSUER}:sub`]: `system:serviceaccount:${namespace}:ray-s3-sa` } },
+        }],
+    });
+    const policyDocument = partition.apply((p) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: `arn:${p}:s3:::ray-checkpoints` },
+            { Effect: "Allow", Action: "s3:ListBucket", Resource: `arn:${p}:s3:::ray-checkpoints`, Condition: { StringLike: { "s3:prefix": [`${namespace}/*`] } } },
+            {
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                Resource: [`arn:${p}:s3:::ray-checkpoints/${namespace}/*`],
+            },
+        ],
+    }));
+    const role = new aws.iam.Role(`tenant-${i}-role`, { assumeRolePolicy: trust, maxSessionDuration: 3600 });
+    const policy = new aws.iam.Policy(`tenant-${i}-policy`, { policy: policyDocument });
+    new aws.iam.RolePolicyAttachment(`tenant-${i}-policy-attachment`, { role: role.name, policyArn: policy.arn });
+    new k8s.core.v1.ServiceAccount(`tenant-${i}-sa`, {
+        metadata: { name: "ray-s3-sa", namespace, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+    });
+}
+
+async function main(): Promise<void> {
+    const heapBefore = process.memoryUsage().heapUsed;
+    const start = process.hrtime.bigint();
+    if (mode === "component") {
+        for (let i = 0; i < tenants; i++) byComponent(i);
+    } else {
+        const partition = aws.getPartitionOutput().partition;
+        for (let i = 0; i < tenants; i++) byHand(i, partition);
+    }
+    await settings.waitForRPCs();
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    const usage = process.resourceUsage();
+    console.log(JSON.stringify({
+        mode,
+        tenants,
+        ms,
+        maxRssMb: usage.maxRSS / 1024,
+        heapDeltaMb: (process.memoryUsage().heapUsed - heapBefore) / 1048576,
+        registered,
+    }));
+}
+
+main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+});

@@ -1,0 +1,55 @@
+/**
+ * Stack-wide AWS lookups (partition, account) shared by every component that uses the same AWS provider,
+ * instead of one invoke per component: hundreds of tenants in one stack otherwise pay for hundreds of
+ * identical invokes.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+type Lookups = Map<pulumi.ProviderResource | undefined, Map<string, pulumi.Output<string>>>;
+
+/** Keyed by the engine connection, so a new deployment (or a test's fresh mock engine) starts empty. */
+const cache = new WeakMap<object, Lookups>();
+
+function shared(
+    resource: pulumi.Resource,
+    key: string,
+    lookup: (opts: pulumi.InvokeOutputOptions) => pulumi.Output<string>,
+): pulumi.Output<string> {
+    const monitor = pulumi.runtime.getMonitor() as object | undefined;
+    const provider = resource.getProvider("aws::lookup");
+    if (!monitor) {
+        return lookup({ parent: resource });
+    }
+    let byProvider = cache.get(monitor);
+    if (!byProvider) {
+        byProvider = new Map();
+        cache.set(monitor, byProvider);
+    }
+    let values = byProvider.get(provider);
+    if (!values) {
+        values = new Map();
+        byProvider.set(provider, values);
+    }
+    let value = values.get(key);
+    if (!value) {
+        value = lookup({ parent: resource });
+        values.set(key, value);
+    }
+    return value;
+}
+
+/** The partition (`aws`, `aws-cn`, `aws-us-gov`) of the resource's AWS provider. */
+export function partitionOf(resource: pulumi.Resource): pulumi.Output<string> {
+    return shared(resource, "partition", (opts) => aws.getPartitionOutput({}, opts).partition);
+}
+
+/** The account id of the resource's AWS provider's credentials. */
+export function accountIdOf(resource: pulumi.Resource): pulumi.Output<string> {
+    return shared(resource, "accountId", (opts) => aws.getCallerIdentityOutput({}, opts).accountId);
+}
+
+/** The partition an ARN names, or undefined for anything that is not a plain ARN string. */
+export function partitionFromArn(value: unknown): string | undefined {
+    return typeof value === "string" && value.startsWith("arn:") ? value.split(":")[1] || undefined : undefined;
+}
