@@ -82,12 +82,17 @@ async function main(): Promise<void> {
     await settings.waitForRPCs();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     const usage = process.resourceUsage();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    const retainedHeapMb = process.memoryUsage().heapUsed / 1048576;
     console.log(JSON.stringify({
         mode,
         tenants,
         ms,
         maxRssMb: usage.maxRSS / 1024,
         heapDeltaMb: (process.memoryUsage().heapUsed - heapBefore) / 1048576,
+        retainedHeapMb,
         registered,
     }));
 }

@@ -13,6 +13,7 @@ interface Sample {
     ms: number;
     maxRssMb: number;
     heapDeltaMb: number;
+    retainedHeapMb: number;
     registered: number;
 }
 
@@ -28,7 +29,7 @@ function median(values: number[]): number {
 }
 
 function measure(mode: string, tenants: number): Sample {
-    const out = execFileSync(process.execPath, [path.join(root, "bin", "bench", "evaluate.js"), mode, String(tenants)], {
+    const out = execFileSync(process.execPath, ["--expose-gc", path.join(root, "bin", "bench", "evaluate.js"), mode, String(tenants)], {
         cwd: root,
         encoding: "utf8",
         maxBuffer: 1 << 20,
@@ -49,9 +50,10 @@ function main(): void {
                 samples[mode].push(measure(mode, tenants));
             }
         }
-        const stat = (mode: string, field: "ms" | "maxRssMb" | "heapDeltaMb") => median(samples[mode].map((s) => s[field]));
+        const stat = (mode: string, field: "ms" | "maxRssMb" | "retainedHeapMb") => median(samples[mode].map((s) => s[field]));
         const timeRatio = stat("component", "ms") / stat("hand", "ms");
         const rssRatio = stat("component", "maxRssMb") / stat("hand", "maxRssMb");
+        const heapRatio = stat("component", "retainedHeapMb") / stat("hand", "retainedHeapMb");
         within = within && timeRatio <= GOAL && rssRatio <= GOAL;
         rows.push(
             [
@@ -62,12 +64,14 @@ function main(): void {
                 `${stat("hand", "maxRssMb").toFixed(0)} MiB`,
                 `${stat("component", "maxRssMb").toFixed(0)} MiB`,
                 rssRatio.toFixed(3),
+                `${stat("hand", "retainedHeapMb").toFixed(1)} / ${stat("component", "retainedHeapMb").toFixed(1)} MiB`,
+                heapRatio.toFixed(3),
                 `${samples.hand[0].registered} / ${samples.component[0].registered}`,
             ].join(" | "),
         );
     }
     console.log(`\nmedians of ${rounds} alternating rounds per size (goal: ratio <= ${GOAL})`);
-    console.log("tenants | hand time | component time | time ratio | hand peak RSS | component peak RSS | memory ratio | registrations (hand / component)");
+    console.log("tenants | hand time | component time | time ratio | hand peak RSS | component peak RSS | memory ratio | retained heap after GC (hand / component) | heap ratio | registrations (hand / component)");
     for (const row of rows) console.log(row);
     console.log(within ? "\nwithin the 15% goal" : "\nOVER the 15% goal");
 }

@@ -58,14 +58,12 @@ export class RayS3Access extends pulumi.ComponentResource {
     constructor(name: string, args: RayS3AccessArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before super(): invalid input must fail before anything is registered.
         const valid = validateArgs(name, args);
-        precheckDocumentSizes(name, args, valid);
+        const known = documentsFromPlainInputs(name, args, valid);
         super(RAY_S3_ACCESS_TYPE, name, {}, opts);
 
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
         // Plain values stay plain: hundreds of tenants in one stack should not pay for Outputs they don't need.
-        const knownPartition =
-            partitionFromArn(args.oidcProviderArn) ?? args.buckets.map((b) => partitionFromArn(b.bucket)).find((p) => p !== undefined);
-        const partition: pulumi.Input<string> = knownPartition ?? partitionOf(this);
+        const partition: pulumi.Input<string> = known.partition ?? partitionOf(this);
         const namespace = args.namespace;
         const serviceAccountName = args.serviceAccountName ?? valid.serviceAccountName!;
         const plainSubjects =
@@ -83,9 +81,7 @@ export class RayS3Access extends pulumi.ComponentResource {
             const irsaTrust = (providerArn: string, refs: ServiceAccountRef[]) =>
                 checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(providerArn, refs));
             trustPolicy =
-                typeof oidcProviderArn === "string" && plainSubjects
-                    ? irsaTrust(oidcProviderArn, plainSubjects)
-                    : pulumi.all([oidcProviderArn, subjects]).apply(([providerArn, refs]) => irsaTrust(providerArn, refs));
+                known.trustPolicy ?? pulumi.all([oidcProviderArn, subjects]).apply(([providerArn, refs]) => irsaTrust(providerArn, refs));
         } else {
             trustPolicy = pulumi.all([accountIdOf(this), args.clusterName!, subjects]).apply(([account, cluster, refs]) =>
                 checkedTrustPolicy(
@@ -97,15 +93,8 @@ export class RayS3Access extends pulumi.ComponentResource {
             );
         }
 
-        const s3Policy = (p: string): string => {
-            const document = buildS3PermissionsPolicy(p, valid.buckets);
-            const length = iamPolicyLength(document);
-            if (length > MANAGED_POLICY_MAX_LENGTH) {
-                throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
-            }
-            return compactJson(document);
-        };
-        const permissionsPolicy: pulumi.Input<string> = knownPartition ? s3Policy(knownPartition) : pulumi.output(partition).apply(s3Policy);
+        const permissionsPolicy: pulumi.Input<string> =
+            known.permissionsPolicy ?? pulumi.output(partition).apply((p) => checkedPermissionsPolicy(name, valid, p));
         const describe = (text: (workload: string) => string): pulumi.Input<string> =>
             typeof namespace === "string" && typeof serviceAccountName === "string"
                 ? text(`${namespace}/${serviceAccountName}`)
@@ -239,36 +228,70 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
     return json;
 }
 
+function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string): string {
+    const document = buildS3PermissionsPolicy(partition, valid.buckets);
+    const length = iamPolicyLength(document);
+    if (length > MANAGED_POLICY_MAX_LENGTH) {
+        throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
+    }
+    return compactJson(document);
+}
+
+/** The documents that plain inputs already decide, built once, before anything is registered. */
+interface KnownDocuments {
+    partition?: string;
+    trustPolicy?: string;
+    permissionsPolicy?: string;
+}
+
 /**
- * Measures the trust and permission documents with stand-in values of the same length as the real ones,
- * when every input that shapes them is a plain value, so an oversized document fails before anything is
- * registered. The documents built later from the resolved values are checked again.
+ * Builds the trust and permission documents from plain inputs, so an oversized document fails before anything
+ * is registered. Where a value is only known later (the account, a looked-up issuer, the partition), a
+ * stand-in of the same length measures the document now, and the real one is built and checked again once
+ * the value is known.
  */
-function precheckDocumentSizes(name: string, args: RayS3AccessArgs, valid: ValidatedArgs): void {
+function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: ValidatedArgs): KnownDocuments {
     const problems: string[] = [];
-    const permissions = buildS3PermissionsPolicy("aws", valid.buckets);
-    if (iamPolicyLength(permissions) > MANAGED_POLICY_MAX_LENGTH) {
-        problems.push(managedPolicyLengthProblem(iamPolicyLength(permissions)));
+    const known: KnownDocuments = {
+        partition: partitionFromArn(args.oidcProviderArn) ?? args.buckets.map((b) => partitionFromArn(b.bucket)).find((p) => p !== undefined),
+    };
+    const check = (measure: () => string): string | undefined => {
+        try {
+            return measure();
+        } catch (error) {
+            if (!(error instanceof RayS3AccessValidationError)) throw error;
+            problems.push(...error.problems);
+            return undefined;
+        }
+    };
+    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws"));
+    if (known.partition !== undefined) {
+        known.permissionsPolicy = permissions;
     }
     if (valid.namespace !== undefined && valid.serviceAccountName !== undefined) {
         const refs = [{ namespace: valid.namespace, name: valid.serviceAccountName }, ...valid.additionalServiceAccounts];
-        let trust: object | undefined;
         if (valid.identity === IdentityType.Irsa) {
             if (typeof args.oidcProviderArn === "string") {
-                trust = buildIrsaTrustPolicy(args.oidcProviderArn, refs);
+                const providerArn = args.oidcProviderArn;
+                known.trustPolicy = check(() => checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(providerArn, refs)));
             } else if (typeof args.oidcIssuerUrl === "string") {
-                const arn = `arn:aws:iam::${PLACEHOLDER_ACCOUNT}:oidc-provider/${issuerHostPath(args.oidcIssuerUrl)}`;
-                trust = buildIrsaTrustPolicy(arn, refs);
+                const standIn = `arn:${known.partition ?? "aws"}:iam::${PLACEHOLDER_ACCOUNT}:oidc-provider/${issuerHostPath(args.oidcIssuerUrl)}`;
+                check(() => checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(standIn, refs)));
             }
         } else if (typeof args.clusterName === "string") {
-            trust = buildPodIdentityTrustPolicy({ accountId: PLACEHOLDER_ACCOUNT, clusterName: args.clusterName, serviceAccounts: refs });
-        }
-        if (trust) {
-            const problem = trustPolicyLengthProblem(iamPolicyLength(trust), valid.trustPolicyMaxLength, valid.identity, refs.length);
-            if (problem) problems.push(problem);
+            const clusterName = args.clusterName;
+            check(() =>
+                checkedTrustPolicy(
+                    name,
+                    valid,
+                    refs.length,
+                    buildPodIdentityTrustPolicy({ accountId: PLACEHOLDER_ACCOUNT, clusterName, serviceAccounts: refs }),
+                ),
+            );
         }
     }
     if (problems.length > 0) {
         throw new RayS3AccessValidationError(name, problems);
     }
+    return known;
 }
