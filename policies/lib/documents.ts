@@ -16,9 +16,14 @@ export interface NormalizedStatement {
     raw: Record<string, unknown>;
 }
 
+/** Text of any JSON value; objects render as JSON (String() would throw on `{"toString": ""}`). */
+export function asText(value: unknown): string {
+    return typeof value === "string" ? value : (JSON.stringify(value) ?? "");
+}
+
 function asList(value: unknown): string[] {
     if (value === undefined || value === null) return [];
-    return (Array.isArray(value) ? value : [value]).map((v) => String(v));
+    return (Array.isArray(value) ? value : [value]).map(asText);
 }
 
 /** A policy document that is not JSON: IAM would reject it, and no rule can read it. */
@@ -69,7 +74,7 @@ export function statementsOf(document: Record<string, unknown> | undefined): Nor
         }
         statements.push({
             label: typeof statement.Sid === "string" && statement.Sid !== "" ? statement.Sid : `#${index + 1}`,
-            effect: String(statement.Effect ?? ""),
+            effect: asText(statement.Effect ?? ""),
             actions: statement.Action === undefined ? undefined : asList(statement.Action),
             notActions: statement.NotAction === undefined ? undefined : asList(statement.NotAction),
             resources: asList(statement.Resource ?? statement.NotResource),

@@ -1,6 +1,6 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { actionPatternMatches } from "../lib/actions";
-import { allowStatements, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
+import { allowStatements, asText, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
 import { ROLE_TYPE } from "../lib/resources";
 import { Finding, stackRule } from "../lib/rule";
 
@@ -112,7 +112,7 @@ export const serviceAccountRoleTrustMatch = stackRule({
                     principalValues(s.principal, "Service").some((p) => p.toLowerCase() === "pods.eks.amazonaws.com"),
                 );
                 const usable = statements.filter((s) => allows(s, "sts:AssumeRole") && allows(s, "sts:TagSession"));
-                const where = `Pod Identity association ${String(namespace)}/${String(serviceAccount)} ("${resource.name}") uses role "${role.name}"`;
+                const where = `Pod Identity association ${asText(namespace)}/${asText(serviceAccount)} ("${resource.name}") uses role "${role.name}"`;
                 if (usable.length === 0) {
                     findings.push({
                         resource,
@@ -124,7 +124,7 @@ export const serviceAccountRoleTrustMatch = stackRule({
                 const matches = usable.some((s) => {
                     const ns = pinnedValues(s, "aws:RequestTag/kubernetes-namespace");
                     const sa = pinnedValues(s, "aws:RequestTag/kubernetes-service-account");
-                    return (ns === undefined || ns.includes(String(namespace))) && (sa === undefined || sa.includes(String(serviceAccount)));
+                    return (ns === undefined || ns.includes(asText(namespace))) && (sa === undefined || sa.includes(asText(serviceAccount)));
                 });
                 if (!matches && typeof namespace === "string" && typeof serviceAccount === "string") {
                     findings.push({

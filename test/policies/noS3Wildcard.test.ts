@@ -108,6 +108,10 @@ describe(`policy ${NAME}`, () => {
         assert.equal(open[0].enforcementLevel, "advisory");
     });
 
+    it("reports a document that is not JSON instead of passing it", async () => {
+        expectViolations(await check([iamPolicy('{"Statement": [')]), NAME, 1, /a policy document is not valid JSON .*IAM rejects it/);
+    });
+
     it("honours an exception until it expires", async () => {
         const wildcard = doc(statement({ Action: "s3:*" }));
         const future = { [NAME]: { exceptions: [{ resource: "p", reason: "migration ticket OPS-1", expires: "2999-01-01" }] } };

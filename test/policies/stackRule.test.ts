@@ -134,6 +134,11 @@ describe("properties of the pack (fast-check)", () => {
         );
     });
 
+    it("regression: condition values that are objects with a toString key", async () => {
+        const document = { Version: "2012-10-17", Statement: { Condition: { "": { "": { toString: "" } } } } };
+        await run(policies, [resource("aws:iam/policy:Policy", "r", { policy: document }), role(document)]);
+    });
+
     it("adding an s3:* Allow statement to any valid document is always caught in production", async () => {
         const action = fc.constantFrom("s3:GetObject", "s3:PutObject", "kms:Decrypt", "ec2:DescribeInstances", "s3:List*");
         const validStatement = fc.record({

@@ -1,0 +1,229 @@
+/**
+ * The stack configuration of the project's program, validated with zod. Keys mirror RayS3Access's args:
+ * cluster-level ones (`ray-s3-access:identity`, `:clusterName`, ...) and `ray-s3-access:tenants`, whose
+ * entries may override them. Errors name the stack, the tenant and the field.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { RayS3AccessValidationError } from "../components";
+import { validateArgs } from "../components/validation";
+import { RayS3AccessArgs } from "../components/types";
+
+export const CONFIG_NAMESPACE = "ray-s3-access";
+
+const bucket = z
+    .object({
+        bucket: z.string().min(1),
+        access: z.enum(["read", "readWrite"]).optional(),
+        prefixes: z.array(z.string()).optional(),
+        kmsKeyArns: z.array(z.string()).optional(),
+    })
+    .strict();
+
+const identity = z.enum(["irsa", "podIdentity"]);
+const tags = z.record(z.string(), z.string());
+
+/** One tenant: a Ray / KubeRay namespace, a Kubeflow profile, or a SkyPilot namespace. */
+export const tenantSchema = z
+    .object({
+        kind: z.enum(["namespace", "kubeflowProfile", "skypilot"]).default("namespace"),
+        namespace: z.string().min(1),
+        serviceAccountName: z.string().min(1).optional(),
+        manageServiceAccount: z.enum(["create", "patch", "none"]).optional(),
+        buckets: z.array(bucket).min(1),
+        additionalServiceAccounts: z.array(z.string()).optional(),
+        roleName: z.string().optional(),
+        rolePath: z.string().optional(),
+        permissionsBoundaryArn: z.string().optional(),
+        maxSessionDuration: z.number().int().optional(),
+        tags: tags.optional(),
+        additionalPolicyArns: z.array(z.string()).optional(),
+        trustPolicyMaxLength: z.number().int().positive().optional(),
+        /** Kubeflow: the profile owner's user name (e-mail). */
+        owner: z.string().min(1).optional(),
+        // Cluster-level overrides.
+        identity: identity.optional(),
+        clusterName: z.string().optional(),
+        oidcProviderArn: z.string().optional(),
+        oidcIssuerUrl: z.string().optional(),
+    })
+    .strict()
+    .superRefine((tenant, ctx) => {
+        if (tenant.kind === "kubeflowProfile" && !tenant.owner) {
+            ctx.addIssue({ code: "custom", path: ["owner"], message: "a Kubeflow profile needs its owner's user name (e-mail)" });
+        }
+    });
+
+export type TenantConfig = z.infer<typeof tenantSchema>;
+
+export const stackConfigSchema = z
+    .object({
+        identity: identity.default("irsa"),
+        clusterName: z.string().min(1).optional(),
+        oidcProviderArn: z.string().optional(),
+        oidcIssuerUrl: z.string().optional(),
+        createOidcProvider: z.boolean().default(false),
+        roleSharing: z.enum(["perTenant", "abac", "packed"]).default("perTenant"),
+        tags: tags.optional(),
+        tenants: z.array(tenantSchema).min(1),
+        /** Per-tenant stacks: the environment stack (`org/project/stack`) whose outputs they read. */
+        environmentStack: z.string().min(1).optional(),
+    })
+    .superRefine((config, ctx) => {
+        const seen = new Map<string, number>();
+        config.tenants.forEach((tenant, index) => {
+            if (seen.has(tenant.namespace)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["tenants", index, "namespace"],
+                    message: `namespace "${tenant.namespace}" repeats tenants[${seen.get(tenant.namespace)}]: one entry per namespace (list more service accounts in additionalServiceAccounts)`,
+                });
+            }
+            seen.set(tenant.namespace, index);
+        });
+        if (config.roleSharing !== "perTenant") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["roleSharing"],
+                message: `"${config.roleSharing}" is not available in this version: use "perTenant"`,
+            });
+        }
+    });
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+
+/** A config error: every problem, each naming the stack, the tenant and the field. */
+export class StackConfigError extends Error {
+    constructor(
+        readonly stack: string,
+        readonly problems: string[],
+    ) {
+        super(`stack "${stack}" has invalid configuration:\n- ${problems.join("\n- ")}`);
+        this.name = "StackConfigError";
+    }
+}
+
+export const TOP_LEVEL_KEYS = [
+    "identity",
+    "clusterName",
+    "oidcProviderArn",
+    "oidcIssuerUrl",
+    "createOidcProvider",
+    "roleSharing",
+    "tags",
+    "tenants",
+    "tenant",
+    "environmentStack",
+];
+
+/** Raw values as Pulumi stores them: strings, with objects, lists and booleans as JSON. */
+export function decodeConfigValue(value: unknown): unknown {
+    if (typeof value !== "string") return value;
+    const trimmed = value.trim();
+    if (trimmed === "true" || trimmed === "false" || /^[[{]/.test(trimmed)) {
+        try {
+            return JSON.parse(trimmed);
+        } catch {
+            return value;
+        }
+    }
+    if (/^-?\d+$/.test(trimmed)) return Number(trimmed);
+    return value;
+}
+
+function describePath(config: Record<string, unknown>, path: PropertyKey[]): string {
+    if (path[0] === "tenants" && typeof path[1] === "number") {
+        const tenants = config.tenants as { namespace?: unknown }[] | undefined;
+        const namespace = tenants?.[path[1]]?.namespace;
+        const rest = path.slice(2).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+        return `tenant ${path[1]}${typeof namespace === "string" ? ` ("${namespace}")` : ""}${rest ? ` field ${rest}` : ""}`;
+    }
+    return `${CONFIG_NAMESPACE}:${path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[")}`;
+}
+
+/** The component args of each tenant, with cluster-level values filled in. */
+export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOidcProviderArn?: pulumi.Input<string>): RayS3AccessArgs {
+    const tenantIdentity = tenant.identity ?? config.identity;
+    const defaults: Record<TenantConfig["kind"], { serviceAccountName: string; manageServiceAccount: "create" | "patch" | "none" }> = {
+        namespace: { serviceAccountName: "ray-s3-sa", manageServiceAccount: "create" },
+        // Kubeflow's profile controller owns default-editor; its AwsIamForServiceAccount plugin annotates it.
+        kubeflowProfile: { serviceAccountName: "default-editor", manageServiceAccount: "none" },
+        skypilot: { serviceAccountName: "skypilot-service-account", manageServiceAccount: "create" },
+    };
+    const irsa = tenantIdentity === "irsa";
+    const providerArn = irsa ? (tenant.oidcProviderArn ?? clusterOidcProviderArn ?? config.oidcProviderArn) : undefined;
+    const issuerUrl = irsa && !providerArn ? (tenant.oidcIssuerUrl ?? config.oidcIssuerUrl) : undefined;
+    return {
+        identity: tenantIdentity,
+        clusterName: tenant.clusterName ?? config.clusterName,
+        oidcProviderArn: providerArn,
+        oidcIssuerUrl: issuerUrl,
+        namespace: tenant.namespace,
+        serviceAccountName: tenant.serviceAccountName ?? defaults[tenant.kind].serviceAccountName,
+        manageServiceAccount: tenant.manageServiceAccount ?? defaults[tenant.kind].manageServiceAccount,
+        buckets: tenant.buckets,
+        additionalServiceAccounts: tenant.additionalServiceAccounts,
+        roleName: tenant.roleName,
+        rolePath: tenant.rolePath,
+        permissionsBoundaryArn: tenant.permissionsBoundaryArn,
+        maxSessionDuration: tenant.maxSessionDuration,
+        tags: config.tags || tenant.tags ? { ...config.tags, ...tenant.tags } : undefined,
+        additionalPolicyArns: tenant.additionalPolicyArns,
+        trustPolicyMaxLength: tenant.trustPolicyMaxLength,
+    };
+}
+
+/** A stand-in for the OIDC provider the program will create, so tenants validate before it exists. */
+const CREATED_PROVIDER_STAND_IN = "arn:aws:iam::000000000000:oidc-provider/oidc.eks.region.amazonaws.com/id/CREATED";
+
+/**
+ * Validates a stack's raw config (keys without the `ray-s3-access:` namespace) with the schema and each
+ * tenant's args with the component's own rules, and returns the typed config or throws StackConfigError
+ * listing every problem. Nothing is created before this passes.
+ */
+export function parseStackConfig(stack: string, raw: Record<string, unknown>): StackConfig {
+    const decoded: Record<string, unknown> = {};
+    const problems: string[] = [];
+    for (const [key, value] of Object.entries(raw)) {
+        const bare = key.startsWith(`${CONFIG_NAMESPACE}:`) ? key.slice(CONFIG_NAMESPACE.length + 1) : key;
+        if (key.includes(":") && !key.startsWith(`${CONFIG_NAMESPACE}:`)) continue; // other packages' config (aws:region, ...)
+        if (!TOP_LEVEL_KEYS.includes(bare)) {
+            problems.push(`${CONFIG_NAMESPACE}:${bare} is not a known key: use one of ${TOP_LEVEL_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`);
+            continue;
+        }
+        decoded[bare] = decodeConfigValue(value);
+    }
+    if (decoded.tenant !== undefined) {
+        // A per-tenant stack: its one tenant.
+        decoded.tenants = [decoded.tenant];
+        delete decoded.tenant;
+    }
+    const parsed = stackConfigSchema.safeParse(decoded);
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            problems.push(`${describePath(decoded, issue.path)}: ${issue.message}`);
+        }
+    }
+    if (problems.length > 0) throw new StackConfigError(stack, problems);
+
+    const config = parsed.data!;
+    if (config.createOidcProvider && config.identity !== "irsa") {
+        problems.push(`${CONFIG_NAMESPACE}:createOidcProvider is only valid when ${CONFIG_NAMESPACE}:identity is "irsa"`);
+    }
+    if (config.createOidcProvider && config.oidcProviderArn) {
+        problems.push(`${CONFIG_NAMESPACE}:createOidcProvider and ${CONFIG_NAMESPACE}:oidcProviderArn are both set: drop one`);
+    }
+    if (config.createOidcProvider && !config.oidcIssuerUrl && !config.clusterName) {
+        problems.push(`${CONFIG_NAMESPACE}:createOidcProvider needs ${CONFIG_NAMESPACE}:oidcIssuerUrl or ${CONFIG_NAMESPACE}:clusterName`);
+    }
+    config.tenants.forEach((tenant, index) => {
+        try {
+            validateArgs(tenant.namespace, tenantArgs(config, tenant, config.createOidcProvider ? CREATED_PROVIDER_STAND_IN : undefined));
+        } catch (error) {
+            if (!(error instanceof RayS3AccessValidationError)) throw error;
+            for (const problem of error.problems) problems.push(`tenant ${index} ("${tenant.namespace}"): ${problem}`);
+        }
+    });
+    if (problems.length > 0) throw new StackConfigError(stack, problems);
+    return config;
+}

@@ -1,0 +1,51 @@
+/**
+ * The environment program: one stack per environment (`Pulumi.dev.yaml`, `Pulumi.prod.yaml`). Creates the
+ * cluster-level pieces once (the IAM OIDC provider when asked) and one tenant per `ray-s3-access:tenants`
+ * entry.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { STS_AUDIENCE } from "../components/trustPolicy";
+import { parseStackConfig, StackConfig, TOP_LEVEL_KEYS } from "./config";
+import { createTenant, TenantOutputs } from "./tenants";
+
+/** Every `ray-s3-access:*` value of the running stack, raw. */
+export function rawStackConfig(): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    const config = new pulumi.Config("ray-s3-access");
+    for (const key of TOP_LEVEL_KEYS) {
+        const value = config.get(key);
+        if (value !== undefined) raw[key] = value;
+    }
+    return raw;
+}
+
+export interface EnvironmentOutputs {
+    identity: string;
+    clusterName?: string;
+    oidcProviderArn?: pulumi.Output<string> | string;
+    tenants: Record<string, TenantOutputs>;
+}
+
+/** Cluster-level pieces: the OIDC provider to trust (created once for every tenant, when asked). */
+export function clusterOidcProvider(config: StackConfig): pulumi.Input<string> | undefined {
+    if (!config.createOidcProvider) return config.oidcProviderArn;
+    const issuer = config.oidcIssuerUrl ?? aws.eks.getClusterOutput({ name: config.clusterName! }).identities[0].oidcs[0].issuer;
+    return new aws.iam.OpenIdConnectProvider("cluster-oidc", { url: issuer, clientIdLists: [STS_AUDIENCE], tags: config.tags }).arn;
+}
+
+/** Runs the environment program for the current stack. */
+export function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): EnvironmentOutputs {
+    const config = parseStackConfig(stack, raw);
+    const providerArn = clusterOidcProvider(config);
+    const tenants: Record<string, TenantOutputs> = {};
+    for (const tenant of config.tenants) {
+        tenants[tenant.namespace] = createTenant(config, tenant, providerArn);
+    }
+    return {
+        identity: config.identity,
+        clusterName: config.clusterName,
+        oidcProviderArn: config.identity === "irsa" ? pulumi.output(providerArn ?? "") : undefined,
+        tenants,
+    };
+}
