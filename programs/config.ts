@@ -68,6 +68,8 @@ export const stackConfigSchema = z
         tenants: z.array(tenantSchema).min(1),
         /** Per-tenant stacks: the environment stack (`org/project/stack`) whose outputs they read. */
         environmentStack: z.string().min(1).optional(),
+        /** The tenants run in stacks of their own (`ENV.NAMESPACE`): this stack keeps the cluster-level pieces. */
+        tenantStacks: z.boolean().default(false),
     })
     .superRefine((config, ctx) => {
         const seen = new Map<string, number>();
@@ -114,6 +116,7 @@ export const TOP_LEVEL_KEYS = [
     "tenants",
     "tenant",
     "environmentStack",
+    "tenantStacks",
 ];
 
 /** Raw values as Pulumi stores them: strings, with objects, lists and booleans as JSON. */

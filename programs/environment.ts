@@ -39,7 +39,7 @@ export function environmentProgram(stack = pulumi.getStack(), raw = rawStackConf
     const config = parseStackConfig(stack, raw);
     const providerArn = clusterOidcProvider(config);
     const tenants: Record<string, TenantOutputs> = {};
-    for (const tenant of config.tenants) {
+    for (const tenant of config.tenantStacks ? [] : config.tenants) {
         tenants[tenant.namespace] = createTenant(config, tenant, providerArn);
     }
     return {

@@ -1,0 +1,165 @@
+/**
+ * Runs a Pulumi program in-process under the SDK's mock engine: no Pulumi CLI, no cloud credentials. Records
+ * every resource the program registers (type, name, URN, parent, dependencies, inputs, and the outputs a
+ * provider would plausibly return), which is what `render` prints and `check` runs the policy pack on.
+ *
+ * Provider-computed values are placeholders: account 123456789012 (unless `accountId` is given) and
+ * generated physical names, the same way `pulumi preview` cannot know them either.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void>; getMonitor(): any };
+const rpc = require("@pulumi/pulumi/runtime/rpc") as { deserializeProperties(struct: any): Record<string, any> };
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export const PLACEHOLDER_ACCOUNT_ID = "123456789012";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    urn: string;
+    parent?: string;
+    custom: boolean;
+    inputs: Record<string, any>;
+    outputs: Record<string, any>;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+}
+
+export interface EvaluateProgramOptions {
+    project: string;
+    stack: string;
+    /** Stack config, `namespace:key` to the value as Pulumi stores it (strings; objects as JSON). */
+    config: Record<string, string>;
+    program: () => unknown;
+    accountId?: string;
+    /** Outputs of other stacks, for StackReferences (`org/project/stack` -> outputs). */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+    /** The most time evaluation may take. */
+    timeoutMs?: number;
+}
+
+export interface EvaluatedProgram {
+    resources: RecordedResource[];
+    outputs: unknown;
+}
+
+function partitionOf(region: string): string {
+    if (region.startsWith("cn-")) return "aws-cn";
+    if (region.startsWith("us-gov-")) return "aws-us-gov";
+    return "aws";
+}
+
+/** Outputs a provider would return: ARNs, ids, generated names. */
+function plausibleOutputs(type: string, name: string, inputs: Record<string, any>, account: string, region: string): Record<string, any> {
+    const partition = partitionOf(region);
+    const physical = inputs.name ?? `${name}-${"0a1b2c3"}`;
+    switch (type) {
+        case "aws:iam/role:Role":
+            return { ...inputs, name: physical, arn: `arn:${partition}:iam::${account}:role${inputs.path ?? "/"}${physical}` };
+        case "aws:iam/policy:Policy":
+            return { ...inputs, name: physical, arn: `arn:${partition}:iam::${account}:policy${inputs.path ?? "/"}${physical}` };
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            return { ...inputs, arn: `arn:${partition}:iam::${account}:oidc-provider/${String(inputs.url ?? "").replace(/^https:\/\//, "")}` };
+        case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            return { ...inputs, associationId: `a-${name}`, associationArn: `arn:${partition}:eks:${region}:${account}:podidentityassociation/${inputs.clusterName}/a-${name}` };
+        default:
+            return { ...inputs };
+    }
+}
+
+/** Evaluates the program and returns what it registered. Throws the program's first error. */
+export async function evaluateProgram(options: EvaluateProgramOptions): Promise<EvaluatedProgram> {
+    const account = options.accountId ?? PLACEHOLDER_ACCOUNT_ID;
+    const region = options.config["aws:region"] ?? "us-west-2";
+    const partition = partitionOf(region);
+    const byUrn = new Map<string, RecordedResource>();
+    const order: string[] = [];
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) =>
+                args.type === "pulumi:pulumi:StackReference"
+                    ? { id: args.name, state: { name: args.name, outputs: options.stackOutputs?.[args.name] ?? {}, secretOutputNames: [] } }
+                    : { id: `${args.name}-id`, state: plausibleOutputs(args.type, args.name, args.inputs, account, region) },
+            call: (args) => {
+                switch (args.token) {
+                    case "aws:index/getPartition:getPartition":
+                        return { partition, dnsSuffix: partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", id: partition };
+                    case "aws:index/getCallerIdentity:getCallerIdentity":
+                        return { accountId: account, arn: `arn:${partition}:iam::${account}:user/offline`, userId: "OFFLINE", id: account };
+                    case "aws:index/getRegion:getRegion":
+                        return { name: region, region, id: region };
+                    case "aws:eks/getCluster:getCluster":
+                        return {
+                            name: args.inputs.name,
+                            arn: `arn:${partition}:eks:${region}:${account}:cluster/${args.inputs.name}`,
+                            identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/OFFLINE-${String(args.inputs.name).toUpperCase()}` }] }],
+                        };
+                    default:
+                        return {};
+                }
+            },
+        },
+        options.project,
+        options.stack,
+        false,
+    );
+    pulumi.runtime.setAllConfig(options.config, []);
+
+    // The mock monitor does not hand dependencies to `newResource`; read them off the registration itself.
+    const monitor = settings.getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (request: any, callback: (error: unknown, response: any) => void) =>
+        register(request, (error: unknown, response: any) => {
+            if (!error && response) {
+                const urn: string = response.getUrn();
+                const propertyDependencies: Record<string, string[]> = {};
+                request.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+                    propertyDependencies[key] = deps.getUrnsList();
+                });
+                byUrn.set(urn, {
+                    type: request.getType(),
+                    name: request.getName(),
+                    urn,
+                    parent: request.getParent() || undefined,
+                    custom: request.getCustom(),
+                    inputs: rpc.deserializeProperties(request.getObject()),
+                    outputs: rpc.deserializeProperties(response.getObject()),
+                    dependencies: request.getDependenciesList(),
+                    propertyDependencies,
+                });
+                order.push(urn);
+            }
+            callback(error, response);
+        });
+
+    // A failed registration never settles the engine's bookkeeping; its error arrives as an unhandled
+    // rejection, so it is caught here and ends the evaluation.
+    let fail: (error: unknown) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    const onRejection = (reason: unknown) => fail(reason);
+    process.on("unhandledRejection", onRejection);
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+        const outputs = options.program();
+        const resolved = await Promise.race([
+            (async () => {
+                const value = await (pulumi.output(outputs as any) as any).promise();
+                await settings.waitForRPCs();
+                return value;
+            })(),
+            failed,
+            timedOut,
+        ]);
+        return { resources: order.map((urn) => byUrn.get(urn)!), outputs: resolved };
+    } finally {
+        clearTimeout(timer);
+        process.removeListener("unhandledRejection", onRejection);
+    }
+}

@@ -1,0 +1,219 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { main } from "../../automation/cli";
+import { resetMocks } from "../support/mocks";
+import { FakeDriver } from "../support/fakeDriver";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+class Capture {
+    text = "";
+    isTTY = false;
+    write(chunk: string) {
+        this.text += chunk;
+        return true;
+    }
+}
+
+async function cli(args: string[], extra: { driver?: FakeDriver; listNamespaces?: (s: string) => Promise<string[]> } = {}) {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const code = await main(args, { stdout, stderr, driver: extra.driver ? () => extra.driver! : undefined, listNamespaces: extra.listNamespaces });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** A project directory with the given stack files (and the real policies/ next to it via --policy-pack). */
+function project(stacks: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ray-s3-access-cli-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: ray-s3-access\nruntime: nodejs\n");
+    for (const [name, content] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), content);
+    return dir;
+}
+
+const POLICIES = path.join(ROOT, "policies");
+
+describe("ray-s3-access CLI", function () {
+    this.timeout(120_000);
+    after(() => resetMocks());
+
+    it("render --json prints every stack's resources in the documented shape", async () => {
+        const { code, stdout } = await cli(["render", "--cwd", ROOT, "--json"]);
+        assert.equal(code, 0);
+        const json = JSON.parse(stdout);
+        assert.deepEqual(json.stacks.map((s: any) => s.stack), ["dev", "prod"]);
+        const dev = json.stacks[0];
+        assert.ok(dev.resources.every((r: any) => typeof r.type === "string" && typeof r.name === "string" && typeof r.inputs === "object"));
+        const types = dev.resources.map((r: any) => r.type);
+        assert.equal(types.filter((t: string) => t === "ray-s3-access:index:RayS3Access").length, 3);
+        const profile = dev.resources.find((r: any) => r.type === "kubernetes:kubeflow.org/v1:Profile");
+        assert.deepEqual(profile.inputs.spec.plugins[0].kind, "AwsIamForServiceAccount");
+        assert.equal(profile.inputs.spec.owner.name, "alice@example.com");
+        const kubeflowRole = dev.resources.find((r: any) => r.type === "aws:iam/role:Role" && r.name === "kubeflow-alice-role");
+        assert.match(kubeflowRole.inputs.assumeRolePolicy, /system:serviceaccount:kubeflow-alice:default-editor/);
+        const prodTypes = json.stacks[1].resources.map((r: any) => r.type);
+        assert.equal(prodTypes.filter((t: string) => t === "aws:eks/podIdentityAssociation:PodIdentityAssociation").length, 3);
+    });
+
+    it("render prints trust and permission policies as JSON, manifests as YAML, and SkyPilot's setting", async () => {
+        const { code, stdout } = await cli(["render", "--cwd", ROOT, "--stack", "dev"]);
+        assert.equal(code, 0);
+        assert.match(stdout, /-- tenant ray \(role ray-role-/);
+        assert.match(stdout, /"sts:AssumeRoleWithWebIdentity"/);
+        assert.match(stdout, /kind: ServiceAccount\n[\s\S]*eks\.amazonaws\.com\/role-arn: arn:aws:iam::123456789012:role\/ray-role-/);
+        assert.match(stdout, /kind: Profile/);
+        assert.match(stdout, /remote_identity: NO_UPLOAD/);
+        assert.match(stdout, /remote_identity: skypilot-service-account/);
+    });
+
+    it("render --out writes per-tenant files a GitOps repository can take", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-out-"));
+        const { code } = await cli(["render", "--cwd", ROOT, "--stack", "prod", "--out", out]);
+        assert.equal(code, 0);
+        const trust = JSON.parse(fs.readFileSync(path.join(out, "prod", "ray-team-a", "trust-policy.json"), "utf8"));
+        assert.equal(trust.Statement[0].Principal.Service, "pods.eks.amazonaws.com");
+        assert.ok(fs.readFileSync(path.join(out, "prod", "ray-team-a", "manifests.yaml"), "utf8").includes("kind: ServiceAccount"));
+        assert.ok(JSON.parse(fs.readFileSync(path.join(out, "prod", "resources.json"), "utf8")).length > 0);
+    });
+
+    it("check passes the example stacks (exit 0) and --json adds violations", async () => {
+        const { code, stdout } = await cli(["check", "--cwd", ROOT, "--json"]);
+        assert.equal(code, 0);
+        const json = JSON.parse(stdout);
+        assert.deepEqual(json.stacks.map((s: any) => s.violations), [[], []]);
+    });
+
+    it("check exits 1 on a mandatory violation and names it", async () => {
+        const dir = project({
+            prod: `config:
+  ray-s3-access:identity: podIdentity
+  ray-s3-access:clusterName: ray-prod
+  ray-s3-access:tenants:
+    - namespace: ray
+      buckets: [{ bucket: ray-prod-data }]
+      additionalPolicyArns: ["arn:aws:iam::aws:policy/AmazonS3FullAccess"]
+`,
+        });
+        const { code, stdout } = await cli(["check", "--cwd", dir, "--policy-pack", POLICIES]);
+        assert.equal(code, 1);
+        assert.match(stdout, /\[mandatory\] no-s3-wildcard-in-production: .*AmazonS3FullAccess/);
+        assert.match(stdout, /check failed: 1 mandatory violation/);
+        const json = JSON.parse((await cli(["check", "--cwd", dir, "--policy-pack", POLICIES, "--json"])).stdout);
+        assert.deepEqual(Object.keys(json.stacks[0].violations[0]).sort(), ["enforcementLevel", "message", "policy", "urn"]);
+    });
+
+    it("a broken config exits 2 naming the stack, the tenant and the field, before anything runs", async () => {
+        const dir = project({
+            dev: `config:
+  ray-s3-access:oidcProviderArn: arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X
+  ray-s3-access:tenants:
+    - namespace: team-a
+      buckets: [{ bucket: "s3://team-a-data" }]
+    - namespace: team-b
+      buckets: []
+    - namespace: Team_C
+      buckets: [{ bucket: ok-bucket, acess: read }]
+`,
+        });
+        const driver = new FakeDriver();
+        const { code, stderr } = await cli(["up", "--cwd", dir], { driver });
+        assert.equal(code, 2);
+        assert.match(stderr, /stack "dev" has invalid configuration/);
+        assert.match(stderr, /tenant 1 \("team-b"\) field buckets: /);
+        assert.match(stderr, /tenant 2 \("Team_C"\) field buckets\[0\]: Unrecognized key: "acess"/);
+        assert.equal(driver.starts.length, 0, "nothing ran");
+        const second = project({
+            dev: `config:
+  ray-s3-access:oidcProviderArn: arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X
+  ray-s3-access:tenants:
+    - namespace: team-a
+      buckets: [{ bucket: "s3://team-a-data" }]
+`,
+        });
+        const component = await cli(["render", "--cwd", second]);
+        assert.equal(component.code, 2);
+        assert.match(component.stderr, /tenant 0 \("team-a"\): buckets\[0\]\.bucket "s3:\/\/team-a-data" is an S3 URL/);
+    });
+
+    it("unknown keys, unknown stacks and unknown tenants are usage errors (exit 2)", async () => {
+        const dir = project({ dev: "config:\n  ray-s3-access:tenats: []\n" });
+        const typo = await cli(["render", "--cwd", dir]);
+        assert.equal(typo.code, 2);
+        assert.match(typo.stderr, /ray-s3-access:tenats is not a known key/);
+        assert.equal((await cli(["render", "--cwd", ROOT, "--stack", "staging"])).code, 2);
+        const tenant = await cli(["render", "--cwd", ROOT, "--tenant", "nobody"]);
+        assert.equal(tenant.code, 2);
+        assert.match(tenant.stderr, /--tenant "nobody" matches no tenant/);
+        assert.equal((await cli(["deploy"])).code, 2);
+        assert.equal((await cli(["up", "--concurrency", "0", "--cwd", ROOT])).code, 2);
+    });
+
+    it("--per-tenant renders STACK.NAMESPACE stacks that read the environment stack's outputs", async () => {
+        const { code, stdout } = await cli(["render", "--cwd", ROOT, "--stack", "dev", "--per-tenant", "--tenant", "ray", "--json"]);
+        assert.equal(code, 0);
+        const json = JSON.parse(stdout);
+        assert.deepEqual(json.stacks.map((s: any) => s.stack), ["dev", "dev.ray"]);
+        assert.equal(json.stacks[0].resources.filter((r: any) => r.type === "ray-s3-access:index:RayS3Access").length, 0);
+        assert.equal(json.stacks[1].resources.filter((r: any) => r.type === "ray-s3-access:index:RayS3Access").length, 1);
+
+        // The environment stack creates the OIDC provider; the tenant stack trusts it through StackReference.
+        const dir = project({
+            dev: `config:
+  ray-s3-access:createOidcProvider: true
+  ray-s3-access:oidcIssuerUrl: https://oidc.eks.us-west-2.amazonaws.com/id/CREATEDBYENV
+  ray-s3-access:tenants:
+    - namespace: team-a
+      buckets: [{ bucket: team-a-data }]
+`,
+        });
+        const split = JSON.parse((await cli(["render", "--cwd", dir, "--per-tenant", "--json"])).stdout);
+        assert.deepEqual(split.stacks[0].resources.map((r: any) => r.type), ["aws:iam/openIdConnectProvider:OpenIdConnectProvider"]);
+        const role = split.stacks[1].resources.find((r: any) => r.type === "aws:iam/role:Role");
+        assert.match(role.inputs.assumeRolePolicy, /"Federated":"arn:aws:iam::123456789012:oidc-provider\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/CREATEDBYENV"/);
+        assert.equal(split.stacks[1].resources.filter((r: any) => r.type.includes("OpenIdConnectProvider")).length, 0, "the tenant stack does not create another provider");
+    });
+
+    it("--discover keeps the tenants whose namespaces carry the label", async () => {
+        const listNamespaces = async (selector: string) => (selector === "ray-s3-access/tenant=true" ? ["ray", "unlisted"] : []);
+        const { code, stdout, stderr } = await cli(["render", "--cwd", ROOT, "--stack", "dev", "--discover", "ray-s3-access/tenant=true", "--json"], { listNamespaces });
+        assert.equal(code, 0);
+        const components = JSON.parse(stdout).stacks[0].resources.filter((r: any) => r.type === "ray-s3-access:index:RayS3Access");
+        assert.deepEqual(components.map((c: any) => c.name), ["ray"]);
+        assert.match(stderr, /namespaces unlisted match .* but have no tenant entry/);
+    });
+
+    it("preview/up run through the driver with the policy pack and print a summary; failures exit 1", async () => {
+        const driver = new FakeDriver({ latencyMs: 5 });
+        const ok = await cli(["up", "--cwd", ROOT, "--per-tenant", "--stack", "dev", "--concurrency", "2"], { driver });
+        assert.equal(ok.code, 0);
+        assert.deepEqual(driver.prepared, ["up"]);
+        assert.match(ok.stdout, /dev\.kubeflow-alice\s+up\s+succeeded/);
+        assert.match(ok.stdout, /4 succeeded, 0 failed/);
+        const failing = new FakeDriver({ latencyMs: 5, failing: ["prod"] });
+        const bad = await cli(["preview", "--cwd", ROOT, "--json"], { driver: failing });
+        assert.equal(bad.code, 1);
+        assert.deepEqual(JSON.parse(bad.stdout).summary, { succeeded: 1, failed: 1, cancelled: 0, skipped: 0 });
+    });
+
+    it("destroy needs --yes", async () => {
+        const driver = new FakeDriver();
+        const refused = await cli(["destroy", "--cwd", ROOT], { driver });
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr, /re-run with --yes/);
+        assert.equal(driver.starts.length, 0);
+        assert.equal((await cli(["destroy", "--cwd", ROOT, "--yes"], { driver })).code, 0);
+    });
+
+    it("without the Pulumi CLI, preview says how to install it and exits 2; render and check keep working", async () => {
+        const savedPath = process.env.PATH;
+        process.env.PATH = "/nonexistent";
+        try {
+            const { code, stderr } = await cli(["preview", "--cwd", ROOT, "--stack", "dev"]);
+            assert.equal(code, 2);
+            assert.match(stderr, /needs the Pulumi CLI \(not found on PATH\): install the Pulumi CLI/);
+        } finally {
+            process.env.PATH = savedPath;
+        }
+    });
+});
