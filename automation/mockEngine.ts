@@ -62,6 +62,18 @@ function plausibleOutputs(type: string, name: string, inputs: Record<string, any
             return { ...inputs, name: physical, arn: `arn:${partition}:iam::${account}:policy${inputs.path ?? "/"}${physical}` };
         case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             return { ...inputs, arn: `arn:${partition}:iam::${account}:oidc-provider/${String(inputs.url ?? "").replace(/^https:\/\//, "")}` };
+        case "eks:index:Cluster": {
+            // @pulumi/eks's multi-language Cluster: the outputs programs wire into other resources.
+            const issuer = `oidc.eks.${region}.amazonaws.com/id/OFFLINE${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`;
+            return {
+                ...inputs,
+                oidcIssuer: issuer,
+                oidcProviderUrl: `https://${issuer}`,
+                oidcProviderArn: `arn:${partition}:iam::${account}:oidc-provider/${issuer}`,
+                kubeconfig: { apiVersion: "v1", kind: "Config", clusters: [] },
+                kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [] }),
+            };
+        }
         case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             return { ...inputs, associationId: `a-${name}`, associationArn: `arn:${partition}:eks:${region}:${account}:podidentityassociation/${inputs.clusterName}/a-${name}` };
         default:

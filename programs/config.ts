@@ -71,26 +71,7 @@ export const stackConfigSchema = z
         /** The tenants run in stacks of their own (`ENV.NAMESPACE`): this stack keeps the cluster-level pieces. */
         tenantStacks: z.boolean().default(false),
     })
-    .superRefine((config, ctx) => {
-        const seen = new Map<string, number>();
-        config.tenants.forEach((tenant, index) => {
-            if (seen.has(tenant.namespace)) {
-                ctx.addIssue({
-                    code: "custom",
-                    path: ["tenants", index, "namespace"],
-                    message: `namespace "${tenant.namespace}" repeats tenants[${seen.get(tenant.namespace)}]: one entry per namespace (list more service accounts in additionalServiceAccounts)`,
-                });
-            }
-            seen.set(tenant.namespace, index);
-        });
-        if (config.roleSharing !== "perTenant") {
-            ctx.addIssue({
-                code: "custom",
-                path: ["roleSharing"],
-                message: `"${config.roleSharing}" is not available in this version: use "perTenant"`,
-            });
-        }
-    });
+    .strict();
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 
@@ -206,6 +187,22 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         for (const issue of parsed.error.issues) {
             problems.push(`${describePath(decoded, issue.path)}: ${issue.message}`);
         }
+    }
+    // Checked on the raw values too, so they are reported together with the schema's findings.
+    if (Array.isArray(decoded.tenants)) {
+        const seen = new Map<string, number>();
+        decoded.tenants.forEach((tenant: { namespace?: unknown }, index: number) => {
+            if (typeof tenant?.namespace !== "string") return;
+            if (seen.has(tenant.namespace)) {
+                problems.push(
+                    `${describePath(decoded, ["tenants", index, "namespace"])}: namespace "${tenant.namespace}" repeats tenants[${seen.get(tenant.namespace)}]: one entry per namespace (list more service accounts in additionalServiceAccounts)`,
+                );
+            }
+            seen.set(tenant.namespace, index);
+        });
+    }
+    if (decoded.roleSharing !== undefined && decoded.roleSharing !== "perTenant" && ["abac", "packed"].includes(String(decoded.roleSharing))) {
+        problems.push(`${CONFIG_NAMESPACE}:roleSharing: "${String(decoded.roleSharing)}" is not available in this version: use "perTenant"`);
     }
     if (problems.length > 0) throw new StackConfigError(stack, problems);
 

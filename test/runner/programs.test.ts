@@ -1,0 +1,97 @@
+import { strict as assert } from "assert";
+import { evaluateProgram, RecordedResource } from "../../automation/mockEngine";
+import { evaluatePolicies } from "../../policies/lib/evaluate";
+import { policies } from "../../policies/rules";
+import { parseStackConfig, StackConfigError } from "../../programs/config";
+import { runProgram } from "../../programs/main";
+import { program as eksRayCluster } from "../../examples/eks-ray-cluster/program";
+import { program as podIdentityExisting } from "../../examples/pod-identity-existing-cluster/program";
+import { resetMocks } from "../support/mocks";
+
+const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
+
+function stackConfig(values: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+describe("programs and examples, evaluated under the mock engine", function () {
+    this.timeout(120_000);
+    after(() => resetMocks());
+
+    it("example eks-ray-cluster: a new cluster, IRSA for its namespace, and a RayCluster whose pods use the service account", async () => {
+        const { resources, outputs } = await evaluateProgram({ project: "eks-ray-cluster", stack: "dev", config: { "eks-ray-cluster:checkpointBucket": "team-ckpt" }, program: eksRayCluster });
+        const [cluster] = ofType(resources, "eks:index:Cluster");
+        assert.equal(cluster.inputs.createOidcProvider, true);
+        const [role] = ofType(resources, "aws:iam/role:Role");
+        assert.equal(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal.Federated, cluster.outputs.oidcProviderArn);
+        const [sa] = ofType(resources, "kubernetes:core/v1:ServiceAccount");
+        assert.equal(sa.inputs.metadata.name, "ray-worker");
+        const [ray] = ofType(resources, "kubernetes:ray.io/v1:RayCluster");
+        assert.equal(ray.inputs.spec.headGroupSpec.template.spec.serviceAccountName, "ray-worker");
+        assert.equal(ray.inputs.spec.workerGroupSpecs[0].template.spec.serviceAccountName, "ray-worker");
+        assert.ok(ray.dependencies.includes(role.urn), "the RayCluster waits for the role (dependsOn the component covers its children)");
+        const policy = JSON.parse(ofType(resources, "aws:iam/policy:Policy")[0].inputs.policy);
+        assert.ok(policy.Statement.some((s: any) => [s.Resource].flat().includes("arn:aws:s3:::team-ckpt/checkpoints/*")));
+        assert.equal((outputs as any).rayCluster, "ray");
+        // The Kubernetes children use the cluster's provider, not the ambient kubeconfig.
+        assert.ok(ofType(resources, "pulumi:providers:kubernetes").length === 1);
+    });
+
+    it("example pod-identity-existing-cluster: one association per service account, and it passes the whole pack in production", async () => {
+        const { resources } = await evaluateProgram({ project: "pod-identity-existing-cluster", stack: "prod", config: { "pod-identity-existing-cluster:clusterName": "ray-prod" }, program: podIdentityExisting });
+        const associations = ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.deepEqual(associations.map((a) => `${a.inputs.namespace}/${a.inputs.serviceAccount}`).sort(), ["ray/ray-head", "ray/ray-worker", "skypilot/skypilot-service-account"]);
+        const violations = await evaluatePolicies(
+            policies,
+            resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.inputs, ...r.outputs }, dependencies: r.dependencies, propertyDependencies: r.propertyDependencies })),
+        );
+        assert.deepEqual(violations, []);
+    });
+
+    it("a Kubeflow profile under Pod Identity gets its association and no IRSA plugin", async () => {
+        const config = stackConfig({
+            "ray-s3-access:identity": "podIdentity",
+            "ray-s3-access:clusterName": "kf",
+            "ray-s3-access:tenants": [{ kind: "kubeflowProfile", namespace: "kubeflow-bob", owner: "bob@example.com", buckets: [{ bucket: "kf-data" }] }],
+        });
+        const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "dev", config, program: runProgram });
+        const [profile] = ofType(resources, "kubernetes:kubeflow.org/v1:Profile");
+        assert.deepEqual(profile.inputs.spec.plugins, []);
+        const [association] = ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.equal(association.inputs.serviceAccount, "default-editor");
+        assert.equal(ofType(resources, "kubernetes:core/v1:ServiceAccount").length, 0, "Kubeflow's controller owns default-editor");
+    });
+
+    it("createOidcProvider creates one provider for every tenant", async () => {
+        const config = stackConfig({
+            "ray-s3-access:createOidcProvider": "true",
+            "ray-s3-access:oidcIssuerUrl": "https://oidc.eks.us-west-2.amazonaws.com/id/NEW",
+            "ray-s3-access:tenants": [{ namespace: "a", buckets: [{ bucket: "a-data" }] }, { namespace: "b", buckets: [{ bucket: "b-data" }] }],
+        });
+        const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "dev", config, program: runProgram });
+        const providers = ofType(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
+        assert.equal(providers.length, 1);
+        for (const role of ofType(resources, "aws:iam/role:Role")) {
+            assert.equal(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal.Federated, providers[0].outputs.arn);
+        }
+    });
+
+    it("config errors name the stack, the tenant and the field, and list every problem", () => {
+        assert.throws(
+            () =>
+                parseStackConfig("prod", {
+                    identity: "iam",
+                    tenants: JSON.stringify([{ namespace: "ray", buckets: [{ bucket: "x-data" }], kind: "kubeflowProfile" }, { namespace: "ray", buckets: [{ bucket: "y-data" }] }]),
+                }),
+            (error: Error) => {
+                assert.ok(error instanceof StackConfigError);
+                assert.match(error.message, /^stack "prod" has invalid configuration/);
+                assert.match(error.message, /ray-s3-access:identity: Invalid option: expected one of "irsa"\|"podIdentity"/);
+                assert.match(error.message, /tenant 0 \("ray"\) field owner: a Kubeflow profile needs its owner's user name/);
+                assert.match(error.message, /tenant 1 \("ray"\) field namespace: namespace "ray" repeats tenants\[0\]/);
+                return true;
+            },
+        );
+        assert.throws(() => parseStackConfig("dev", { roleSharing: "abac", tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]) }), /ray-s3-access:roleSharing: "abac" is not available/);
+    });
+});
