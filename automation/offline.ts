@@ -110,15 +110,33 @@ export async function renderTargets(targets: StackTarget[], options: OfflineOpti
     return rendered;
 }
 
-/** Loads the rules of a policy pack directory (`DIR/rules` must export `policies`, as this project's does). */
+let typeScriptRegistered = false;
+
+/**
+ * Loads the rules of a policy pack directory (`DIR/rules` must export `policies`, as this project's does).
+ * A pack written in TypeScript is loaded through ts-node when the runner itself runs as compiled JavaScript.
+ */
 export function loadPolicyPack(cwd: string, dir: string): Policies {
     const rulesPath = path.resolve(cwd, dir, "rules");
+    const load = (): { policies?: Policies } => {
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            return require(rulesPath);
+        } catch (error) {
+            const isTypeScript = fs.existsSync(`${rulesPath}.ts`) || fs.existsSync(path.join(rulesPath, "index.ts"));
+            if (!isTypeScript || (error as { code?: string }).code !== "MODULE_NOT_FOUND" || typeScriptRegistered) throw error;
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+            typeScriptRegistered = true;
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            return require(rulesPath);
+        }
+    };
     let loaded: { policies?: Policies };
     try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        loaded = require(rulesPath);
+        loaded = load();
     } catch (error) {
-        throw new UsageError(`--policy-pack ${dir}: cannot load ${rulesPath} (${(error as Error).message}); offline check needs a pack whose rules/index exports \`policies\``);
+        throw new UsageError(`--policy-pack ${dir}: cannot load ${rulesPath} (${(error as Error).message.split("\n")[0]}); offline check needs a pack whose rules/index exports \`policies\``);
     }
     if (!Array.isArray(loaded.policies)) {
         throw new UsageError(`--policy-pack ${dir}: ${rulesPath} does not export \`policies\``);

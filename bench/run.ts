@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
+import { runnerBenchmark } from "./runner";
 
 interface Sample {
     mode: string;
@@ -37,7 +38,7 @@ function measure(mode: string, tenants: number): Sample {
     return JSON.parse(out.trim().split("\n").pop()!);
 }
 
-function main(): void {
+async function main(): Promise<void> {
     console.log("building (tsc) so both sides run compiled JavaScript ...");
     execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", root], { stdio: "inherit" });
     const rows: string[] = [];
@@ -74,6 +75,7 @@ function main(): void {
     console.log("tenants | hand time | component time | time ratio | hand peak RSS | component peak RSS | memory ratio | retained heap after GC (hand / component) | heap ratio | registrations (hand / component)");
     for (const row of rows) console.log(row);
     console.log(within ? "\nwithin the 15% goal" : "\nOVER the 15% goal");
+    await runnerBenchmark();
 }
 
 main();
