@@ -12,5 +12,6 @@ describe("README", () => {
     it("gives the two set-up commands of a fresh clone", () => {
         const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
         assert.match(readme, /npm ci && npm test/);
+        assert.match(readme, /npm ci && npm start -- render --stack dev && npm start -- check --stack dev/);
     });
 });
