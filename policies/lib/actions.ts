@@ -17,14 +17,18 @@ export function serviceActions(service: string): Promise<string[]> {
     return actions;
 }
 
-/** IAM's action matching: `*` any run, `?` one character, case-insensitive, whole string. */
-export function actionPatternMatches(pattern: string, action: string): boolean {
+/** IAM's wildcard matching: `*` any run, `?` one character, whole string. */
+export function wildcardMatches(pattern: string, value: string, caseSensitive: boolean): boolean {
     const source = pattern
-        .toLowerCase()
         .split("")
         .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
         .join("");
-    return new RegExp(`^${source}$`).test(action.toLowerCase());
+    return new RegExp(`^${source}$`, caseSensitive ? "" : "i").test(value);
+}
+
+/** Action matching: wildcards, case-insensitive (StringLike condition values are case-sensitive). */
+export function actionPatternMatches(pattern: string, action: string): boolean {
+    return wildcardMatches(pattern, action, false);
 }
 
 /** The actions of `service` a statement grants, given its `Action` or `NotAction` list. */
@@ -51,4 +55,11 @@ export function patternsTouching(patterns: string[], catalog: string[]): string[
 export async function grantsEveryAction(service: string, statement: { actions?: string[]; notActions?: string[] }): Promise<boolean> {
     const catalog = await serviceActions(service);
     return (await grantedActions(service, statement)).length === catalog.length;
+}
+
+/** Does the statement's Action (or NotAction) cover this one action? */
+export function statementAllows(statement: { actions?: string[]; notActions?: string[] }, action: string): boolean {
+    if (statement.actions !== undefined) return statement.actions.some((pattern) => actionPatternMatches(pattern, action));
+    if (statement.notActions !== undefined) return !statement.notActions.some((pattern) => actionPatternMatches(pattern, action));
+    return false;
 }

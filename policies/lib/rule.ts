@@ -172,39 +172,36 @@ interface RuleSpec {
     check: ResourceCheck;
 }
 
-/** A rule that is mandatory in production stacks and not applicable anywhere else. */
-export function productionOnlyResourceRule(spec: RuleSpec): ResourceValidationPolicy {
+/** One policy of a rule: runs the check and reports the findings of `level`. */
+function resourcePolicy(spec: RuleSpec, level: Level, name: string, description: string, productionOnly: boolean): ResourceValidationPolicy {
     return {
-        name: spec.name,
-        description: spec.description,
-        enforcementLevel: "mandatory",
-        configSchema: ruleConfigSchema,
-        validateResource: async (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-            const config = configOf(args);
-            const context = contextFor(args.urn, args.stackTags, config);
-            if (!context.production) {
-                args.notApplicable(`stack "${context.stack ?? "?"}" is not a production stack`);
-            }
-            const resource = { type: args.type, name: args.name, urn: args.urn, props: args.props };
-            reportFindings(await runCheck(spec.check, resource, context), "mandatory", resource, config, reportViolation);
-        },
-    };
-}
-
-/** A graded rule: `NAME` reports mandatory findings, `NAME-advisory` advisory ones. */
-export function gradedResourceRule(spec: RuleSpec): ResourceValidationPolicy[] {
-    return (["mandatory", "advisory"] as const).map((level) => ({
-        name: level === "mandatory" ? spec.name : `${spec.name}-advisory`,
-        description: level === "mandatory" ? spec.description : `${spec.description} (advisory findings)`,
+        name,
+        description,
         enforcementLevel: level,
         configSchema: ruleConfigSchema,
         validateResource: async (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
             const config = configOf(args);
             const context = contextFor(args.urn, args.stackTags, config);
+            if (productionOnly && !context.production) {
+                args.notApplicable(`stack "${context.stack ?? "?"}" is not a production stack`);
+            }
             const resource = { type: args.type, name: args.name, urn: args.urn, props: args.props };
             reportFindings(await runCheck(spec.check, resource, context), level, resource, config, reportViolation);
         },
-    }));
+    };
+}
+
+/** A rule that is mandatory in production stacks and not applicable anywhere else. */
+export function productionOnlyResourceRule(spec: RuleSpec): ResourceValidationPolicy {
+    return resourcePolicy(spec, "mandatory", spec.name, spec.description, true);
+}
+
+/** A graded rule: `NAME` reports mandatory findings, `NAME-advisory` advisory ones. */
+export function gradedResourceRule(spec: RuleSpec): ResourceValidationPolicy[] {
+    return [
+        resourcePolicy(spec, "mandatory", spec.name, spec.description, false),
+        resourcePolicy(spec, "advisory", `${spec.name}-advisory`, `${spec.description} (advisory findings)`, false),
+    ];
 }
 
 /** A stack rule whose findings name the resource they are about. */

@@ -1,3 +1,4 @@
+import { wildcardMatches } from "./actions";
 /**
  * Which stack a resource belongs to, and whether that stack is production.
  */
@@ -10,13 +11,9 @@ export function stackFromUrn(urn: string | undefined): string | undefined {
 
 const PRODUCTION_TOKENS = new Set(["prod", "production"]);
 
-/** `*` matches any run of characters, everything else literally, whole name, case-insensitive. */
+/** `*` (any run) and `?` (one character) globs over whole names, case-insensitive. */
 export function globMatches(pattern: string, value: string): boolean {
-    const source = pattern
-        .split("*")
-        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-        .join(".*");
-    return new RegExp(`^${source}$`, "i").test(value);
+    return wildcardMatches(pattern, value, false);
 }
 
 /**

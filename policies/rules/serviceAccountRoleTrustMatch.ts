@@ -1,5 +1,5 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { actionPatternMatches } from "../lib/actions";
+import { statementAllows, wildcardMatches } from "../lib/actions";
 import { allowStatements, asText, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
 import { ROLE_TYPE } from "../lib/resources";
 import { Finding, stackRule } from "../lib/rule";
@@ -21,23 +21,18 @@ function roleFor(resource: PolicyResource, property: string, arn: unknown, roles
     });
 }
 
-function allows(statement: NormalizedStatement, action: string): boolean {
-    if (statement.actions !== undefined) return statement.actions.some((pattern) => actionPatternMatches(pattern, action));
-    if (statement.notActions !== undefined) return !statement.notActions.some((pattern) => actionPatternMatches(pattern, action));
-    return false;
-}
 
 /** Does some web-identity statement of the trust admit the subject (as IAM would compare `:sub`)? */
 function trustAdmitsSubject(trust: unknown, subject: string): { admits: boolean; admitted: string[] } {
     const admitted: string[] = [];
     for (const statement of allowStatements(trust)) {
-        if (principalValues(statement.principal, "Federated").length === 0 || !allows(statement, "sts:AssumeRoleWithWebIdentity")) continue;
+        if (principalValues(statement.principal, "Federated").length === 0 || !statementAllows(statement, "sts:AssumeRoleWithWebIdentity")) continue;
         const subs = statement.conditions.filter((c) => /:sub$/i.test(c.key));
         if (subs.length === 0) return { admits: true, admitted: ["*"] };
         for (const sub of subs) {
             admitted.push(...sub.values);
             const like = /StringLike$/i.test(sub.operator);
-            if (sub.values.some((value) => (like ? actionPatternMatches(value, subject) : value === subject))) {
+            if (sub.values.some((value) => (like ? wildcardMatches(value, subject, true) : value === subject))) {
                 return { admits: true, admitted };
             }
         }
@@ -111,7 +106,7 @@ export const serviceAccountRoleTrustMatch = stackRule({
                 const statements = (safely(() => allowStatements(trust)) ?? []).filter((s) =>
                     principalValues(s.principal, "Service").some((p) => p.toLowerCase() === "pods.eks.amazonaws.com"),
                 );
-                const usable = statements.filter((s) => allows(s, "sts:AssumeRole") && allows(s, "sts:TagSession"));
+                const usable = statements.filter((s) => statementAllows(s, "sts:AssumeRole") && statementAllows(s, "sts:TagSession"));
                 const where = `Pod Identity association ${asText(namespace)}/${asText(serviceAccount)} ("${resource.name}") uses role "${role.name}"`;
                 if (usable.length === 0) {
                     findings.push({

@@ -1,4 +1,4 @@
-import { actionPatternMatches } from "../lib/actions";
+import { statementAllows } from "../lib/actions";
 import { allowStatements, conditionsOn, NormalizedStatement, principalValues } from "../lib/documents";
 import { trustDocument } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
@@ -21,11 +21,6 @@ function pinned(statement: NormalizedStatement, ...keys: string[]): boolean {
     return keys.some((key) => conditionsOn(statement, key).some((c) => c.values.length > 0 && c.values.every((v) => v !== "*" && v !== "")));
 }
 
-function allows(statement: NormalizedStatement, action: string): boolean {
-    if (statement.actions !== undefined) return statement.actions.some((pattern) => actionPatternMatches(pattern, action));
-    if (statement.notActions !== undefined) return !statement.notActions.some((pattern) => actionPatternMatches(pattern, action));
-    return false;
-}
 
 /**
  * Checks that trust policies have no unconditioned `"*"` principal, and that Pod Identity trust allows
@@ -49,7 +44,7 @@ export const trustPrincipalsPinned = gradedResourceRule({
                 });
             }
             if (!principalValues(statement.principal, "Service").some((s) => s.toLowerCase() === "pods.eks.amazonaws.com")) continue;
-            if (!allows(statement, "sts:TagSession")) {
+            if (!statementAllows(statement, "sts:TagSession")) {
                 findings.push({
                     level: "mandatory",
                     message: `${where}: trusts pods.eks.amazonaws.com without sts:TagSession; EKS Pod Identity passes session tags, so the association cannot use the role. Allow ["sts:AssumeRole", "sts:TagSession"].`,
