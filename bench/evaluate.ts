@@ -38,7 +38,7 @@ function byComponent(i: number): void {
     });
 }
 
-/** What a careful user writes without the component: the same four resources and documents. */
+/** What a careful user writes without the component: the same four resources, with the same inputs. */
 function byHand(i: number, partition: pulumi.Output<string>): void {
     const namespace = `team-${i}`;
     const trust = JSON.stringify({
@@ -62,11 +62,23 @@ function byHand(i: number, partition: pulumi.Output<string>): void {
             },
         ],
     }));
-    const role = new aws.iam.Role(`tenant-${i}-role`, { assumeRolePolicy: trust, maxSessionDuration: 3600 });
-    const policy = new aws.iam.Policy(`tenant-${i}-policy`, { policy: policyDocument });
+    const role = new aws.iam.Role(`tenant-${i}-role`, {
+        description: `S3 access for ${namespace}/ray-s3-sa (ray-s3-access, irsa)`,
+        assumeRolePolicy: trust,
+        maxSessionDuration: 3600,
+    });
+    const policy = new aws.iam.Policy(`tenant-${i}-policy`, {
+        description: `Least-privilege S3 access for ${namespace}/ray-s3-sa (ray-s3-access)`,
+        policy: policyDocument,
+    });
     new aws.iam.RolePolicyAttachment(`tenant-${i}-policy-attachment`, { role: role.name, policyArn: policy.arn });
     new k8s.core.v1.ServiceAccount(`tenant-${i}-sa`, {
-        metadata: { name: "ray-s3-sa", namespace, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+        metadata: {
+            name: "ray-s3-sa",
+            namespace,
+            labels: { "app.kubernetes.io/managed-by": "ray-s3-access" },
+            annotations: { "eks.amazonaws.com/role-arn": role.arn },
+        },
     });
 }
 
