@@ -2,15 +2,16 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createServiceAccount, patchServiceAccount } from "./kubernetes";
 import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
-import { buildS3PermissionsPolicy, compactJson, iamPolicyLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
+import { abacScope, buildS3PermissionsPolicy, compactJson, iamPolicyLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
 import {
     buildIrsaTrustPolicy,
     buildPodIdentityTrustPolicy,
+    buildSharedPodIdentityTrustPolicy,
     issuerHostPath,
     ServiceAccountRef,
     STS_AUDIENCE,
 } from "./trustPolicy";
-import { IdentityType, RayS3AccessArgs, ServiceAccountMode } from "./types";
+import { IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 import { RayS3AccessValidationError, trustPolicyLengthProblem, validateArgs, ValidatedArgs } from "./validation";
 
 /** The component's type token. */
@@ -84,17 +85,13 @@ export class RayS3Access extends pulumi.ComponentResource {
                 known.trustPolicy ?? pulumi.all([oidcProviderArn, subjects]).apply(([providerArn, refs]) => irsaTrust(providerArn, refs));
         } else {
             trustPolicy = pulumi.all([accountIdOf(this), args.clusterName!, subjects]).apply(([account, cluster, refs]) =>
-                checkedTrustPolicy(
-                    name,
-                    valid,
-                    refs.length,
-                    buildPodIdentityTrustPolicy({ accountId: account, clusterName: cluster, serviceAccounts: refs }),
-                ),
+                checkedTrustPolicy(name, valid, refs.length, podIdentityTrust(valid, account, cluster, refs)),
             );
         }
 
         const permissionsPolicy: pulumi.Input<string> =
-            known.permissionsPolicy ?? pulumi.output(partition).apply((p) => checkedPermissionsPolicy(name, valid, p));
+            known.permissionsPolicy ??
+            pulumi.all([partition, args.clusterName ?? ""]).apply(([p, cluster]) => checkedPermissionsPolicy(name, valid, p, cluster));
         const describe = (text: (workload: string) => string): pulumi.Input<string> =>
             typeof namespace === "string" && typeof serviceAccountName === "string"
                 ? text(`${namespace}/${serviceAccountName}`)
@@ -228,8 +225,15 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
     return json;
 }
 
-function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string): string {
-    const document = buildS3PermissionsPolicy(partition, valid.buckets);
+function podIdentityTrust(valid: ValidatedArgs, accountId: string, clusterName: string, refs: ServiceAccountRef[]): object {
+    return valid.roleSharing === RoleSharing.Abac
+        ? buildSharedPodIdentityTrustPolicy({ accountId, clusterName })
+        : buildPodIdentityTrustPolicy({ accountId, clusterName, serviceAccounts: refs });
+}
+
+function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterName: string): string {
+    const scope = valid.roleSharing === RoleSharing.Abac ? abacScope(clusterName) : {};
+    const document = buildS3PermissionsPolicy(partition, valid.buckets, scope);
     const length = iamPolicyLength(document);
     if (length > MANAGED_POLICY_MAX_LENGTH) {
         throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
@@ -264,8 +268,10 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
             return undefined;
         }
     };
-    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws"));
-    if (known.partition !== undefined) {
+    // ABAC documents name the cluster; a cluster given as an Output is measured with a stand-in and built later.
+    const cluster = typeof args.clusterName === "string" ? args.clusterName : undefined;
+    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws", cluster ?? "x".repeat(100)));
+    if (known.partition !== undefined && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
         known.permissionsPolicy = permissions;
     }
     if (valid.namespace !== undefined && valid.serviceAccountName !== undefined) {
@@ -280,14 +286,7 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
             }
         } else if (typeof args.clusterName === "string") {
             const clusterName = args.clusterName;
-            check(() =>
-                checkedTrustPolicy(
-                    name,
-                    valid,
-                    refs.length,
-                    buildPodIdentityTrustPolicy({ accountId: PLACEHOLDER_ACCOUNT, clusterName, serviceAccounts: refs }),
-                ),
-            );
+            check(() => checkedTrustPolicy(name, valid, refs.length, podIdentityTrust(valid, PLACEHOLDER_ACCOUNT, clusterName, refs)));
         }
     }
     if (problems.length > 0) {

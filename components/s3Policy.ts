@@ -48,6 +48,16 @@ export const MANAGED_POLICY_MAX_LENGTH = 6144;
 export interface PolicyScope {
     /** A path put before every prefix (and used alone when a bucket has none). */
     readonly keyPrefix?: string;
+    /** `StringEquals` conditions every statement carries (e.g. the session's cluster tag). */
+    readonly requireEquals?: { [key: string]: string };
+}
+
+/** ABAC: each Pod Identity session reaches only `bucket/<its namespace>/...`, and only from its cluster. */
+export function abacScope(clusterName: string): PolicyScope {
+    return {
+        keyPrefix: "${aws:PrincipalTag/kubernetes-namespace}/",
+        requireEquals: { "aws:PrincipalTag/eks-cluster-name": clusterName },
+    };
 }
 
 /** `Checkpoints-bucket.1` -> `CheckpointsBucket1`: Sids may hold only letters and digits. */
@@ -106,6 +116,12 @@ export function buildS3PermissionsPolicy(
             Action: write ? [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS] : [...READ_OBJECT_ACTIONS],
             Resource: prefixes.length > 0 ? prefixes.map((prefix) => `${bucketArn}/${prefix}*`) : `${bucketArn}/*`,
         });
+    }
+
+    if (scope.requireEquals) {
+        for (const statement of statements) {
+            statement.Condition = { ...statement.Condition, StringEquals: { ...scope.requireEquals } };
+        }
     }
 
     const decryptKeys = new Set<string>();

@@ -106,3 +106,27 @@ export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): Polic
     }
     return { Version: "2012-10-17", Statement: statements };
 }
+
+/**
+ * Pod Identity trust for a role shared by many namespaces (ABAC): the EKS user guide's statement pinned to
+ * the account and the cluster only; the permissions policy isolates namespaces by session tag.
+ */
+export function buildSharedPodIdentityTrustPolicy(scope: { accountId: string; clusterName: string }): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "PodIdentityShared",
+                Effect: "Allow",
+                Principal: { Service: POD_IDENTITY_PRINCIPAL },
+                Action: ["sts:AssumeRole", "sts:TagSession"],
+                Condition: {
+                    StringEquals: {
+                        "aws:SourceAccount": scope.accountId,
+                        "aws:RequestTag/eks-cluster-name": scope.clusterName,
+                    },
+                },
+            },
+        ],
+    };
+}

@@ -30,6 +30,21 @@ export const ServiceAccountMode = {
 /** See {@link ServiceAccountMode}. */
 export type ServiceAccountMode = (typeof ServiceAccountMode)[keyof typeof ServiceAccountMode];
 
+/**
+ * How many workloads one role serves.
+ *
+ * `perTenant`: the role trusts exactly this component's service accounts. `abac` (Pod Identity only): one
+ * role for every service account of the component, each session reaching only `bucket/<its namespace>/...`
+ * through the `kubernetes-namespace` session tag, and only from the cluster (`eks-cluster-name`); the trust
+ * pins the cluster and the account, not the namespaces, so it does not grow with them.
+ */
+export const RoleSharing = {
+    PerTenant: "perTenant",
+    Abac: "abac",
+} as const;
+/** See {@link RoleSharing}. */
+export type RoleSharing = (typeof RoleSharing)[keyof typeof RoleSharing];
+
 /** The S3 access a bucket entry grants. */
 export const AccessLevel = {
     Read: "read",
@@ -144,6 +159,11 @@ export interface RayS3AccessArgs {
      * @default - none
      */
     readonly additionalPolicyArns?: string[];
+    /**
+     * `perTenant` or `abac` (Pod Identity: one role, namespaces isolated by session tags): see {@link RoleSharing}.
+     * @default "perTenant"
+     */
+    readonly roleSharing?: RoleSharing;
     /**
      * The most characters (without white space) the trust policy may have: IAM's quota for the account,
      * 2,048 by default and up to 8,192 after a Service Quotas increase. Input that would produce a longer

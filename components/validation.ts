@@ -4,7 +4,7 @@
  */
 import { ResolvedBucketAccess } from "./s3Policy";
 import { ServiceAccountRef } from "./trustPolicy";
-import { AccessLevel, IdentityType, RayS3AccessArgs, ServiceAccountMode } from "./types";
+import { AccessLevel, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 
 /** Thrown for invalid arguments; `problems` lists each one. */
 export class RayS3AccessValidationError extends Error {
@@ -78,6 +78,7 @@ function isPlainString(value: unknown): value is string {
 /** The validated, normalised arguments that the builders need synchronously. */
 export interface ValidatedArgs {
     identity: IdentityType;
+    roleSharing: RoleSharing;
     manageServiceAccount: ServiceAccountMode;
     serviceAccountName: string | undefined;
     namespace: string | undefined;
@@ -209,6 +210,10 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         throw new RayS3AccessValidationError(componentName, ["no arguments: give at least namespace and buckets"]);
     }
     const identity = oneOf("identity", args.identity, IdentityType, IdentityType.Irsa, problems);
+    const roleSharing = oneOf("roleSharing", args.roleSharing, RoleSharing, RoleSharing.PerTenant, problems);
+    if (roleSharing === RoleSharing.Abac && identity !== IdentityType.PodIdentity) {
+        problems.push(`roleSharing "abac" is only valid when identity is "podIdentity": ABAC isolates namespaces with Pod Identity's session tags`);
+    }
     const manageServiceAccount = oneOf(
         "manageServiceAccount",
         args.manageServiceAccount,
@@ -314,6 +319,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     }
     return {
         identity,
+        roleSharing,
         manageServiceAccount,
         serviceAccountName,
         namespace,

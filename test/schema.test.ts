@@ -29,7 +29,7 @@ describe("component schema (pulumi package add)", () => {
         assert.deepEqual(inputs, [
             "additionalPolicyArns", "additionalServiceAccounts", "buckets", "clusterName", "createOidcProvider",
             "identity", "manageServiceAccount", "maxSessionDuration", "namespace", "oidcIssuerUrl", "oidcProviderArn",
-            "permissionsBoundaryArn", "roleName", "rolePath", "serviceAccountName", "tags", "trustPolicyMaxLength",
+            "permissionsBoundaryArn", "roleName", "rolePath", "roleSharing", "serviceAccountName", "tags", "trustPolicyMaxLength",
         ]);
         assert.deepEqual([...resource.requiredInputs].sort(), ["buckets", "namespace"]);
         assert.deepEqual(Object.keys(resource.properties).sort(), [

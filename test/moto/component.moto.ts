@@ -17,11 +17,12 @@ import { MotoServer, startMoto } from "../support/moto";
 
 const ACCOUNT = "123456789012"; // moto's default account
 
-async function generated(identity: "irsa" | "podIdentity") {
+async function generated(identity: "irsa" | "podIdentity" | "abac") {
     resetMocks();
     useStack("dev");
     const component = new RayS3Access(`moto-${identity}`, {
-        identity,
+        identity: identity === "abac" ? "podIdentity" : identity,
+        roleSharing: identity === "abac" ? "abac" : "perTenant",
         clusterName: "ray-prod",
         namespace: "ray",
         ...(identity === "irsa" ? { oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123` } : {}),
@@ -66,7 +67,7 @@ describe("generated documents against moto (AWS API emulator)", function () {
         );
     });
 
-    for (const identity of ["irsa", "podIdentity"] as const) {
+    for (const identity of ["irsa", "podIdentity", "abac"] as const) {
         it(`IAM accepts the ${identity} permissions policy and trust policy`, async () => {
             const { trustPolicy, permissionsPolicy } = await generated(identity);
             const policy = await iam.send(new CreatePolicyCommand({ PolicyName: `ray-${identity}`, PolicyDocument: permissionsPolicy }));
