@@ -68,6 +68,8 @@ export const stackConfigSchema = z
         tenants: z.array(tenantSchema).min(1),
         /** Per-tenant stacks: the environment stack (`org/project/stack`) whose outputs they read. */
         environmentStack: z.string().min(1).optional(),
+        /** The IAM trust-policy quota packed roles are filled to (characters without white space). */
+        trustPolicyMaxLength: z.number().int().min(1).default(2048),
         /** The tenants run in stacks of their own (`ENV.NAMESPACE`): this stack keeps the cluster-level pieces. */
         tenantStacks: z.boolean().default(false),
     })
@@ -98,6 +100,7 @@ export const TOP_LEVEL_KEYS = [
     "tenant",
     "environmentStack",
     "tenantStacks",
+    "trustPolicyMaxLength",
 ];
 
 /** Raw values as Pulumi stores them: strings, with objects, lists and booleans as JSON. */
@@ -157,6 +160,36 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
     };
 }
 
+/** What roleSharing needs of the tenants. */
+function sharingProblems(config: StackConfig): string[] {
+    const problems: string[] = [];
+    const key = `${CONFIG_NAMESPACE}:roleSharing`;
+    if (config.roleSharing === "perTenant") return problems;
+    if (config.tenantStacks) {
+        problems.push(`${key} "${config.roleSharing}" shares roles across tenants, so it cannot run with one stack per tenant (--per-tenant): use "perTenant"`);
+    }
+    const wanted = config.roleSharing === "abac" ? "podIdentity" : "irsa";
+    config.tenants.forEach((tenant, index) => {
+        if ((tenant.identity ?? config.identity) !== wanted) {
+            problems.push(`tenant ${index} ("${tenant.namespace}") field identity: ${key} "${config.roleSharing}" needs identity "${wanted}" for every tenant`);
+        }
+    });
+    if (config.roleSharing === "abac") {
+        const reference = JSON.stringify(config.tenants[0].buckets);
+        config.tenants.forEach((tenant, index) => {
+            if (JSON.stringify(tenant.buckets) !== reference) {
+                problems.push(
+                    `tenant ${index} ("${tenant.namespace}") field buckets: with ${key} "abac" every tenant shares one policy, so every tenant must list the same buckets as tenant 0 (each reaches bucket/<its namespace>/<prefix>)`,
+                );
+            }
+        });
+    }
+    if (config.roleSharing === "packed" && !config.oidcProviderArn && !config.oidcIssuerUrl) {
+        problems.push(`${key} "packed" measures trust policies before deploying: set ${CONFIG_NAMESPACE}:oidcProviderArn or ${CONFIG_NAMESPACE}:oidcIssuerUrl`);
+    }
+    return problems;
+}
+
 /** A stand-in for the OIDC provider the program will create, so tenants validate before it exists. */
 const CREATED_PROVIDER_STAND_IN = "arn:aws:iam::000000000000:oidc-provider/oidc.eks.region.amazonaws.com/id/CREATED";
 
@@ -201,9 +234,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
             seen.set(tenant.namespace, index);
         });
     }
-    if (decoded.roleSharing !== undefined && decoded.roleSharing !== "perTenant" && ["abac", "packed"].includes(String(decoded.roleSharing))) {
-        problems.push(`${CONFIG_NAMESPACE}:roleSharing: "${String(decoded.roleSharing)}" is not available in this version: use "perTenant"`);
-    }
+
     if (problems.length > 0) throw new StackConfigError(stack, problems);
 
     const config = parsed.data!;
@@ -216,6 +247,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     if (config.createOidcProvider && !config.oidcIssuerUrl && !config.clusterName) {
         problems.push(`${CONFIG_NAMESPACE}:createOidcProvider needs ${CONFIG_NAMESPACE}:oidcIssuerUrl or ${CONFIG_NAMESPACE}:clusterName`);
     }
+    problems.push(...sharingProblems(config));
     config.tenants.forEach((tenant, index) => {
         try {
             validateArgs(tenant.namespace, tenantArgs(config, tenant, config.createOidcProvider ? CREATED_PROVIDER_STAND_IN : undefined));

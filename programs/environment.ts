@@ -7,7 +7,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STS_AUDIENCE } from "../components/trustPolicy";
 import { parseStackConfig, StackConfig, TOP_LEVEL_KEYS } from "./config";
-import { createTenant, TenantOutputs } from "./tenants";
+import { packTenants, providerArnForPacking, RoleGroup } from "./sharing";
+import { createRoleGroup, TenantOutputs } from "./tenants";
 
 /** Every `ray-s3-access:*` value of the running stack, raw. */
 export function rawStackConfig(): Record<string, unknown> {
@@ -34,13 +35,25 @@ export function clusterOidcProvider(config: StackConfig): pulumi.Input<string> |
     return new aws.iam.OpenIdConnectProvider("cluster-oidc", { url: issuer, clientIdLists: [STS_AUDIENCE], tags: config.tags }).arn;
 }
 
+/** Which tenants share which role, per `ray-s3-access:roleSharing`. */
+export function roleGroups(config: StackConfig): RoleGroup[] {
+    switch (config.roleSharing) {
+        case "abac":
+            return [{ name: "abac-shared", tenants: config.tenants }];
+        case "packed":
+            return packTenants(config, config.tenants, providerArnForPacking(config)!, config.trustPolicyMaxLength);
+        default:
+            return config.tenants.map((tenant) => ({ name: tenant.namespace, tenants: [tenant] }));
+    }
+}
+
 /** Runs the environment program for the current stack. */
 export function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): EnvironmentOutputs {
     const config = parseStackConfig(stack, raw);
     const providerArn = clusterOidcProvider(config);
     const tenants: Record<string, TenantOutputs> = {};
-    for (const tenant of config.tenantStacks ? [] : config.tenants) {
-        tenants[tenant.namespace] = createTenant(config, tenant, providerArn);
+    for (const group of config.tenantStacks ? [] : roleGroups(config)) {
+        Object.assign(tenants, createRoleGroup(config, group, providerArn));
     }
     return {
         identity: config.identity,

@@ -4,8 +4,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { RayS3Access } from "../components";
+import { RayS3Access, RayS3AccessArgs } from "../components";
 import { StackConfig, TenantConfig, tenantArgs } from "./config";
+import { RoleGroup, tenantSubjects } from "./sharing";
 
 /**
  * The ~/.sky/config.yaml lines a SkyPilot tenant needs: run pods as the tenant's service account, and do not
@@ -17,6 +18,8 @@ export function skypilotConfig(serviceAccountName: string): string {
 
 export interface TenantOutputs {
     kind: string;
+    /** The role group (component) serving the tenant. */
+    role: string;
     roleArn: pulumi.Output<string>;
     policyArn: pulumi.Output<string>;
     namespace: pulumi.Output<string>;
@@ -25,38 +28,68 @@ export interface TenantOutputs {
     setup?: string;
 }
 
-/** Creates a tenant's resources; `name` is the resource-name prefix (the namespace). */
+/**
+ * Creates one role's RayS3Access for a group of tenants (one tenant unless roles are shared), then what each
+ * tenant's platform needs besides. The component is named after the group (the namespace for perTenant).
+ */
+export function createRoleGroup(
+    config: StackConfig,
+    group: RoleGroup,
+    clusterOidcProviderArn: pulumi.Input<string> | undefined,
+    opts: pulumi.ComponentResourceOptions = {},
+): Record<string, TenantOutputs> {
+    const [first, ...rest] = group.tenants;
+    const firstArgs = tenantArgs(config, first, clusterOidcProviderArn);
+    const others = rest.flatMap((tenant) => tenantSubjects(config, tenant)).map((ref) => `${ref.namespace}:${ref.name}`);
+    const args: RayS3AccessArgs = {
+        ...firstArgs,
+        additionalServiceAccounts: [...(firstArgs.additionalServiceAccounts ?? []), ...others],
+        roleSharing: config.roleSharing === "abac" ? "abac" : undefined,
+        trustPolicyMaxLength: config.roleSharing === "packed" ? config.trustPolicyMaxLength : firstArgs.trustPolicyMaxLength,
+    };
+    const access = new RayS3Access(group.name, args, opts);
+    const outputs: Record<string, TenantOutputs> = {};
+    for (const tenant of group.tenants) {
+        const tenantIdentity = tenant.identity ?? config.identity;
+        const serviceAccountName = String(tenantArgs(config, tenant).serviceAccountName);
+        if (tenant.kind === "kubeflowProfile") {
+            new k8s.apiextensions.CustomResource(
+                `${tenant.namespace}-profile`,
+                {
+                    apiVersion: "kubeflow.org/v1",
+                    kind: "Profile",
+                    metadata: { name: tenant.namespace },
+                    spec: {
+                        owner: { kind: "User", name: tenant.owner },
+                        // annotateOnly: the plugin annotates default-editor and leaves the role's trust to us.
+                        plugins:
+                            tenantIdentity === "irsa"
+                                ? [{ kind: "AwsIamForServiceAccount", spec: { awsIamRole: access.roleArn, annotateOnly: true } }]
+                                : [],
+                    },
+                },
+                { ...opts, dependsOn: [access] },
+            );
+        }
+        outputs[tenant.namespace] = {
+            kind: tenant.kind,
+            role: group.name,
+            roleArn: access.roleArn,
+            policyArn: access.policyArn,
+            namespace: pulumi.output(tenant.namespace),
+            serviceAccountName: pulumi.output(serviceAccountName),
+            setup: tenant.kind === "skypilot" ? skypilotConfig(serviceAccountName) : undefined,
+        };
+    }
+    return outputs;
+}
+
+/** Creates a single tenant with a role of its own (the per-tenant program). */
 export function createTenant(
     config: StackConfig,
     tenant: TenantConfig,
     clusterOidcProviderArn: pulumi.Input<string> | undefined,
     opts: pulumi.ComponentResourceOptions = {},
 ): TenantOutputs {
-    const args = tenantArgs(config, tenant, clusterOidcProviderArn);
-    const access = new RayS3Access(tenant.namespace, args, opts);
-    if (tenant.kind === "kubeflowProfile") {
-        const irsa = args.identity !== "podIdentity";
-        new k8s.apiextensions.CustomResource(
-            `${tenant.namespace}-profile`,
-            {
-                apiVersion: "kubeflow.org/v1",
-                kind: "Profile",
-                metadata: { name: tenant.namespace },
-                spec: {
-                    owner: { kind: "User", name: tenant.owner },
-                    // annotateOnly: the plugin annotates default-editor and leaves the role's trust to us.
-                    plugins: irsa ? [{ kind: "AwsIamForServiceAccount", spec: { awsIamRole: access.roleArn, annotateOnly: true } }] : [],
-                },
-            },
-            { ...opts, dependsOn: [access] },
-        );
-    }
-    return {
-        kind: tenant.kind,
-        roleArn: access.roleArn,
-        policyArn: access.policyArn,
-        namespace: access.namespace,
-        serviceAccountName: access.serviceAccountName,
-        setup: tenant.kind === "skypilot" ? skypilotConfig(String(args.serviceAccountName)) : undefined,
-    };
+    return createRoleGroup(config, { name: tenant.namespace, tenants: [tenant] }, clusterOidcProviderArn, opts)[tenant.namespace];
 }

@@ -92,6 +92,9 @@ describe("programs and examples, evaluated under the mock engine", function () {
                 return true;
             },
         );
-        assert.throws(() => parseStackConfig("dev", { roleSharing: "abac", tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]) }), /ray-s3-access:roleSharing: "abac" is not available/);
+        assert.throws(
+            () => parseStackConfig("dev", { roleSharing: "abac", clusterName: "c", tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]) }),
+            /tenant 0 \("a"\) field identity: ray-s3-access:roleSharing "abac" needs identity "podIdentity" for every tenant/,
+        );
     });
 });

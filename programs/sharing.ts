@@ -1,0 +1,95 @@
+/**
+ * Role sharing across tenants (`ray-s3-access:roleSharing`): which tenants share which role.
+ *
+ * - `perTenant`: one role per tenant.
+ * - `abac` (Pod Identity): one role for every tenant; namespaces are isolated by session tags.
+ * - `packed` (IRSA): tenants with identical permissions share roles whose trust lists all their service
+ *   accounts, packed first-fit in config order under the trust-policy quota (measured as IAM does), so
+ *   appending a tenant never moves an existing one.
+ */
+import { createHash } from "crypto";
+import { buildIrsaTrustPolicy, ServiceAccountRef } from "../components/trustPolicy";
+import { iamPolicyLength } from "../components/s3Policy";
+import { StackConfig, TenantConfig, tenantArgs } from "./config";
+
+/** One role of the stack and the tenants it serves. */
+export interface RoleGroup {
+    /** The RayS3Access component's name. */
+    name: string;
+    tenants: TenantConfig[];
+}
+
+/** The service accounts a tenant's pods use (its own and its additional ones). */
+export function tenantSubjects(config: StackConfig, tenant: TenantConfig): ServiceAccountRef[] {
+    const args = tenantArgs(config, tenant);
+    const refs: ServiceAccountRef[] = [{ namespace: tenant.namespace, name: String(args.serviceAccountName) }];
+    for (const extra of tenant.additionalServiceAccounts ?? []) {
+        const [namespace, name] = extra.split(":");
+        refs.push({ namespace, name });
+    }
+    return refs;
+}
+
+/** What must be equal for tenants to share a role: everything but who they are. */
+export function permissionSignature(config: StackConfig, tenant: TenantConfig): string {
+    const args = tenantArgs(config, tenant);
+    const buckets = [...args.buckets]
+        .map((b) => ({ bucket: b.bucket, access: b.access ?? "readWrite", prefixes: [...(b.prefixes ?? [])].sort(), kmsKeyArns: [...(b.kmsKeyArns ?? [])].sort() }))
+        .sort((a, b) => (a.bucket < b.bucket ? -1 : 1));
+    return JSON.stringify({
+        kind: tenant.kind,
+        identity: args.identity,
+        manageServiceAccount: args.manageServiceAccount,
+        buckets,
+        rolePath: args.rolePath ?? null,
+        permissionsBoundaryArn: args.permissionsBoundaryArn ?? null,
+        maxSessionDuration: args.maxSessionDuration ?? null,
+        additionalPolicyArns: [...(args.additionalPolicyArns ?? [])].sort(),
+        tags: tenant.tags ?? null,
+    });
+}
+
+function shortHash(text: string): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
+
+/**
+ * Packs tenants into IRSA roles. `providerArn` is the OIDC provider the trust names (or a stand-in of the
+ * same length); `quota` the trust-policy limit in characters without white space.
+ */
+export function packTenants(config: StackConfig, tenants: TenantConfig[], providerArn: string, quota: number): RoleGroup[] {
+    const bySignature = new Map<string, TenantConfig[]>();
+    for (const tenant of tenants) {
+        const signature = permissionSignature(config, tenant);
+        bySignature.set(signature, [...(bySignature.get(signature) ?? []), tenant]);
+    }
+    const groups: RoleGroup[] = [];
+    for (const [signature, members] of bySignature) {
+        const id = shortHash(signature);
+        const roles: { tenants: TenantConfig[]; subjects: ServiceAccountRef[] }[] = [];
+        for (const tenant of members) {
+            const subjects = tenantSubjects(config, tenant);
+            const fits = (role: { subjects: ServiceAccountRef[] }) =>
+                iamPolicyLength(buildIrsaTrustPolicy(providerArn, [...role.subjects, ...subjects])) <= quota;
+            let role = roles.find(fits);
+            if (!role) {
+                role = { tenants: [], subjects: [] };
+                if (!fits(role)) {
+                    throw new Error(`tenant "${tenant.namespace}": its service accounts alone exceed the trust-policy quota of ${quota}`);
+                }
+                roles.push(role);
+            }
+            role.tenants.push(tenant);
+            role.subjects.push(...subjects);
+        }
+        roles.forEach((role, index) => groups.push({ name: `packed-${id}-${index}`, tenants: role.tenants }));
+    }
+    return groups;
+}
+
+/** The stand-in OIDC provider ARN used to measure trust policies before the real one is known. */
+export function providerArnForPacking(config: StackConfig): string | undefined {
+    if (config.oidcProviderArn) return config.oidcProviderArn;
+    if (config.oidcIssuerUrl) return `arn:aws-us-gov:iam::000000000000:oidc-provider/${config.oidcIssuerUrl.replace(/^https:\/\//, "").replace(/\/+$/, "")}`;
+    return undefined;
+}

@@ -1,0 +1,95 @@
+import { strict as assert } from "assert";
+import { evaluateProgram } from "../../automation/mockEngine";
+import { iamPolicyLength } from "../../components/s3Policy";
+import { parseStackConfig } from "../../programs/config";
+import { runProgram } from "../../programs/main";
+import { packTenants, providerArnForPacking } from "../../programs/sharing";
+import { resetMocks } from "../support/mocks";
+import { webIdentityAllows } from "../support/iamOracle";
+
+const PROVIDER = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+function tenants(count: number, buckets: unknown[] = [{ bucket: "ray-ckpt", prefixes: ["checkpoints/"] }], offset = 0) {
+    return Array.from({ length: count }, (_, i) => ({ namespace: `team-${i + offset}`, buckets }));
+}
+
+function config(values: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [`ray-s3-access:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+describe("roleSharing in the project's program", function () {
+    this.timeout(120_000);
+    after(() => resetMocks());
+
+    it("abac: 50 tenants = 1 role + 1 policy + 50 associations", async () => {
+        const { resources } = await evaluateProgram({
+            project: "ray-s3-access",
+            stack: "prod",
+            config: config({ identity: "podIdentity", clusterName: "ray-prod", roleSharing: "abac", tenants: tenants(50) }),
+            program: runProgram,
+        });
+        const count = (type: string) => resources.filter((r) => r.type === type).length;
+        assert.equal(count("aws:iam/role:Role"), 1);
+        assert.equal(count("aws:iam/policy:Policy"), 1);
+        assert.equal(count("aws:eks/podIdentityAssociation:PodIdentityAssociation"), 50);
+        const policy = resources.find((r) => r.type === "aws:iam/policy:Policy")!;
+        assert.match(policy.inputs.policy, /arn:aws:s3:::ray-ckpt\/\$\{aws:PrincipalTag\/kubernetes-namespace\}\/checkpoints\/\*/);
+    });
+
+    it("abac needs the same buckets for every tenant, and Pod Identity", () => {
+        assert.throws(
+            () => parseStackConfig("prod", { identity: "podIdentity", clusterName: "c", roleSharing: "abac", tenants: JSON.stringify([...tenants(1), ...tenants(1, [{ bucket: "other-bucket" }], 1)]) }),
+            /tenant 1 \("team-1"\) field buckets: with ray-s3-access:roleSharing "abac" every tenant shares one policy/,
+        );
+    });
+
+    it("packed: identical tenants share roles filled to the trust-policy quota; every subject is admitted by its role only", async () => {
+        const { resources } = await evaluateProgram({
+            project: "ray-s3-access",
+            stack: "dev",
+            config: config({ oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: [...tenants(60), ...tenants(5, [{ bucket: "datasets", access: "read" }], 60)] }),
+            program: runProgram,
+        });
+        const roles = resources.filter((r) => r.type === "aws:iam/role:Role");
+        const trusts = roles.map((r) => JSON.parse(r.inputs.assumeRolePolicy));
+        for (const trust of trusts) assert.ok(iamPolicyLength(trust) <= 2048);
+        const subjectsOf = (trust: any) => [trust.Statement[0].Condition.StringEquals["oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"]].flat();
+        const total = trusts.reduce((n, t) => n + subjectsOf(t).length, 0);
+        assert.equal(total, 65, "every tenant's service account is in exactly one trust");
+        // 60 identical tenants fill as few roles as the quota allows; the 5 read-only tenants get their own role.
+        const readOnlyRoles = roles.filter((r) => /datasets/.test(resources.find((p) => p.type === "aws:iam/policy:Policy" && p.parent === r.parent)!.inputs.policy));
+        assert.equal(readOnlyRoles.length, 1);
+        const perRole = trusts.map((t) => subjectsOf(t).length).sort((a, b) => b - a);
+        const mostThatFit = perRole[0];
+        assert.ok(mostThatFit >= 30, `a role holds ${mostThatFit} subjects`);
+        assert.equal(roles.length, 1 + Math.ceil(60 / mostThatFit));
+        // Isolation: a subject is admitted by its own role and by no role of another group.
+        const readOnlyTrust = JSON.parse(readOnlyRoles[0].inputs.assumeRolePolicy);
+        assert.equal(webIdentityAllows(readOnlyTrust, PROVIDER, "system:serviceaccount:team-61:ray-s3-sa"), true);
+        assert.equal(webIdentityAllows(readOnlyTrust, PROVIDER, "system:serviceaccount:team-0:ray-s3-sa"), false);
+    });
+
+    it("packed assignment is stable: appending tenants never moves an existing one", () => {
+        const base = { oidcProviderArn: PROVIDER, roleSharing: "packed" };
+        const before = parseStackConfig("dev", { ...base, tenants: JSON.stringify(tenants(100)) });
+        const after = parseStackConfig("dev", { ...base, tenants: JSON.stringify(tenants(130)) });
+        const place = (groups: ReturnType<typeof packTenants>) => new Map(groups.flatMap((g) => g.tenants.map((t) => [t.namespace, g.name])));
+        const was = place(packTenants(before, before.tenants, providerArnForPacking(before)!, 2048));
+        const now = place(packTenants(after, after.tenants, providerArnForPacking(after)!, 2048));
+        for (const [namespace, role] of was) assert.equal(now.get(namespace), role, namespace);
+    });
+
+    it("a raised quota packs more subjects per role", () => {
+        const parsed = parseStackConfig("dev", { oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: JSON.stringify(tenants(200)) });
+        const at2048 = packTenants(parsed, parsed.tenants, PROVIDER, 2048).length;
+        const at4096 = packTenants(parsed, parsed.tenants, PROVIDER, 4096).length;
+        assert.ok(at4096 < at2048 && at4096 <= Math.ceil(at2048 / 2) + 1, `${at2048} roles at 2048, ${at4096} at 4096`);
+    });
+
+    it("shared roles cannot run one stack per tenant", () => {
+        assert.throws(
+            () => parseStackConfig("dev", { oidcProviderArn: PROVIDER, roleSharing: "packed", tenantStacks: "true", tenants: JSON.stringify(tenants(2)) }),
+            /shares roles across tenants, so it cannot run with one stack per tenant/,
+        );
+    });
+});
