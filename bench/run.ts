@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
+import { economyBenchmark } from "./economy";
 import { runnerBenchmark } from "./runner";
 
 interface Sample {
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     for (const row of rows) console.log(row);
     console.log(within ? "\nwithin the 15% goal" : "\nOVER the 15% goal");
     await runnerBenchmark();
+    economyBenchmark();
 }
 
 main();
