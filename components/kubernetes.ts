@@ -50,3 +50,25 @@ export function patchServiceAccount(
         opts,
     );
 }
+
+/** The AWS config file pods mount to chain into the assets role (IRSA cross-account). */
+export function createAwsConfigMap(
+    resourceName: string,
+    namespace: pulumi.Input<string>,
+    serviceAccountName: pulumi.Input<string>,
+    config: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.ConfigMap {
+    return new k8s.core.v1.ConfigMap(
+        resourceName,
+        {
+            metadata: {
+                name: pulumi.interpolate`${serviceAccountName}-aws-config`,
+                namespace,
+                labels: { "app.kubernetes.io/managed-by": "ray-s3-access" },
+            },
+            data: { config },
+        },
+        opts,
+    );
+}

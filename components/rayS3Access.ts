@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createServiceAccount, patchServiceAccount } from "./kubernetes";
+import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy, chainedAwsConfig, chainedEnvironment } from "./crossAccount";
+import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from "./kubernetes";
 import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
 import { abacScope, buildS3PermissionsPolicy, compactJson, iamPolicyLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
 import {
@@ -55,6 +56,10 @@ export class RayS3Access extends pulumi.ComponentResource {
     public readonly oidcProviderArn: pulumi.Output<string>;
     /** Id of the primary service account's Pod Identity association (Pod Identity; empty for IRSA). */
     public readonly podIdentityAssociationId: pulumi.Output<string>;
+    /** ARN of the role in the buckets' account (cross-account; empty otherwise). */
+    public readonly assetsRoleArn: pulumi.Output<string>;
+    /** Environment a pod needs to use the chained AWS profile (IRSA cross-account; empty otherwise). */
+    public readonly podEnvironment: pulumi.Output<{ [key: string]: string }>;
 
     constructor(name: string, args: RayS3AccessArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before super(): invalid input must fail before anything is registered.
@@ -110,12 +115,45 @@ export class RayS3Access extends pulumi.ComponentResource {
             },
             childOpts,
         );
+        // Buckets in another account: the S3 policy goes to an assets role there, which trusts only the
+        // workload role; the workload role may only assume it.
+        const chain = { tagSession: valid.identity === IdentityType.PodIdentity, externalId: args.assetsExternalId };
+        let assetsRole: aws.iam.Role | undefined;
+        let workloadPolicy: pulumi.Input<string> = permissionsPolicy;
+        if (args.assetsProvider) {
+            const assetsOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.assetsProvider };
+            assetsRole = new aws.iam.Role(
+                `${name}-assets-role`,
+                {
+                    path: args.rolePath,
+                    description: describe((workload) => `S3 access for ${workload}, assumed from its workload role (ray-s3-access)`),
+                    assumeRolePolicy: role.arn.apply((arn) => compactJson(buildAssetsTrustPolicy(arn, chain))),
+                    maxSessionDuration: valid.maxSessionDuration,
+                    tags: args.tags,
+                },
+                assetsOpts,
+            );
+            const assetsPolicy = new aws.iam.Policy(
+                `${name}-assets-policy`,
+                {
+                    path: args.rolePath,
+                    description: describe((workload) => `Least-privilege S3 access for ${workload} (ray-s3-access)`),
+                    policy: permissionsPolicy,
+                    tags: args.tags,
+                },
+                assetsOpts,
+            );
+            new aws.iam.RolePolicyAttachment(`${name}-assets-policy-attachment`, { role: assetsRole.name, policyArn: assetsPolicy.arn }, assetsOpts);
+            workloadPolicy = assetsRole.arn.apply((arn) => compactJson(buildAssumeAssetsPolicy(arn, chain)));
+        }
         const policy = new aws.iam.Policy(
             `${name}-policy`,
             {
                 path: args.rolePath,
-                description: describe((workload) => `Least-privilege S3 access for ${workload} (ray-s3-access)`),
-                policy: permissionsPolicy,
+                description: describe((workload) =>
+                    assetsRole ? `Assume the assets role for ${workload} (ray-s3-access)` : `Least-privilege S3 access for ${workload} (ray-s3-access)`,
+                ),
+                policy: workloadPolicy,
                 tags: args.tags,
             },
             childOpts,
@@ -151,6 +189,8 @@ export class RayS3Access extends pulumi.ComponentResource {
                         namespace: sa.namespace,
                         serviceAccount: sa.name,
                         roleArn: role.arn,
+                        // EKS chains the pod's session from the workload role into the assets role.
+                        targetRoleArn: assetsRole?.arn,
                         tags: args.tags,
                     },
                     childOpts,
@@ -161,15 +201,30 @@ export class RayS3Access extends pulumi.ComponentResource {
             }
         }
 
+        let podEnvironment: { [key: string]: string } = {};
+        if (assetsRole && valid.identity === IdentityType.Irsa) {
+            const assetsArn = assetsRole.arn;
+            createAwsConfigMap(
+                `${name}-aws-config`,
+                namespace,
+                serviceAccountName,
+                pulumi.all([role.arn, assetsArn]).apply(([workloadArn, arn]) => chainedAwsConfig(workloadArn, arn, args.assetsExternalId)),
+                childOpts,
+            );
+            podEnvironment = chainedEnvironment();
+        }
+
         this.roleArn = role.arn;
         this.roleName = role.name;
         this.policyArn = policy.arn;
         this.namespace = pulumi.output(namespace);
         this.serviceAccountName = pulumi.output(serviceAccountName);
         this.trustPolicy = pulumi.output(trustPolicy);
-        this.permissionsPolicy = pulumi.output(permissionsPolicy);
+        this.permissionsPolicy = pulumi.output(workloadPolicy);
         this.oidcProviderArn = pulumi.output(oidcProviderArn);
         this.podIdentityAssociationId = pulumi.output(podIdentityAssociationId);
+        this.assetsRoleArn = assetsRole ? assetsRole.arn : pulumi.output("");
+        this.podEnvironment = pulumi.output(podEnvironment);
         // The outputs are the public properties above (and the multi-language host reads them from there).
         // Registering them again would serialize nine Outputs per tenant into the component's state: at 1,000
         // tenants that alone costs about 10% more evaluation time (see `npm run bench`).

@@ -1,3 +1,4 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -164,6 +165,19 @@ export interface RayS3AccessArgs {
      * @default "perTenant"
      */
     readonly roleSharing?: RoleSharing;
+    /**
+     * The AWS provider of the account that owns the buckets, when it is not the cluster's. The component then
+     * creates there an assets role (trusting only the workload role) holding the S3 policy, and the workload
+     * role may only assume it: Pod Identity chains to it through the association's target role; for IRSA the
+     * component writes a ConfigMap with an AWS config profile (`role_arn` + `source_profile`) to mount.
+     * @default - the buckets are in the workload's account
+     */
+    readonly assetsProvider?: aws.Provider;
+    /**
+     * An external id the assets role requires (IRSA cross-account only; the generated profile passes it).
+     * @default - none
+     */
+    readonly assetsExternalId?: string;
     /**
      * The most characters (without white space) the trust policy may have: IAM's quota for the account,
      * 2,048 by default and up to 8,192 after a Service Quotas increase. Input that would produce a longer

@@ -282,6 +282,15 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         }
     }
 
+    if (args.assetsExternalId !== undefined && args.assetsProvider === undefined) {
+        problems.push(`assetsExternalId is only valid with assetsProvider (buckets in another account): drop it or give the assets account's provider`);
+    }
+    if (args.assetsExternalId !== undefined && identity === IdentityType.PodIdentity) {
+        problems.push(`assetsExternalId is only valid when identity is "irsa": Pod Identity chains to the assets role itself`);
+    }
+    if (args.assetsProvider !== undefined && roleSharing === RoleSharing.Abac) {
+        problems.push(`assetsProvider cannot be combined with roleSharing "abac": the assets role would not see the namespace session tag; use "perTenant"`);
+    }
     if (isPlainString(args.permissionsBoundaryArn) && !MANAGED_POLICY_ARN.test(args.permissionsBoundaryArn)) {
         problems.push(
             `permissionsBoundaryArn "${args.permissionsBoundaryArn}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`,

@@ -27,13 +27,13 @@ describe("component schema (pulumi package add)", () => {
         assert.equal(resource.isComponent, true);
         const inputs = Object.keys(resource.inputProperties).sort();
         assert.deepEqual(inputs, [
-            "additionalPolicyArns", "additionalServiceAccounts", "buckets", "clusterName", "createOidcProvider",
+            "additionalPolicyArns", "additionalServiceAccounts", "assetsExternalId", "assetsProvider", "buckets", "clusterName", "createOidcProvider",
             "identity", "manageServiceAccount", "maxSessionDuration", "namespace", "oidcIssuerUrl", "oidcProviderArn",
             "permissionsBoundaryArn", "roleName", "rolePath", "roleSharing", "serviceAccountName", "tags", "trustPolicyMaxLength",
         ]);
         assert.deepEqual([...resource.requiredInputs].sort(), ["buckets", "namespace"]);
         assert.deepEqual(Object.keys(resource.properties).sort(), [
-            "namespace", "oidcProviderArn", "permissionsPolicy", "podIdentityAssociationId", "policyArn", "roleArn",
+            "assetsRoleArn", "namespace", "oidcProviderArn", "permissionsPolicy", "podEnvironment", "podIdentityAssociationId", "policyArn", "roleArn",
             "roleName", "serviceAccountName", "trustPolicy",
         ]);
     });

@@ -81,6 +81,16 @@ describe("generated documents against moto (AWS API emulator)", function () {
         });
     }
 
+    it("IAM accepts the cross-account chain: the assets role's trust of the workload role, and the assume policy", async () => {
+        const { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } = await import("../../components/crossAccount");
+        const workload = await iam.send(
+            new CreateRoleCommand({ RoleName: "ray-workload", AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "sts:AssumeRole" }] }) }),
+        );
+        const chain = { tagSession: true, externalId: "ray-prod" };
+        const assets = await iam.send(new CreateRoleCommand({ RoleName: "ray-assets", AssumeRolePolicyDocument: JSON.stringify(buildAssetsTrustPolicy(workload.Role!.Arn!, chain)) }));
+        await iam.send(new CreatePolicyCommand({ PolicyName: "assume-assets", PolicyDocument: JSON.stringify(buildAssumeAssetsPolicy(assets.Role!.Arn!, chain)) }));
+    });
+
     it("with enforcement on, assumed-role credentials write under the granted prefix and are denied elsewhere", async () => {
         const { permissionsPolicy } = await generated("irsa");
         const s3Admin = new S3Client({ ...clientConfig, forcePathStyle: true });

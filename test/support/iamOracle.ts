@@ -29,7 +29,8 @@ export async function identityAllows(
             resourceControlPolicies: [],
             // KMS needs its key policy to delegate to IAM; this is the default key policy that does.
             resourcePolicy: action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined,
-            request: { action, principal, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
+            // ARNs without an account (S3) are taken to be in the caller's account.
+            request: { action, principal, resource: { resource, accountId: resource.split(":")[4] || principal.split(":")[4] || ACCOUNT }, contextVariables: context },
         },
         {},
     );
@@ -49,14 +50,16 @@ export async function trustAllows(
     principal: string,
     context: Record<string, string | string[]>,
     roleArn = `arn:aws:iam::${ACCOUNT}:role/ray-s3`,
+    /** The caller's identity policy (cross-account assumption needs both sides to allow). */
+    identityPolicy?: object,
 ): Promise<boolean> {
     const result = await runSimulation(
         {
-            identityPolicies: [],
+            identityPolicies: identityPolicy ? [{ name: "caller", policy: identityPolicy }] : [],
             serviceControlPolicies: [],
             resourceControlPolicies: [],
             resourcePolicy: typeof trust === "string" ? JSON.parse(trust) : trust,
-            request: { action, principal, resource: { resource: roleArn, accountId: ACCOUNT }, contextVariables: context },
+            request: { action, principal, resource: { resource: roleArn, accountId: roleArn.split(":")[4] || ACCOUNT }, contextVariables: context },
         },
         {},
     );

@@ -1,0 +1,133 @@
+/**
+ * Buckets in another account: the assets role, the chain into it (evaluator-proven), and what pods need.
+ */
+import * as aws from "@pulumi/aws";
+import { strict as assert } from "assert";
+import { RayS3Access } from "../components";
+import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "../components/crossAccount";
+import { buildS3PermissionsPolicy } from "../components/s3Policy";
+import { evaluatePolicies } from "../policies/lib/evaluate";
+import { policies } from "../policies/rules";
+import { identityAllows, trustAllows } from "./support/iamOracle";
+import { resetMocks, resourcesOfType, settle, useStack, valueOf, world } from "./support/mocks";
+
+const COMPUTE = "111122223333";
+const ASSETS = "444455556666";
+const PROVIDER_ARN = `arn:aws:iam::${COMPUTE}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123`;
+
+async function crossAccount(identity: "irsa" | "podIdentity", stack = "dev") {
+    resetMocks();
+    useStack(stack);
+    const assets = new aws.Provider("assets", { region: "us-west-2", assumeRoles: [{ roleArn: `arn:aws:iam::${ASSETS}:role/deployer` }] });
+    const component = new RayS3Access("ray", {
+        identity,
+        clusterName: "ray-prod",
+        namespace: "ray",
+        ...(identity === "irsa" ? { oidcProviderArn: PROVIDER_ARN, assetsExternalId: "ray-prod-ckpt" } : {}),
+        buckets: [{ bucket: "assets-ckpt", prefixes: ["checkpoints/"] }],
+        assetsProvider: assets,
+    });
+    const outputs = await valueOf(component.assetsRoleArn.apply((assetsRoleArn) => component.permissionsPolicy.apply((policy) => component.podEnvironment.apply((env) => ({ assetsRoleArn, policy, env })))));
+    await settle();
+    return outputs;
+}
+
+describe("cross-account buckets", () => {
+    it("IRSA: an assets role with the S3 policy in the assets account, the workload may only assume it, and a ConfigMap to chain", async () => {
+        const { assetsRoleArn, policy, env } = await crossAccount("irsa");
+        const assetsChildren = world.resources.filter((r) => /-assets-/.test(r.name));
+        assert.deepEqual(assetsChildren.map((r) => r.type).sort(), ["aws:iam/policy:Policy", "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]);
+        for (const child of assetsChildren) assert.match(String(child.provider), /::assets::/, `${child.name} is created with the assets account's provider`);
+        const workloadChildren = world.resources.filter((r) => r.type.startsWith("aws:iam/") && !/-assets-/.test(r.name));
+        for (const child of workloadChildren) assert.doesNotMatch(String(child.provider), /::assets::/);
+
+        assert.deepEqual(JSON.parse(policy), buildAssumeAssetsPolicy(assetsRoleArn, { tagSession: false, externalId: "ray-prod-ckpt" }));
+        const assetsRole = resourcesOfType("aws:iam/role:Role", "ray-assets-role")[0];
+        const workloadRole = resourcesOfType("aws:iam/role:Role", "ray-role")[0];
+        assert.deepEqual(JSON.parse(assetsRole.inputs.assumeRolePolicy).Statement[0].Principal, { AWS: workloadRole.state.arn });
+        assert.match(resourcesOfType("aws:iam/policy:Policy", "ray-assets-policy")[0].inputs.policy, /arn:aws:s3:::assets-ckpt\/checkpoints\/\*/);
+
+        const [configMap] = resourcesOfType("kubernetes:core/v1:ConfigMap");
+        assert.equal(configMap.inputs.metadata.name, "ray-s3-sa-aws-config");
+        assert.equal(configMap.inputs.metadata.namespace, "ray");
+        assert.equal(
+            configMap.inputs.data.config,
+            `[profile workload]\nrole_arn = ${workloadRole.state.arn}\nweb_identity_token_file = /var/run/secrets/eks.amazonaws.com/serviceaccount/token\n\n[profile assets]\nrole_arn = ${assetsRoleArn}\nsource_profile = workload\nexternal_id = ray-prod-ckpt\n`,
+        );
+        assert.deepEqual(env, { AWS_CONFIG_FILE: "/etc/ray-s3-access/config", AWS_PROFILE: "assets", AWS_SDK_LOAD_CONFIG: "1" });
+    });
+
+    it("Pod Identity: the association targets the assets role (EKS chains), with sts:TagSession on both sides", async () => {
+        const { assetsRoleArn, policy, env } = await crossAccount("podIdentity");
+        const [association] = resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.equal(association.inputs.targetRoleArn, assetsRoleArn);
+        assert.deepEqual(JSON.parse(policy).Statement[0].Action, ["sts:AssumeRole", "sts:TagSession"]);
+        assert.deepEqual(JSON.parse(resourcesOfType("aws:iam/role:Role", "ray-assets-role")[0].inputs.assumeRolePolicy).Statement[0].Action, ["sts:AssumeRole", "sts:TagSession"]);
+        assert.equal(resourcesOfType("kubernetes:core/v1:ConfigMap").length, 0);
+        assert.deepEqual(env, {});
+    });
+
+    it("the chain end to end, across accounts: the workload session reaches the bucket only through the assets role, and nothing else can assume it", async () => {
+        const workloadRole = `arn:aws:iam::${COMPUTE}:role/ray-role`;
+        const workloadSession = `arn:aws:sts::${COMPUTE}:assumed-role/ray-role/ray-head`;
+        const assetsRole = `arn:aws:iam::${ASSETS}:role/ray-assets-role`;
+        const chain = { tagSession: true };
+        const trust = buildAssetsTrustPolicy(workloadRole, chain);
+        const assume = buildAssumeAssetsPolicy(assetsRole, chain);
+        const s3 = buildS3PermissionsPolicy("aws", [{ bucket: "assets-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]);
+        const anyAssume = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession"], Resource: "*" }] };
+
+        // Step 1: the workload role may assume no other role, even one that trusts its whole account, and has
+        // no S3 access of its own.
+        const trustsComputeAccount = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${COMPUTE}:root` }, Action: "sts:AssumeRole" }] };
+        assert.equal(await trustAllows(trustsComputeAccount, "sts:AssumeRole", workloadSession, {}, `arn:aws:iam::${ASSETS}:role/admin`, assume), false);
+        assert.equal(await trustAllows(trustsComputeAccount, "sts:AssumeRole", workloadSession, {}, `arn:aws:iam::${ASSETS}:role/admin`, anyAssume), true, "(the evaluator admits it when the identity policy would)");
+        assert.equal(await identityAllows(assume, "s3:GetObject", "arn:aws:s3:::assets-ckpt/checkpoints/x", {}, workloadSession), false);
+        // Step 2: the assets role trusts the workload role (cross-account: both sides must allow).
+        const assumeFrom = (principal: string, identity: object) => trustAllows(trust, "sts:AssumeRole", principal, {}, assetsRole, identity);
+        assert.equal(await assumeFrom(workloadSession, assume), true);
+        assert.equal(await assumeFrom(`arn:aws:sts::${COMPUTE}:assumed-role/other-role/s`, anyAssume), false);
+        assert.equal(await assumeFrom(`arn:aws:iam::${COMPUTE}:root`, anyAssume), false);
+        assert.equal(await assumeFrom(`arn:aws:sts::999988887777:assumed-role/ray-role/s`, anyAssume), false);
+        // Step 3: the assets session reaches the granted prefix only.
+        const assetsSession = `arn:aws:sts::${ASSETS}:assumed-role/ray-assets-role/ray-head`;
+        assert.equal(await identityAllows(s3, "s3:PutObject", "arn:aws:s3:::assets-ckpt/checkpoints/run-1", {}, assetsSession), true);
+        assert.equal(await identityAllows(s3, "s3:PutObject", "arn:aws:s3:::assets-ckpt/other/x", {}, assetsSession), false);
+    });
+
+    it("an external id is required when configured", async () => {
+        const trust = buildAssetsTrustPolicy(`arn:aws:iam::${COMPUTE}:role/ray-role`, { tagSession: false, externalId: "ray-prod-ckpt" });
+        const assume = buildAssumeAssetsPolicy(`arn:aws:iam::${ASSETS}:role/a`, { tagSession: false });
+        const session = `arn:aws:sts::${COMPUTE}:assumed-role/ray-role/s`;
+        assert.equal(await trustAllows(trust, "sts:AssumeRole", session, { "sts:ExternalId": "ray-prod-ckpt" }, `arn:aws:iam::${ASSETS}:role/a`, assume), true);
+        assert.equal(await trustAllows(trust, "sts:AssumeRole", session, { "sts:ExternalId": "guess" }, `arn:aws:iam::${ASSETS}:role/a`, assume), false);
+    });
+
+    it("passes the whole policy pack in a production stack", async () => {
+        for (const identity of ["irsa", "podIdentity"] as const) {
+            await crossAccount(identity, "prod");
+            const resources = world.resources.map((r) => ({
+                type: r.type,
+                name: r.name,
+                urn: `urn:pulumi:prod::ray-s3-access::${r.type}::${r.name}`,
+                props: r.state,
+            }));
+            assert.deepEqual(await evaluatePolicies(policies, resources), [], identity);
+        }
+        useStack("dev");
+    });
+
+    it("validation: external id only for IRSA cross-account, not with abac", () => {
+        resetMocks();
+        assert.throws(() => new RayS3Access("x", { namespace: "a", oidcProviderArn: PROVIDER_ARN, assetsExternalId: "e", buckets: [{ bucket: "b-1" }] }), /assetsExternalId is only valid with assetsProvider/);
+        const assets = new aws.Provider("assets2", {});
+        assert.throws(
+            () => new RayS3Access("y", { identity: "podIdentity", clusterName: "c", namespace: "a", assetsProvider: assets, assetsExternalId: "e", buckets: [{ bucket: "b-1" }] }),
+            /assetsExternalId is only valid when identity is "irsa"/,
+        );
+        assert.throws(
+            () => new RayS3Access("z", { identity: "podIdentity", roleSharing: "abac", clusterName: "c", namespace: "a", assetsProvider: assets, buckets: [{ bucket: "b-1" }] }),
+            /assetsProvider cannot be combined with roleSharing "abac"/,
+        );
+    });
+});
