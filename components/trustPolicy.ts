@@ -89,20 +89,12 @@ export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): Polic
             continue;
         }
         seen.add(key);
-        statements.push({
-            Sid: `PodIdentity${statements.length + 1}`,
-            Effect: "Allow",
-            Principal: { Service: POD_IDENTITY_PRINCIPAL },
-            Action: ["sts:AssumeRole", "sts:TagSession"],
-            Condition: {
-                StringEquals: {
-                    "aws:SourceAccount": scope.accountId,
-                    "aws:RequestTag/eks-cluster-name": scope.clusterName,
-                    "aws:RequestTag/kubernetes-namespace": sa.namespace,
-                    "aws:RequestTag/kubernetes-service-account": sa.name,
-                },
-            },
-        });
+        statements.push(
+            podIdentityStatement(`PodIdentity${statements.length + 1}`, scope, {
+                "aws:RequestTag/kubernetes-namespace": sa.namespace,
+                "aws:RequestTag/kubernetes-service-account": sa.name,
+            }),
+        );
     }
     return { Version: "2012-10-17", Statement: statements };
 }
@@ -112,21 +104,22 @@ export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): Polic
  * the account and the cluster only; the permissions policy isolates namespaces by session tag.
  */
 export function buildSharedPodIdentityTrustPolicy(scope: { accountId: string; clusterName: string }): PolicyDocument {
+    return { Version: "2012-10-17", Statement: [podIdentityStatement("PodIdentityShared", scope)] };
+}
+
+/** The EKS Pod Identity agent's statement, pinned to the account, the cluster and any further session tags. */
+function podIdentityStatement(sid: string, scope: { accountId: string; clusterName: string }, pins: { [key: string]: string } = {}): PolicyStatement {
     return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "PodIdentityShared",
-                Effect: "Allow",
-                Principal: { Service: POD_IDENTITY_PRINCIPAL },
-                Action: ["sts:AssumeRole", "sts:TagSession"],
-                Condition: {
-                    StringEquals: {
-                        "aws:SourceAccount": scope.accountId,
-                        "aws:RequestTag/eks-cluster-name": scope.clusterName,
-                    },
-                },
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Service: POD_IDENTITY_PRINCIPAL },
+        Action: ["sts:AssumeRole", "sts:TagSession"],
+        Condition: {
+            StringEquals: {
+                "aws:SourceAccount": scope.accountId,
+                "aws:RequestTag/eks-cluster-name": scope.clusterName,
+                ...pins,
             },
-        ],
+        },
     };
 }
