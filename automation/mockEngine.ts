@@ -20,6 +20,8 @@ export interface RecordedResource {
     name: string;
     urn: string;
     parent?: string;
+    /** `URN::ID` of the explicit provider, if any. */
+    provider?: string;
     custom: boolean;
     inputs: Record<string, any>;
     outputs: Record<string, any>;
@@ -136,6 +138,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
                     name: request.getName(),
                     urn,
                     parent: request.getParent() || undefined,
+                    provider: request.getProvider() || undefined,
                     custom: request.getCustom(),
                     inputs: rpc.deserializeProperties(request.getObject()),
                     outputs: rpc.deserializeProperties(response.getObject()),

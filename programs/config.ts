@@ -39,6 +39,12 @@ export const tenantSchema = z
         tags: tags.optional(),
         additionalPolicyArns: z.array(z.string()).optional(),
         trustPolicyMaxLength: z.number().int().positive().optional(),
+        /**
+         * Buckets in another account: a role there that the program assumes to create the assets role
+         * (`arn:aws:iam::ASSETS_ACCOUNT:role/NAME`).
+         */
+        assetsDeployRoleArn: z.string().regex(/^arn:[a-z-]+:iam::\d{12}:role\/.+$/, "must be an IAM role ARN, arn:PARTITION:iam::ACCOUNT:role/NAME").optional(),
+        assetsExternalId: z.string().min(1).optional(),
         /** Kubeflow: the profile owner's user name (e-mail). */
         owner: z.string().min(1).optional(),
         // Cluster-level overrides.
@@ -172,6 +178,11 @@ function sharingProblems(config: StackConfig): string[] {
     config.tenants.forEach((tenant, index) => {
         if ((tenant.identity ?? config.identity) !== wanted) {
             problems.push(`tenant ${index} ("${tenant.namespace}") field identity: ${key} "${config.roleSharing}" needs identity "${wanted}" for every tenant`);
+        }
+    });
+    config.tenants.forEach((tenant, index) => {
+        if (tenant.assetsDeployRoleArn) {
+            problems.push(`tenant ${index} ("${tenant.namespace}") field assetsDeployRoleArn: cross-account buckets need ${key} "perTenant"`);
         }
     });
     if (config.roleSharing === "abac") {

@@ -2,6 +2,7 @@
  * One tenant of a stack: its RayS3Access and, by kind, what its platform needs besides (the Kubeflow
  * Profile with the AwsIamForServiceAccount plugin, SkyPilot's remote-identity setting).
  */
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RayS3Access, RayS3AccessArgs } from "../components";
@@ -41,12 +42,21 @@ export function createRoleGroup(
     const [first, ...rest] = group.tenants;
     const firstArgs = tenantArgs(config, first, clusterOidcProviderArn);
     const others = rest.flatMap((tenant) => tenantSubjects(config, tenant)).map((ref) => `${ref.namespace}:${ref.name}`);
-    const args: RayS3AccessArgs = {
+    const args: { -readonly [K in keyof RayS3AccessArgs]: RayS3AccessArgs[K] } = {
         ...firstArgs,
         additionalServiceAccounts: [...(firstArgs.additionalServiceAccounts ?? []), ...others],
         roleSharing: config.roleSharing === "abac" ? "abac" : undefined,
         trustPolicyMaxLength: config.roleSharing === "packed" ? config.trustPolicyMaxLength : firstArgs.trustPolicyMaxLength,
     };
+    if (first.assetsDeployRoleArn) {
+        // The buckets' account: the program deploys the assets role there by assuming this role.
+        args.assetsProvider = new aws.Provider(
+            `${group.name}-assets`,
+            { region: new pulumi.Config("aws").get("region"), assumeRoles: [{ roleArn: first.assetsDeployRoleArn }] },
+            opts.parent ? { parent: opts.parent } : undefined,
+        );
+        args.assetsExternalId = first.assetsExternalId;
+    }
     const access = new RayS3Access(group.name, args, opts);
     const outputs: Record<string, TenantOutputs> = {};
     for (const tenant of group.tenants) {

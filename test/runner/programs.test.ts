@@ -76,6 +76,27 @@ describe("programs and examples, evaluated under the mock engine", function () {
         }
     });
 
+    it("a tenant whose buckets are in another account gets an assets role deployed there", async () => {
+        const config = stackConfig({
+            "aws:region": "us-west-2",
+            "ray-s3-access:identity": "podIdentity",
+            "ray-s3-access:clusterName": "ray-prod",
+            "ray-s3-access:tenants": [{ namespace: "ray", buckets: [{ bucket: "assets-ckpt" }], assetsDeployRoleArn: "arn:aws:iam::444455556666:role/deployer" }],
+        });
+        const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "prod", config, program: runProgram });
+        const [provider] = ofType(resources, "pulumi:providers:aws");
+        assert.equal(provider.name, "ray-assets");
+        assert.match(JSON.stringify(provider.inputs.assumeRoles ?? provider.inputs.assumeRole), /arn:aws:iam::444455556666:role\/deployer/);
+        const assetsRole = resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "ray-assets-role")!;
+        assert.ok(assetsRole.provider?.startsWith(provider.urn), "the assets role is created through the assets account's provider");
+        const [association] = ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.equal(association.inputs.targetRoleArn, assetsRole.outputs.arn);
+        assert.throws(
+            () => parseStackConfig("prod", { tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "b-1" }], assetsDeployRoleArn: "deployer" }]) }),
+            /tenant 0 \("a"\) field assetsDeployRoleArn: must be an IAM role ARN/,
+        );
+    });
+
     it("config errors name the stack, the tenant and the field, and list every problem", () => {
         assert.throws(
             () =>
