@@ -1,5 +1,6 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { statementAllows, wildcardMatches } from "../lib/actions";
+import { statementAllows } from "../lib/actions";
+import { trustAdmitsSubject } from "../lib/trust";
 import { allowStatements, asText, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
 import { ROLE_TYPE } from "../lib/resources";
 import { Finding, stackRule } from "../lib/rule";
@@ -22,23 +23,6 @@ function roleFor(resource: PolicyResource, property: string, arn: unknown, roles
 }
 
 
-/** Does some web-identity statement of the trust admit the subject (as IAM would compare `:sub`)? */
-function trustAdmitsSubject(trust: unknown, subject: string): { admits: boolean; admitted: string[] } {
-    const admitted: string[] = [];
-    for (const statement of allowStatements(trust)) {
-        if (principalValues(statement.principal, "Federated").length === 0 || !statementAllows(statement, "sts:AssumeRoleWithWebIdentity")) continue;
-        const subs = statement.conditions.filter((c) => /:sub$/i.test(c.key));
-        if (subs.length === 0) return { admits: true, admitted: ["*"] };
-        for (const sub of subs) {
-            admitted.push(...sub.values);
-            const like = /StringLike$/i.test(sub.operator);
-            if (sub.values.some((value) => (like ? wildcardMatches(value, subject, true) : value === subject))) {
-                return { admits: true, admitted };
-            }
-        }
-    }
-    return { admits: false, admitted };
-}
 
 /** Values a Pod Identity trust statement pins a session tag to, or undefined when it does not pin it. */
 function pinnedValues(statement: NormalizedStatement, key: string): string[] | undefined {
