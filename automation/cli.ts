@@ -12,6 +12,7 @@ import { checkStack, formatRendered, loadPolicyConfig, loadPolicyPack, renderTar
 import { exitCodeOf, runOperation, summaryJson, summaryTable } from "./orchestrate";
 import { progressFor } from "./progress";
 import { selectTargets, StackTarget, UsageError } from "./stacks";
+import { verifyStack, VerifyClients, VerifyFinding } from "./verify";
 
 /** Lists namespace names matching a label selector (the real one reads the cluster through kubeconfig). */
 export type NamespaceLister = (labelSelector: string) => Promise<string[]>;
@@ -22,6 +23,8 @@ export interface CliContext {
     stderr: NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
     driver?: (cwd: string) => StackDriver;
     listNamespaces?: NamespaceLister;
+    /** AWS and Kubernetes clients for `verify` (default: the AWS SDK's credential chain and kubeconfig). */
+    verifyClients?: (region: string) => VerifyClients;
     /** Aborted on Ctrl-C. */
     signal?: AbortSignal;
     exitCode: number;
@@ -225,6 +228,61 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
     };
 }
 
+async function defaultVerifyClients(region: string): Promise<VerifyClients> {
+    const { IAMClient } = await import("@aws-sdk/client-iam");
+    const { EKSClient } = await import("@aws-sdk/client-eks");
+    const k8s = await import("@kubernetes/client-node");
+    const kubeconfig = new k8s.KubeConfig();
+    kubeconfig.loadFromDefault();
+    const core = kubeconfig.makeApiClient(k8s.CoreV1Api);
+    return {
+        iam: new IAMClient({ region }),
+        eks: new EKSClient({ region }),
+        readServiceAccount: async (namespace, name) => {
+            try {
+                const sa = await core.readNamespacedServiceAccount({ namespace, name });
+                return { annotations: sa.metadata?.annotations ?? {} };
+            } catch (error) {
+                if ((error as { code?: number }).code === 404) return undefined;
+                throw error;
+            }
+        },
+    };
+}
+
+function verifyCommand(context: CliContext): CommandModule<object, CommonArgs> {
+    return {
+        command: "verify",
+        describe: "Check each tenant of the deployed stacks against live AWS and Kubernetes (Pulumi CLI for the outputs)",
+        builder: (y) => commonOptions(y) as any,
+        handler: (args) =>
+            guarded(context, async () => {
+                const cwd = path.resolve(args.cwd);
+                const targets = (await targetsFor(args, context)).filter((t) => t.role === "environment" && !t.parsed.tenantStacks);
+                if (targets.length === 0) throw new UsageError("verify runs on environment stacks (not with --per-tenant)");
+                const driver = context.driver ? context.driver(cwd) : new (await import("./automationDriver")).AutomationDriver({ cwd });
+                await driver.prepare("outputs", targets);
+                const findings: VerifyFinding[] = [];
+                for (const target of targets) {
+                    const { outputs } = await driver.run({ operation: "outputs", target, policyPacks: [], policyPackConfigs: [], onOutput: () => undefined, signal: context.signal ?? new AbortController().signal });
+                    const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
+                    const clients = context.verifyClients ? context.verifyClients(region) : await defaultVerifyClients(region);
+                    const tenants = ((outputs ?? {}) as { tenants?: Record<string, { roleArn: string }> }).tenants ?? {};
+                    const selected = { ...target.parsed, tenants: target.parsed.tenants.filter((t) => target.tenants.includes(t.namespace)) };
+                    findings.push(...(await verifyStack(target.stack, selected, tenants, clients)));
+                }
+                const failed = findings.filter((f) => !f.ok);
+                if (args.json) {
+                    print(context.stdout, JSON.stringify({ findings, failed: failed.length }, null, 2));
+                } else {
+                    for (const f of findings) print(context.stdout, `${f.ok ? "ok  " : "FAIL"} ${f.stack}/${f.tenant} ${f.check}: ${f.message}${f.fix ? `\n     fix: ${f.fix}` : ""}`);
+                    print(context.stdout, failed.length === 0 ? "verify passed" : `verify failed: ${failed.length} check(s)`);
+                }
+                return failed.length === 0 ? 0 : 1;
+            }),
+    };
+}
+
 /** The parser, with every command bound to `context`. */
 export function buildParser(context: CliContext): Argv {
     return yargs()
@@ -236,7 +294,8 @@ export function buildParser(context: CliContext): Argv {
         .command(deployCommand(context, "destroy", "Destroy stacks, tenants before their environment (Pulumi CLI); needs --yes"))
         .command(deployCommand(context, "refresh", "Refresh stacks' state from the cloud (Pulumi CLI)"))
         .command(deployCommand(context, "outputs", "Print stacks' outputs (Pulumi CLI)"))
-        .demandCommand(1, "give a command: render, check, preview, up, destroy, refresh or outputs")
+        .command(verifyCommand(context))
+        .demandCommand(1, "give a command: render, check, preview, up, destroy, refresh, outputs or verify")
         .recommendCommands()
         .strict()
         .help()

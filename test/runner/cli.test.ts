@@ -5,6 +5,8 @@ import * as path from "path";
 import { main } from "../../automation/cli";
 import { resetMocks } from "../support/mocks";
 import { FakeDriver } from "../support/fakeDriver";
+import { StackDriver } from "../../automation/driver";
+import { VerifyClients } from "../../automation/verify";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -17,10 +19,10 @@ class Capture {
     }
 }
 
-async function cli(args: string[], extra: { driver?: FakeDriver; listNamespaces?: (s: string) => Promise<string[]> } = {}) {
+async function cli(args: string[], extra: { driver?: StackDriver; listNamespaces?: (s: string) => Promise<string[]>; verifyClients?: () => VerifyClients } = {}) {
     const stdout = new Capture();
     const stderr = new Capture();
-    const code = await main(args, { stdout, stderr, driver: extra.driver ? () => extra.driver! : undefined, listNamespaces: extra.listNamespaces });
+    const code = await main(args, { stdout, stderr, driver: extra.driver ? () => extra.driver! : undefined, listNamespaces: extra.listNamespaces, verifyClients: extra.verifyClients });
     return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -194,6 +196,22 @@ describe("ray-s3-access CLI", function () {
         const bad = await cli(["preview", "--cwd", ROOT, "--json"], { driver: failing });
         assert.equal(bad.code, 1);
         assert.deepEqual(JSON.parse(bad.stdout).summary, { succeeded: 1, failed: 1, cancelled: 0, skipped: 0 });
+    });
+
+    it("verify reads the deployed outputs through the driver and exits 1 with the fix when a role is missing", async () => {
+        const driver: StackDriver = {
+            prepare: async () => undefined,
+            run: async (request) => ({ changes: {}, outputs: { tenants: Object.fromEntries(request.target.tenants.map((ns) => [ns, { roleArn: `arn:aws:iam::111122223333:role/${ns}-role-x` }])) } }),
+        };
+        const noSuchEntity = Object.assign(new Error("The role cannot be found"), { name: "NoSuchEntityException" });
+        const verifyClients = (): VerifyClients => ({
+            iam: { send: async () => Promise.reject(noSuchEntity) },
+            eks: { send: async () => ({}) },
+        });
+        const { code, stdout } = await cli(["verify", "--cwd", ROOT, "--stack", "dev", "--tenant", "ray"], { driver, verifyClients });
+        assert.equal(code, 1);
+        assert.match(stdout, /FAIL dev\/ray role: role ray-role-x does not exist\n\s+fix: run `ray-s3-access up --stack dev`/);
+        assert.match(stdout, /verify failed: 1 check/);
     });
 
     it("destroy needs --yes", async () => {
