@@ -47,15 +47,21 @@ export interface EvaluatedProgram {
     outputs: unknown;
 }
 
-function partitionOf(region: string): string {
+export function partitionOf(region: string): string {
     if (region.startsWith("cn-")) return "aws-cn";
     if (region.startsWith("us-gov-")) return "aws-us-gov";
     return "aws";
 }
 
 /** Outputs a provider would return: ARNs, ids, generated names. */
-function plausibleOutputs(type: string, name: string, inputs: Record<string, any>, account: string, region: string): Record<string, any> {
-    const partition = partitionOf(region);
+export function plausibleOutputs(
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+    account: string,
+    region: string,
+    partition = partitionOf(region),
+): Record<string, any> {
     const physical = inputs.name ?? `${name}-${"0a1b2c3"}`;
     switch (type) {
         case "aws:iam/role:Role":

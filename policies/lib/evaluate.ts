@@ -43,6 +43,9 @@ export interface EvaluateOptions {
 
 class NotApplicable extends Error {}
 
+/** The resource options the engine reports for a resource declared without any. */
+const DEFAULT_OPTIONS = { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], replaceOnChanges: [] } as any;
+
 function levelOf(policy: { name: string; enforcementLevel?: EnforcementLevel }, config: PolicyPackConfig): EnforcementLevel {
     const entry = config[policy.name];
     if (typeof entry === "string") return entry;
@@ -90,7 +93,7 @@ export async function evaluatePolicies(policies: Policies, resources: EvaluatedR
                                 name: resource.name,
                                 urn: resource.urn,
                                 props,
-                                opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], replaceOnChanges: [] } as any,
+                                opts: DEFAULT_OPTIONS,
                                 stackTags,
                                 isType: () => false,
                                 asType: () => undefined,
@@ -122,7 +125,7 @@ export async function evaluatePolicies(policies: Policies, resources: EvaluatedR
                     name: resource.name,
                     urn: resource.urn,
                     props: unknownCheckingProxy(resource.props),
-                    opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], replaceOnChanges: [] } as any,
+                    opts: DEFAULT_OPTIONS,
                     dependencies: [],
                     propertyDependencies: {},
                     isType: () => false,

@@ -3,6 +3,7 @@
  * this module's state and helpers instead of calling setMocks itself.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { plausibleOutputs } from "../../automation/mockEngine";
 // waitForRPCs is exported by the SDK's runtime settings module, not from the package root.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -54,30 +55,9 @@ export function resetMocks(): void {
 
 const DNS_SUFFIX: Record<string, string> = { aws: "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com" };
 
-function iamArn(kind: string, name: string, path = "/"): string {
-    return `arn:${world.partition}:iam::${world.accountId}:${kind}${path}${name}`;
-}
-
-/** Provider-computed outputs a real deployment would return, so outputs and references can be checked. */
-function stateFor(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-    const physicalName = inputs.name ?? `${name}-${"abcdef1"}`;
-    switch (type) {
-        case "aws:iam/role:Role":
-            return { ...inputs, name: physicalName, arn: iamArn("role", physicalName, inputs.path ?? "/"), uniqueId: "AROAEXAMPLE" };
-        case "aws:iam/policy:Policy":
-            return { ...inputs, name: physicalName, arn: iamArn("policy", physicalName, inputs.path ?? "/") };
-        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            return { ...inputs, arn: iamArn("oidc-provider/", String(inputs.url).replace(/^https:\/\//, ""), "") };
-        case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
-            return { ...inputs, associationId: `a-${name}`, associationArn: `arn:${world.partition}:eks:${world.region}:${world.accountId}:podidentityassociation/${inputs.clusterName}/a-${name}` };
-        default:
-            return { ...inputs };
-    }
-}
-
 const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
-        const state = stateFor(args.type, args.name, args.inputs);
+        const state = plausibleOutputs(args.type, args.name, args.inputs, world.accountId, world.region, world.partition);
         world.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, state });
         return { id: `${args.name}-id`, state };
     },
@@ -87,7 +67,7 @@ const mocks: pulumi.runtime.Mocks = {
             case "aws:index/getPartition:getPartition":
                 return { partition: world.partition, dnsSuffix: DNS_SUFFIX[world.partition] ?? "amazonaws.com", id: world.partition };
             case "aws:index/getCallerIdentity:getCallerIdentity":
-                return { accountId: world.accountId, arn: iamArn("user", "ci"), userId: "AIDAEXAMPLE", id: world.accountId };
+                return { accountId: world.accountId, arn: `arn:${world.partition}:iam::${world.accountId}:user/ci`, userId: "AIDAEXAMPLE", id: world.accountId };
             case "aws:index/getRegion:getRegion":
                 return { name: world.region, region: world.region, id: world.region };
             case "aws:eks/getCluster:getCluster":
