@@ -1,31 +1,45 @@
 /**
- * `verify`: checks each tenant of a deployed stack against live AWS (and Kubernetes): the role exists, its
- * trust admits exactly the tenant's service accounts (evaluated, not string-compared), the permissions
- * policy is attached and matches the stack's, the OIDC provider exists and matches the cluster's issuer
- * (IRSA), the Pod Identity association exists (Pod Identity), and the ServiceAccount carries the role
- * annotation (IRSA). Each failure says what is wrong and how to fix it.
+ * `verify`: checks each role of a deployed stack, and the tenants it serves, against live AWS (and
+ * Kubernetes): the role exists; its trust admits exactly the tenants' service accounts (evaluated as IAM
+ * would, not string-compared); the permissions policy is attached and matches the stack's; the OIDC provider
+ * exists and is the cluster's issuer (IRSA); the Pod Identity associations exist and point at the role (Pod
+ * Identity); the ServiceAccounts carry the role annotation (IRSA). Shared roles (`abac`, `packed`) are checked
+ * once for all their tenants; buckets in another account add the assets role's checks there. With a canary
+ * runner, a Job per tenant then proves the pod really gets the access. Each failure says what is wrong and
+ * how to fix it.
  */
 import { DescribeClusterCommand, DescribePodIdentityAssociationCommand, ListPodIdentityAssociationsCommand } from "@aws-sdk/client-eks";
 import { GetOpenIDConnectProviderCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { isDeepStrictEqual } from "util";
-import { buildS3PermissionsPolicy } from "../components/s3Policy";
+import { buildAssumeAssetsPolicy, chainedEnvironment } from "../components/crossAccount";
+import { abacScope, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
 import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAccountRef } from "../components/trustPolicy";
 import { validateArgs } from "../components/validation";
-import { allowStatements, conditionsOn, principalValues } from "../policies/lib/documents";
-import { trustAdmitsSubject } from "../policies/lib/trust";
+import { allowStatements, principalValues } from "../policies/lib/documents";
+import { AssumeRequest, trustAdmitsRequest, trustAdmitsSubject } from "../policies/lib/trust";
 import { StackConfig, TenantConfig, tenantArgs } from "../programs/config";
 import { tenantSubjects } from "../programs/sharing";
+import { CanaryKube, CanaryOptions, CanaryResult, CanaryTarget, runCanary } from "./canary";
+
+type Sender = { send(command: any): Promise<any> };
 
 /** The AWS SDK v3 clients verify uses (anything with `send`, so tests can put recorded responses in front). */
 export interface VerifyClients {
-    iam: { send(command: any): Promise<any> };
-    eks: { send(command: any): Promise<any> };
+    iam: Sender;
+    eks: Sender;
+    /** The region the cluster is in (for the cluster ARN EKS passes to Pod Identity trusts). */
+    region?: string;
     /** Reads a ServiceAccount's annotations; undefined when it does not exist. */
     readServiceAccount?: (namespace: string, name: string) => Promise<{ annotations?: Record<string, string> } | undefined>;
+    /** An IAM client for the buckets' account, from the role the program deploys there with. */
+    assetsIam?: (deployRoleArn: string) => Promise<Sender>;
+    /** With a canary runner, a Job per tenant checks the access from inside a pod. */
+    canary?: { kube: CanaryKube; options: CanaryOptions; signal?: AbortSignal };
 }
 
 export interface VerifyFinding {
     stack: string;
+    /** The tenant (namespace), or for checks of a shared role, the role group and how many tenants it serves. */
     tenant: string;
     check: string;
     ok: boolean;
@@ -36,156 +50,391 @@ export interface VerifyFinding {
 /** What the deployed stack exports per tenant (programs/environment.ts). */
 export interface DeployedTenant {
     roleArn: string;
+    /** The role group (component) serving the tenant; tenants of a shared role have the same one. */
+    role?: string;
+    /** The role in the buckets' account, for tenants with assetsDeployRoleArn. */
+    assetsRoleArn?: string;
 }
+
+/** A probe name no tenant uses: the "someone else" in "admits exactly". */
+const PROBE = "ray-s3-access-probe";
+const POD_IDENTITY_AGENT = "pods.eks.amazonaws.com";
 
 function errorName(error: unknown): string {
     return (error as { name?: string })?.name ?? "";
+}
+
+function isNoSuchEntity(error: unknown): boolean {
+    return errorName(error) === "NoSuchEntityException" || errorName(error) === "NoSuchEntity";
 }
 
 function decode(document: string | undefined): unknown {
     return document === undefined ? undefined : JSON.parse(decodeURIComponent(document));
 }
 
-async function verifyTenant(stack: string, config: StackConfig, tenant: TenantConfig, deployed: DeployedTenant, clients: VerifyClients): Promise<VerifyFinding[]> {
-    const findings: VerifyFinding[] = [];
-    const record = (check: string, ok: boolean, message: string, fix?: string) => findings.push({ stack, tenant: tenant.namespace, check, ok, message, fix });
-    const args = tenantArgs(config, tenant);
-    const identity = args.identity ?? "irsa";
-    const subjects: ServiceAccountRef[] = tenantSubjects(config, tenant);
-    const roleName = deployed.roleArn.split("/").pop()!;
-    const partition = deployed.roleArn.split(":")[1];
+function arnParts(arn: string): { partition: string; account: string; name: string } {
+    const parts = arn.split(":");
+    return { partition: parts[1], account: parts[4], name: arn.split("/").pop()! };
+}
 
-    let role: any;
-    try {
-        role = (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
-        record("role", true, `role ${deployed.roleArn} exists`);
-    } catch (error) {
-        if (errorName(error) !== "NoSuchEntityException" && errorName(error) !== "NoSuchEntity") throw error;
-        record("role", false, `role ${roleName} does not exist`, `run \`ray-s3-access up --stack ${stack}\`, or check that the stack's outputs are from this account`);
-        return findings;
+/** Tenants served by one deployed role. */
+interface RoleGroupUnderTest {
+    label: string;
+    roleArn: string;
+    tenants: TenantConfig[];
+    assetsRoleArn?: string;
+}
+
+class Recorder {
+    readonly findings: VerifyFinding[] = [];
+    constructor(private readonly stack: string) {}
+    add(tenant: string, check: string, ok: boolean, message: string, fix?: string): boolean {
+        this.findings.push({ stack: this.stack, tenant, check, ok, message, fix: ok ? undefined : fix });
+        return ok;
     }
+}
 
-    const trust = decode(role.AssumeRolePolicyDocument);
-    if (identity === "irsa") {
-        const expected = subjects.map(serviceAccountSubject).sort();
-        const missing = expected.filter((subject) => !trustAdmitsSubject(trust, subject).admits);
-        const admitted = [...new Set(trustAdmitsSubject(trust, "\u0000").admitted)].sort();
-        const wildcard = admitted.some((value) => /[*?]/.test(value)) || admitted.includes("*");
-        const extra = admitted.filter((value) => !expected.includes(value));
-        const ok = missing.length === 0 && extra.length === 0 && !wildcard;
-        record(
-            "trust",
-            ok,
-            ok
-                ? `trust admits exactly ${expected.join(", ")}`
-                : `trust ${missing.length ? `does not admit ${missing.join(", ")}` : ""}${missing.length && (extra.length || wildcard) ? " and " : ""}${extra.length || wildcard ? `also admits ${admitted.filter((v) => !expected.includes(v)).join(", ") || "any service account"}` : ""}`,
-            ok ? undefined : `the role's trust was changed outside the stack: run \`ray-s3-access up --stack ${stack}\` (or \`refresh\` then \`up\`) to restore it`,
+async function getRole(iam: Sender, roleName: string): Promise<any | undefined> {
+    try {
+        return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+    } catch (error) {
+        if (isNoSuchEntity(error)) return undefined;
+        throw error;
+    }
+}
+
+/** Is some customer-managed policy attached to the role equal, as a document, to the expected one? */
+async function attachedPolicyMatches(iam: Sender, roleName: string, expected: PolicyDocument): Promise<{ matching: boolean; attached: number }> {
+    const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? [];
+    for (const policy of attached) {
+        if (!policy.PolicyArn || policy.PolicyArn.includes(":iam::aws:policy/")) continue;
+        const meta = await iam.send(new GetPolicyCommand({ PolicyArn: policy.PolicyArn }));
+        const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policy.PolicyArn, VersionId: meta.Policy?.DefaultVersionId }));
+        if (isDeepStrictEqual(decode(version.PolicyVersion?.Document), expected)) return { matching: true, attached: attached.length };
+    }
+    return { matching: false, attached: attached.length };
+}
+
+function listOf(values: string[]): string {
+    return values.join(", ");
+}
+
+async function verifyIrsaTrust(stack: string, group: RoleGroupUnderTest, trust: unknown, subjects: ServiceAccountRef[], clusterName: string | undefined, clients: VerifyClients, out: Recorder): Promise<void> {
+    const expected = subjects.map(serviceAccountSubject).sort();
+    const missing = expected.filter((subject) => !trustAdmitsSubject(trust, subject).admits);
+    const admitted = [...new Set(trustAdmitsSubject(trust, "\u0000").admitted)].sort();
+    const wildcard = admitted.some((value) => /[*?]/.test(value));
+    const extra = admitted.filter((value) => !expected.includes(value));
+    const ok = missing.length === 0 && extra.length === 0 && !wildcard;
+    const problems = [
+        ...(missing.length ? [`does not admit ${listOf(missing)}`] : []),
+        ...(extra.length || wildcard ? [`also admits ${listOf(extra) || "any service account"}`] : []),
+    ];
+    out.add(
+        group.label,
+        "trust",
+        ok,
+        ok ? `trust admits exactly ${expected.length > 3 ? `the ${expected.length} service accounts of its tenants` : listOf(expected)}` : `trust ${problems.join(" and ")}`,
+        `the role's trust was changed outside the stack: run \`ray-s3-access up --stack ${stack}\` (or \`refresh\` then \`up\`) to restore it`,
+    );
+    const providerArn = allowStatements(trust).flatMap((s) => principalValues(s.principal, "Federated"))[0];
+    if (!providerArn) return;
+    let provider: any;
+    try {
+        provider = await clients.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
+    } catch (error) {
+        if (!isNoSuchEntity(error)) throw error;
+        out.add(group.label, "oidc-provider", false, `OIDC provider ${providerArn} does not exist`, "create it (ray-s3-access:createOidcProvider: true, or eksctl utils associate-iam-oidc-provider) and run up");
+        return;
+    }
+    const audienceOk = (provider.ClientIDList ?? []).includes("sts.amazonaws.com");
+    out.add(
+        group.label,
+        "oidc-provider",
+        audienceOk,
+        audienceOk ? `OIDC provider ${providerArn} exists` : `OIDC provider ${providerArn} does not list the audience sts.amazonaws.com`,
+        "add sts.amazonaws.com to the provider's audiences (aws iam add-client-id-to-open-id-connect-provider)",
+    );
+    if (clusterName) {
+        const cluster = await clients.eks.send(new DescribeClusterCommand({ name: clusterName }));
+        const issuer = issuerHostPath(cluster.cluster?.identity?.oidc?.issuer ?? "");
+        const matches = issuer === issuerFromProviderArn(providerArn);
+        out.add(
+            group.label,
+            "oidc-issuer",
+            matches,
+            matches ? `the provider is cluster ${clusterName}'s issuer` : `the role trusts ${issuerFromProviderArn(providerArn)}, but cluster ${clusterName}'s issuer is ${issuer}`,
+            "set ray-s3-access:oidcProviderArn to the cluster's provider (or createOidcProvider) and run up; pods fail with \"Not authorized to perform sts:AssumeRoleWithWebIdentity\" until then",
         );
-        const providerArn = allowStatements(trust).flatMap((s) => principalValues(s.principal, "Federated"))[0];
-        if (providerArn) {
-            try {
-                const provider = await clients.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
-                const audienceOk = (provider.ClientIDList ?? []).includes("sts.amazonaws.com");
-                record("oidc-provider", audienceOk, audienceOk ? `OIDC provider ${providerArn} exists` : `OIDC provider ${providerArn} does not list the audience sts.amazonaws.com`, audienceOk ? undefined : "add sts.amazonaws.com to the provider's audiences (aws iam add-client-id-to-open-id-connect-provider)");
-                if (args.clusterName) {
-                    const cluster = await clients.eks.send(new DescribeClusterCommand({ name: String(args.clusterName) }));
-                    const issuer = issuerHostPath(cluster.cluster?.identity?.oidc?.issuer ?? "");
-                    const matches = issuer === issuerFromProviderArn(providerArn);
-                    record("oidc-issuer", matches, matches ? `the provider is cluster ${args.clusterName}'s issuer` : `the role trusts ${issuerFromProviderArn(providerArn)}, but cluster ${args.clusterName}'s issuer is ${issuer}`, matches ? undefined : "set ray-s3-access:oidcProviderArn to the cluster's provider (or createOidcProvider) and run up; pods fail with \"Not authorized to perform sts:AssumeRoleWithWebIdentity\" until then");
-                }
-            } catch (error) {
-                if (errorName(error) !== "NoSuchEntityException" && errorName(error) !== "NoSuchEntity") throw error;
-                record("oidc-provider", false, `OIDC provider ${providerArn} does not exist`, "create it (ray-s3-access:createOidcProvider: true, or eksctl utils associate-iam-oidc-provider) and run up");
-            }
+    }
+}
+
+/** What EKS Pod Identity asks STS for when a pod of `ref` on `cluster` in `account` starts. */
+function agentRequest(partition: string, account: string, region: string, cluster: string, ref: ServiceAccountRef): AssumeRequest {
+    const clusterArn = `arn:${partition}:eks:${region}:${account}:cluster/${cluster}`;
+    return {
+        principal: { kind: "Service", value: POD_IDENTITY_AGENT },
+        actions: ["sts:AssumeRole", "sts:TagSession"],
+        context: {
+            "aws:SourceAccount": account,
+            "aws:SourceArn": clusterArn,
+            "aws:RequestTag/eks-cluster-name": cluster,
+            "aws:RequestTag/eks-cluster-arn": clusterArn,
+            "aws:RequestTag/kubernetes-namespace": ref.namespace,
+            "aws:RequestTag/kubernetes-service-account": ref.name,
+        },
+    };
+}
+
+function verifyPodIdentityTrust(stack: string, group: RoleGroupUnderTest, trust: unknown, subjects: ServiceAccountRef[], cluster: string, region: string, shared: boolean, out: Recorder): void {
+    const { partition, account } = arnParts(group.roleArn);
+    const request = (ref: ServiceAccountRef, overrides: { cluster?: string; account?: string } = {}) =>
+        agentRequest(partition, overrides.account ?? account, region, overrides.cluster ?? cluster, ref);
+    const missing = subjects.filter((ref) => !trustAdmitsRequest(trust, request(ref)));
+    const first = subjects[0];
+    const otherAccount = account === "111111111111" ? "222222222222" : "111111111111";
+    // Who must not get in: pods of another cluster or account, and (unless the role is shared by session
+    // tags) other service accounts of the same cluster.
+    const intruders: [string, AssumeRequest][] = [
+        [`pods of another cluster (${PROBE})`, request(first, { cluster: PROBE })],
+        [`pods of another account (${otherAccount})`, request(first, { account: otherAccount })],
+        ...(shared
+            ? []
+            : ([
+                  [`service account ${first.namespace}/${PROBE}`, request({ namespace: first.namespace, name: PROBE })],
+                  [`namespace ${PROBE}`, request({ namespace: PROBE, name: first.name })],
+              ] as [string, AssumeRequest][])),
+    ];
+    const admitted = intruders.filter(([, r]) => trustAdmitsRequest(trust, r)).map(([who]) => who);
+    const ok = missing.length === 0 && admitted.length === 0;
+    const problems = [
+        ...(missing.length ? [`does not admit the Pod Identity agent for ${listOf(missing.map((r) => `${r.namespace}/${r.name}`))}`] : []),
+        ...(admitted.length ? [`also admits ${listOf(admitted)}`] : []),
+    ];
+    out.add(
+        group.label,
+        "trust",
+        ok,
+        ok
+            ? shared
+                ? `trust admits the Pod Identity agent of cluster ${cluster} in account ${account}, and nothing else`
+                : `trust admits the Pod Identity agent for exactly ${subjects.length > 3 ? `the ${subjects.length} service accounts of its tenants` : listOf(subjects.map((r) => `${r.namespace}/${r.name}`))}`
+            : `trust ${problems.join(" and ")}`,
+        missing.length
+            ? `run \`ray-s3-access up --stack ${stack}\`; the trust needs sts:AssumeRole and sts:TagSession for ${POD_IDENTITY_AGENT}`
+            : `the trust is not pinned (aws:SourceAccount, aws:RequestTag/eks-cluster-name${shared ? "" : ", kubernetes-namespace, kubernetes-service-account"}): run \`ray-s3-access up --stack ${stack}\` to restore it`,
+    );
+}
+
+async function verifyAssociations(stack: string, group: RoleGroupUnderTest, subjects: { tenant: string; ref: ServiceAccountRef }[], cluster: string, clients: VerifyClients, out: Recorder): Promise<void> {
+    for (const { tenant, ref } of subjects) {
+        const listed = await clients.eks.send(new ListPodIdentityAssociationsCommand({ clusterName: cluster, namespace: ref.namespace, serviceAccount: ref.name }));
+        const summaries: any[] = listed.associations ?? [];
+        let found: any;
+        for (const summary of summaries) {
+            const described = await clients.eks.send(new DescribePodIdentityAssociationCommand({ clusterName: cluster, associationId: summary.associationId }));
+            if (described.association?.roleArn === group.roleArn) found = described.association;
         }
-        if (clients.readServiceAccount) {
-            for (const ref of subjects) {
-                const sa = await clients.readServiceAccount(ref.namespace, ref.name);
-                const annotation = sa?.annotations?.["eks.amazonaws.com/role-arn"];
-                const ok2 = annotation === deployed.roleArn;
-                record(
-                    "service-account",
-                    ok2,
-                    ok2 ? `ServiceAccount ${ref.namespace}/${ref.name} is annotated with the role` : sa ? `ServiceAccount ${ref.namespace}/${ref.name} is annotated with ${annotation ?? "no role"}` : `ServiceAccount ${ref.namespace}/${ref.name} does not exist`,
-                    ok2 ? undefined : `kubectl annotate sa -n ${ref.namespace} ${ref.name} --overwrite eks.amazonaws.com/role-arn=${deployed.roleArn}, then restart the pods (the webhook acts at pod creation)`,
-                );
-            }
-        }
+        const targetOk = !found || (found.targetRoleArn ?? undefined) === group.assetsRoleArn;
+        out.add(
+            tenant,
+            "pod-identity-association",
+            !!found && targetOk,
+            !found
+                ? `no Pod Identity association on ${cluster} gives ${ref.namespace}/${ref.name} this role (${summaries.length} other association(s))`
+                : targetOk
+                  ? `Pod Identity association ${ref.namespace}/${ref.name} uses the role${group.assetsRoleArn ? ` and chains into ${group.assetsRoleArn}` : ""}`
+                  : `Pod Identity association ${ref.namespace}/${ref.name} targets ${found.targetRoleArn ?? "no role"}, not the assets role ${group.assetsRoleArn ?? "(none)"}`,
+            `run \`ray-s3-access up --stack ${stack}\`; check that the eks-pod-identity-agent add-on is installed`,
+        );
+    }
+}
+
+async function verifyServiceAccounts(group: RoleGroupUnderTest, subjects: { tenant: string; ref: ServiceAccountRef }[], clients: VerifyClients, out: Recorder): Promise<void> {
+    if (!clients.readServiceAccount) return;
+    for (const { tenant, ref } of subjects) {
+        const sa = await clients.readServiceAccount(ref.namespace, ref.name);
+        const annotation = sa?.annotations?.["eks.amazonaws.com/role-arn"];
+        out.add(
+            tenant,
+            "service-account",
+            annotation === group.roleArn,
+            annotation === group.roleArn
+                ? `ServiceAccount ${ref.namespace}/${ref.name} is annotated with the role`
+                : sa
+                  ? `ServiceAccount ${ref.namespace}/${ref.name} is annotated with ${annotation ?? "no role"}`
+                  : `ServiceAccount ${ref.namespace}/${ref.name} does not exist`,
+            `kubectl annotate sa -n ${ref.namespace} ${ref.name} --overwrite eks.amazonaws.com/role-arn=${group.roleArn}, then restart the pods (the webhook acts at pod creation)`,
+        );
+    }
+}
+
+/** The assets role in the buckets' account: exists, trusts only the workload role, holds the S3 policy. */
+async function verifyAssetsRole(stack: string, group: RoleGroupUnderTest, tenant: TenantConfig, identity: string, s3Policy: PolicyDocument, clients: VerifyClients, out: Recorder): Promise<void> {
+    const label = group.label;
+    if (!group.assetsRoleArn) {
+        out.add(label, "assets-role", false, `stack ${stack} exports no assets role for tenant ${tenant.namespace}`, `run \`ray-s3-access up --stack ${stack}\``);
+        return;
+    }
+    if (!clients.assetsIam) {
+        out.add(label, "assets-role", false, `no credentials for the buckets' account to check ${group.assetsRoleArn}`, `make ${tenant.assetsDeployRoleArn} assumable from your credentials`);
+        return;
+    }
+    const iam = await clients.assetsIam(tenant.assetsDeployRoleArn!);
+    const { name, account, partition } = arnParts(group.assetsRoleArn);
+    const role = await getRole(iam, name);
+    if (!out.add(label, "assets-role", !!role, role ? `assets role ${group.assetsRoleArn} exists` : `assets role ${group.assetsRoleArn} does not exist`, `run \`ray-s3-access up --stack ${stack}\``)) return;
+    const trust = decode(role.AssumeRolePolicyDocument);
+    const actions = identity === "podIdentity" ? ["sts:AssumeRole", "sts:TagSession"] : ["sts:AssumeRole"];
+    const externalId = tenant.assetsExternalId;
+    const from = (principal: string, withExternalId = true): AssumeRequest => ({
+        principal: { kind: "AWS", value: principal },
+        actions,
+        context: externalId && withExternalId ? { "sts:ExternalId": externalId } : {},
+    });
+    const workloadAccount = arnParts(group.roleArn).account;
+    const otherAccount = [workloadAccount, account].includes("111111111111") ? "222222222222" : "111111111111";
+    const admitsWorkload = trustAdmitsRequest(trust, from(group.roleArn));
+    const intruders: [string, AssumeRequest][] = [
+        [`another role of the workload's account`, from(`arn:${partition}:iam::${workloadAccount}:role/${PROBE}`)],
+        [`another role of the buckets' account`, from(`arn:${partition}:iam::${account}:role/${PROBE}`)],
+        [`a role of another account`, from(`arn:${partition}:iam::${otherAccount}:role/${PROBE}`)],
+        ...(externalId ? ([[`the workload role without the external id`, from(group.roleArn, false)]] as [string, AssumeRequest][]) : []),
+    ];
+    const admitted = intruders.filter(([, r]) => trustAdmitsRequest(trust, r)).map(([who]) => who);
+    out.add(
+        label,
+        "assets-trust",
+        admitsWorkload && admitted.length === 0,
+        admitsWorkload && admitted.length === 0
+            ? `the assets role trusts only the workload role ${group.roleArn}${externalId ? " (with the external id)" : ""}`
+            : `the assets role's trust ${[...(admitsWorkload ? [] : [`does not admit the workload role ${group.roleArn}`]), ...(admitted.length ? [`also admits ${listOf(admitted)}`] : [])].join(" and ")}`,
+        `the trust was changed outside the stack: run \`ray-s3-access up --stack ${stack}\` to restore it`,
+    );
+    const { matching, attached } = await attachedPolicyMatches(iam, name, s3Policy);
+    out.add(
+        label,
+        "assets-permissions",
+        matching,
+        matching ? "the assets role's S3 policy matches the stack's" : `no policy attached to the assets role matches the stack's S3 policy (${attached} attached)`,
+        `the policy was edited or detached outside the stack: run \`ray-s3-access up --stack ${stack}\``,
+    );
+}
+
+/** The S3 prefixes a tenant's pod should be able to list, as `bucket/prefix`. */
+function canaryTargets(config: StackConfig, tenant: TenantConfig): string[] {
+    const valid = validateArgs(tenant.namespace, tenantArgs(config, tenant)).buckets;
+    const base = config.roleSharing === "abac" ? `${tenant.namespace}/` : "";
+    return valid.flatMap((bucket) => (bucket.prefixes.length ? bucket.prefixes : [""]).map((prefix) => `${bucket.bucket}/${base}${prefix}`));
+}
+
+async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupUnderTest, clients: VerifyClients, out: Recorder): Promise<void> {
+    const first = group.tenants[0];
+    const args = tenantArgs(config, first);
+    const identity = args.identity ?? "irsa";
+    const cluster = args.clusterName === undefined ? undefined : String(args.clusterName);
+    const { partition, name: roleName } = arnParts(group.roleArn);
+    const subjects = group.tenants.flatMap((tenant) => tenantSubjects(config, tenant).map((ref) => ({ tenant: tenant.namespace, ref })));
+    const refs = subjects.map((s) => s.ref);
+
+    const role = await getRole(clients.iam, roleName);
+    const shared = group.tenants.length > 1 ? ` (shared by ${group.tenants.length} tenants)` : "";
+    if (!out.add(group.label, "role", !!role, role ? `role ${group.roleArn} exists${shared}` : `role ${roleName} does not exist`, `run \`ray-s3-access up --stack ${stack}\`, or check that the stack's outputs are from this account`)) return;
+    const trust = decode(role.AssumeRolePolicyDocument);
+
+    if (identity === "irsa") {
+        await verifyIrsaTrust(stack, group, trust, refs, cluster, clients, out);
+        await verifyServiceAccounts(group, subjects, clients, out);
     } else {
-        for (const ref of subjects) {
-            const pinned = allowStatements(trust).some(
-                (s) =>
-                    principalValues(s.principal, "Service").includes("pods.eks.amazonaws.com") &&
-                    [conditionsOn(s, "aws:RequestTag/kubernetes-namespace"), conditionsOn(s, "aws:RequestTag/kubernetes-service-account")].every(
-                        (conditions, i) => conditions.length === 0 || conditions.some((c) => c.values.includes(i === 0 ? ref.namespace : ref.name)),
-                    ),
-            );
-            record("trust", pinned, pinned ? `trust admits the Pod Identity agent for ${ref.namespace}/${ref.name}` : `trust does not admit the Pod Identity agent for ${ref.namespace}/${ref.name}`, pinned ? undefined : `run \`ray-s3-access up --stack ${stack}\``);
-            const listed = await clients.eks.send(new ListPodIdentityAssociationsCommand({ clusterName: String(args.clusterName), namespace: ref.namespace, serviceAccount: ref.name }));
-            const summaries: any[] = listed.associations ?? [];
-            let found = false;
-            for (const summary of summaries) {
-                const described = await clients.eks.send(new DescribePodIdentityAssociationCommand({ clusterName: String(args.clusterName), associationId: summary.associationId }));
-                if (described.association?.roleArn === deployed.roleArn) found = true;
-            }
-            record(
-                "pod-identity-association",
-                found,
-                found ? `Pod Identity association ${ref.namespace}/${ref.name} uses the role` : `no Pod Identity association on ${args.clusterName} gives ${ref.namespace}/${ref.name} this role (${summaries.length} other association(s))`,
-                found ? undefined : `run \`ray-s3-access up --stack ${stack}\`; check that the eks-pod-identity-agent add-on is installed`,
-            );
-        }
+        verifyPodIdentityTrust(stack, group, trust, refs, cluster!, clients.region ?? "us-west-2", config.roleSharing === "abac", out);
+        await verifyAssociations(stack, group, subjects, cluster!, clients, out);
     }
 
     // The S3 policy the stack would attach, compared as documents (not strings).
-    const resolved = validateArgs(tenant.namespace, args).buckets;
-    const expected = buildS3PermissionsPolicy(partition, resolved);
-    const attached = (await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? [];
-    let matching = false;
-    for (const policy of attached) {
-        if (!policy.PolicyArn || policy.PolicyArn.includes(":iam::aws:policy/")) continue;
-        const meta = await clients.iam.send(new GetPolicyCommand({ PolicyArn: policy.PolicyArn }));
-        const version = await clients.iam.send(new GetPolicyVersionCommand({ PolicyArn: policy.PolicyArn, VersionId: meta.Policy?.DefaultVersionId }));
-        if (isDeepStrictEqual(decode(version.PolicyVersion?.Document), expected)) matching = true;
-    }
-    record(
+    const buckets = validateArgs(first.namespace, args).buckets;
+    const s3Policy = buildS3PermissionsPolicy(partition, buckets, config.roleSharing === "abac" ? abacScope(cluster!) : {});
+    const chain = { tagSession: identity === "podIdentity", externalId: first.assetsExternalId };
+    const expected = first.assetsDeployRoleArn && group.assetsRoleArn ? buildAssumeAssetsPolicy(group.assetsRoleArn, chain) : s3Policy;
+    const { matching, attached } = await attachedPolicyMatches(clients.iam, roleName, expected);
+    out.add(
+        group.label,
         "permissions",
         matching,
-        matching ? "the attached S3 policy matches the stack's" : `no attached policy matches the stack's S3 policy (${attached.length} attached)`,
-        matching ? undefined : `the policy was edited or detached outside the stack: run \`ray-s3-access up --stack ${stack}\``,
+        matching
+            ? first.assetsDeployRoleArn
+                ? "the workload role may only assume the assets role, as the stack says"
+                : "the attached S3 policy matches the stack's"
+            : `no attached policy matches the stack's ${first.assetsDeployRoleArn ? "assume-the-assets-role" : "S3"} policy (${attached} attached)`,
+        `the policy was edited or detached outside the stack: run \`ray-s3-access up --stack ${stack}\``,
     );
-    return findings;
+    if (first.assetsDeployRoleArn) await verifyAssetsRole(stack, group, first, identity, s3Policy, clients, out);
 }
 
-/** Verifies every tenant of a stack (perTenant roles, buckets in the cluster's account). */
-export async function verifyStack(stack: string, config: StackConfig, tenants: Record<string, DeployedTenant>, clients: VerifyClients): Promise<VerifyFinding[]> {
-    const findings: VerifyFinding[] = [];
+/** The canary target of a tenant: its first service account, the role its pod should end up as. */
+function canaryTarget(config: StackConfig, tenant: TenantConfig, deployed: DeployedTenant, region: string | undefined): CanaryTarget {
+    const args = tenantArgs(config, tenant);
+    const identity = args.identity === "podIdentity" ? "podIdentity" : "irsa";
+    const serviceAccountName = String(args.serviceAccountName);
+    const crossAccount = !!tenant.assetsDeployRoleArn && !!deployed.assetsRoleArn;
+    return {
+        namespace: tenant.namespace,
+        serviceAccountName,
+        identity,
+        targets: canaryTargets(config, tenant),
+        expectedRoleArn: crossAccount ? deployed.assetsRoleArn! : deployed.roleArn,
+        // IRSA chains through the component's ConfigMap profile; Pod Identity chains inside EKS.
+        env: crossAccount && identity === "irsa" ? chainedEnvironment() : undefined,
+        awsConfigMap: crossAccount && identity === "irsa" ? `${serviceAccountName}-aws-config` : undefined,
+        region,
+    };
+}
+
+/** Runs `work` over `items` with at most `limit` at once, keeping the order of results. */
+async function pooled<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return results;
+}
+
+/** Verifies every role of a stack and the tenants it serves; with `clients.canary`, one canary Job per tenant. */
+export async function verifyStack(
+    stack: string,
+    config: StackConfig,
+    tenants: Record<string, DeployedTenant>,
+    clients: VerifyClients,
+    options: { canaryConcurrency?: number } = {},
+): Promise<VerifyFinding[]> {
+    const out = new Recorder(stack);
+    const groups = new Map<string, RoleGroupUnderTest>();
     for (const tenant of config.tenants) {
         const deployed = tenants[tenant.namespace];
         if (!deployed?.roleArn) {
-            findings.push({ stack, tenant: tenant.namespace, check: "outputs", ok: false, message: `stack ${stack} exports no role for tenant ${tenant.namespace}`, fix: `run \`ray-s3-access up --stack ${stack}\`` });
+            out.add(tenant.namespace, "outputs", false, `stack ${stack} exports no role for tenant ${tenant.namespace}`, `run \`ray-s3-access up --stack ${stack}\``);
             continue;
         }
-        if (config.roleSharing !== "perTenant" || tenant.assetsDeployRoleArn) {
-            // Shared and cross-account roles: existence only, in this version.
-            const exists = await clients.iam.send(new GetRoleCommand({ RoleName: deployed.roleArn.split("/").pop()! })).then(
-                () => true,
-                (error: unknown) => {
-                    if (errorName(error) === "NoSuchEntityException" || errorName(error) === "NoSuchEntity") return false;
-                    throw error;
-                },
-            );
-            findings.push({
-                stack,
-                tenant: tenant.namespace,
-                check: "role",
-                ok: exists,
-                message: `${exists ? "role exists" : "role does not exist"} (shared and cross-account roles: only existence is verified in this version)`,
-                fix: exists ? undefined : `run \`ray-s3-access up --stack ${stack}\``,
-            });
-            continue;
-        }
-        findings.push(...(await verifyTenant(stack, config, tenant, deployed, clients)));
+        const group = groups.get(deployed.roleArn) ?? { label: "", roleArn: deployed.roleArn, tenants: [], assetsRoleArn: deployed.assetsRoleArn };
+        group.tenants.push(tenant);
+        groups.set(deployed.roleArn, group);
     }
-    return findings;
+    for (const group of groups.values()) {
+        const name = tenants[group.tenants[0].namespace].role ?? arnParts(group.roleArn).name;
+        group.label = group.tenants.length === 1 ? group.tenants[0].namespace : `${name} (${group.tenants.length} tenants)`;
+        await verifyGroup(stack, config, group, clients, out);
+    }
+    if (clients.canary) {
+        const { kube, options: canaryOptions, signal } = clients.canary;
+        const ready = config.tenants.filter((t) => tenants[t.namespace]?.roleArn);
+        const results: CanaryResult[] = await pooled(ready, options.canaryConcurrency ?? 4, (tenant) =>
+            runCanary(kube, canaryTarget(config, tenant, tenants[tenant.namespace], clients.region), canaryOptions, signal),
+        );
+        ready.forEach((tenant, i) => out.add(tenant.namespace, "canary", results[i].ok, results[i].message, results[i].fix));
+    }
+    return out.findings;
 }

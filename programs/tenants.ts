@@ -23,6 +23,8 @@ export interface TenantOutputs {
     role: string;
     roleArn: pulumi.Output<string>;
     policyArn: pulumi.Output<string>;
+    /** The role in the buckets' account (tenants with assetsDeployRoleArn). */
+    assetsRoleArn?: pulumi.Output<string>;
     namespace: pulumi.Output<string>;
     serviceAccountName: pulumi.Output<string>;
     /** What to set in the tenant's platform, if anything (SkyPilot's ~/.sky/config.yaml). */
@@ -86,6 +88,7 @@ export function createRoleGroup(
             role: group.name,
             roleArn: access.roleArn,
             policyArn: access.policyArn,
+            assetsRoleArn: first.assetsDeployRoleArn ? access.assetsRoleArn : undefined,
             namespace: pulumi.output(tenant.namespace),
             serviceAccountName: pulumi.output(serviceAccountName),
             setup: tenant.kind === "skypilot" ? skypilotConfig(serviceAccountName) : undefined,

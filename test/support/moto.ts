@@ -14,6 +14,8 @@ export interface MotoServer {
     reset(): Promise<void>;
     /** Turns IAM enforcement on (`true`) or off for every following request. */
     enforceAuth(on: boolean): Promise<void>;
+    /** Lets the next `requests` requests through unauthenticated, then enforces IAM. */
+    enforceAuthAfter(requests: number): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function startMoto(): Promise<MotoServer> {
         credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
         reset: () => post(`${endpoint}/moto-api/reset`),
         enforceAuth: (on: boolean) => post(`${endpoint}/moto-api/reset-auth`, on ? "0" : "inf"),
+        enforceAuthAfter: (requests: number) => post(`${endpoint}/moto-api/reset-auth`, String(requests)),
         stop: async () => {
             process.removeListener("exit", killOnExit);
             if (child.exitCode !== null) return;
