@@ -12,7 +12,8 @@ import { checkStack, formatRendered, loadPolicyConfig, loadPolicyPack, renderTar
 import { exitCodeOf, runOperation, summaryJson, summaryTable } from "./orchestrate";
 import { progressFor } from "./progress";
 import { selectTargets, StackTarget, UsageError } from "./stacks";
-import { verifyStack, VerifyClients, VerifyFinding } from "./verify";
+import { CanaryKube, CanarySdk, DEFAULT_CANARY_IMAGE, kubeCanaryClient } from "./canary";
+import { assetsIamThrough, DeployedTenant, verifyStack, VerifyClients, VerifyFinding } from "./verify";
 
 /** Lists namespace names matching a label selector (the real one reads the cluster through kubeconfig). */
 export type NamespaceLister = (labelSelector: string) => Promise<string[]>;
@@ -25,6 +26,10 @@ export interface CliContext {
     listNamespaces?: NamespaceLister;
     /** AWS and Kubernetes clients for `verify` (default: the AWS SDK's credential chain and kubeconfig). */
     verifyClients?: (region: string) => VerifyClients;
+    /** The Kubernetes calls of `verify --canary` (default: kubeconfig). */
+    canaryKube?: () => Promise<CanaryKube>;
+    /** How often canary Jobs are polled (default 2 s). */
+    canaryPollMs?: number;
     /** Aborted on Ctrl-C. */
     signal?: AbortSignal;
     exitCode: number;
@@ -231,6 +236,7 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
 async function defaultVerifyClients(region: string): Promise<VerifyClients> {
     const { IAMClient } = await import("@aws-sdk/client-iam");
     const { EKSClient } = await import("@aws-sdk/client-eks");
+    const { STSClient } = await import("@aws-sdk/client-sts");
     const k8s = await import("@kubernetes/client-node");
     const kubeconfig = new k8s.KubeConfig();
     kubeconfig.loadFromDefault();
@@ -238,6 +244,8 @@ async function defaultVerifyClients(region: string): Promise<VerifyClients> {
     return {
         iam: new IAMClient({ region }),
         eks: new EKSClient({ region }),
+        region,
+        assetsIam: assetsIamThrough(new STSClient({ region }), (credentials) => new IAMClient({ region, credentials })),
         readServiceAccount: async (namespace, name) => {
             try {
                 const sa = await core.readNamespacedServiceAccount({ namespace, name });
@@ -250,11 +258,32 @@ async function defaultVerifyClients(region: string): Promise<VerifyClients> {
     };
 }
 
-function verifyCommand(context: CliContext): CommandModule<object, CommonArgs> {
+interface VerifyArgs extends CommonArgs {
+    canary: boolean;
+    "canary-image": string;
+    "canary-sdk": CanarySdk;
+    "canary-timeout": number;
+    "canary-keep": boolean;
+    concurrency: number;
+}
+
+function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
     return {
         command: "verify",
-        describe: "Check each tenant of the deployed stacks against live AWS and Kubernetes (Pulumi CLI for the outputs)",
-        builder: (y) => commonOptions(y) as any,
+        describe: "Check each tenant of the deployed stacks against live AWS and Kubernetes (Pulumi CLI for the outputs); --canary runs a Job per tenant",
+        builder: (y) =>
+            commonOptions(y)
+                .option("canary", { type: "boolean", default: false, describe: "Also run a short Job per tenant, as its service account, that calls sts get-caller-identity and lists its S3 prefixes" })
+                .option("canary-image", { type: "string", default: DEFAULT_CANARY_IMAGE, describe: "Image of the canary Job: your Ray image (python3 + boto3) or one with the AWS CLI" })
+                .option("canary-sdk", { choices: ["auto", "python", "cli"] as const, default: "auto" as CanarySdk, describe: "Which SDK the canary uses in the image (auto: boto3 if present, else the AWS CLI)" })
+                .option("canary-timeout", { type: "number", default: 180, describe: "Seconds a canary Job may run (its activeDeadlineSeconds)" })
+                .option("canary-keep", { type: "boolean", default: false, describe: "Keep canary Jobs for inspection (they still expire after 10 minutes)" })
+                .option("concurrency", { type: "number", default: 4, describe: "Canary Jobs at once" })
+                .check((argv) => {
+                    if (!Number.isInteger(argv["canary-timeout"]) || argv["canary-timeout"] < 10) throw new Error(`--canary-timeout ${argv["canary-timeout"]} must be a whole number of seconds, at least 10`);
+                    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1) throw new Error(`--concurrency ${argv.concurrency} must be a whole number of at least 1`);
+                    return true;
+                }) as any,
         handler: (args) =>
             guarded(context, async () => {
                 const cwd = path.resolve(args.cwd);
@@ -262,14 +291,22 @@ function verifyCommand(context: CliContext): CommandModule<object, CommonArgs> {
                 if (targets.length === 0) throw new UsageError("verify runs on environment stacks (not with --per-tenant)");
                 const driver = context.driver ? context.driver(cwd) : new (await import("./automationDriver")).AutomationDriver({ cwd });
                 await driver.prepare("outputs", targets);
+                const kube = args.canary ? await (context.canaryKube ?? kubeCanaryClient)() : undefined;
                 const findings: VerifyFinding[] = [];
                 for (const target of targets) {
                     const { outputs } = await driver.run({ operation: "outputs", target, policyPacks: [], policyPackConfigs: [], onOutput: () => undefined, signal: context.signal ?? new AbortController().signal });
                     const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
-                    const clients = context.verifyClients ? context.verifyClients(region) : await defaultVerifyClients(region);
-                    const tenants = ((outputs ?? {}) as { tenants?: Record<string, { roleArn: string }> }).tenants ?? {};
+                    const clients: VerifyClients = { region, ...(context.verifyClients ? context.verifyClients(region) : await defaultVerifyClients(region)) };
+                    if (kube) {
+                        clients.canary = {
+                            kube,
+                            options: { image: args["canary-image"], sdk: args["canary-sdk"], timeoutSeconds: args["canary-timeout"], keep: args["canary-keep"], pollMs: context.canaryPollMs },
+                            signal: context.signal,
+                        };
+                    }
+                    const tenants = ((outputs ?? {}) as { tenants?: Record<string, DeployedTenant> }).tenants ?? {};
                     const selected = { ...target.parsed, tenants: target.parsed.tenants.filter((t) => target.tenants.includes(t.namespace)) };
-                    findings.push(...(await verifyStack(target.stack, selected, tenants, clients)));
+                    findings.push(...(await verifyStack(target.stack, selected, tenants, clients, { canaryConcurrency: args.concurrency })));
                 }
                 const failed = findings.filter((f) => !f.ok);
                 if (args.json) {

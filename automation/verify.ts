@@ -438,3 +438,24 @@ export async function verifyStack(
     }
     return out.findings;
 }
+
+/**
+ * `VerifyClients.assetsIam` from STS: assumes the role the program deploys the assets account with (read-only
+ * calls only follow) and builds an IAM client with those credentials.
+ */
+export function assetsIamThrough(sts: Sender, makeIam: (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string }) => Sender): (deployRoleArn: string) => Promise<Sender> {
+    const cache = new Map<string, Promise<Sender>>();
+    return (deployRoleArn) => {
+        if (!cache.has(deployRoleArn)) {
+            cache.set(
+                deployRoleArn,
+                (async () => {
+                    const { AssumeRoleCommand } = await import("@aws-sdk/client-sts");
+                    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: deployRoleArn, RoleSessionName: "ray-s3-access-verify" }))).Credentials;
+                    return makeIam({ accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken });
+                })(),
+            );
+        }
+        return cache.get(deployRoleArn)!;
+    };
+}
