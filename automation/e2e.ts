@@ -76,6 +76,12 @@ export async function runE2e(argv: string[], context: E2eContext): Promise<numbe
         return code;
     };
 
+    // Offline first: the stack exists, its config is valid and passes the policy pack, before anything is created.
+    const check = await step("check (offline)", ["check", ...common]);
+    if (check !== 0) {
+        context.stderr.write(`e2e: stopped before deploying: \`check --stack ${args.stack}\` exited ${check}\n`);
+        return check;
+    }
     const up = await step("up", ["up", ...common]);
     if (up === 0) {
         await step("verify --canary", [
@@ -89,7 +95,10 @@ export async function runE2e(argv: string[], context: E2eContext): Promise<numbe
     } else {
         steps.push({ name: "verify --canary" });
     }
-    if (args.keep) {
+    if (up === 2) {
+        // Exit 2 is a usage or set-up error (no Pulumi CLI, no passphrase): nothing was deployed.
+        steps.push({ name: "destroy" });
+    } else if (args.keep) {
         steps.push({ name: "destroy" });
         context.stdout.write(`\n== e2e: destroy skipped (--keep); run \`ray-s3-access destroy --stack ${args.stack} --yes\` when done ==\n`);
     } else {

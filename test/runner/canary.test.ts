@@ -147,23 +147,32 @@ describe("npm run e2e", () => {
         assert.deepEqual(calls, []);
     });
 
-    it("runs up, verify --canary, destroy; destroys after a failure too, and reports each step", async () => {
+    it("checks offline, then runs up, verify --canary, destroy; destroys after a failed step, not after a refused up; reports each step", async () => {
         const calls: string[] = [];
-        const codes: Record<string, number> = { up: 0, verify: 1, destroy: 0 };
+        const codes: Record<string, number> = { check: 0, up: 0, verify: 1, destroy: 0 };
         const run = async (argv: string[]) => (calls.push(argv.filter((a) => !a.startsWith("/")).join(" ")), codes[argv[0]]);
         const stdout = capture();
         const code = await runE2e(["--stack", "e2e", "--canary-image", "my/ray:2.9"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run });
         assert.equal(code, 1);
-        assert.deepEqual(calls, ["up --stack e2e --cwd", "verify --stack e2e --cwd --canary --canary-timeout 300 --canary-image my/ray:2.9", "destroy --stack e2e --cwd --yes"]);
+        assert.deepEqual(calls, ["check --stack e2e --cwd", "up --stack e2e --cwd", "verify --stack e2e --cwd --canary --canary-timeout 300 --canary-image my/ray:2.9", "destroy --stack e2e --cwd --yes"]);
         assert.match(stdout.text, /verify --canary\s+failed \(exit 1\)/);
         calls.length = 0;
         codes.up = 1;
         assert.equal(await runE2e(["--stack", "e2e"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 1);
-        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["up", "destroy"], "a failed up skips verify and still cleans up");
+        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check", "up", "destroy"], "a failed up skips verify and still cleans up");
+        calls.length = 0;
+        codes.up = 2;
+        assert.equal(await runE2e(["--stack", "e2e"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 1);
+        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check", "up"], "up refused (no CLI, no passphrase): nothing to destroy");
+        calls.length = 0;
+        codes.check = 1;
+        assert.equal(await runE2e(["--stack", "e2e"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 1);
+        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check"], "a policy violation stops the run before anything is created");
+        codes.check = 0;
         calls.length = 0;
         codes.up = 0;
         codes.verify = 0;
         assert.equal(await runE2e(["--stack", "e2e", "--keep"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 0);
-        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["up", "verify"], "--keep leaves the stack");
+        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check", "up", "verify"], "--keep leaves the stack");
     });
 });
