@@ -6,6 +6,7 @@
  * The Kubernetes calls sit behind `CanaryKube`, so tests put a fake in front; `kubeCanaryClient` is the real
  * one (@kubernetes/client-node, the user's kubeconfig).
  */
+import * as semver from "semver";
 import { AWS_CONFIG_MOUNT } from "../components/crossAccount";
 
 /** Log lines the canary prints start with this marker; everything else in the log is ignored. */
@@ -183,21 +184,12 @@ export const MINIMUM_SDK: Record<"irsa" | "podIdentity", Record<string, string>>
 };
 const MINIMUM_AWS_CLI_V2: Record<"irsa" | "podIdentity", string> = { irsa: "2.0.0", podIdentity: "2.15.0" };
 
-function compareVersions(a: string, b: string): number {
-    const pa = a.split(".").map((n) => parseInt(n, 10) || 0);
-    const pb = b.split(".").map((n) => parseInt(n, 10) || 0);
-    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-        const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-        if (d !== 0) return d;
-    }
-    return 0;
-}
-
 /** The minimum version of the reported SDK for the identity, and whether the image is below it. */
 export function sdkTooOld(sdk: { name: string; version: string } | undefined, identity: "irsa" | "podIdentity"): string | undefined {
     if (!sdk || !sdk.version) return undefined;
     const minimum = sdk.name === "aws-cli" && sdk.version.startsWith("2.") ? MINIMUM_AWS_CLI_V2[identity] : MINIMUM_SDK[identity][sdk.name];
-    if (!minimum || compareVersions(sdk.version, minimum) >= 0) return undefined;
+    const version = semver.coerce(sdk.version);
+    if (!minimum || !version || semver.gte(version, minimum)) return undefined;
     return `the image's ${sdk.name} ${sdk.version} is older than ${minimum}, the first that supports ${identity === "irsa" ? "IRSA (web identity)" : "EKS Pod Identity"}: upgrade it in the image`;
 }
 

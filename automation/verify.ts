@@ -11,7 +11,7 @@
 import { DescribeClusterCommand, DescribePodIdentityAssociationCommand, ListPodIdentityAssociationsCommand } from "@aws-sdk/client-eks";
 import { GetOpenIDConnectProviderCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { isDeepStrictEqual } from "util";
-import { buildAssumeAssetsPolicy, chainedEnvironment } from "../components/crossAccount";
+import { buildAssumeAssetsPolicy, chainActions, chainedEnvironment, ChainOptions } from "../components/crossAccount";
 import { abacScope, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
 import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAccountRef } from "../components/trustPolicy";
 import { validateArgs } from "../components/validation";
@@ -270,7 +270,7 @@ async function verifyServiceAccounts(group: RoleGroupUnderTest, subjects: { tena
 }
 
 /** The assets role in the buckets' account: exists, trusts only the workload role, holds the S3 policy. */
-async function verifyAssetsRole(stack: string, group: RoleGroupUnderTest, tenant: TenantConfig, identity: string, s3Policy: PolicyDocument, clients: VerifyClients, out: Recorder): Promise<void> {
+async function verifyAssetsRole(stack: string, group: RoleGroupUnderTest, tenant: TenantConfig, chain: ChainOptions, s3Policy: PolicyDocument, clients: VerifyClients, out: Recorder): Promise<void> {
     const label = group.label;
     if (!group.assetsRoleArn) {
         out.add(label, "assets-role", false, `stack ${stack} exports no assets role for tenant ${tenant.namespace}`, `run \`ray-s3-access up --stack ${stack}\``);
@@ -285,8 +285,8 @@ async function verifyAssetsRole(stack: string, group: RoleGroupUnderTest, tenant
     const role = await getRole(iam, name);
     if (!out.add(label, "assets-role", !!role, role ? `assets role ${group.assetsRoleArn} exists` : `assets role ${group.assetsRoleArn} does not exist`, `run \`ray-s3-access up --stack ${stack}\``)) return;
     const trust = decode(role.AssumeRolePolicyDocument);
-    const actions = identity === "podIdentity" ? ["sts:AssumeRole", "sts:TagSession"] : ["sts:AssumeRole"];
-    const externalId = tenant.assetsExternalId;
+    const actions = [chainActions(chain)].flat();
+    const externalId = chain.externalId;
     const from = (principal: string, withExternalId = true): AssumeRequest => ({
         principal: { kind: "AWS", value: principal },
         actions,
@@ -353,7 +353,7 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
     // The S3 policy the stack would attach, compared as documents (not strings).
     const buckets = validateArgs(first.namespace, args).buckets;
     const s3Policy = buildS3PermissionsPolicy(partition, buckets, config.roleSharing === "abac" ? abacScope(cluster!) : {});
-    const chain = { tagSession: identity === "podIdentity", externalId: first.assetsExternalId };
+    const chain: ChainOptions = { tagSession: identity === "podIdentity", externalId: first.assetsExternalId };
     const expected = first.assetsDeployRoleArn && group.assetsRoleArn ? buildAssumeAssetsPolicy(group.assetsRoleArn, chain) : s3Policy;
     const { matching, attached } = await attachedPolicyMatches(clients.iam, roleName, expected);
     out.add(
@@ -367,7 +367,7 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
             : `no attached policy matches the stack's ${first.assetsDeployRoleArn ? "assume-the-assets-role" : "S3"} policy (${attached} attached)`,
         `the policy was edited or detached outside the stack: run \`ray-s3-access up --stack ${stack}\``,
     );
-    if (first.assetsDeployRoleArn) await verifyAssetsRole(stack, group, first, identity, s3Policy, clients, out);
+    if (first.assetsDeployRoleArn) await verifyAssetsRole(stack, group, first, chain, s3Policy, clients, out);
 }
 
 /** The canary target of a tenant: its first service account, the role its pod should end up as. */

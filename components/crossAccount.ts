@@ -17,7 +17,8 @@ export interface ChainOptions {
     externalId?: string;
 }
 
-function chainActions(options: ChainOptions): string | string[] {
+/** What the workload role needs on the assets role (and the assets role's trust allows). */
+export function chainActions(options: ChainOptions): string | string[] {
     return options.tagSession ? ["sts:AssumeRole", "sts:TagSession"] : "sts:AssumeRole";
 }
 

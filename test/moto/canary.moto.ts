@@ -16,6 +16,7 @@ import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy } from "../../compone
 import { parseStackConfig } from "../../programs/config";
 import { LocalCluster, LocalJobs } from "../support/localJobs";
 import { MotoServer, startMoto } from "../support/moto";
+import { withRecordedAssociations } from "../support/recordedEks";
 
 const ACCOUNT = "123456789012";
 const OPTIONS: CanaryOptions = { image: "rayproject/ray:2.40.0", sdk: "auto", timeoutSeconds: 60, pollMs: 100 };
@@ -88,7 +89,7 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         await moto.enforceAuth(true);
         const findings = await verifyStack("prod", deployed.config(tenantBuckets), { ray: { roleArn: deployed.roleArn } }, {
             iam: admin.iam,
-            eks: recordedAssociations(admin.eks, cluster.associations ?? {}),
+            eks: withRecordedAssociations(admin.eks, Object.fromEntries(Object.entries(cluster.associations ?? {}).map(([key, roleArn]) => [key, { roleArn }]))),
             region: moto.region,
             canary: { kube, options: { ...OPTIONS, ...options } },
         });
@@ -96,24 +97,6 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         assert.deepEqual(kube.deleted, kube.created, "every canary Job is deleted");
         assert.equal(kube.created.length, 1);
         return { finding: findings.find((f) => f.check === "canary") as VerifyFinding, findings, kube };
-    }
-
-    /** Pod Identity associations, which moto lacks, in the recorded EKS response shapes. */
-    function recordedAssociations(client: EKSClient, associations: Record<string, string>) {
-        return {
-            send: async (command: any) => {
-                const name = command.constructor.name;
-                const key = `${command.input.namespace}/${command.input.serviceAccount}`;
-                if (name === "ListPodIdentityAssociationsCommand") {
-                    return { associations: associations[key] ? [{ clusterName: command.input.clusterName, namespace: command.input.namespace, serviceAccount: command.input.serviceAccount, associationId: `a-${key.replace("/", "-")}` }] : [] };
-                }
-                if (name === "DescribePodIdentityAssociationCommand") {
-                    const [namespace, serviceAccount] = String(command.input.associationId).slice(2).split("-ray-s3-sa").map((v, i) => (i === 1 ? "ray-s3-sa" : v));
-                    return { association: { clusterName: command.input.clusterName, namespace, serviceAccount, roleArn: associations[`${namespace}/${serviceAccount}`] } };
-                }
-                return client.send(command);
-            },
-        };
     }
 
     it("IRSA: the pod's boto3 assumes the role through the web-identity token and lists the tenant's prefix", async () => {

@@ -13,6 +13,7 @@ import { abacScope, buildS3PermissionsPolicy } from "../../components/s3Policy";
 import { parseStackConfig } from "../../programs/config";
 import { roleGroups } from "../../programs/environment";
 import { MotoServer, startMoto } from "../support/moto";
+import { withRecordedAssociations } from "../support/recordedEks";
 
 const ACCOUNT = "123456789012";
 
@@ -92,19 +93,7 @@ describe("verify against moto", function () {
         const policy = await iam.send(new CreatePolicyCommand({ PolicyName: "ray-policy-pi", PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }])) }));
         await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-pi", PolicyArn: policy.Policy!.Arn! }));
         const config = parseStackConfig("prod", { identity: "podIdentity", clusterName: "ray-prod", tenants: JSON.stringify([{ namespace: "ray", buckets }]) });
-        // Recorded shapes of ListPodIdentityAssociations / DescribePodIdentityAssociation (EKS API reference).
-        const recorded = (roleArn: string) => ({
-            send: async (command: any) => {
-                const name = command.constructor.name;
-                if (name === "ListPodIdentityAssociationsCommand") {
-                    return { associations: [{ clusterName: "ray-prod", namespace: "ray", serviceAccount: "ray-s3-sa", associationId: "a-0123456789abcdef0", associationArn: `arn:aws:eks:us-west-2:${ACCOUNT}:podidentityassociation/ray-prod/a-0123456789abcdef0` }] };
-                }
-                if (name === "DescribePodIdentityAssociationCommand") {
-                    return { association: { clusterName: "ray-prod", namespace: "ray", serviceAccount: "ray-s3-sa", roleArn, associationId: "a-0123456789abcdef0" } };
-                }
-                return eks.send(command);
-            },
-        });
+        const recorded = (roleArn: string) => withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } });
         const healthy = await verifyStack("prod", config, { ray: { roleArn: role.Role!.Arn! } }, { iam, eks: recorded(role.Role!.Arn!) });
         assert.deepEqual(healthy.map((f) => [f.check, f.ok]), [["role", true], ["trust", true], ["pod-identity-association", true], ["permissions", true]]);
         const wrong = await verifyStack("prod", config, { ray: { roleArn: role.Role!.Arn! } }, { iam, eks: recorded(`arn:aws:iam::${ACCOUNT}:role/other`) });
@@ -143,24 +132,6 @@ describe("verify against moto: shared and cross-account roles", function () {
         return created.Role!.Arn!;
     }
 
-    /** Pod Identity associations in the recorded EKS response shapes, one per namespace/service account. */
-    function recorded(associations: Record<string, { roleArn: string; targetRoleArn?: string }>) {
-        return {
-            send: async (command: any) => {
-                const input = command.input;
-                if (command.constructor.name === "ListPodIdentityAssociationsCommand") {
-                    const key = `${input.namespace}/${input.serviceAccount}`;
-                    return { associations: associations[key] ? [{ clusterName: input.clusterName, namespace: input.namespace, serviceAccount: input.serviceAccount, associationId: key }] : [] };
-                }
-                if (command.constructor.name === "DescribePodIdentityAssociationCommand") {
-                    const [namespace, serviceAccount] = input.associationId.split("/");
-                    return { association: { clusterName: input.clusterName, namespace, serviceAccount, associationId: input.associationId, ...associations[input.associationId] } };
-                }
-                return eks.send(command);
-            },
-        };
-    }
-
     it("abac: one role for every tenant is checked once; each tenant's association; a trust that lost its cluster pin is caught", async () => {
         const config = parseStackConfig("prod", {
             identity: "podIdentity",
@@ -172,7 +143,7 @@ describe("verify against moto: shared and cross-account roles", function () {
         const roleArn = await role("abac-shared-role", trust, s3(abacScope("ray-prod")));
         const outputs = Object.fromEntries(["team-a", "team-b", "team-c"].map((ns) => [ns, { roleArn, role: "abac-shared" }]));
         const associations = Object.fromEntries(["team-a", "team-b", "team-c"].map((ns) => [`${ns}/ray-s3-sa`, { roleArn }]));
-        const healthy = await verifyStack("prod", config, outputs, { iam, eks: recorded(associations) });
+        const healthy = await verifyStack("prod", config, outputs, { iam, eks: withRecordedAssociations(eks, associations) });
         assert.deepEqual(checks(healthy), [
             "abac-shared (3 tenants) role true",
             "abac-shared (3 tenants) trust true",
@@ -188,7 +159,7 @@ describe("verify against moto: shared and cross-account roles", function () {
         delete loose.Statement[0].Condition.StringEquals["aws:RequestTag/eks-cluster-name"];
         await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "abac-shared-role", PolicyDocument: JSON.stringify(loose) }));
         delete associations["team-b/ray-s3-sa"];
-        const drifted = await verifyStack("prod", config, outputs, { iam, eks: recorded(associations) });
+        const drifted = await verifyStack("prod", config, outputs, { iam, eks: withRecordedAssociations(eks, associations) });
         const failed = drifted.filter((f) => !f.ok);
         assert.deepEqual(checks(failed), ["abac-shared (3 tenants) trust false", "team-b pod-identity-association false"]);
         assert.match(failed[0].message, /trust also admits pods of another cluster/);
@@ -197,7 +168,7 @@ describe("verify against moto: shared and cross-account roles", function () {
         await iam.send(new DetachRolePolicyCommand({ RoleName: "abac-shared-role", PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/abac-shared-role-policy` }));
         const flat = await iam.send(new CreatePolicyCommand({ PolicyName: "flat", PolicyDocument: JSON.stringify(s3()) }));
         await iam.send(new AttachRolePolicyCommand({ RoleName: "abac-shared-role", PolicyArn: flat.Policy!.Arn! }));
-        const unscoped = await verifyStack("prod", config, outputs, { iam, eks: recorded(associations) });
+        const unscoped = await verifyStack("prod", config, outputs, { iam, eks: withRecordedAssociations(eks, associations) });
         assert.equal(unscoped.find((f) => f.check === "permissions")!.ok, false);
     });
 
