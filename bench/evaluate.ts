@@ -1,6 +1,11 @@
 /**
- * One benchmark process: evaluates N tenants under the SDK's mock engine, either through RayS3Access or as
- * the same resources written by hand, and prints one JSON line of measurements. Run by bench/run.ts.
+ * One benchmark process: evaluates N tenants under the SDK's mock engine, and prints one JSON line of
+ * measurements. Run by bench/run.ts. Modes:
+ * - `component`: one RayS3Access per tenant;
+ * - `hand`: the same resources written by hand;
+ * - `floor`: the hand-written resources as children of a bare ComponentResource per tenant. This is what the
+ *   SDK charges for any component with these children, before a line of RayS3Access runs; the gap between
+ *   `floor` and `component` is the component's own code.
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -39,7 +44,7 @@ function byComponent(i: number): void {
 }
 
 /** What a careful user writes without the component: the same four resources, with the same inputs. */
-function byHand(i: number, partition: pulumi.Output<string>): void {
+function byHand(i: number, partition: pulumi.Output<string>, opts: pulumi.CustomResourceOptions = {}): void {
     const namespace = `team-${i}`;
     const trust = JSON.stringify({
         Version: "2012-10-17",
@@ -66,12 +71,12 @@ function byHand(i: number, partition: pulumi.Output<string>): void {
         description: `S3 access for ${namespace}/ray-s3-sa (ray-s3-access, irsa)`,
         assumeRolePolicy: trust,
         maxSessionDuration: 3600,
-    });
+    }, opts);
     const policy = new aws.iam.Policy(`tenant-${i}-policy`, {
         description: `Least-privilege S3 access for ${namespace}/ray-s3-sa (ray-s3-access)`,
         policy: policyDocument,
-    });
-    new aws.iam.RolePolicyAttachment(`tenant-${i}-policy-attachment`, { role: role.name, policyArn: policy.arn });
+    }, opts);
+    new aws.iam.RolePolicyAttachment(`tenant-${i}-policy-attachment`, { role: role.name, policyArn: policy.arn }, opts);
     new k8s.core.v1.ServiceAccount(`tenant-${i}-sa`, {
         metadata: {
             name: "ray-s3-sa",
@@ -79,7 +84,17 @@ function byHand(i: number, partition: pulumi.Output<string>): void {
             labels: { "app.kubernetes.io/managed-by": "ray-s3-access" },
             annotations: { "eks.amazonaws.com/role-arn": role.arn },
         },
-    });
+    }, opts);
+}
+
+/** A bare component: what a user writes to group a tenant's resources, with nothing else in it. */
+class TenantGroup extends pulumi.ComponentResource {
+    constructor(name: string) {
+        super("bench:index:Tenant", name, {});
+    }
+    done(): void {
+        this.registerOutputs({});
+    }
 }
 
 async function main(): Promise<void> {
@@ -87,9 +102,18 @@ async function main(): Promise<void> {
     const start = process.hrtime.bigint();
     if (mode === "component") {
         for (let i = 0; i < tenants; i++) byComponent(i);
-    } else {
+    } else if (mode === "floor") {
+        const partition = aws.getPartitionOutput().partition;
+        for (let i = 0; i < tenants; i++) {
+            const group = new TenantGroup(`tenant-${i}`);
+            byHand(i, partition, { parent: group });
+            group.done();
+        }
+    } else if (mode === "hand") {
         const partition = aws.getPartitionOutput().partition;
         for (let i = 0; i < tenants; i++) byHand(i, partition);
+    } else {
+        throw new Error(`mode: "${mode}" is not one of component, hand, floor`);
     }
     await settings.waitForRPCs();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;

@@ -44,22 +44,26 @@ export class RayS3Access extends pulumi.ComponentResource {
     public readonly roleName: pulumi.Output<string>;
     /** ARN of the managed S3 policy attached to the role. */
     public readonly policyArn: pulumi.Output<string>;
+    // The outputs below are built on first read (see `LAZY_OUTPUTS`): they only restate values the
+    // constructor already holds, and a stack of a thousand tenants should not pay for Outputs nobody reads.
+    // `declare` keeps them property declarations (what the schema analyzer reads) without emitting fields
+    // that would hide the getters.
     /** The workload's namespace. */
-    public readonly namespace: pulumi.Output<string>;
+    declare public readonly namespace: pulumi.Output<string>;
     /** The workload's ServiceAccount name. */
-    public readonly serviceAccountName: pulumi.Output<string>;
+    declare public readonly serviceAccountName: pulumi.Output<string>;
     /** The role's trust policy (JSON). */
-    public readonly trustPolicy: pulumi.Output<string>;
+    declare public readonly trustPolicy: pulumi.Output<string>;
     /** The complete identity policy the component attaches (JSON). */
-    public readonly permissionsPolicy: pulumi.Output<string>;
+    declare public readonly permissionsPolicy: pulumi.Output<string>;
     /** ARN of the IAM OIDC provider the role trusts (IRSA; empty for Pod Identity). */
-    public readonly oidcProviderArn: pulumi.Output<string>;
+    declare public readonly oidcProviderArn: pulumi.Output<string>;
     /** Id of the primary service account's Pod Identity association (Pod Identity; empty for IRSA). */
-    public readonly podIdentityAssociationId: pulumi.Output<string>;
+    declare public readonly podIdentityAssociationId: pulumi.Output<string>;
     /** ARN of the role in the buckets' account (cross-account; empty otherwise). */
-    public readonly assetsRoleArn: pulumi.Output<string>;
+    declare public readonly assetsRoleArn: pulumi.Output<string>;
     /** Environment a pod needs to use the chained AWS profile (IRSA cross-account; empty otherwise). */
-    public readonly podEnvironment: pulumi.Output<{ [key: string]: string }>;
+    declare public readonly podEnvironment: pulumi.Output<{ [key: string]: string }>;
 
     constructor(name: string, args: RayS3AccessArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before super(): invalid input must fail before anything is registered.
@@ -217,16 +221,18 @@ export class RayS3Access extends pulumi.ComponentResource {
         this.roleArn = role.arn;
         this.roleName = role.name;
         this.policyArn = policy.arn;
-        this.namespace = pulumi.output(namespace);
-        this.serviceAccountName = pulumi.output(serviceAccountName);
-        this.trustPolicy = pulumi.output(trustPolicy);
-        this.permissionsPolicy = pulumi.output(workloadPolicy);
-        this.oidcProviderArn = pulumi.output(oidcProviderArn);
-        this.podIdentityAssociationId = pulumi.output(podIdentityAssociationId);
-        this.assetsRoleArn = assetsRole ? assetsRole.arn : pulumi.output("");
-        this.podEnvironment = pulumi.output(podEnvironment);
-        // The outputs are the public properties above (and the multi-language host reads them from there).
-        // Registering them again would serialize nine Outputs per tenant into the component's state: at 1,000
+        lazyOutputSources.set(this, {
+            namespace,
+            serviceAccountName,
+            trustPolicy,
+            permissionsPolicy: workloadPolicy,
+            oidcProviderArn,
+            podIdentityAssociationId,
+            assetsRoleArn: assetsRole ? assetsRole.arn : "",
+            podEnvironment,
+        });
+        // The outputs are the public properties (and the multi-language host reads them from there).
+        // Registering them again would serialize eleven Outputs per tenant into the component's state: at 1,000
         // tenants that alone costs about 10% more evaluation time (see `npm run bench`).
         this.registerOutputs({});
     }
@@ -262,6 +268,40 @@ export class RayS3Access extends pulumi.ComponentResource {
         }
         return pulumi.interpolate`arn:${partition}:iam::${accountIdOf(this)}:oidc-provider/${issuerUrl.apply(issuerHostPath)}`;
     }
+}
+
+/** The outputs built on first read, and the values (plain or Output) they are built from. */
+const LAZY_OUTPUTS = [
+    "namespace",
+    "serviceAccountName",
+    "trustPolicy",
+    "permissionsPolicy",
+    "oidcProviderArn",
+    "podIdentityAssociationId",
+    "assetsRoleArn",
+    "podEnvironment",
+] as const;
+type LazyOutputName = (typeof LAZY_OUTPUTS)[number];
+type LazyOutputSources = { [K in LazyOutputName]: pulumi.Input<RayS3Access[K] extends pulumi.Output<infer T> ? T : never> };
+
+/** Kept outside the instance, so the schema analyzer sees no extra property. */
+const lazyOutputSources = new WeakMap<RayS3Access, LazyOutputSources>();
+
+for (const key of LAZY_OUTPUTS) {
+    Object.defineProperty(RayS3Access.prototype, key, {
+        configurable: true,
+        enumerable: false,
+        get(this: RayS3Access) {
+            const sources = lazyOutputSources.get(this);
+            if (sources === undefined) {
+                return undefined;
+            }
+            // Built once per instance; later reads get the same Output.
+            const value = pulumi.output(sources[key]);
+            Object.defineProperty(this, key, { value, enumerable: true });
+            return value;
+        },
+    });
 }
 
 function managedPolicyLengthProblem(length: number): string {

@@ -1,7 +1,9 @@
 import { strict as assert } from "assert";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
 import { RayS3Access } from "../components";
+import { resetMocks, settle, useStack, valueOf } from "./support/mocks";
 
 /**
  * Other languages consume the component through the schema Pulumi's analyzer derives from the TypeScript
@@ -10,10 +12,11 @@ import { RayS3Access } from "../components";
  */
 describe("component schema (pulumi package add)", () => {
     let schema: any;
+    let provider: ComponentProvider;
 
     before(async function () {
         this.timeout(120000);
-        const provider = new ComponentProvider({
+        provider = new ComponentProvider({
             components: [RayS3Access],
             dirname: path.join(__dirname, "..", "components"),
             name: "ray-s3-access",
@@ -48,5 +51,43 @@ describe("component schema (pulumi package add)", () => {
         const bucketType = schema.types[bucketRef.replace("#/types/", "")];
         assert.deepEqual(Object.keys(bucketType.properties).sort(), ["access", "bucket", "kmsKeyArns", "prefixes"]);
         assert.deepEqual(bucketType.required, ["bucket"]);
+    });
+
+    it("the plugin host's construct returns every schema output as an Output with its value", async () => {
+        resetMocks();
+        useStack("dev");
+        const providerArn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123";
+        const inputs = { namespace: "ray", oidcProviderArn: providerArn, buckets: [{ bucket: "ckpt-bucket", prefixes: ["checkpoints/"] }] };
+        const constructed = await provider.construct("ray", "ray-s3-access:index:RayS3Access", inputs as any, {});
+        const state = constructed.state as Record<string, unknown>;
+        const outputs = Object.keys(schema.resources["ray-s3-access:index:RayS3Access"].properties).sort();
+        assert.deepEqual(Object.keys(state).sort(), outputs);
+        for (const key of outputs) {
+            assert.ok(pulumi.Output.isInstance(state[key]), `${key} is an Output, got ${typeof state[key]}`);
+        }
+        const values = await valueOf(pulumi.all(state as Record<string, pulumi.Output<unknown>>));
+        await settle();
+        assert.equal(values.namespace, "ray");
+        assert.equal(values.serviceAccountName, "ray-s3-sa");
+        assert.equal(values.oidcProviderArn, providerArn);
+        assert.equal(values.podIdentityAssociationId, "");
+        assert.equal(values.assetsRoleArn, "");
+        assert.deepEqual(values.podEnvironment, {});
+        assert.match(values.trustPolicy as string, /system:serviceaccount:ray:ray-s3-sa/);
+        assert.match(values.permissionsPolicy as string, /ckpt-bucket\/checkpoints\/\*/);
+        assert.match(values.roleArn as string, /^arn:aws:iam::/);
+    });
+
+    it("outputs built on first read stay the same Output on later reads", () => {
+        resetMocks();
+        useStack("dev");
+        const component = new RayS3Access("again", {
+            namespace: "ray",
+            oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123",
+            buckets: [{ bucket: "ckpt-bucket" }],
+        });
+        assert.equal(component.trustPolicy, component.trustPolicy);
+        assert.equal(component.namespace, component.namespace);
+        assert.ok(Object.keys(component).includes("trustPolicy"), "a read output is an own, enumerable property");
     });
 });
