@@ -14,6 +14,7 @@ interface Sample {
     mode: string;
     tenants: number;
     ms: number;
+    cpuMs: number;
     maxRssMb: number;
     heapDeltaMb: number;
     retainedHeapMb: number;
@@ -21,7 +22,7 @@ interface Sample {
 }
 
 type Mode = "hand" | "floor" | "component";
-type Field = "ms" | "maxRssMb" | "retainedHeapMb";
+type Field = "ms" | "cpuMs" | "maxRssMb" | "retainedHeapMb";
 
 const root = path.join(__dirname, "..");
 const tenantCounts = (process.env.BENCH_TENANTS ?? "300,1000").split(",").map(Number);
@@ -45,7 +46,9 @@ function run(flags: string[], mode: Mode, tenants: number): Sample {
 }
 
 /**
- * Two processes per measurement. Time comes from a run with Node's default flags, as users run it. Memory
+ * Two processes per measurement. Time (CPU time of all the process's threads, and wall time) comes from a run
+ * with Node's default flags, as users run it. CPU time is the figure judged: it counts the work done, GC
+ * threads included, and the VM's stolen time does not inflate it the way it inflates wall time. Memory
  * comes from a run with `--single-threaded-gc`: with V8's concurrent marking threads racing the program on a
  * 2-core machine, a run's peak RSS depends on when marking happens to finish (the hand-written side alone
  * moved between 611 and 739 MiB across runs); with marking on the main thread the same program peaks at
@@ -54,7 +57,7 @@ function run(flags: string[], mode: Mode, tenants: number): Sample {
 function measure(mode: Mode, tenants: number): Sample {
     const timed = run(["--expose-gc"], mode, tenants);
     const sized = run(["--expose-gc", "--single-threaded-gc"], mode, tenants);
-    return { ...sized, ms: timed.ms };
+    return { ...sized, ms: timed.ms, cpuMs: timed.cpuMs };
 }
 
 async function main(): Promise<void> {
@@ -77,12 +80,13 @@ async function main(): Promise<void> {
             return `${stat(mode, field).toFixed(digits)} (${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)})`;
         };
         const ratio = (field: Field, over: Mode = "hand", mode: Mode = "component") => stat(mode, field) / stat(over, field);
-        within = within && ratio("ms") <= GOAL && ratio("maxRssMb") <= GOAL;
+        within = within && ratio("cpuMs") <= GOAL && ratio("maxRssMb") <= GOAL;
         rows.push(
             [
                 tenants,
-                `${range("hand", "ms")} / ${range("floor", "ms")} / ${range("component", "ms")} ms`,
-                `${ratio("ms").toFixed(3)} (floor ${ratio("ms", "hand", "floor").toFixed(3)}, own ${ratio("ms", "floor").toFixed(3)})`,
+                `${range("hand", "cpuMs")} / ${range("floor", "cpuMs")} / ${range("component", "cpuMs")} ms`,
+                `${ratio("cpuMs").toFixed(3)} (floor ${ratio("cpuMs", "hand", "floor").toFixed(3)}, own ${ratio("cpuMs", "floor").toFixed(3)})`,
+                `${ratio("ms").toFixed(3)} (floor ${ratio("ms", "hand", "floor").toFixed(3)})`,
                 `${range("hand", "maxRssMb")} / ${range("floor", "maxRssMb")} / ${range("component", "maxRssMb")} MiB`,
                 `${ratio("maxRssMb").toFixed(3)} (floor ${ratio("maxRssMb", "hand", "floor").toFixed(3)}, own ${ratio("maxRssMb", "floor").toFixed(3)})`,
                 `${stat("hand", "retainedHeapMb").toFixed(1)} / ${stat("component", "retainedHeapMb").toFixed(1)} MiB`,
@@ -94,7 +98,7 @@ async function main(): Promise<void> {
     console.log(`\nmedians (min-max) of ${rounds} rotating rounds per size; ratios are component / hand (goal: <= ${GOAL}),`);
     console.log("floor = hand-written resources inside a bare ComponentResource (the SDK's cost of any component), own = component / floor");
     console.log(
-        "tenants | time hand / floor / component | time ratio | peak RSS hand / floor / component | memory ratio | retained heap after GC (hand / component) | heap ratio | registrations (hand / floor / component)",
+        "tenants | CPU time hand / floor / component | CPU time ratio | wall time ratio | peak RSS hand / floor / component | memory ratio | retained heap after GC (hand / component) | heap ratio | registrations (hand / floor / component)",
     );
     for (const row of rows) console.log(row);
     console.log(within ? "\nwithin the 15% goal" : "\nOVER the 15% goal");
