@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy, chainedAwsConfig, chainedEnvironment } from "./crossAccount";
 import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from "./kubernetes";
 import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
-import { abacScope, buildS3PermissionsPolicy, compactJson, iamPolicyLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
+import { abacScope, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
 import {
     buildIrsaTrustPolicy,
     buildPodIdentityTrustPolicy,
@@ -313,7 +313,7 @@ function managedPolicyLengthProblem(length: number): string {
 
 function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number, document: object): string {
     const json = compactJson(document);
-    const problem = trustPolicyLengthProblem(iamPolicyLength(document), valid.trustPolicyMaxLength, valid.identity, subjects);
+    const problem = trustPolicyLengthProblem(iamJsonLength(json), valid.trustPolicyMaxLength, valid.identity, subjects);
     if (problem) {
         throw new RayS3AccessValidationError(name, [problem]);
     }
@@ -329,11 +329,12 @@ function podIdentityTrust(valid: ValidatedArgs, accountId: string, clusterName: 
 function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterName: string): string {
     const scope = valid.roleSharing === RoleSharing.Abac ? abacScope(clusterName) : {};
     const document = buildS3PermissionsPolicy(partition, valid.buckets, scope);
-    const length = iamPolicyLength(document);
+    const json = compactJson(document);
+    const length = iamJsonLength(json);
     if (length > MANAGED_POLICY_MAX_LENGTH) {
         throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
     }
-    return compactJson(document);
+    return json;
 }
 
 /** The documents that plain inputs already decide, built once, before anything is registered. */
