@@ -10,6 +10,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { constants, PerformanceEntry, PerformanceObserver } from "perf_hooks";
 import { RayS3Access } from "../components";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -97,7 +98,17 @@ class TenantGroup extends pulumi.ComponentResource {
     }
 }
 
+/** Full (mark-compact) collections and all GC pauses during the evaluation: where a mode's extra memory costs time. */
+const gc = { major: 0, pauseMs: 0 };
+const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+        gc.pauseMs += entry.duration;
+        if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+    }
+});
+
 async function main(): Promise<void> {
+    gcObserver.observe({ entryTypes: ["gc"] });
     const heapBefore = process.memoryUsage().heapUsed;
     const start = process.hrtime.bigint();
     const cpuStart = process.cpuUsage();
@@ -121,10 +132,13 @@ async function main(): Promise<void> {
     // CPU time of every thread of the process (the program and V8's GC and compiler threads): the work done,
     // which the VM's stolen time does not inflate the way it inflates wall time.
     const cpu = process.cpuUsage(cpuStart);
+    // GC entries arrive on a later turn of the event loop: collect the evaluation's before forcing GCs below.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    gcObserver.disconnect();
     const usage = process.resourceUsage();
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
-    gc?.();
+    const forceGc = (globalThis as { gc?: () => void }).gc;
+    forceGc?.();
+    forceGc?.();
     const retainedHeapMb = process.memoryUsage().heapUsed / 1048576;
     console.log(JSON.stringify({
         mode,
@@ -135,6 +149,8 @@ async function main(): Promise<void> {
         heapDeltaMb: (process.memoryUsage().heapUsed - heapBefore) / 1048576,
         retainedHeapMb,
         registered,
+        majorGcs: gc.major,
+        gcPauseMs: gc.pauseMs,
     }));
 }
 

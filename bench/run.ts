@@ -24,10 +24,12 @@ interface Sample {
     heapDeltaMb: number;
     retainedHeapMb: number;
     registered: number;
+    majorGcs: number;
+    gcPauseMs: number;
 }
 
 type Mode = "hand" | "floor" | "component";
-type Field = "ms" | "cpuMs" | "maxRssMb" | "retainedHeapMb";
+type Field = "ms" | "cpuMs" | "maxRssMb" | "retainedHeapMb" | "majorGcs" | "gcPauseMs";
 type Round = Record<Mode, Sample>;
 
 const root = path.join(__dirname, "..");
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
     console.log("building (tsc) so every side runs compiled JavaScript ...");
     execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", root], { stdio: "inherit" });
     const rows: string[] = [];
+    const perRound: string[] = [];
     const verdicts: Verdict[] = [];
     for (const tenants of tenantCounts) {
         // Time: Node's default flags, as users run it. CPU time counts every thread's work (GC and compiler
@@ -112,12 +115,15 @@ async function main(): Promise<void> {
                 `${fmt(median(cpu), 3)} [${interval(cpuInterval)}] ${timeVerdict}`,
                 `${fmt(median(ratios(timed, "cpuMs", "floor", "hand")), 3)} / ${fmt(median(ratios(timed, "cpuMs", "component", "floor")), 3)}`,
                 fmt(median(ratios(timed, "ms", "component", "hand")), 3),
+                `${MODES.map((m) => fmt(median(timed.map((r) => r[m].gcPauseMs)))).join(" / ")} ms, ` +
+                    `${MODES.map((m) => fmt(median(timed.map((r) => r[m].majorGcs)))).join(" / ")} full`,
                 `${spread(sized, "hand", "maxRssMb")} / ${spread(sized, "floor", "maxRssMb")} / ${spread(sized, "component", "maxRssMb")} MiB`,
                 `${fmt(memory, 3)} (floor ${fmt(median(ratios(sized, "maxRssMb", "floor", "hand")), 3)}) ${memoryVerdict}`,
                 `${fmt(median(sized.map((r) => r.hand.retainedHeapMb)), 1)} / ${fmt(median(sized.map((r) => r.component.retainedHeapMb)), 1)} MiB`,
                 `${timed[0].hand.registered} / ${timed[0].floor.registered} / ${timed[0].component.registered}`,
             ].join(" | "),
         );
+        perRound.push(`${tenants}: ${[...cpu].sort((a, b) => a - b).map((x) => fmt(x, 3)).join(" ")}`);
     }
     const coverage = medianInterval(Array.from({ length: timeRounds }, (_, i) => i), CONFIDENCE).coverage;
     console.log(
@@ -130,9 +136,12 @@ async function main(): Promise<void> {
     console.log("floor = hand-written resources inside a bare ComponentResource (the SDK's cost of any component); own = component / floor");
     console.log(
         "tenants | CPU time hand / floor / component, median (range) | CPU time ratio [interval] | floor / own CPU ratio | wall time ratio | " +
+            "GC pauses and full GCs hand / floor / component | " +
             "peak RSS hand / floor / component | memory ratio | retained heap after GC (hand / component) | registrations (hand / floor / component)",
     );
     for (const row of rows) console.log(row);
+    console.log("\nper-round CPU time ratios, component / hand, sorted:");
+    for (const line of perRound) console.log(line);
     const overall = verdicts.includes("over") ? "OVER the 15% goal" : verdicts.includes("undecided") ? "not decided at this confidence: more rounds narrow the interval (BENCH_ROUNDS)" : "within the 15% goal";
     console.log(`\n${overall}`);
     await runnerBenchmark();
