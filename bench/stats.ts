@@ -46,15 +46,26 @@ export function medianInterval(values: readonly number[], confidence = 0.9): Med
     return { low: sorted[k - 1], high: sorted[n - k], coverage: 1 - 2 * below[k] };
 }
 
-export type Verdict = "within" | "over" | "undecided";
-
 /**
- * Within when the whole interval is at or under the goal, over when the whole interval is above it, and
- * undecided when the goal lies inside it (more rounds narrow the interval).
+ * Where the goal lies against the median and its interval: `within` / `over` when the whole interval is at or
+ * under / above the goal (proven at the interval's coverage), `withinByMedian` / `overByMedian` when only the
+ * median is (the goal lies inside the interval: more rounds narrow it).
  */
-export function verdict(interval: MedianInterval, goal: number): Verdict {
+export type Verdict = "within" | "withinByMedian" | "overByMedian" | "over";
+
+export function verdict(middle: number, interval: MedianInterval, goal: number): Verdict {
     if (interval.high <= goal) {
         return "within";
     }
-    return interval.low > goal ? "over" : "undecided";
+    if (interval.low > goal) {
+        return "over";
+    }
+    return middle <= goal ? "withinByMedian" : "overByMedian";
 }
+
+export const VERDICT_TEXT: { [v in Verdict]: string } = {
+    within: "within (the whole interval)",
+    withinByMedian: "within by the median; the interval reaches above the goal",
+    overByMedian: "OVER by the median; the interval reaches below the goal",
+    over: "OVER (the whole interval)",
+};

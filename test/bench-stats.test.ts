@@ -51,9 +51,10 @@ describe("bench statistics (the verdict of npm run bench)", () => {
         assert.strictEqual(i.coverage, 0.75);
     });
 
-    it("calls within, over or undecided from where the goal lies against the interval", () => {
-        assert.strictEqual(verdict({ low: 1.02, high: 1.15, coverage: 0.96 }, 1.15), "within");
-        assert.strictEqual(verdict({ low: 1.16, high: 1.3, coverage: 0.96 }, 1.15), "over");
-        assert.strictEqual(verdict({ low: 1.1, high: 1.2, coverage: 0.96 }, 1.15), "undecided");
+    it("says whether the whole interval or only the median is within the goal", () => {
+        assert.strictEqual(verdict(1.1, { low: 1.02, high: 1.15, coverage: 0.96 }, 1.15), "within");
+        assert.strictEqual(verdict(1.2, { low: 1.16, high: 1.3, coverage: 0.96 }, 1.15), "over");
+        assert.strictEqual(verdict(1.13, { low: 1.1, high: 1.2, coverage: 0.96 }, 1.15), "withinByMedian");
+        assert.strictEqual(verdict(1.17, { low: 1.1, high: 1.2, coverage: 0.96 }, 1.15), "overByMedian");
     });
 });
