@@ -293,10 +293,18 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                 await driver.prepare("outputs", targets);
                 const kube = args.canary ? await (context.canaryKube ?? kubeCanaryClient)() : undefined;
                 const findings: VerifyFinding[] = [];
+                // One set of clients (and one kubeconfig read) per region, whatever the number of stacks.
+                const clientsByRegion = new Map<string, Promise<VerifyClients>>();
+                const clientsFor = (region: string): Promise<VerifyClients> => {
+                    if (!clientsByRegion.has(region)) {
+                        clientsByRegion.set(region, context.verifyClients ? Promise.resolve(context.verifyClients(region)) : defaultVerifyClients(region));
+                    }
+                    return clientsByRegion.get(region)!;
+                };
                 for (const target of targets) {
                     const { outputs } = await driver.run({ operation: "outputs", target, policyPacks: [], policyPackConfigs: [], onOutput: () => undefined, signal: context.signal ?? new AbortController().signal });
                     const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
-                    const clients: VerifyClients = { region, ...(context.verifyClients ? context.verifyClients(region) : await defaultVerifyClients(region)) };
+                    const clients: VerifyClients = { region, ...(await clientsFor(region)) };
                     if (kube) {
                         clients.canary = {
                             kube,

@@ -4,6 +4,7 @@
  * to every running update so it stops and releases its lock, and an outcome for every stack.
  */
 import { Operation, OperationResult, StackDriver } from "./driver";
+import { pooled } from "./pool";
 import type { StackTarget } from "./stacks";
 
 export type StackResult = "succeeded" | "failed" | "cancelled" | "skipped";
@@ -119,14 +120,7 @@ export async function runOperation(driver: StackDriver, operation: Operation, ta
 
     try {
         for (const phase of phases(operation, targets)) {
-            let next = 0;
-            const workers = Array.from({ length: Math.min(concurrency, phase.length) }, async () => {
-                while (next < phase.length) {
-                    const target = phase[next++];
-                    await runOne(target);
-                }
-            });
-            await Promise.all(workers);
+            await pooled(phase, concurrency, runOne);
         }
     } finally {
         options.signal.removeEventListener("abort", onAbort);

@@ -20,6 +20,7 @@ import { AssumeRequest, trustAdmitsRequest, trustAdmitsSubject } from "../polici
 import { StackConfig, TenantConfig, tenantArgs } from "../programs/config";
 import { tenantSubjects } from "../programs/sharing";
 import { CanaryKube, CanaryOptions, CanaryResult, CanaryTarget, runCanary } from "./canary";
+import { pooled } from "./pool";
 
 type Sender = { send(command: any): Promise<any> };
 
@@ -387,20 +388,6 @@ function canaryTarget(config: StackConfig, tenant: TenantConfig, deployed: Deplo
         awsConfigMap: crossAccount && identity === "irsa" ? `${serviceAccountName}-aws-config` : undefined,
         region,
     };
-}
-
-/** Runs `work` over `items` with at most `limit` at once, keeping the order of results. */
-async function pooled<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-    const results: R[] = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    return results;
 }
 
 /** Verifies every role of a stack and the tenants it serves; with `clients.canary`, one canary Job per tenant. */

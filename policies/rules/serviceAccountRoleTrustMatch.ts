@@ -22,8 +22,6 @@ function roleFor(resource: PolicyResource, property: string, arn: unknown, roles
     });
 }
 
-
-
 /** Values a Pod Identity trust statement pins a session tag to, or undefined when it does not pin it. */
 function pinnedValues(statement: NormalizedStatement, key: string): string[] | undefined {
     const conditions = conditionsOn(statement, key);
