@@ -226,7 +226,12 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
                   message: `canary for ${who} finished without output: its pod did not run or could not start a shell`,
                   fix: `check that ServiceAccount ${who} exists and that the image has sh; rerun with --canary-keep and read \`kubectl describe job -n ${target.namespace}\``,
               }
-            : { ok: false, sdk: report.sdk, message: `canary for ${who} ended before reporting an identity`, fix: `rerun with --canary-keep and read the Job's log (kubectl logs -n ${target.namespace} -l ${CANARY_LABEL}=true)` };
+            : {
+                  ok: false,
+                  sdk: report.sdk,
+                  message: `canary for ${who} ended before reporting an identity`,
+                  fix: `rerun with --canary-keep and read the Job's log (kubectl logs -n ${target.namespace} -l ${CANARY_LABEL}=true)`,
+              };
     }
     if (assumedRoleName(report.identity) !== roleName) {
         return {

@@ -89,7 +89,9 @@ async function targetsFor(args: CommonArgs, context: CliContext): Promise<StackT
         const matched = discovered.filter((ns) => configured.has(ns) && (!tenants || tenants.includes(ns)));
         const unconfigured = discovered.filter((ns) => !configured.has(ns));
         if (unconfigured.length > 0) {
-            context.stderr.write(`note: namespaces ${unconfigured.join(", ")} match "${args.discover}" but have no tenant entry; add them to ray-s3-access:tenants\n`);
+            context.stderr.write(
+                `note: namespaces ${unconfigured.join(", ")} match "${args.discover}" but have no tenant entry; add them to ray-s3-access:tenants\n`,
+            );
         }
         if (matched.length === 0) {
             throw new UsageError(`--discover "${args.discover}" found no namespace that is a configured tenant (found: ${discovered.join(", ") || "none"})`);
@@ -133,7 +135,19 @@ function renderCommand(context: CliContext): CommandModule<object, CommonArgs & 
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
                 }
                 if (args.json) {
-                    print(context.stdout, JSON.stringify({ stacks: rendered.map((s) => ({ stack: s.stack, resources: s.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) })) }, null, 2));
+                    print(
+                        context.stdout,
+                        JSON.stringify(
+                            {
+                                stacks: rendered.map((s) => ({
+                                    stack: s.stack,
+                                    resources: s.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+                                })),
+                            },
+                            null,
+                            2,
+                        ),
+                    );
                 } else {
                     print(context.stdout, rendered.map(formatRendered).join("\n\n"));
                 }
@@ -225,7 +239,8 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                 } else {
                     print(context.stdout, `\n${summaryTable(outcomes)}`);
                     if (operation === "outputs" || operation === "up") {
-                        for (const o of outcomes.filter((x) => x.outputs)) print(context.stdout, `\n${o.stack} outputs:\n${JSON.stringify(o.outputs, null, 2)}`);
+                        for (const o of outcomes.filter((x) => x.outputs))
+                            print(context.stdout, `\n${o.stack} outputs:\n${JSON.stringify(o.outputs, null, 2)}`);
                     }
                 }
                 return exitCodeOf(outcomes);
@@ -273,15 +288,29 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
         describe: "Check each tenant of the deployed stacks against live AWS and Kubernetes (Pulumi CLI for the outputs); --canary runs a Job per tenant",
         builder: (y) =>
             commonOptions(y)
-                .option("canary", { type: "boolean", default: false, describe: "Also run a short Job per tenant, as its service account, that calls sts get-caller-identity and lists its S3 prefixes" })
-                .option("canary-image", { type: "string", default: DEFAULT_CANARY_IMAGE, describe: "Image of the canary Job: your Ray image (python3 + boto3) or one with the AWS CLI" })
-                .option("canary-sdk", { choices: ["auto", "python", "cli"] as const, default: "auto" as CanarySdk, describe: "Which SDK the canary uses in the image (auto: boto3 if present, else the AWS CLI)" })
+                .option("canary", {
+                    type: "boolean",
+                    default: false,
+                    describe: "Also run a short Job per tenant, as its service account, that calls sts get-caller-identity and lists its S3 prefixes",
+                })
+                .option("canary-image", {
+                    type: "string",
+                    default: DEFAULT_CANARY_IMAGE,
+                    describe: "Image of the canary Job: your Ray image (python3 + boto3) or one with the AWS CLI",
+                })
+                .option("canary-sdk", {
+                    choices: ["auto", "python", "cli"] as const,
+                    default: "auto" as CanarySdk,
+                    describe: "Which SDK the canary uses in the image (auto: boto3 if present, else the AWS CLI)",
+                })
                 .option("canary-timeout", { type: "number", default: 180, describe: "Seconds a canary Job may run (its activeDeadlineSeconds)" })
                 .option("canary-keep", { type: "boolean", default: false, describe: "Keep canary Jobs for inspection (they still expire after 10 minutes)" })
                 .option("concurrency", { type: "number", default: 4, describe: "Canary Jobs at once" })
                 .check((argv) => {
-                    if (!Number.isInteger(argv["canary-timeout"]) || argv["canary-timeout"] < 10) throw new Error(`--canary-timeout ${argv["canary-timeout"]} must be a whole number of seconds, at least 10`);
-                    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1) throw new Error(`--concurrency ${argv.concurrency} must be a whole number of at least 1`);
+                    if (!Number.isInteger(argv["canary-timeout"]) || argv["canary-timeout"] < 10)
+                        throw new Error(`--canary-timeout ${argv["canary-timeout"]} must be a whole number of seconds, at least 10`);
+                    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1)
+                        throw new Error(`--concurrency ${argv.concurrency} must be a whole number of at least 1`);
                     return true;
                 }) as any,
         handler: (args) =>
@@ -302,13 +331,26 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                     return clientsByRegion.get(region)!;
                 };
                 for (const target of targets) {
-                    const { outputs } = await driver.run({ operation: "outputs", target, policyPacks: [], policyPackConfigs: [], onOutput: () => undefined, signal: context.signal ?? new AbortController().signal });
+                    const { outputs } = await driver.run({
+                        operation: "outputs",
+                        target,
+                        policyPacks: [],
+                        policyPackConfigs: [],
+                        onOutput: () => undefined,
+                        signal: context.signal ?? new AbortController().signal,
+                    });
                     const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
                     const clients: VerifyClients = { region, ...(await clientsFor(region)) };
                     if (kube) {
                         clients.canary = {
                             kube,
-                            options: { image: args["canary-image"], sdk: args["canary-sdk"], timeoutSeconds: args["canary-timeout"], keep: args["canary-keep"], pollMs: context.canaryPollMs },
+                            options: {
+                                image: args["canary-image"],
+                                sdk: args["canary-sdk"],
+                                timeoutSeconds: args["canary-timeout"],
+                                keep: args["canary-keep"],
+                                pollMs: context.canaryPollMs,
+                            },
                             signal: context.signal,
                         };
                     }
@@ -320,7 +362,11 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                 if (args.json) {
                     print(context.stdout, JSON.stringify({ findings, failed: failed.length }, null, 2));
                 } else {
-                    for (const f of findings) print(context.stdout, `${f.ok ? "ok  " : "FAIL"} ${f.stack}/${f.tenant} ${f.check}: ${f.message}${f.fix ? `\n     fix: ${f.fix}` : ""}`);
+                    for (const f of findings)
+                        print(
+                            context.stdout,
+                            `${f.ok ? "ok  " : "FAIL"} ${f.stack}/${f.tenant} ${f.check}: ${f.message}${f.fix ? `\n     fix: ${f.fix}` : ""}`,
+                        );
                     print(context.stdout, failed.length === 0 ? "verify passed" : `verify failed: ${failed.length} check(s)`);
                 }
                 return failed.length === 0 ? 0 : 1;
@@ -357,7 +403,10 @@ export async function main(argv: string[], context: Omit<CliContext, "exitCode">
         await buildParser(ctx).parseAsync(argv);
     } catch (error) {
         print(ctx.stderr, `error: ${(error as Error).message}`);
-        return error instanceof UsageError || /Unknown argument|Not enough|must be|Missing required|Unknown command|Did you mean/i.test(String((error as Error).message)) ? 2 : 1;
+        return error instanceof UsageError ||
+            /Unknown argument|Not enough|must be|Missing required|Unknown command|Did you mean/i.test(String((error as Error).message))
+            ? 2
+            : 1;
     }
     return ctx.exitCode;
 }

@@ -64,7 +64,10 @@ export async function runE2e(argv: string[], context: E2eContext): Promise<numbe
     }
     if (!args.stack) return refusal("name the stack to use with --stack (a test stack; it is destroyed at the end)", context);
     if (isProductionStack(args.stack, undefined) && !args["allow-production"]) {
-        return refusal(`stack ${args.stack} looks like production; the e2e run destroys it at the end. Use a test stack, or --allow-production if you really mean it.`, context);
+        return refusal(
+            `stack ${args.stack} looks like production; the e2e run destroys it at the end. Use a test stack, or --allow-production if you really mean it.`,
+            context,
+        );
     }
     const run = context.run ?? ((a: string[]) => main(a, { stdout: context.stdout as NodeJS.WritableStream, stderr: context.stderr as NodeJS.WritableStream }));
     const common = ["--stack", args.stack, "--cwd", path.resolve(args.cwd)];
@@ -106,7 +109,8 @@ export async function runE2e(argv: string[], context: E2eContext): Promise<numbe
         await step("destroy", ["destroy", ...common, "--yes"]);
     }
     context.stdout.write("\ne2e summary:\n");
-    for (const s of steps) context.stdout.write(`  ${s.name.padEnd(16)} ${s.code === undefined ? "skipped" : s.code === 0 ? "passed" : `failed (exit ${s.code})`}\n`);
+    for (const s of steps)
+        context.stdout.write(`  ${s.name.padEnd(16)} ${s.code === undefined ? "skipped" : s.code === 0 ? "passed" : `failed (exit ${s.code})`}\n`);
     return steps.some((s) => s.code !== undefined && s.code !== 0) ? 1 : 0;
 }
 

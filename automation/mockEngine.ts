@@ -83,7 +83,11 @@ export function plausibleOutputs(
             };
         }
         case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
-            return { ...inputs, associationId: `a-${name}`, associationArn: `arn:${partition}:eks:${region}:${account}:podidentityassociation/${inputs.clusterName}/a-${name}` };
+            return {
+                ...inputs,
+                associationId: `a-${name}`,
+                associationArn: `arn:${partition}:eks:${region}:${account}:podidentityassociation/${inputs.clusterName}/a-${name}`,
+            };
         default:
             return { ...inputs };
     }
@@ -115,7 +119,9 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
                         return {
                             name: args.inputs.name,
                             arn: `arn:${partition}:eks:${region}:${account}:cluster/${args.inputs.name}`,
-                            identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/OFFLINE-${String(args.inputs.name).toUpperCase()}` }] }],
+                            identities: [
+                                { oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/OFFLINE-${String(args.inputs.name).toUpperCase()}` }] },
+                            ],
                         };
                     default:
                         return {};

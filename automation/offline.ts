@@ -105,7 +105,13 @@ export async function renderTargets(targets: StackTarget[], options: OfflineOpti
         });
         const outputs = (evaluated.outputs ?? {}) as Record<string, unknown>;
         stackOutputs[`organization/${PROJECT}/${target.stack}`] = outputs;
-        rendered.push({ stack: target.stack, role: target.role, resources: evaluated.resources, outputs, tenants: tenantDocuments(evaluated.resources, outputs) });
+        rendered.push({
+            stack: target.stack,
+            role: target.role,
+            resources: evaluated.resources,
+            outputs,
+            tenants: tenantDocuments(evaluated.resources, outputs),
+        });
     }
     return rendered;
 }
@@ -136,7 +142,9 @@ export function loadPolicyPack(cwd: string, dir: string): Policies {
     try {
         loaded = load();
     } catch (error) {
-        throw new UsageError(`--policy-pack ${dir}: cannot load ${rulesPath} (${(error as Error).message.split("\n")[0]}); offline check needs a pack whose rules/index exports \`policies\``);
+        throw new UsageError(
+            `--policy-pack ${dir}: cannot load ${rulesPath} (${(error as Error).message.split("\n")[0]}); offline check needs a pack whose rules/index exports \`policies\``,
+        );
     }
     if (!Array.isArray(loaded.policies)) {
         throw new UsageError(`--policy-pack ${dir}: ${rulesPath} does not export \`policies\``);
@@ -180,7 +188,14 @@ export function writeRendered(outDir: string, stacks: RenderedStack[]): string[]
     };
     for (const stack of stacks) {
         const stackDir = path.join(outDir, stack.stack);
-        write(path.join(stackDir, "resources.json"), JSON.stringify(stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })), null, 2) + "\n");
+        write(
+            path.join(stackDir, "resources.json"),
+            JSON.stringify(
+                stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+                null,
+                2,
+            ) + "\n",
+        );
         for (const tenant of stack.tenants) {
             const dir = path.join(stackDir, tenant.namespace);
             write(path.join(dir, "trust-policy.json"), JSON.stringify(tenant.trustPolicy, null, 2) + "\n");

@@ -144,9 +144,17 @@ function formatDuration(ms: number): string {
 
 /** The final summary table: stack, operation, result, changes, duration. */
 export function summaryTable(outcomes: StackOutcome[]): string {
-    const rows = [["STACK", "OPERATION", "RESULT", "CHANGES", "DURATION"], ...outcomes.map((o) => [o.stack, o.operation, o.result, formatChanges(o.changes), formatDuration(o.durationMs)])];
+    const rows = [
+        ["STACK", "OPERATION", "RESULT", "CHANGES", "DURATION"],
+        ...outcomes.map((o) => [o.stack, o.operation, o.result, formatChanges(o.changes), formatDuration(o.durationMs)]),
+    ];
     const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-    const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd());
+    const lines = rows.map((row) =>
+        row
+            .map((cell, column) => cell.padEnd(widths[column]))
+            .join("  ")
+            .trimEnd(),
+    );
     const counts = (["succeeded", "failed", "cancelled", "skipped"] as const).map((r) => `${outcomes.filter((o) => o.result === r).length} ${r}`);
     const errors = outcomes.filter((o) => o.error).map((o) => `  ${o.stack}: ${o.error}`);
     return [...lines, "", counts.join(", "), ...(errors.length ? ["", "errors:", ...errors] : [])].join("\n");

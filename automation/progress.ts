@@ -7,7 +7,10 @@ import { ProgressReporter, StackOutcome } from "./orchestrate";
 
 /** Last meaningful line of engine output (Pulumi prints resource steps one per line). */
 function lastLine(text: string): string | undefined {
-    const lines = text.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+    const lines = text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0);
     return lines[lines.length - 1];
 }
 

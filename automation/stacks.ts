@@ -104,7 +104,14 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
             // A --tenant filter narrows the environment stack itself to those tenants.
             const narrowed = filter ? { ...config, [`${CONFIG_NAMESPACE}:tenants`]: JSON.stringify(selected) } : config;
             if (selected.length > 0) {
-                environments.push({ stack, role: "environment", environment: stack, config: narrowed, parsed: validated(stack, narrowed), tenants: selected.map((t) => t.namespace) });
+                environments.push({
+                    stack,
+                    role: "environment",
+                    environment: stack,
+                    config: narrowed,
+                    parsed: validated(stack, narrowed),
+                    tenants: selected.map((t) => t.namespace),
+                });
             }
             continue;
         }
@@ -118,7 +125,14 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
             }
             tenantConfig[`${CONFIG_NAMESPACE}:tenant`] = JSON.stringify(tenant);
             tenantConfig[`${CONFIG_NAMESPACE}:environmentStack`] = `organization/${PROJECT}/${stack}`;
-            tenants.push({ stack: tenantStack, role: "tenant", environment: stack, config: tenantConfig, parsed: validated(tenantStack, tenantConfig), tenants: [tenant.namespace] });
+            tenants.push({
+                stack: tenantStack,
+                role: "tenant",
+                environment: stack,
+                config: tenantConfig,
+                parsed: validated(tenantStack, tenantConfig),
+                tenants: [tenant.namespace],
+            });
         }
     }
     if (filter) {

@@ -9,7 +9,13 @@
  * how to fix it.
  */
 import { DescribeClusterCommand, DescribePodIdentityAssociationCommand, ListPodIdentityAssociationsCommand } from "@aws-sdk/client-eks";
-import { GetOpenIDConnectProviderCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
+import {
+    GetOpenIDConnectProviderCommand,
+    GetPolicyCommand,
+    GetPolicyVersionCommand,
+    GetRoleCommand,
+    ListAttachedRolePoliciesCommand,
+} from "@aws-sdk/client-iam";
 import { isDeepStrictEqual } from "util";
 import { buildAssumeAssetsPolicy, chainActions, chainedEnvironment, ChainOptions } from "../components/crossAccount";
 import { abacScope, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
@@ -120,7 +126,15 @@ function listOf(values: string[]): string {
     return values.join(", ");
 }
 
-async function verifyIrsaTrust(stack: string, group: RoleGroupUnderTest, trust: unknown, subjects: ServiceAccountRef[], clusterName: string | undefined, clients: VerifyClients, out: Recorder): Promise<void> {
+async function verifyIrsaTrust(
+    stack: string,
+    group: RoleGroupUnderTest,
+    trust: unknown,
+    subjects: ServiceAccountRef[],
+    clusterName: string | undefined,
+    clients: VerifyClients,
+    out: Recorder,
+): Promise<void> {
     const expected = subjects.map(serviceAccountSubject).sort();
     const missing = expected.filter((subject) => !trustAdmitsSubject(trust, subject).admits);
     const admitted = [...new Set(trustAdmitsSubject(trust, "\u0000").admitted)].sort();
@@ -135,7 +149,9 @@ async function verifyIrsaTrust(stack: string, group: RoleGroupUnderTest, trust: 
         group.label,
         "trust",
         ok,
-        ok ? `trust admits exactly ${expected.length > 3 ? `the ${expected.length} service accounts of its tenants` : listOf(expected)}` : `trust ${problems.join(" and ")}`,
+        ok
+            ? `trust admits exactly ${expected.length > 3 ? `the ${expected.length} service accounts of its tenants` : listOf(expected)}`
+            : `trust ${problems.join(" and ")}`,
         `the role's trust was changed outside the stack: run \`ray-s3-access up --stack ${stack}\` (or \`refresh\` then \`up\`) to restore it`,
     );
     const providerArn = allowStatements(trust).flatMap((s) => principalValues(s.principal, "Federated"))[0];
@@ -145,7 +161,13 @@ async function verifyIrsaTrust(stack: string, group: RoleGroupUnderTest, trust: 
         provider = await clients.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
     } catch (error) {
         if (!isNoSuchEntity(error)) throw error;
-        out.add(group.label, "oidc-provider", false, `OIDC provider ${providerArn} does not exist`, "create it (ray-s3-access:createOidcProvider: true, or eksctl utils associate-iam-oidc-provider) and run up");
+        out.add(
+            group.label,
+            "oidc-provider",
+            false,
+            `OIDC provider ${providerArn} does not exist`,
+            "create it (ray-s3-access:createOidcProvider: true, or eksctl utils associate-iam-oidc-provider) and run up",
+        );
         return;
     }
     const audienceOk = (provider.ClientIDList ?? []).includes("sts.amazonaws.com");
@@ -164,8 +186,10 @@ async function verifyIrsaTrust(stack: string, group: RoleGroupUnderTest, trust: 
             group.label,
             "oidc-issuer",
             matches,
-            matches ? `the provider is cluster ${clusterName}'s issuer` : `the role trusts ${issuerFromProviderArn(providerArn)}, but cluster ${clusterName}'s issuer is ${issuer}`,
-            "set ray-s3-access:oidcProviderArn to the cluster's provider (or createOidcProvider) and run up; pods fail with \"Not authorized to perform sts:AssumeRoleWithWebIdentity\" until then",
+            matches
+                ? `the provider is cluster ${clusterName}'s issuer`
+                : `the role trusts ${issuerFromProviderArn(providerArn)}, but cluster ${clusterName}'s issuer is ${issuer}`,
+            'set ray-s3-access:oidcProviderArn to the cluster\'s provider (or createOidcProvider) and run up; pods fail with "Not authorized to perform sts:AssumeRoleWithWebIdentity" until then',
         );
     }
 }
@@ -187,7 +211,16 @@ function agentRequest(partition: string, account: string, region: string, cluste
     };
 }
 
-function verifyPodIdentityTrust(stack: string, group: RoleGroupUnderTest, trust: unknown, subjects: ServiceAccountRef[], cluster: string, region: string, shared: boolean, out: Recorder): void {
+function verifyPodIdentityTrust(
+    stack: string,
+    group: RoleGroupUnderTest,
+    trust: unknown,
+    subjects: ServiceAccountRef[],
+    cluster: string,
+    region: string,
+    shared: boolean,
+    out: Recorder,
+): void {
     const { partition, account } = arnParts(group.roleArn);
     const request = (ref: ServiceAccountRef, overrides: { cluster?: string; account?: string } = {}) =>
         agentRequest(partition, overrides.account ?? account, region, overrides.cluster ?? cluster, ref);
@@ -227,9 +260,18 @@ function verifyPodIdentityTrust(stack: string, group: RoleGroupUnderTest, trust:
     );
 }
 
-async function verifyAssociations(stack: string, group: RoleGroupUnderTest, subjects: { tenant: string; ref: ServiceAccountRef }[], cluster: string, clients: VerifyClients, out: Recorder): Promise<void> {
+async function verifyAssociations(
+    stack: string,
+    group: RoleGroupUnderTest,
+    subjects: { tenant: string; ref: ServiceAccountRef }[],
+    cluster: string,
+    clients: VerifyClients,
+    out: Recorder,
+): Promise<void> {
     for (const { tenant, ref } of subjects) {
-        const listed = await clients.eks.send(new ListPodIdentityAssociationsCommand({ clusterName: cluster, namespace: ref.namespace, serviceAccount: ref.name }));
+        const listed = await clients.eks.send(
+            new ListPodIdentityAssociationsCommand({ clusterName: cluster, namespace: ref.namespace, serviceAccount: ref.name }),
+        );
         const summaries: any[] = listed.associations ?? [];
         let found: any;
         for (const summary of summaries) {
@@ -251,7 +293,12 @@ async function verifyAssociations(stack: string, group: RoleGroupUnderTest, subj
     }
 }
 
-async function verifyServiceAccounts(group: RoleGroupUnderTest, subjects: { tenant: string; ref: ServiceAccountRef }[], clients: VerifyClients, out: Recorder): Promise<void> {
+async function verifyServiceAccounts(
+    group: RoleGroupUnderTest,
+    subjects: { tenant: string; ref: ServiceAccountRef }[],
+    clients: VerifyClients,
+    out: Recorder,
+): Promise<void> {
     if (!clients.readServiceAccount) return;
     for (const { tenant, ref } of subjects) {
         const sa = await clients.readServiceAccount(ref.namespace, ref.name);
@@ -271,20 +318,49 @@ async function verifyServiceAccounts(group: RoleGroupUnderTest, subjects: { tena
 }
 
 /** The assets role in the buckets' account: exists, trusts only the workload role, holds the S3 policy. */
-async function verifyAssetsRole(stack: string, group: RoleGroupUnderTest, tenant: TenantConfig, chain: ChainOptions, s3Policy: PolicyDocument, clients: VerifyClients, out: Recorder): Promise<void> {
+async function verifyAssetsRole(
+    stack: string,
+    group: RoleGroupUnderTest,
+    tenant: TenantConfig,
+    chain: ChainOptions,
+    s3Policy: PolicyDocument,
+    clients: VerifyClients,
+    out: Recorder,
+): Promise<void> {
     const label = group.label;
     if (!group.assetsRoleArn) {
-        out.add(label, "assets-role", false, `stack ${stack} exports no assets role for tenant ${tenant.namespace}`, `run \`ray-s3-access up --stack ${stack}\``);
+        out.add(
+            label,
+            "assets-role",
+            false,
+            `stack ${stack} exports no assets role for tenant ${tenant.namespace}`,
+            `run \`ray-s3-access up --stack ${stack}\``,
+        );
         return;
     }
     if (!clients.assetsIam) {
-        out.add(label, "assets-role", false, `no credentials for the buckets' account to check ${group.assetsRoleArn}`, `make ${tenant.assetsDeployRoleArn} assumable from your credentials`);
+        out.add(
+            label,
+            "assets-role",
+            false,
+            `no credentials for the buckets' account to check ${group.assetsRoleArn}`,
+            `make ${tenant.assetsDeployRoleArn} assumable from your credentials`,
+        );
         return;
     }
     const iam = await clients.assetsIam(tenant.assetsDeployRoleArn!);
     const { name, account, partition } = arnParts(group.assetsRoleArn);
     const role = await getRole(iam, name);
-    if (!out.add(label, "assets-role", !!role, role ? `assets role ${group.assetsRoleArn} exists` : `assets role ${group.assetsRoleArn} does not exist`, `run \`ray-s3-access up --stack ${stack}\``)) return;
+    if (
+        !out.add(
+            label,
+            "assets-role",
+            !!role,
+            role ? `assets role ${group.assetsRoleArn} exists` : `assets role ${group.assetsRoleArn} does not exist`,
+            `run \`ray-s3-access up --stack ${stack}\``,
+        )
+    )
+        return;
     const trust = decode(role.AssumeRolePolicyDocument);
     const actions = [chainActions(chain)].flat();
     const externalId = chain.externalId;
@@ -317,7 +393,9 @@ async function verifyAssetsRole(stack: string, group: RoleGroupUnderTest, tenant
         label,
         "assets-permissions",
         matching,
-        matching ? "the assets role's S3 policy matches the stack's" : `no policy attached to the assets role matches the stack's S3 policy (${attached} attached)`,
+        matching
+            ? "the assets role's S3 policy matches the stack's"
+            : `no policy attached to the assets role matches the stack's S3 policy (${attached} attached)`,
         `the policy was edited or detached outside the stack: run \`ray-s3-access up --stack ${stack}\``,
     );
 }
@@ -340,7 +418,16 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
 
     const role = await getRole(clients.iam, roleName);
     const shared = group.tenants.length > 1 ? ` (shared by ${group.tenants.length} tenants)` : "";
-    if (!out.add(group.label, "role", !!role, role ? `role ${group.roleArn} exists${shared}` : `role ${roleName} does not exist`, `run \`ray-s3-access up --stack ${stack}\`, or check that the stack's outputs are from this account`)) return;
+    if (
+        !out.add(
+            group.label,
+            "role",
+            !!role,
+            role ? `role ${group.roleArn} exists${shared}` : `role ${roleName} does not exist`,
+            `run \`ray-s3-access up --stack ${stack}\`, or check that the stack's outputs are from this account`,
+        )
+    )
+        return;
     const trust = decode(role.AssumeRolePolicyDocument);
 
     if (identity === "irsa") {
@@ -403,7 +490,13 @@ export async function verifyStack(
     for (const tenant of config.tenants) {
         const deployed = tenants[tenant.namespace];
         if (!deployed?.roleArn) {
-            out.add(tenant.namespace, "outputs", false, `stack ${stack} exports no role for tenant ${tenant.namespace}`, `run \`ray-s3-access up --stack ${stack}\``);
+            out.add(
+                tenant.namespace,
+                "outputs",
+                false,
+                `stack ${stack} exports no role for tenant ${tenant.namespace}`,
+                `run \`ray-s3-access up --stack ${stack}\``,
+            );
             continue;
         }
         const group = groups.get(deployed.roleArn) ?? { label: "", roleArn: deployed.roleArn, tenants: [], assetsRoleArn: deployed.assetsRoleArn };
@@ -430,7 +523,10 @@ export async function verifyStack(
  * `VerifyClients.assetsIam` from STS: assumes the role the program deploys the assets account with (read-only
  * calls only follow) and builds an IAM client with those credentials.
  */
-export function assetsIamThrough(sts: Sender, makeIam: (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string }) => Sender): (deployRoleArn: string) => Promise<Sender> {
+export function assetsIamThrough(
+    sts: Sender,
+    makeIam: (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string }) => Sender,
+): (deployRoleArn: string) => Promise<Sender> {
     const cache = new Map<string, Promise<Sender>>();
     return (deployRoleArn) => {
         if (!cache.has(deployRoleArn)) {

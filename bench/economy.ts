@@ -30,13 +30,27 @@ function mostThatFit(averageSubjectLength: number): number {
         namespace: "n".repeat(Math.max(1, averageSubjectLength - "system:serviceaccount::".length - 4)),
         name: String(i).padStart(4, "0"),
     });
-    while (iamPolicyLength(buildIrsaTrustPolicy(PROVIDER, Array.from({ length: count + 1 }, (_, i) => subject(i)))) <= QUOTA) count++;
+    while (
+        iamPolicyLength(
+            buildIrsaTrustPolicy(
+                PROVIDER,
+                Array.from({ length: count + 1 }, (_, i) => subject(i)),
+            ),
+        ) <= QUOTA
+    )
+        count++;
     return count;
 }
 
 async function measure(mode: string): Promise<void> {
     const start = process.hrtime.bigint();
-    const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "bench", config: stackConfig(mode), program: runProgram, timeoutMs: 600_000 });
+    const { resources } = await evaluateProgram({
+        project: "ray-s3-access",
+        stack: "bench",
+        config: stackConfig(mode),
+        program: runProgram,
+        timeoutMs: 600_000,
+    });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     const count = (type: string) => resources.filter((r) => r.type === type).length;
     let fill: number | undefined;
@@ -54,17 +68,19 @@ async function measure(mode: string): Promise<void> {
         fill = full.reduce((a, b) => a + b, 0) / full.length;
         minFill = Math.min(...full);
     }
-    console.log(JSON.stringify({
-        mode,
-        roles: count("aws:iam/role:Role"),
-        policies: count("aws:iam/policy:Policy"),
-        associations: count("aws:eks/podIdentityAssociation:PodIdentityAssociation"),
-        resources: resources.length,
-        ms,
-        maxRssMb: process.resourceUsage().maxRSS / 1024,
-        fill,
-        minFill,
-    }));
+    console.log(
+        JSON.stringify({
+            mode,
+            roles: count("aws:iam/role:Role"),
+            policies: count("aws:iam/policy:Policy"),
+            associations: count("aws:eks/podIdentityAssociation:PodIdentityAssociation"),
+            resources: resources.length,
+            ms,
+            maxRssMb: process.resourceUsage().maxRSS / 1024,
+            fill,
+            minFill,
+        }),
+    );
 }
 
 function main(): void {
@@ -78,7 +94,9 @@ function main(): void {
         const r = JSON.parse(out.trim().split("\n").pop()!);
         if (r.fill !== undefined) fillOk = r.fill >= 0.95;
         const fill = r.fill === undefined ? "-" : `${(r.fill * 100).toFixed(1)}% / ${(r.minFill * 100).toFixed(1)}%`;
-        console.log(`${mode} | ${r.roles} | ${r.policies} | ${r.associations} | ${r.resources} | ${fill} | ${(r.ms / 1000).toFixed(1)} s | ${r.maxRssMb.toFixed(0)} MiB`);
+        console.log(
+            `${mode} | ${r.roles} | ${r.policies} | ${r.associations} | ${r.resources} | ${fill} | ${(r.ms / 1000).toFixed(1)} s | ${r.maxRssMb.toFixed(0)} MiB`,
+        );
     }
     console.log(`seed scripts | ${TENANTS} | ${TENANTS} | - | - | - | - | -`);
     console.log(fillOk ? "packed fill meets the 95% goal" : "packed fill BELOW the 95% goal");

@@ -28,8 +28,7 @@ pulumi.runtime.setMocks(
             const name = args.inputs.name ?? `${args.name}-abcdef1`;
             return { id: `${args.name}-id`, state: { ...args.inputs, name, arn: `arn:aws:iam::111122223333:x/${name}` } };
         },
-        call: (args) =>
-            args.token === "aws:index/getPartition:getPartition" ? { partition: "aws", dnsSuffix: "amazonaws.com" } : {},
+        call: (args) => (args.token === "aws:index/getPartition:getPartition" ? { partition: "aws", dnsSuffix: "amazonaws.com" } : {}),
     },
     "bench",
     "bench",
@@ -49,43 +48,71 @@ function byHand(i: number, partition: pulumi.Output<string>, opts: pulumi.Custom
     const namespace = `team-${i}`;
     const trust = JSON.stringify({
         Version: "2012-10-17",
-        Statement: [{
-            Effect: "Allow",
-            Principal: { Federated: PROVIDER_ARN },
-            Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: { StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com", [`${ISSUER}:sub`]: `system:serviceaccount:${namespace}:ray-s3-sa` } },
-        }],
-    });
-    const policyDocument = partition.apply((p) => JSON.stringify({
-        Version: "2012-10-17",
         Statement: [
-            { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: `arn:${p}:s3:::ray-checkpoints` },
-            { Effect: "Allow", Action: "s3:ListBucket", Resource: `arn:${p}:s3:::ray-checkpoints`, Condition: { StringLike: { "s3:prefix": [`${namespace}/*`] } } },
             {
                 Effect: "Allow",
-                Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                Resource: [`arn:${p}:s3:::ray-checkpoints/${namespace}/*`],
+                Principal: { Federated: PROVIDER_ARN },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringEquals: { [`${ISSUER}:aud`]: "sts.amazonaws.com", [`${ISSUER}:sub`]: `system:serviceaccount:${namespace}:ray-s3-sa` } },
             },
         ],
-    }));
-    const role = new aws.iam.Role(`tenant-${i}-role`, {
-        description: `S3 access for ${namespace}/ray-s3-sa (ray-s3-access, irsa)`,
-        assumeRolePolicy: trust,
-        maxSessionDuration: 3600,
-    }, opts);
-    const policy = new aws.iam.Policy(`tenant-${i}-policy`, {
-        description: `Least-privilege S3 access for ${namespace}/ray-s3-sa (ray-s3-access)`,
-        policy: policyDocument,
-    }, opts);
-    new aws.iam.RolePolicyAttachment(`tenant-${i}-policy-attachment`, { role: role.name, policyArn: policy.arn }, opts);
-    new k8s.core.v1.ServiceAccount(`tenant-${i}-sa`, {
-        metadata: {
-            name: "ray-s3-sa",
-            namespace,
-            labels: { "app.kubernetes.io/managed-by": "ray-s3-access" },
-            annotations: { "eks.amazonaws.com/role-arn": role.arn },
+    });
+    const policyDocument = partition.apply((p) =>
+        JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+                { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: `arn:${p}:s3:::ray-checkpoints` },
+                {
+                    Effect: "Allow",
+                    Action: "s3:ListBucket",
+                    Resource: `arn:${p}:s3:::ray-checkpoints`,
+                    Condition: { StringLike: { "s3:prefix": [`${namespace}/*`] } },
+                },
+                {
+                    Effect: "Allow",
+                    Action: [
+                        "s3:GetObject",
+                        "s3:GetObjectVersion",
+                        "s3:PutObject",
+                        "s3:DeleteObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:ListMultipartUploadParts",
+                    ],
+                    Resource: [`arn:${p}:s3:::ray-checkpoints/${namespace}/*`],
+                },
+            ],
+        }),
+    );
+    const role = new aws.iam.Role(
+        `tenant-${i}-role`,
+        {
+            description: `S3 access for ${namespace}/ray-s3-sa (ray-s3-access, irsa)`,
+            assumeRolePolicy: trust,
+            maxSessionDuration: 3600,
         },
-    }, opts);
+        opts,
+    );
+    const policy = new aws.iam.Policy(
+        `tenant-${i}-policy`,
+        {
+            description: `Least-privilege S3 access for ${namespace}/ray-s3-sa (ray-s3-access)`,
+            policy: policyDocument,
+        },
+        opts,
+    );
+    new aws.iam.RolePolicyAttachment(`tenant-${i}-policy-attachment`, { role: role.name, policyArn: policy.arn }, opts);
+    new k8s.core.v1.ServiceAccount(
+        `tenant-${i}-sa`,
+        {
+            metadata: {
+                name: "ray-s3-sa",
+                namespace,
+                labels: { "app.kubernetes.io/managed-by": "ray-s3-access" },
+                annotations: { "eks.amazonaws.com/role-arn": role.arn },
+            },
+        },
+        opts,
+    );
 }
 
 /** A bare component: what a user writes to group a tenant's resources, with nothing else in it. */
@@ -140,18 +167,20 @@ async function main(): Promise<void> {
     forceGc?.();
     forceGc?.();
     const retainedHeapMb = process.memoryUsage().heapUsed / 1048576;
-    console.log(JSON.stringify({
-        mode,
-        tenants,
-        ms,
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        maxRssMb: usage.maxRSS / 1024,
-        heapDeltaMb: (process.memoryUsage().heapUsed - heapBefore) / 1048576,
-        retainedHeapMb,
-        registered,
-        majorGcs: gc.major,
-        gcPauseMs: gc.pauseMs,
-    }));
+    console.log(
+        JSON.stringify({
+            mode,
+            tenants,
+            ms,
+            cpuMs: (cpu.user + cpu.system) / 1000,
+            maxRssMb: usage.maxRSS / 1024,
+            heapDeltaMb: (process.memoryUsage().heapUsed - heapBefore) / 1048576,
+            retainedHeapMb,
+            registered,
+            majorGcs: gc.major,
+            gcPauseMs: gc.pauseMs,
+        }),
+    );
 }
 
 main().catch((error) => {

@@ -123,12 +123,18 @@ async function main(): Promise<void> {
                 `${timed[0].hand.registered} / ${timed[0].floor.registered} / ${timed[0].component.registered}`,
             ].join(" | "),
         );
-        perRound.push(`${tenants}: ${[...cpu].sort((a, b) => a - b).map((x) => fmt(x, 3)).join(" ")}`);
+        perRound.push(
+            `${tenants}: ${[...cpu]
+                .sort((a, b) => a - b)
+                .map((x) => fmt(x, 3))
+                .join(" ")}`,
+        );
     }
-    const coverage = medianInterval(Array.from({ length: timeRounds }, (_, i) => i), CONFIDENCE).coverage;
-    console.log(
-        `\n${timeRounds} time rounds and ${memoryRounds} memory rounds per size, each round the three modes back to back in rotating order.`,
-    );
+    const coverage = medianInterval(
+        Array.from({ length: timeRounds }, (_, i) => i),
+        CONFIDENCE,
+    ).coverage;
+    console.log(`\n${timeRounds} time rounds and ${memoryRounds} memory rounds per size, each round the three modes back to back in rotating order.`);
     console.log(
         `Ratios are medians of the per-round ratios, component / hand unless named (goal: <= ${GOAL}); time's [interval] covers ` +
             `the true median with ${fmt(coverage * 100, 1)}% probability, whatever the distribution.`,

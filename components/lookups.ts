@@ -11,11 +11,7 @@ type Lookups = Map<pulumi.ProviderResource | undefined, Map<string, pulumi.Outpu
 /** Keyed by the engine connection, so a new deployment (or a test's fresh mock engine) starts empty. */
 const cache = new WeakMap<object, Lookups>();
 
-function shared(
-    resource: pulumi.Resource,
-    key: string,
-    lookup: (opts: pulumi.InvokeOutputOptions) => pulumi.Output<string>,
-): pulumi.Output<string> {
+function shared(resource: pulumi.Resource, key: string, lookup: (opts: pulumi.InvokeOutputOptions) => pulumi.Output<string>): pulumi.Output<string> {
     const monitor = pulumi.runtime.getMonitor() as object | undefined;
     const provider = resource.getProvider("aws::lookup");
     if (!monitor) {

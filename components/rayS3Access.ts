@@ -81,8 +81,7 @@ export class RayS3Access extends pulumi.ComponentResource {
                 ? [{ namespace, name: serviceAccountName }, ...valid.additionalServiceAccounts]
                 : undefined;
         const subjects: pulumi.Input<ServiceAccountRef[]> =
-            plainSubjects ??
-            pulumi.all([namespace, serviceAccountName]).apply(([ns, sa]) => [{ namespace: ns, name: sa }, ...valid.additionalServiceAccounts]);
+            plainSubjects ?? pulumi.all([namespace, serviceAccountName]).apply(([ns, sa]) => [{ namespace: ns, name: sa }, ...valid.additionalServiceAccounts]);
 
         let oidcProviderArn: pulumi.Input<string> = "";
         let trustPolicy: pulumi.Input<string>;
@@ -90,12 +89,11 @@ export class RayS3Access extends pulumi.ComponentResource {
             oidcProviderArn = this.resolveOidcProvider(name, args, partition, childOpts);
             const irsaTrust = (providerArn: string, refs: ServiceAccountRef[]) =>
                 checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(providerArn, refs));
-            trustPolicy =
-                known.trustPolicy ?? pulumi.all([oidcProviderArn, subjects]).apply(([providerArn, refs]) => irsaTrust(providerArn, refs));
+            trustPolicy = known.trustPolicy ?? pulumi.all([oidcProviderArn, subjects]).apply(([providerArn, refs]) => irsaTrust(providerArn, refs));
         } else {
-            trustPolicy = pulumi.all([accountIdOf(this), args.clusterName!, subjects]).apply(([account, cluster, refs]) =>
-                checkedTrustPolicy(name, valid, refs.length, podIdentityTrust(valid, account, cluster, refs)),
-            );
+            trustPolicy = pulumi
+                .all([accountIdOf(this), args.clusterName!, subjects])
+                .apply(([account, cluster, refs]) => checkedTrustPolicy(name, valid, refs.length, podIdentityTrust(valid, account, cluster, refs)));
         }
 
         const permissionsPolicy: pulumi.Input<string> =
@@ -175,15 +173,9 @@ export class RayS3Access extends pulumi.ComponentResource {
         for (const sa of serviceAccounts) {
             const irsaRoleArn = valid.identity === IdentityType.Irsa ? role.arn : undefined;
             if (valid.manageServiceAccount === ServiceAccountMode.Create) {
-                createServiceAccount(
-                    { resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn },
-                    childOpts,
-                );
+                createServiceAccount({ resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn }, childOpts);
             } else if (valid.manageServiceAccount === ServiceAccountMode.Patch && irsaRoleArn !== undefined) {
-                patchServiceAccount(
-                    { resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn },
-                    childOpts,
-                );
+                patchServiceAccount({ resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn }, childOpts);
             }
             if (valid.identity === IdentityType.PodIdentity) {
                 const association = new aws.eks.PodIdentityAssociation(
@@ -253,18 +245,12 @@ export class RayS3Access extends pulumi.ComponentResource {
                 : aws.eks.getClusterOutput({ name: args.clusterName! }, { parent: this }).identities.apply((identities) => {
                       const issuer = identities?.[0]?.oidcs?.[0]?.issuer;
                       if (!issuer) {
-                          throw new RayS3AccessValidationError(name, [
-                              `clusterName: the cluster has no OIDC issuer: enable it, or use identity "podIdentity"`,
-                          ]);
+                          throw new RayS3AccessValidationError(name, [`clusterName: the cluster has no OIDC issuer: enable it, or use identity "podIdentity"`]);
                       }
                       return issuer;
                   });
         if (args.createOidcProvider) {
-            return new aws.iam.OpenIdConnectProvider(
-                `${name}-oidc`,
-                { url: issuerUrl, clientIdLists: [STS_AUDIENCE], tags: args.tags },
-                childOpts,
-            ).arn;
+            return new aws.iam.OpenIdConnectProvider(`${name}-oidc`, { url: issuerUrl, clientIdLists: [STS_AUDIENCE], tags: args.tags }, childOpts).arn;
         }
         return pulumi.interpolate`arn:${partition}:iam::${accountIdOf(this)}:oidc-provider/${issuerUrl.apply(issuerHostPath)}`;
     }

@@ -28,12 +28,7 @@ export interface ResolvedBucketAccess {
 }
 
 export const READ_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"];
-export const WRITE_OBJECT_ACTIONS = [
-    "s3:PutObject",
-    "s3:DeleteObject",
-    "s3:AbortMultipartUpload",
-    "s3:ListMultipartUploadParts",
-];
+export const WRITE_OBJECT_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 /** Bucket-level actions a reader needs; neither supports the `s3:prefix` condition. */
 export const READ_BUCKET_ACTIONS = ["s3:GetBucketLocation"];
 export const WRITE_BUCKET_ACTIONS = ["s3:ListBucketMultipartUploads"];
@@ -81,11 +76,7 @@ function scopedPrefixes(bucket: ResolvedBucketAccess, scope: PolicyScope): strin
  * Builds the identity policy for the given buckets. Buckets are sorted by name and prefixes and keys are
  * sorted and de-duplicated, so the same input always gives byte-identical JSON, whatever its order.
  */
-export function buildS3PermissionsPolicy(
-    partition: string,
-    buckets: readonly ResolvedBucketAccess[],
-    scope: PolicyScope = {},
-): PolicyDocument {
+export function buildS3PermissionsPolicy(partition: string, buckets: readonly ResolvedBucketAccess[], scope: PolicyScope = {}): PolicyDocument {
     const statements: PolicyStatement[] = [];
     const sorted = [...buckets].sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
     for (const bucket of sorted) {

@@ -80,9 +80,7 @@ export interface PodIdentityTrustScope {
 export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): PolicyDocument {
     const seen = new Set<string>();
     const statements: PolicyStatement[] = [];
-    const sorted = [...scope.serviceAccounts].sort((a, b) =>
-        serviceAccountSubject(a) < serviceAccountSubject(b) ? -1 : 1,
-    );
+    const sorted = [...scope.serviceAccounts].sort((a, b) => (serviceAccountSubject(a) < serviceAccountSubject(b) ? -1 : 1));
     for (const sa of sorted) {
         const key = serviceAccountSubject(sa);
         if (seen.has(key)) {

@@ -131,9 +131,7 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             return;
         }
         if (seen.has(name)) {
-            problems.push(
-                `${field}.bucket "${name}" repeats buckets[${seen.get(name)}]: list each bucket once and merge its prefixes and keys`,
-            );
+            problems.push(`${field}.bucket "${name}" repeats buckets[${seen.get(name)}]: list each bucket once and merge its prefixes and keys`);
             return;
         }
         seen.set(name, index);
@@ -214,13 +212,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     if (roleSharing === RoleSharing.Abac && identity !== IdentityType.PodIdentity) {
         problems.push(`roleSharing "abac" is only valid when identity is "podIdentity": ABAC isolates namespaces with Pod Identity's session tags`);
     }
-    const manageServiceAccount = oneOf(
-        "manageServiceAccount",
-        args.manageServiceAccount,
-        ServiceAccountMode,
-        ServiceAccountMode.Create,
-        problems,
-    );
+    const manageServiceAccount = oneOf("manageServiceAccount", args.manageServiceAccount, ServiceAccountMode, ServiceAccountMode.Create, problems);
 
     let namespace: string | undefined;
     if (args.namespace === undefined || args.namespace === null || args.namespace === "") {
@@ -292,23 +284,17 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         problems.push(`assetsProvider cannot be combined with roleSharing "abac": the assets role would not see the namespace session tag; use "perTenant"`);
     }
     if (isPlainString(args.permissionsBoundaryArn) && !MANAGED_POLICY_ARN.test(args.permissionsBoundaryArn)) {
-        problems.push(
-            `permissionsBoundaryArn "${args.permissionsBoundaryArn}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`,
-        );
+        problems.push(`permissionsBoundaryArn "${args.permissionsBoundaryArn}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`);
     }
     const additionalPolicyArns = args.additionalPolicyArns ?? [];
     additionalPolicyArns.forEach((arn, index) => {
         if (typeof arn !== "string" || !MANAGED_POLICY_ARN.test(arn)) {
-            problems.push(
-                `additionalPolicyArns[${index}] "${String(arn)}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`,
-            );
+            problems.push(`additionalPolicyArns[${index}] "${String(arn)}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`);
         }
     });
     const maxSessionDuration = args.maxSessionDuration ?? 3600;
     if (!Number.isInteger(maxSessionDuration) || maxSessionDuration < 3600 || maxSessionDuration > 43200) {
-        problems.push(
-            `maxSessionDuration ${String(args.maxSessionDuration)} is outside 3600-43200 seconds (1 to 12 hours): IAM rejects it`,
-        );
+        problems.push(`maxSessionDuration ${String(args.maxSessionDuration)} is outside 3600-43200 seconds (1 to 12 hours): IAM rejects it`);
     }
     const trustPolicyMaxLength = args.trustPolicyMaxLength ?? DEFAULT_TRUST_POLICY_MAX_LENGTH;
     if (!Number.isInteger(trustPolicyMaxLength) || trustPolicyMaxLength < 1) {

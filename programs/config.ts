@@ -43,7 +43,10 @@ export const tenantSchema = z
          * Buckets in another account: a role there that the program assumes to create the assets role
          * (`arn:aws:iam::ASSETS_ACCOUNT:role/NAME`).
          */
-        assetsDeployRoleArn: z.string().regex(/^arn:[a-z-]+:iam::\d{12}:role\/.+$/, "must be an IAM role ARN, arn:PARTITION:iam::ACCOUNT:role/NAME").optional(),
+        assetsDeployRoleArn: z
+            .string()
+            .regex(/^arn:[a-z-]+:iam::\d{12}:role\/.+$/, "must be an IAM role ARN, arn:PARTITION:iam::ACCOUNT:role/NAME")
+            .optional(),
         assetsExternalId: z.string().min(1).optional(),
         /** Kubeflow: the profile owner's user name (e-mail). */
         owner: z.string().min(1).optional(),
@@ -128,10 +131,17 @@ function describePath(config: Record<string, unknown>, path: PropertyKey[]): str
     if (path[0] === "tenants" && typeof path[1] === "number") {
         const tenants = config.tenants as { namespace?: unknown }[] | undefined;
         const namespace = tenants?.[path[1]]?.namespace;
-        const rest = path.slice(2).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+        const rest = path
+            .slice(2)
+            .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+            .join("")
+            .replace(/^\./, "");
         return `tenant ${path[1]}${typeof namespace === "string" ? ` ("${namespace}")` : ""}${rest ? ` field ${rest}` : ""}`;
     }
-    return `${CONFIG_NAMESPACE}:${path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[")}`;
+    return `${CONFIG_NAMESPACE}:${path
+        .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+        .join(".")
+        .replace(/\.\[/g, "[")}`;
 }
 
 /** The component args of each tenant, with cluster-level values filled in. */

@@ -34,7 +34,12 @@ export function tenantSubjects(config: StackConfig, tenant: TenantConfig): Servi
 export function permissionSignature(config: StackConfig, tenant: TenantConfig): string {
     const args = tenantArgs(config, tenant);
     const buckets = [...args.buckets]
-        .map((b) => ({ bucket: b.bucket, access: b.access ?? "readWrite", prefixes: [...(b.prefixes ?? [])].sort(), kmsKeyArns: [...(b.kmsKeyArns ?? [])].sort() }))
+        .map((b) => ({
+            bucket: b.bucket,
+            access: b.access ?? "readWrite",
+            prefixes: [...(b.prefixes ?? [])].sort(),
+            kmsKeyArns: [...(b.kmsKeyArns ?? [])].sort(),
+        }))
         .sort((a, b) => (a.bucket < b.bucket ? -1 : 1));
     return JSON.stringify({
         kind: tenant.kind,

@@ -75,9 +75,7 @@ export function createRoleGroup(
                         owner: { kind: "User", name: tenant.owner },
                         // annotateOnly: the plugin annotates default-editor and leaves the role's trust to us.
                         plugins:
-                            tenantIdentity === "irsa"
-                                ? [{ kind: "AwsIamForServiceAccount", spec: { awsIamRole: access.roleArn, annotateOnly: true } }]
-                                : [],
+                            tenantIdentity === "irsa" ? [{ kind: "AwsIamForServiceAccount", spec: { awsIamRole: access.roleArn, annotateOnly: true } }] : [],
                     },
                 },
                 { ...opts, dependsOn: [access] },

@@ -24,9 +24,9 @@ function cell(text: string): string {
 
 function docOf(node: ts.Node): { description: string; defaultValue: string } {
     const jsDocs = (node as { jsDoc?: ts.JSDoc[] }).jsDoc ?? [];
-    const description = jsDocs.map((d) => (typeof d.comment === "string" ? d.comment : ts.getTextOfJSDocComment(d.comment) ?? "")).join(" ");
+    const description = jsDocs.map((d) => (typeof d.comment === "string" ? d.comment : (ts.getTextOfJSDocComment(d.comment) ?? ""))).join(" ");
     const tag = ts.getJSDocTags(node).find((t) => t.tagName.text === "default");
-    const defaultValue = tag ? (typeof tag.comment === "string" ? tag.comment : ts.getTextOfJSDocComment(tag.comment) ?? "") : "";
+    const defaultValue = tag ? (typeof tag.comment === "string" ? tag.comment : (ts.getTextOfJSDocComment(tag.comment) ?? "")) : "";
     return { description: description.replace(/\{@link (\w+)\}/g, "`$1`"), defaultValue: defaultValue.replace(/^-\s*/, "") };
 }
 
@@ -86,7 +86,10 @@ export function componentReference(): string {
         [
             "| Name | Description | Type | Default | Required |",
             "|------|-------------|------|---------|:--------:|",
-            ...rows.map((r) => `| \`${r.name}\` | ${cell(r.description)} | \`${cell(r.type)}\` | ${r.defaultValue ? cell(r.defaultValue) : "n/a"} | ${r.required ? "yes" : "no"} |`),
+            ...rows.map(
+                (r) =>
+                    `| \`${r.name}\` | ${cell(r.description)} | \`${cell(r.type)}\` | ${r.defaultValue ? cell(r.defaultValue) : "n/a"} | ${r.required ? "yes" : "no"} |`,
+            ),
         ].join("\n");
     const outputs = outputRows(component, "RayS3Access");
     return [

@@ -38,7 +38,10 @@ describe("RayS3Access input validation", () => {
     });
 
     it("bucket names: no s3:// URL, no path, no upper case or underscore, not an IP", () => {
-        rejects({ ...base, buckets: [{ bucket: "s3://ckpt-bucket/data" }] }, /buckets\[0\]\.bucket "s3:\/\/ckpt-bucket\/data" is an S3 URL.*give the bare name \("ckpt-bucket"\)/);
+        rejects(
+            { ...base, buckets: [{ bucket: "s3://ckpt-bucket/data" }] },
+            /buckets\[0\]\.bucket "s3:\/\/ckpt-bucket\/data" is an S3 URL.*give the bare name \("ckpt-bucket"\)/,
+        );
         rejects({ ...base, buckets: [{ bucket: "ckpt-bucket/data" }] }, /contains "\/"/);
         rejects({ ...base, buckets: [{ bucket: "Ckpt_Bucket" }] }, /buckets\[0\]\.bucket "Ckpt_Bucket" is not a valid S3 bucket name.*no upper case, no "_"/);
         rejects({ ...base, buckets: [{ bucket: "192.168.1.1" }] }, /not an IP address/);
@@ -64,10 +67,7 @@ describe("RayS3Access input validation", () => {
     it("empty and duplicate buckets", () => {
         rejects({ ...base, buckets: [] }, /buckets is empty: give at least one bucket/);
         rejects({ ...base, buckets: undefined }, /buckets is empty/);
-        rejects(
-            { ...base, buckets: [{ bucket: "a-bucket" }, { bucket: "arn:aws:s3:::a-bucket" }] },
-            /buckets\[1\]\.bucket "a-bucket" repeats buckets\[0\]/,
-        );
+        rejects({ ...base, buckets: [{ bucket: "a-bucket" }, { bucket: "arn:aws:s3:::a-bucket" }] }, /buckets\[1\]\.bucket "a-bucket" repeats buckets\[0\]/);
     });
 
     it("prefixes: no wildcards, no leading slash, not empty", () => {
@@ -90,14 +90,20 @@ describe("RayS3Access input validation", () => {
             /buckets\[0\]\.kmsKeyArns\[0\] "alias\/ray" is not a KMS key ARN.*not an alias/,
         );
         rejects({ ...base, permissionsBoundaryArn: "arn:aws:iam::1:role/x" }, /permissionsBoundaryArn "arn:aws:iam::1:role\/x" is not a managed policy ARN/);
-        rejects({ ...base, additionalPolicyArns: ["AmazonS3ReadOnlyAccess"] }, /additionalPolicyArns\[0\] "AmazonS3ReadOnlyAccess" is not a managed policy ARN/);
+        rejects(
+            { ...base, additionalPolicyArns: ["AmazonS3ReadOnlyAccess"] },
+            /additionalPolicyArns\[0\] "AmazonS3ReadOnlyAccess" is not a managed policy ARN/,
+        );
     });
 
     it("OIDC sources: missing, conflicting, or given for Pod Identity", () => {
         rejects({ namespace: "ray", buckets: [{ bucket: "b-1" }] }, /no OIDC provider for IRSA: give oidcProviderArn, oidcIssuerUrl, or clusterName/);
         rejects({ ...base, oidcIssuerUrl: "https://oidc.eks.us-west-2.amazonaws.com/id/X" }, /oidcProviderArn and oidcIssuerUrl are both given/);
         rejects({ ...base, createOidcProvider: true }, /createOidcProvider is true but oidcProviderArn names an existing provider/);
-        rejects({ namespace: "ray", oidcIssuerUrl: "oidc.eks.x/id/1", buckets: [{ bucket: "b-1" }] }, /oidcIssuerUrl "oidc\.eks\.x\/id\/1" is not an https URL/);
+        rejects(
+            { namespace: "ray", oidcIssuerUrl: "oidc.eks.x/id/1", buckets: [{ bucket: "b-1" }] },
+            /oidcIssuerUrl "oidc\.eks\.x\/id\/1" is not an https URL/,
+        );
         rejects(
             { identity: "podIdentity", clusterName: "c", namespace: "ray", oidcProviderArn: PROVIDER_ARN, buckets: [{ bucket: "b-1" }] },
             /oidcProviderArn is only valid when identity is "irsa"/,
@@ -115,7 +121,10 @@ describe("RayS3Access input validation", () => {
     it("additionalServiceAccounts must be namespace:name with valid names, and not repeat the primary", () => {
         rejects({ ...base, additionalServiceAccounts: ["just-a-name"] }, /additionalServiceAccounts\[0\] "just-a-name" is not "namespace:name"/);
         rejects({ ...base, additionalServiceAccounts: ["a:b:c"] }, /is not "namespace:name"/);
-        rejects({ ...base, additionalServiceAccounts: ["Team_A:sa"] }, /additionalServiceAccounts\[0\] namespace "Team_A" is not a valid Kubernetes namespace name/);
+        rejects(
+            { ...base, additionalServiceAccounts: ["Team_A:sa"] },
+            /additionalServiceAccounts\[0\] namespace "Team_A" is not a valid Kubernetes namespace name/,
+        );
         rejects({ ...base, additionalServiceAccounts: ["ray:ray-s3-sa"] }, /repeats the primary service account "ray:ray-s3-sa"/);
     });
 

@@ -66,15 +66,12 @@ describe("RayS3Access resource graph", () => {
         const { component, children } = build("ray", irsaArgs());
         const out = await outputsOf(component);
 
-        assert.deepEqual(
-            children.map((c) => `${c.type} ${c.name}`).sort(),
-            [
-                "aws:iam/policy:Policy ray-policy",
-                "aws:iam/role:Role ray-role",
-                "aws:iam/rolePolicyAttachment:RolePolicyAttachment ray-policy-attachment",
-                "kubernetes:core/v1:ServiceAccount ray-sa",
-            ],
-        );
+        assert.deepEqual(children.map((c) => `${c.type} ${c.name}`).sort(), [
+            "aws:iam/policy:Policy ray-policy",
+            "aws:iam/role:Role ray-role",
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment ray-policy-attachment",
+            "kubernetes:core/v1:ServiceAccount ray-sa",
+        ]);
         for (const child of children) {
             assert.equal(child.parent, component, `${child.name} must be parented to the component`);
         }
@@ -154,12 +151,18 @@ describe("RayS3Access resource graph", () => {
                 ["ray-association-ray-jobs-submitter", "ray-prod", "ray-jobs", "submitter", out.roleArn],
             ],
         );
-        assert.ok(associations.every((a) => a.inputs.disableSessionTags === undefined), "session tags stay on");
+        assert.ok(
+            associations.every((a) => a.inputs.disableSessionTags === undefined),
+            "session tags stay on",
+        );
         assert.equal(out.podIdentityAssociationId, "a-ray-association");
         assert.equal(out.oidcProviderArn, "");
         const sas = resourcesOfType("kubernetes:core/v1:ServiceAccount");
         assert.equal(sas.length, 2);
-        assert.ok(sas.every((sa) => sa.inputs.metadata.annotations === undefined), "Pod Identity needs no role annotation");
+        assert.ok(
+            sas.every((sa) => sa.inputs.metadata.annotations === undefined),
+            "Pod Identity needs no role annotation",
+        );
         assert.ok(children.every((c) => c.parent === component));
         assert.equal(resourcesOfType("aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
 
@@ -207,10 +210,11 @@ describe("RayS3Access resource graph", () => {
             const expected = child.type.startsWith("kubernetes:") ? "ray-cluster" : "assets";
             assert.match(String(child.provider), new RegExp(`::${expected}::`), `${child.type} ${child.name} uses the caller's provider`);
         }
-        assert.deepEqual(
-            world.calls.map((c) => c.token).sort(),
-            ["aws:eks/getCluster:getCluster", "aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition"],
-        );
+        assert.deepEqual(world.calls.map((c) => c.token).sort(), [
+            "aws:eks/getCluster:getCluster",
+            "aws:index/getCallerIdentity:getCallerIdentity",
+            "aws:index/getPartition:getPartition",
+        ]);
         for (const call of world.calls) {
             assert.match(String(call.provider), /::assets::/, `${call.token} goes through the caller's aws provider`);
         }
@@ -228,13 +232,16 @@ describe("RayS3Access resource graph", () => {
         });
         await outputsOf(component);
         assert.deepEqual(
-            resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation").map((r) => r.name).sort(),
+            resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                .map((r) => r.name)
+                .sort(),
             ["team-a-association", "team-a-association-a-x", "team-a-association-b-y"],
         );
         const extras = resourcesOfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "team-a-extra-");
-        assert.deepEqual(extras.map((r) => [r.name, r.inputs.policyArn]), [
-            ["team-a-extra-CloudWatchAgentServerPolicy", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
-        ]);
+        assert.deepEqual(
+            extras.map((r) => [r.name, r.inputs.policyArn]),
+            [["team-a-extra-CloudWatchAgentServerPolicy", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]],
+        );
     });
 
     it("passes role settings through: name, path, boundary, session duration, tags", async () => {

@@ -27,7 +27,11 @@ async function crossAccount(identity: "irsa" | "podIdentity", stack = "dev") {
         buckets: [{ bucket: "assets-ckpt", prefixes: ["checkpoints/"] }],
         assetsProvider: assets,
     });
-    const outputs = await valueOf(component.assetsRoleArn.apply((assetsRoleArn) => component.permissionsPolicy.apply((policy) => component.podEnvironment.apply((env) => ({ assetsRoleArn, policy, env })))));
+    const outputs = await valueOf(
+        component.assetsRoleArn.apply((assetsRoleArn) =>
+            component.permissionsPolicy.apply((policy) => component.podEnvironment.apply((env) => ({ assetsRoleArn, policy, env }))),
+        ),
+    );
     await settle();
     return outputs;
 }
@@ -36,7 +40,11 @@ describe("cross-account buckets", () => {
     it("IRSA: an assets role with the S3 policy in the assets account, the workload may only assume it, and a ConfigMap to chain", async () => {
         const { assetsRoleArn, policy, env } = await crossAccount("irsa");
         const assetsChildren = world.resources.filter((r) => /-assets-/.test(r.name));
-        assert.deepEqual(assetsChildren.map((r) => r.type).sort(), ["aws:iam/policy:Policy", "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]);
+        assert.deepEqual(assetsChildren.map((r) => r.type).sort(), [
+            "aws:iam/policy:Policy",
+            "aws:iam/role:Role",
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        ]);
         for (const child of assetsChildren) assert.match(String(child.provider), /::assets::/, `${child.name} is created with the assets account's provider`);
         const workloadChildren = world.resources.filter((r) => r.type.startsWith("aws:iam/") && !/-assets-/.test(r.name));
         for (const child of workloadChildren) assert.doesNotMatch(String(child.provider), /::assets::/);
@@ -62,7 +70,10 @@ describe("cross-account buckets", () => {
         const [association] = resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation");
         assert.equal(association.inputs.targetRoleArn, assetsRoleArn);
         assert.deepEqual(JSON.parse(policy).Statement[0].Action, ["sts:AssumeRole", "sts:TagSession"]);
-        assert.deepEqual(JSON.parse(resourcesOfType("aws:iam/role:Role", "ray-assets-role")[0].inputs.assumeRolePolicy).Statement[0].Action, ["sts:AssumeRole", "sts:TagSession"]);
+        assert.deepEqual(JSON.parse(resourcesOfType("aws:iam/role:Role", "ray-assets-role")[0].inputs.assumeRolePolicy).Statement[0].Action, [
+            "sts:AssumeRole",
+            "sts:TagSession",
+        ]);
         assert.equal(resourcesOfType("kubernetes:core/v1:ConfigMap").length, 0);
         assert.deepEqual(env, {});
     });
@@ -79,9 +90,16 @@ describe("cross-account buckets", () => {
 
         // Step 1: the workload role may assume no other role, even one that trusts its whole account, and has
         // no S3 access of its own.
-        const trustsComputeAccount = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${COMPUTE}:root` }, Action: "sts:AssumeRole" }] };
+        const trustsComputeAccount = {
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${COMPUTE}:root` }, Action: "sts:AssumeRole" }],
+        };
         assert.equal(await trustAllows(trustsComputeAccount, "sts:AssumeRole", workloadSession, {}, `arn:aws:iam::${ASSETS}:role/admin`, assume), false);
-        assert.equal(await trustAllows(trustsComputeAccount, "sts:AssumeRole", workloadSession, {}, `arn:aws:iam::${ASSETS}:role/admin`, anyAssume), true, "(the evaluator admits it when the identity policy would)");
+        assert.equal(
+            await trustAllows(trustsComputeAccount, "sts:AssumeRole", workloadSession, {}, `arn:aws:iam::${ASSETS}:role/admin`, anyAssume),
+            true,
+            "(the evaluator admits it when the identity policy would)",
+        );
         assert.equal(await identityAllows(assume, "s3:GetObject", "arn:aws:s3:::assets-ckpt/checkpoints/x", {}, workloadSession), false);
         // Step 2: the assets role trusts the workload role (cross-account: both sides must allow).
         const assumeFrom = (principal: string, identity: object) => trustAllows(trust, "sts:AssumeRole", principal, {}, assetsRole, identity);
@@ -119,14 +137,33 @@ describe("cross-account buckets", () => {
 
     it("validation: external id only for IRSA cross-account, not with abac", () => {
         resetMocks();
-        assert.throws(() => new RayS3Access("x", { namespace: "a", oidcProviderArn: PROVIDER_ARN, assetsExternalId: "e", buckets: [{ bucket: "b-1" }] }), /assetsExternalId is only valid with assetsProvider/);
+        assert.throws(
+            () => new RayS3Access("x", { namespace: "a", oidcProviderArn: PROVIDER_ARN, assetsExternalId: "e", buckets: [{ bucket: "b-1" }] }),
+            /assetsExternalId is only valid with assetsProvider/,
+        );
         const assets = new aws.Provider("assets2", {});
         assert.throws(
-            () => new RayS3Access("y", { identity: "podIdentity", clusterName: "c", namespace: "a", assetsProvider: assets, assetsExternalId: "e", buckets: [{ bucket: "b-1" }] }),
+            () =>
+                new RayS3Access("y", {
+                    identity: "podIdentity",
+                    clusterName: "c",
+                    namespace: "a",
+                    assetsProvider: assets,
+                    assetsExternalId: "e",
+                    buckets: [{ bucket: "b-1" }],
+                }),
             /assetsExternalId is only valid when identity is "irsa"/,
         );
         assert.throws(
-            () => new RayS3Access("z", { identity: "podIdentity", roleSharing: "abac", clusterName: "c", namespace: "a", assetsProvider: assets, buckets: [{ bucket: "b-1" }] }),
+            () =>
+                new RayS3Access("z", {
+                    identity: "podIdentity",
+                    roleSharing: "abac",
+                    clusterName: "c",
+                    namespace: "a",
+                    assetsProvider: assets,
+                    buckets: [{ bucket: "b-1" }],
+                }),
             /assetsProvider cannot be combined with roleSharing "abac"/,
         );
     });

@@ -98,7 +98,14 @@ describe("least privilege, proven by an independent IAM evaluator", () => {
         const allows = (action: string, resource: string, ctx: Record<string, string> = {}) => identityAllows(policy, action, resource, ctx);
 
         it("allows reading, writing and multipart uploads under the granted prefixes", async () => {
-            for (const action of ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]) {
+            for (const action of [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ]) {
                 assert.equal(await allows(action, "arn:aws:s3:::ckpt-bucket/checkpoints/run-1/ckpt.pt"), true, action);
                 assert.equal(await allows(action, "arn:aws:s3:::ckpt-bucket/logs/x.log"), true, action);
             }
@@ -128,10 +135,18 @@ describe("least privilege, proven by an independent IAM evaluator", () => {
             const bucket = "arn:aws:s3:::ckpt-bucket";
             const object = "arn:aws:s3:::ckpt-bucket/checkpoints/x";
             const cases: [string, string][] = [
-                ["s3:PutBucketPolicy", bucket], ["s3:DeleteBucketPolicy", bucket], ["s3:PutBucketAcl", bucket],
-                ["s3:DeleteBucket", bucket], ["s3:PutLifecycleConfiguration", bucket], ["s3:PutBucketPublicAccessBlock", bucket],
-                ["s3:PutEncryptionConfiguration", bucket], ["s3:CreateBucket", bucket], ["s3:PutObjectAcl", object],
-                ["s3:BypassGovernanceRetention", object], ["s3:DeleteObjectVersion", object], ["s3:PutObjectRetention", object],
+                ["s3:PutBucketPolicy", bucket],
+                ["s3:DeleteBucketPolicy", bucket],
+                ["s3:PutBucketAcl", bucket],
+                ["s3:DeleteBucket", bucket],
+                ["s3:PutLifecycleConfiguration", bucket],
+                ["s3:PutBucketPublicAccessBlock", bucket],
+                ["s3:PutEncryptionConfiguration", bucket],
+                ["s3:CreateBucket", bucket],
+                ["s3:PutObjectAcl", object],
+                ["s3:BypassGovernanceRetention", object],
+                ["s3:DeleteObjectVersion", object],
+                ["s3:PutObjectRetention", object],
             ];
             for (const [action, resource] of cases) {
                 assert.equal(await allows(action, resource), false, action);
@@ -162,12 +177,22 @@ describe("least privilege, proven by an independent IAM evaluator", () => {
             const one = JSON.stringify(buildS3PermissionsPolicy("aws", [a, b]));
             const two = JSON.stringify(buildS3PermissionsPolicy("aws", [b, { ...a, prefixes: ["x/", "y/"] }]));
             assert.equal(one, two);
-            const t1 = JSON.stringify(buildIrsaTrustPolicy(PROVIDER_ARN, [{ namespace: "a", name: "x" }, { namespace: "b", name: "y" }]));
-            const t2 = JSON.stringify(buildIrsaTrustPolicy(PROVIDER_ARN, [{ namespace: "b", name: "y" }, { namespace: "a", name: "x" }]));
+            const t1 = JSON.stringify(
+                buildIrsaTrustPolicy(PROVIDER_ARN, [
+                    { namespace: "a", name: "x" },
+                    { namespace: "b", name: "y" },
+                ]),
+            );
+            const t2 = JSON.stringify(
+                buildIrsaTrustPolicy(PROVIDER_ARN, [
+                    { namespace: "b", name: "y" },
+                    { namespace: "a", name: "x" },
+                ]),
+            );
             assert.equal(t1, t2);
         });
 
-        it("never a wildcard action, never Resource \"*\"", () => {
+        it('never a wildcard action, never Resource "*"', () => {
             const doc = buildS3PermissionsPolicy("aws", [a, b]);
             for (const statement of doc.Statement) {
                 for (const action of [statement.Action].flat()) {

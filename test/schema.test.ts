@@ -30,14 +30,40 @@ describe("component schema (pulumi package add)", () => {
         assert.equal(resource.isComponent, true);
         const inputs = Object.keys(resource.inputProperties).sort();
         assert.deepEqual(inputs, [
-            "additionalPolicyArns", "additionalServiceAccounts", "assetsExternalId", "assetsProvider", "buckets", "clusterName", "createOidcProvider",
-            "identity", "manageServiceAccount", "maxSessionDuration", "namespace", "oidcIssuerUrl", "oidcProviderArn",
-            "permissionsBoundaryArn", "roleName", "rolePath", "roleSharing", "serviceAccountName", "tags", "trustPolicyMaxLength",
+            "additionalPolicyArns",
+            "additionalServiceAccounts",
+            "assetsExternalId",
+            "assetsProvider",
+            "buckets",
+            "clusterName",
+            "createOidcProvider",
+            "identity",
+            "manageServiceAccount",
+            "maxSessionDuration",
+            "namespace",
+            "oidcIssuerUrl",
+            "oidcProviderArn",
+            "permissionsBoundaryArn",
+            "roleName",
+            "rolePath",
+            "roleSharing",
+            "serviceAccountName",
+            "tags",
+            "trustPolicyMaxLength",
         ]);
         assert.deepEqual([...resource.requiredInputs].sort(), ["buckets", "namespace"]);
         assert.deepEqual(Object.keys(resource.properties).sort(), [
-            "assetsRoleArn", "namespace", "oidcProviderArn", "permissionsPolicy", "podEnvironment", "podIdentityAssociationId", "policyArn", "roleArn",
-            "roleName", "serviceAccountName", "trustPolicy",
+            "assetsRoleArn",
+            "namespace",
+            "oidcProviderArn",
+            "permissionsPolicy",
+            "podEnvironment",
+            "podIdentityAssociationId",
+            "policyArn",
+            "roleArn",
+            "roleName",
+            "serviceAccountName",
+            "trustPolicy",
         ]);
     });
 

@@ -40,7 +40,9 @@ describe("roleSharing abac (Pod Identity)", () => {
         assert.equal(resourcesOfType("aws:iam/role:Role").length, 1);
         assert.equal(resourcesOfType("aws:iam/policy:Policy").length, 1);
         assert.deepEqual(
-            resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => a.inputs.namespace).sort(),
+            resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                .map((a) => a.inputs.namespace)
+                .sort(),
             ["team-a", "team-b", "team-c"],
         );
         const document = JSON.parse(trust);
@@ -64,7 +66,11 @@ describe("roleSharing abac (Pod Identity)", () => {
             assert.equal(await identityAllows(policy, action, object("team-b"), session("ray-prod", "team-a")), false, `${action} other tenant`);
             assert.equal(await identityAllows(policy, action, object("team-a"), session("ray-dev", "team-a")), false, `${action} other cluster`);
         }
-        assert.equal(await identityAllows(policy, "s3:GetObject", "arn:aws:s3:::ray-ckpt/team-a/other/x", session("ray-prod", "team-a")), false, "outside the granted prefix");
+        assert.equal(
+            await identityAllows(policy, "s3:GetObject", "arn:aws:s3:::ray-ckpt/team-a/other/x", session("ray-prod", "team-a")),
+            false,
+            "outside the granted prefix",
+        );
         assert.equal(await identityAllows(policy, "s3:ListBucket", "arn:aws:s3:::ray-ckpt", session("ray-prod", "team-a", "team-a/checkpoints/")), true);
         assert.equal(await identityAllows(policy, "s3:ListBucket", "arn:aws:s3:::ray-ckpt", session("ray-prod", "team-a", "team-b/checkpoints/")), false);
         assert.equal(await identityAllows(policy, "s3:ListBucket", "arn:aws:s3:::ray-ckpt", session("ray-prod", "team-a", "")), false);
@@ -73,7 +79,13 @@ describe("roleSharing abac (Pod Identity)", () => {
     it("abac is only valid with Pod Identity", () => {
         resetMocks();
         assert.throws(
-            () => new RayS3Access("x", { roleSharing: "abac", namespace: "a", oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/A", buckets: [{ bucket: "b-1" }] }),
+            () =>
+                new RayS3Access("x", {
+                    roleSharing: "abac",
+                    namespace: "a",
+                    oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/A",
+                    buckets: [{ bucket: "b-1" }],
+                }),
             /roleSharing "abac" is only valid when identity is "podIdentity"/,
         );
     });

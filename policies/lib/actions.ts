@@ -32,10 +32,7 @@ export function actionPatternMatches(pattern: string, action: string): boolean {
 }
 
 /** The actions of `service` a statement grants, given its `Action` or `NotAction` list. */
-export async function grantedActions(
-    service: string,
-    statement: { actions?: string[]; notActions?: string[] },
-): Promise<string[]> {
+export async function grantedActions(service: string, statement: { actions?: string[]; notActions?: string[] }): Promise<string[]> {
     const catalog = await serviceActions(service);
     if (statement.actions !== undefined) {
         return catalog.filter((action) => statement.actions!.some((pattern) => actionPatternMatches(pattern, action)));

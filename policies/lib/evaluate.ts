@@ -4,14 +4,7 @@
  * and unknown-value handling, and stack rules over every resource at once. The runner's offline `check` and
  * the tests use it; under the Pulumi CLI the real server runs the same policies.
  */
-import type {
-    EnforcementLevel,
-    Policies,
-    PolicyPackConfig,
-    PolicyResource,
-    ResourceValidationPolicy,
-    StackValidationPolicy,
-} from "@pulumi/policy";
+import type { EnforcementLevel, Policies, PolicyPackConfig, PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 // The policy server wraps props with this proxy; using it here keeps preview's unknowns behaving the same.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { unknownCheckingProxy } = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(value: T): T };
@@ -143,9 +136,8 @@ export async function evaluatePolicies(policies: Policies, resources: EvaluatedR
                 if (resource.parent) target.parent = byUrn.get(resource.parent);
             });
             try {
-                await policy.validateStack(
-                    { resources: policyResources, stackTags, getConfig, notApplicable },
-                    (message, urn) => violations.push({ policy: policy.name, enforcementLevel: level, message, urn: urn ?? "" }),
+                await policy.validateStack({ resources: policyResources, stackTags, getConfig, notApplicable }, (message, urn) =>
+                    violations.push({ policy: policy.name, enforcementLevel: level, message, urn: urn ?? "" }),
                 );
             } catch (error) {
                 if (!(error instanceof NotApplicable)) {

@@ -122,11 +122,7 @@ function isUnknownValueError(error: unknown): error is Error {
     return error instanceof Error && error.constructor.name === "UnknownValueError";
 }
 
-async function runCheck(
-    check: ResourceCheck,
-    resource: CheckedResource,
-    context: RuleContext,
-): Promise<Finding[]> {
+async function runCheck(check: ResourceCheck, resource: CheckedResource, context: RuleContext): Promise<Finding[]> {
     try {
         return await check(resource, context);
     } catch (error) {
@@ -161,7 +157,9 @@ function reportFindings(
     const exempt = exceptionFor(resource, config, new Date());
     if (exempt && !exempt.expired) return;
     for (const finding of relevant) {
-        const note = exempt ? ` (the exception "${exempt.exception.reason}" expired on ${exempt.exception.expires}: fix the resource or renew the exception)` : "";
+        const note = exempt
+            ? ` (the exception "${exempt.exception.reason}" expired on ${exempt.exception.expires}: fix the resource or renew the exception)`
+            : "";
         reportViolation(finding.message + note, urn);
     }
 }

@@ -35,7 +35,12 @@ export function isProductionStack(
     }
     // Per-tenant stacks are named ENV.NAMESPACE: the environment is the part before the first dot, but a
     // token anywhere counts, as the contract says.
-    if (stack.toLowerCase().split(/[-_.]/).some((token) => PRODUCTION_TOKENS.has(token))) {
+    if (
+        stack
+            .toLowerCase()
+            .split(/[-_.]/)
+            .some((token) => PRODUCTION_TOKENS.has(token))
+    ) {
         return true;
     }
     return extraPatterns.some((pattern) => globMatches(pattern, stack));

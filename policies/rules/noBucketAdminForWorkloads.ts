@@ -35,7 +35,7 @@ export const noBucketAdminForWorkloads = gradedResourceRule({
     name: "no-bucket-admin-for-workloads",
     description:
         "Checks that identity policies grant no bucket-admin S3 action (bucket policy, ACLs, deletion, lifecycle, encryption, " +
-        "object-lock bypass, ...) and no S3 action on Resource \"*\".",
+        'object-lock bypass, ...) and no S3 action on Resource "*".',
     check: async (resource, context) => {
         const findings: Finding[] = [];
         for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {

@@ -21,7 +21,6 @@ function pinned(statement: NormalizedStatement, ...keys: string[]): boolean {
     return keys.some((key) => conditionsOn(statement, key).some((c) => c.values.length > 0 && c.values.every((v) => v !== "*" && v !== "")));
 }
 
-
 /**
  * Checks that trust policies have no unconditioned `"*"` principal, and that Pod Identity trust allows
  * `sts:TagSession` and pins the cluster and the account (and, advisory, the namespace and service account).
@@ -29,7 +28,7 @@ function pinned(statement: NormalizedStatement, ...keys: string[]): boolean {
 export const trustPrincipalsPinned = gradedResourceRule({
     name: "trust-principals-pinned",
     description:
-        "Checks that role trust policies name no \"*\" principal without a limiting condition, and that EKS Pod Identity trust " +
+        'Checks that role trust policies name no "*" principal without a limiting condition, and that EKS Pod Identity trust ' +
         "allows sts:TagSession and pins the cluster (eks-cluster-name or eks-cluster-arn) and aws:SourceAccount.",
     check: (resource, context) => {
         const findings: Finding[] = [];
@@ -51,7 +50,15 @@ export const trustPrincipalsPinned = gradedResourceRule({
                 });
             }
             const missing: string[] = [];
-            if (!pinned(statement, "aws:RequestTag/eks-cluster-name", "aws:RequestTag/eks-cluster-arn", "aws:PrincipalTag/eks-cluster-name", "aws:PrincipalTag/eks-cluster-arn")) {
+            if (
+                !pinned(
+                    statement,
+                    "aws:RequestTag/eks-cluster-name",
+                    "aws:RequestTag/eks-cluster-arn",
+                    "aws:PrincipalTag/eks-cluster-name",
+                    "aws:PrincipalTag/eks-cluster-arn",
+                )
+            ) {
                 missing.push("the cluster (aws:RequestTag/eks-cluster-name or aws:RequestTag/eks-cluster-arn)");
             }
             if (!pinned(statement, "aws:SourceAccount", "aws:SourceArn")) {

@@ -5,7 +5,16 @@
  * test/support/localJobs.ts). Only the cluster is simulated.
  */
 import { CreateClusterCommand, EKSClient } from "@aws-sdk/client-eks";
-import { AttachRolePolicyCommand, CreateAccessKeyCommand, CreateOpenIDConnectProviderCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import {
+    AttachRolePolicyCommand,
+    CreateAccessKeyCommand,
+    CreateOpenIDConnectProviderCommand,
+    CreatePolicyCommand,
+    CreateRoleCommand,
+    CreateUserCommand,
+    IAMClient,
+    PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -54,22 +63,41 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         const s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
         for (const bucket of ["ray-ckpt", "other-team"]) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
         await s3.send(new PutObjectCommand({ Bucket: "ray-ckpt", Key: "checkpoints/run-1/ckpt.pt", Body: "weights" }));
-        const cluster = await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const cluster = await eks.send(
+            new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
+        );
         let trust: object;
         let providerArn: string | undefined;
         if (identity === "irsa") {
-            const provider = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: cluster.cluster!.identity!.oidc!.issuer!, ClientIDList: ["sts.amazonaws.com"], ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"] }));
+            const provider = await iam.send(
+                new CreateOpenIDConnectProviderCommand({
+                    Url: cluster.cluster!.identity!.oidc!.issuer!,
+                    ClientIDList: ["sts.amazonaws.com"],
+                    ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+                }),
+            );
             providerArn = provider.OpenIDConnectProviderArn!;
             trust = buildIrsaTrustPolicy(providerArn, [{ namespace: "ray", name: "ray-s3-sa" }]);
         } else {
             trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }] });
         }
         const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-canary", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(new CreatePolicyCommand({ PolicyName: "ray-policy-canary", PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: [], kmsKeyArns: [] }])) }));
+        const policy = await iam.send(
+            new CreatePolicyCommand({
+                PolicyName: "ray-policy-canary",
+                PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: [], kmsKeyArns: [] }])),
+            }),
+        );
         await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-canary", PolicyArn: policy.Policy!.Arn! }));
         // IAM enforcement is on during the canary: verify's own calls use an administrator of the account.
         await iam.send(new CreateUserCommand({ UserName: "admin" }));
-        await iam.send(new PutUserPolicyCommand({ UserName: "admin", PolicyName: "admin", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }));
+        await iam.send(
+            new PutUserPolicyCommand({
+                UserName: "admin",
+                PolicyName: "admin",
+                PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }),
+            }),
+        );
         const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "admin" }))).AccessKey!;
         const raw = (tenantBuckets = buckets) =>
             parseStackConfig("prod", {
@@ -87,12 +115,20 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         const clientConfig = { endpoint: moto.endpoint, region: moto.region, credentials: deployed.adminCredentials };
         const admin = { iam: new IAMClient(clientConfig), eks: new EKSClient(clientConfig) };
         await moto.enforceAuth(true);
-        const findings = await verifyStack("prod", deployed.config(tenantBuckets), { ray: { roleArn: deployed.roleArn } }, {
-            iam: admin.iam,
-            eks: withRecordedAssociations(admin.eks, Object.fromEntries(Object.entries(cluster.associations ?? {}).map(([key, roleArn]) => [key, { roleArn }]))),
-            region: moto.region,
-            canary: { kube, options: { ...OPTIONS, ...options } },
-        });
+        const findings = await verifyStack(
+            "prod",
+            deployed.config(tenantBuckets),
+            { ray: { roleArn: deployed.roleArn } },
+            {
+                iam: admin.iam,
+                eks: withRecordedAssociations(
+                    admin.eks,
+                    Object.fromEntries(Object.entries(cluster.associations ?? {}).map(([key, roleArn]) => [key, { roleArn }])),
+                ),
+                region: moto.region,
+                canary: { kube, options: { ...OPTIONS, ...options } },
+            },
+        );
         await moto.enforceAuth(false);
         assert.deepEqual(kube.deleted, kube.created, "every canary Job is deleted");
         assert.equal(kube.created.length, 1);
@@ -104,7 +140,17 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         const { finding, findings } = await canary(deployed, { annotations: { "ray/ray-s3-sa": deployed.roleArn } });
         assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
         // The static checks ran first and passed; the canary comes last.
-        assert.deepEqual(findings.map((f) => [f.check, f.ok]), [["role", true], ["trust", true], ["oidc-provider", true], ["oidc-issuer", true], ["permissions", true], ["canary", true]]);
+        assert.deepEqual(
+            findings.map((f) => [f.check, f.ok]),
+            [
+                ["role", true],
+                ["trust", true],
+                ["oidc-provider", true],
+                ["oidc-issuer", true],
+                ["permissions", true],
+                ["canary", true],
+            ],
+        );
         assert.match(finding.message, /canary for ray\/ray-s3-sa runs as ray-role-canary \(boto3 [\d.]+\) and lists s3:\/\/ray-ckpt\/$/);
     });
 

@@ -7,7 +7,16 @@
  * S3 calls trusts a plain IAM user (assume-role); the trust documents themselves are checked by
  * `update-assume-role-policy`, which validates them.
  */
-import { CreateRoleCommand, CreatePolicyCommand, IAMClient, UpdateAssumeRolePolicyCommand, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand, AttachRolePolicyCommand } from "@aws-sdk/client-iam";
+import {
+    CreateRoleCommand,
+    CreatePolicyCommand,
+    IAMClient,
+    UpdateAssumeRolePolicyCommand,
+    CreateUserCommand,
+    CreateAccessKeyCommand,
+    PutUserPolicyCommand,
+    AttachRolePolicyCommand,
+} from "@aws-sdk/client-iam";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { strict as assert } from "assert";
@@ -62,7 +71,9 @@ describe("generated documents against moto (AWS API emulator)", function () {
 
     it("moto validates documents: a malformed one is rejected (the check below can fail)", async () => {
         await assert.rejects(
-            iam.send(new CreatePolicyCommand({ PolicyName: "bad", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow" }] }) })),
+            iam.send(
+                new CreatePolicyCommand({ PolicyName: "bad", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow" }] }) }),
+            ),
             (error) => errorName(error) === "MalformedPolicyDocument" || errorName(error) === "MalformedPolicyDocumentException",
         );
     });
@@ -84,11 +95,21 @@ describe("generated documents against moto (AWS API emulator)", function () {
     it("IAM accepts the cross-account chain: the assets role's trust of the workload role, and the assume policy", async () => {
         const { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } = await import("../../components/crossAccount");
         const workload = await iam.send(
-            new CreateRoleCommand({ RoleName: "ray-workload", AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "sts:AssumeRole" }] }) }),
+            new CreateRoleCommand({
+                RoleName: "ray-workload",
+                AssumeRolePolicyDocument: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "sts:AssumeRole" }],
+                }),
+            }),
         );
         const chain = { tagSession: true, externalId: "ray-prod" };
-        const assets = await iam.send(new CreateRoleCommand({ RoleName: "ray-assets", AssumeRolePolicyDocument: JSON.stringify(buildAssetsTrustPolicy(workload.Role!.Arn!, chain)) }));
-        await iam.send(new CreatePolicyCommand({ PolicyName: "assume-assets", PolicyDocument: JSON.stringify(buildAssumeAssetsPolicy(assets.Role!.Arn!, chain)) }));
+        const assets = await iam.send(
+            new CreateRoleCommand({ RoleName: "ray-assets", AssumeRolePolicyDocument: JSON.stringify(buildAssetsTrustPolicy(workload.Role!.Arn!, chain)) }),
+        );
+        await iam.send(
+            new CreatePolicyCommand({ PolicyName: "assume-assets", PolicyDocument: JSON.stringify(buildAssumeAssetsPolicy(assets.Role!.Arn!, chain)) }),
+        );
     });
 
     it("with enforcement on, assumed-role credentials write under the granted prefix and are denied elsewhere", async () => {

@@ -3,7 +3,15 @@
  * clusters, several accounts); Pod Identity associations, which moto lacks, come from recorded API responses.
  */
 import { CreateClusterCommand, EKSClient } from "@aws-sdk/client-eks";
-import { AttachRolePolicyCommand, CreateOpenIDConnectProviderCommand, CreatePolicyCommand, CreateRoleCommand, DetachRolePolicyCommand, IAMClient, UpdateAssumeRolePolicyCommand } from "@aws-sdk/client-iam";
+import {
+    AttachRolePolicyCommand,
+    CreateOpenIDConnectProviderCommand,
+    CreatePolicyCommand,
+    CreateRoleCommand,
+    DetachRolePolicyCommand,
+    IAMClient,
+    UpdateAssumeRolePolicyCommand,
+} from "@aws-sdk/client-iam";
 import { strict as assert } from "assert";
 import { STSClient } from "@aws-sdk/client-sts";
 import { assetsIamThrough, verifyStack, VerifyClients } from "../../automation/verify";
@@ -39,15 +47,34 @@ describe("verify against moto", function () {
 
     /** A deployed IRSA tenant, as `up` would have left it. */
     async function deployIrsa() {
-        const cluster = await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const cluster = await eks.send(
+            new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
+        );
         const issuer = cluster.cluster!.identity!.oidc!.issuer!;
-        const provider = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuer, ClientIDList: ["sts.amazonaws.com"], ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"] }));
+        const provider = await iam.send(
+            new CreateOpenIDConnectProviderCommand({
+                Url: issuer,
+                ClientIDList: ["sts.amazonaws.com"],
+                ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+            }),
+        );
         const providerArn = provider.OpenIDConnectProviderArn!;
         const trust = buildIrsaTrustPolicy(providerArn, [{ namespace: "ray", name: "ray-worker" }]);
         const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-0a1b2c3", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(new CreatePolicyCommand({ PolicyName: "ray-policy-0a1b2c3", PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }])) }));
+        const policy = await iam.send(
+            new CreatePolicyCommand({
+                PolicyName: "ray-policy-0a1b2c3",
+                PolicyDocument: JSON.stringify(
+                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
+                ),
+            }),
+        );
         await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-0a1b2c3", PolicyArn: policy.Policy!.Arn! }));
-        const config = parseStackConfig("prod", { oidcProviderArn: providerArn, clusterName: "ray-prod", tenants: JSON.stringify([{ namespace: "ray", serviceAccountName: "ray-worker", buckets }]) });
+        const config = parseStackConfig("prod", {
+            oidcProviderArn: providerArn,
+            clusterName: "ray-prod",
+            tenants: JSON.stringify([{ namespace: "ray", serviceAccountName: "ray-worker", buckets }]),
+        });
         return { config, roleArn: role.Role!.Arn!, providerArn, policyArn: policy.Policy!.Arn! };
     }
 
@@ -58,12 +85,27 @@ describe("verify against moto", function () {
     it("a healthy IRSA tenant passes every check", async () => {
         const { config, roleArn } = await deployIrsa();
         const findings = await verifyStack("prod", config, { ray: { roleArn } }, clientsWith({ "eks.amazonaws.com/role-arn": roleArn }));
-        assert.deepEqual(findings.map((f) => [f.check, f.ok]), [["role", true], ["trust", true], ["oidc-provider", true], ["oidc-issuer", true], ["service-account", true], ["permissions", true]]);
+        assert.deepEqual(
+            findings.map((f) => [f.check, f.ok]),
+            [
+                ["role", true],
+                ["trust", true],
+                ["oidc-provider", true],
+                ["oidc-issuer", true],
+                ["service-account", true],
+                ["permissions", true],
+            ],
+        );
     });
 
     it("reports drift with what is wrong and the fix", async () => {
         const { config, roleArn, providerArn, policyArn } = await deployIrsa();
-        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "ray-role-0a1b2c3", PolicyDocument: JSON.stringify(buildIrsaTrustPolicy(providerArn, [{ namespace: "ray", name: "default" }])) }));
+        await iam.send(
+            new UpdateAssumeRolePolicyCommand({
+                RoleName: "ray-role-0a1b2c3",
+                PolicyDocument: JSON.stringify(buildIrsaTrustPolicy(providerArn, [{ namespace: "ray", name: "default" }])),
+            }),
+        );
         await iam.send(new DetachRolePolicyCommand({ RoleName: "ray-role-0a1b2c3", PolicyArn: policyArn }));
         const findings = await verifyStack("prod", config, { ray: { roleArn } }, clientsWith({}));
         const failed = Object.fromEntries(findings.filter((f) => !f.ok).map((f) => [f.check, f]));
@@ -72,14 +114,28 @@ describe("verify against moto", function () {
         assert.match(failed["service-account"].message, /ServiceAccount ray\/ray-worker is annotated with no role/);
         assert.match(failed["service-account"].fix!, /kubectl annotate sa -n ray ray-worker --overwrite eks.amazonaws.com\/role-arn=/);
         const missing = await verifyStack("prod", config, { ray: { roleArn: `arn:aws:iam::${ACCOUNT}:role/gone` } }, clientsWith({}));
-        assert.deepEqual(missing.map((f) => [f.check, f.ok]), [["role", false]]);
+        assert.deepEqual(
+            missing.map((f) => [f.check, f.ok]),
+            [["role", false]],
+        );
         assert.match(missing[0].fix!, /ray-s3-access up --stack prod/);
     });
 
     it("a trust that names another cluster's provider is caught", async () => {
         const { config, roleArn } = await deployIrsa();
-        const other = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: "https://oidc.eks.us-west-2.amazonaws.com/id/OTHERCLUSTER", ClientIDList: ["sts.amazonaws.com"], ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"] }));
-        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "ray-role-0a1b2c3", PolicyDocument: JSON.stringify(buildIrsaTrustPolicy(other.OpenIDConnectProviderArn!, [{ namespace: "ray", name: "ray-worker" }])) }));
+        const other = await iam.send(
+            new CreateOpenIDConnectProviderCommand({
+                Url: "https://oidc.eks.us-west-2.amazonaws.com/id/OTHERCLUSTER",
+                ClientIDList: ["sts.amazonaws.com"],
+                ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+            }),
+        );
+        await iam.send(
+            new UpdateAssumeRolePolicyCommand({
+                RoleName: "ray-role-0a1b2c3",
+                PolicyDocument: JSON.stringify(buildIrsaTrustPolicy(other.OpenIDConnectProviderArn!, [{ namespace: "ray", name: "ray-worker" }])),
+            }),
+        );
         const findings = await verifyStack("prod", config, { ray: { roleArn } }, clientsWith({ "eks.amazonaws.com/role-arn": roleArn }));
         const issuer = findings.find((f) => f.check === "oidc-issuer")!;
         assert.equal(issuer.ok, false);
@@ -90,14 +146,32 @@ describe("verify against moto", function () {
         await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
         const trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }] });
         const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-pi", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(new CreatePolicyCommand({ PolicyName: "ray-policy-pi", PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }])) }));
+        const policy = await iam.send(
+            new CreatePolicyCommand({
+                PolicyName: "ray-policy-pi",
+                PolicyDocument: JSON.stringify(
+                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
+                ),
+            }),
+        );
         await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-pi", PolicyArn: policy.Policy!.Arn! }));
         const config = parseStackConfig("prod", { identity: "podIdentity", clusterName: "ray-prod", tenants: JSON.stringify([{ namespace: "ray", buckets }]) });
         const recorded = (roleArn: string) => withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } });
         const healthy = await verifyStack("prod", config, { ray: { roleArn: role.Role!.Arn! } }, { iam, eks: recorded(role.Role!.Arn!) });
-        assert.deepEqual(healthy.map((f) => [f.check, f.ok]), [["role", true], ["trust", true], ["pod-identity-association", true], ["permissions", true]]);
+        assert.deepEqual(
+            healthy.map((f) => [f.check, f.ok]),
+            [
+                ["role", true],
+                ["trust", true],
+                ["pod-identity-association", true],
+                ["permissions", true],
+            ],
+        );
         const wrong = await verifyStack("prod", config, { ray: { roleArn: role.Role!.Arn! } }, { iam, eks: recorded(`arn:aws:iam::${ACCOUNT}:role/other`) });
-        assert.match(wrong.find((f) => f.check === "pod-identity-association")!.message, /no Pod Identity association on ray-prod gives ray\/ray-s3-sa this role/);
+        assert.match(
+            wrong.find((f) => f.check === "pod-identity-association")!.message,
+            /no Pod Identity association on ray-prod gives ray\/ray-s3-sa this role/,
+        );
     });
 });
 
@@ -122,7 +196,8 @@ describe("verify against moto: shared and cross-account roles", function () {
     });
 
     const buckets = [{ bucket: "ray-ckpt", prefixes: ["checkpoints/"] }];
-    const s3 = (scope = {}) => buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }], scope);
+    const s3 = (scope = {}) =>
+        buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }], scope);
     const checks = (findings: { check: string; ok: boolean; tenant: string }[]) => findings.map((f) => `${f.tenant} ${f.check} ${f.ok}`);
 
     async function role(name: string, trust: object, policy: object, client: { send(command: any): Promise<any> } = iam) {
@@ -173,11 +248,24 @@ describe("verify against moto: shared and cross-account roles", function () {
     });
 
     it("packed: each shared IRSA role admits exactly its tenants' service accounts, annotations per tenant", async () => {
-        const cluster = await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
-        const provider = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: cluster.cluster!.identity!.oidc!.issuer!, ClientIDList: ["sts.amazonaws.com"], ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"] }));
+        const cluster = await eks.send(
+            new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
+        );
+        const provider = await iam.send(
+            new CreateOpenIDConnectProviderCommand({
+                Url: cluster.cluster!.identity!.oidc!.issuer!,
+                ClientIDList: ["sts.amazonaws.com"],
+                ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+            }),
+        );
         const providerArn = provider.OpenIDConnectProviderArn!;
         const namespaces = ["t1", "t2", "t3", "t4"];
-        const config = parseStackConfig("dev", { oidcProviderArn: providerArn, clusterName: "ray-prod", roleSharing: "packed", tenants: JSON.stringify(namespaces.map((namespace) => ({ namespace, buckets }))) });
+        const config = parseStackConfig("dev", {
+            oidcProviderArn: providerArn,
+            clusterName: "ray-prod",
+            roleSharing: "packed",
+            tenants: JSON.stringify(namespaces.map((namespace) => ({ namespace, buckets }))),
+        });
         const outputs: Record<string, { roleArn: string; role: string }> = {};
         for (const group of roleGroups(config)) {
             const refs = group.tenants.map((t) => ({ namespace: t.namespace, name: "ray-s3-sa" }));
@@ -197,11 +285,15 @@ describe("verify against moto: shared and cross-account roles", function () {
         ]);
         // The trust lost t3 (say, a hand edit) and t4's ServiceAccount points at another role.
         const refs = ["t1", "t2", "t4"].map((namespace) => ({ namespace, name: "ray-s3-sa" }));
-        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: `${group}-role`, PolicyDocument: JSON.stringify(buildIrsaTrustPolicy(providerArn, refs)) }));
+        await iam.send(
+            new UpdateAssumeRolePolicyCommand({ RoleName: `${group}-role`, PolicyDocument: JSON.stringify(buildIrsaTrustPolicy(providerArn, refs)) }),
+        );
         const drifted = await verifyStack("dev", config, outputs, {
             iam,
             eks,
-            readServiceAccount: async (ns) => ({ annotations: ns === "t4" ? { "eks.amazonaws.com/role-arn": `arn:aws:iam::${ACCOUNT}:role/old` } : annotations(ns) }),
+            readServiceAccount: async (ns) => ({
+                annotations: ns === "t4" ? { "eks.amazonaws.com/role-arn": `arn:aws:iam::${ACCOUNT}:role/old` } : annotations(ns),
+            }),
         });
         const failed = drifted.filter((f) => !f.ok);
         assert.deepEqual(checks(failed), [`${group} (4 tenants) trust false`, "t4 service-account false"]);
@@ -213,8 +305,16 @@ describe("verify against moto: shared and cross-account roles", function () {
         const deployRoleArn = `arn:aws:iam::${ASSETS}:role/ray-s3-access-deployer`;
         const assetsIam = assetsIamThrough(sts, (credentials) => new IAMClient({ endpoint: moto.endpoint, region: moto.region, credentials }));
         const inAssets = await assetsIam(deployRoleArn);
-        const cluster = await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
-        const provider = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: cluster.cluster!.identity!.oidc!.issuer!, ClientIDList: ["sts.amazonaws.com"], ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"] }));
+        const cluster = await eks.send(
+            new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
+        );
+        const provider = await iam.send(
+            new CreateOpenIDConnectProviderCommand({
+                Url: cluster.cluster!.identity!.oidc!.issuer!,
+                ClientIDList: ["sts.amazonaws.com"],
+                ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+            }),
+        );
         const providerArn = provider.OpenIDConnectProviderArn!;
         const chain = { tagSession: false, externalId: "ray-ext-1" };
         const workloadArn = `arn:aws:iam::${ACCOUNT}:role/ray-role`;
@@ -228,11 +328,22 @@ describe("verify against moto: shared and cross-account roles", function () {
         });
         const outputs = { ray: { roleArn: workloadArn, assetsRoleArn: assetsArn } };
         const healthy = await verifyStack("prod", config, outputs, { iam, eks, assetsIam });
-        assert.deepEqual(checks(healthy), ["trust", "oidc-provider", "oidc-issuer", "permissions", "assets-role", "assets-trust", "assets-permissions"].reduce((all, c) => [...all, `ray ${c} true`], ["ray role true"]));
+        assert.deepEqual(
+            checks(healthy),
+            ["trust", "oidc-provider", "oidc-issuer", "permissions", "assets-role", "assets-trust", "assets-permissions"].reduce(
+                (all, c) => [...all, `ray ${c} true`],
+                ["ray role true"],
+            ),
+        );
         assert.match(healthy.find((f) => f.check === "assets-trust")!.message, /trusts only the workload role .* \(with the external id\)/);
 
         // The assets role is opened to the whole compute account, and without the external id.
-        await inAssets.send(new UpdateAssumeRolePolicyCommand({ RoleName: "ray-assets-role", PolicyDocument: JSON.stringify(buildAssetsTrustPolicy(`arn:aws:iam::${ACCOUNT}:root`, { tagSession: false })) }));
+        await inAssets.send(
+            new UpdateAssumeRolePolicyCommand({
+                RoleName: "ray-assets-role",
+                PolicyDocument: JSON.stringify(buildAssetsTrustPolicy(`arn:aws:iam::${ACCOUNT}:root`, { tagSession: false })),
+            }),
+        );
         const opened = await verifyStack("prod", config, outputs, { iam, eks, assetsIam });
         const trust = opened.find((f) => f.check === "assets-trust")!;
         assert.equal(trust.ok, false);

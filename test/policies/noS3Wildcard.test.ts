@@ -36,7 +36,12 @@ describe(`policy ${NAME}`, () => {
     });
 
     it("flags NotAction that leaves S3 in, not NotAction that takes S3 out", async () => {
-        expectViolations(await check([iamPolicy(doc(statement({ Action: undefined, NotAction: ["iam:*", "organizations:*"] })))]), NAME, 1, /NotAction \["iam:\*","organizations:\*"\], which leaves every S3 action in/);
+        expectViolations(
+            await check([iamPolicy(doc(statement({ Action: undefined, NotAction: ["iam:*", "organizations:*"] })))]),
+            NAME,
+            1,
+            /NotAction \["iam:\*","organizations:\*"\], which leaves every S3 action in/,
+        );
         expectNone(await check([iamPolicy(doc(statement({ Action: undefined, NotAction: "s3:*" })))]));
     });
 
@@ -57,7 +62,10 @@ describe(`policy ${NAME}`, () => {
             resource("aws:iam/userPolicy:UserPolicy", "up", { policy: wildcard }),
             resource("aws:iam/groupPolicy:GroupPolicy", "gp", { policy: wildcard }),
             role({ Version: "2012-10-17", Statement: [] }, { inlinePolicies: [{ name: "inline", policy: wildcard }] }),
-            resource("aws:s3/bucketPolicy:BucketPolicy", "bp", { bucket: "b", policy: doc(statement({ Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "s3:*" })) }),
+            resource("aws:s3/bucketPolicy:BucketPolicy", "bp", {
+                bucket: "b",
+                policy: doc(statement({ Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "s3:*" })),
+            }),
         ];
         const v = await check(carriers);
         expectViolations(v, NAME, 5);
@@ -70,11 +78,16 @@ describe(`policy ${NAME}`, () => {
             resource("aws:iam/policyAttachment:PolicyAttachment", "a2", { policyArn: "arn:aws-cn:iam::aws:policy/AdministratorAccess" }),
             resource("aws:iam/userPolicyAttachment:UserPolicyAttachment", "a3", { user: "u", policyArn: "arn:aws-us-gov:iam::aws:policy/PowerUserAccess" }),
             resource("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "a4", { group: "g", policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" }),
-            role({ Version: "2012-10-17", Statement: [] }, { managedPolicyArns: ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/AdministratorAccess"] }),
+            role(
+                { Version: "2012-10-17", Statement: [] },
+                { managedPolicyArns: ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/AdministratorAccess"] },
+            ),
         ];
         const v = await check(attachments);
         expectViolations(v, NAME, 5, /grants every S3 action/);
-        expectNone(await check([resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ok", { policyArn: "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" })]));
+        expectNone(
+            await check([resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ok", { policyArn: "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" })]),
+        );
     });
 
     it("is not applicable outside production", async () => {

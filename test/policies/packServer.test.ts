@@ -93,6 +93,9 @@ describe("policy pack under the Pulumi CLI's layout (analyzer gRPC protocol)", f
         assert.match(wildcard.message, /grants every S3 action/);
         const dev = await analyze("dev");
         assert.equal(dev.filter((d: any) => d.policy === "no-s3-wildcard-in-production").length, 0);
-        assert.ok(dev.some((d: any) => d.policy === "no-bucket-admin-for-workloads-advisory"), "advisory findings still show in development");
+        assert.ok(
+            dev.some((d: any) => d.policy === "no-bucket-admin-for-workloads-advisory"),
+            "advisory findings still show in development",
+        );
     });
 });

@@ -10,9 +10,15 @@ const NAME = "service-account-role-trust-match";
 const ROLE_ARN = "arn:aws:iam::111122223333:role/ray-s3";
 
 function serviceAccount(namespace: string, name: string, roleArn: string, extra = {}) {
-    return resource("kubernetes:core/v1:ServiceAccount", `${namespace}-${name}`, {
-        metadata: { name, namespace, annotations: { "eks.amazonaws.com/role-arn": roleArn } },
-    }, "dev", extra);
+    return resource(
+        "kubernetes:core/v1:ServiceAccount",
+        `${namespace}-${name}`,
+        {
+            metadata: { name, namespace, annotations: { "eks.amazonaws.com/role-arn": roleArn } },
+        },
+        "dev",
+        extra,
+    );
 }
 
 describe(`policy ${NAME} (stack)`, () => {
@@ -24,7 +30,13 @@ describe(`policy ${NAME} (stack)`, () => {
 
     it("flags a ServiceAccount the role does not trust (the cause of 'Not authorized to perform sts:AssumeRoleWithWebIdentity')", async () => {
         const v = await run([serviceAccountRoleTrustMatch], [trustedRole, serviceAccount("ray", "ray-worker", ROLE_ARN)]);
-        const [violation] = expectViolations(v, NAME, 1, /does not admit system:serviceaccount:ray:ray-worker/, /Not authorized to perform sts:AssumeRoleWithWebIdentity/);
+        const [violation] = expectViolations(
+            v,
+            NAME,
+            1,
+            /does not admit system:serviceaccount:ray:ray-worker/,
+            /Not authorized to perform sts:AssumeRoleWithWebIdentity/,
+        );
         assert.match(violation.urn, /ServiceAccount::ray-ray-worker$/);
         assert.equal(violation.enforcementLevel, "mandatory");
     });
@@ -37,7 +49,16 @@ describe(`policy ${NAME} (stack)`, () => {
     });
 
     it("honours StringLike wildcards the way IAM does (the wildcard itself is the IRSA rule's business)", async () => {
-        const like = role(doc({ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringLike: { "x:sub": "system:serviceaccount:ray:*" } } }), { arn: ROLE_ARN }, "dev");
+        const like = role(
+            doc({
+                Effect: "Allow",
+                Principal: { Federated: "arn:aws:iam::1:oidc-provider/x" },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringLike: { "x:sub": "system:serviceaccount:ray:*" } },
+            }),
+            { arn: ROLE_ARN },
+            "dev",
+        );
         expectNone(await run([serviceAccountRoleTrustMatch], [like, serviceAccount("ray", "anything", ROLE_ARN)]));
     });
 
@@ -47,15 +68,30 @@ describe(`policy ${NAME} (stack)`, () => {
 
     it("flags a Pod Identity association whose role does not trust EKS Pod Identity with sts:TagSession", async () => {
         const ec2Role = role(doc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }), { arn: ROLE_ARN }, "dev");
-        const association = resource("aws:eks/podIdentityAssociation:PodIdentityAssociation", "assoc", { clusterName: "c", namespace: "ray", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN }, "dev");
-        expectViolations(await run([serviceAccountRoleTrustMatch], [ec2Role, association]), NAME, 1, /does not allow pods.eks.amazonaws.com to sts:AssumeRole and sts:TagSession/);
+        const association = resource(
+            "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+            "assoc",
+            { clusterName: "c", namespace: "ray", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN },
+            "dev",
+        );
+        expectViolations(
+            await run([serviceAccountRoleTrustMatch], [ec2Role, association]),
+            NAME,
+            1,
+            /does not allow pods.eks.amazonaws.com to sts:AssumeRole and sts:TagSession/,
+        );
         const podRole = role(goodPodIdentityTrust(), { arn: ROLE_ARN }, "dev");
         expectNone(await run([serviceAccountRoleTrustMatch], [podRole, association]));
     });
 
     it("flags a Pod Identity association for a service account the role's trust does not pin", async () => {
         const podRole = role(goodPodIdentityTrust(), { arn: ROLE_ARN }, "dev");
-        const association = resource("aws:eks/podIdentityAssociation:PodIdentityAssociation", "assoc", { clusterName: "c", namespace: "other", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN }, "dev");
+        const association = resource(
+            "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+            "assoc",
+            { clusterName: "c", namespace: "other", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN },
+            "dev",
+        );
         expectViolations(await run([serviceAccountRoleTrustMatch], [podRole, association]), NAME, 1, /pins other namespaces or service accounts/);
     });
 });
@@ -70,7 +106,12 @@ describe("the whole pack on the component's own output, in a production stack", 
         const resources = world.resources.map((r) => ({
             type: r.type,
             name: r.name,
-            urn: resourceUrn("prod", "ray-s3-access", r.type === "ray-s3-access:index:RayS3Access" ? r.type : `ray-s3-access:index:RayS3Access$${r.type}`, r.name),
+            urn: resourceUrn(
+                "prod",
+                "ray-s3-access",
+                r.type === "ray-s3-access:index:RayS3Access" ? r.type : `ray-s3-access:index:RayS3Access$${r.type}`,
+                r.name,
+            ),
             props: r.state,
         }));
         useStack("dev");
@@ -85,7 +126,14 @@ describe("the whole pack on the component's own output, in a production stack", 
                 namespace: "ray",
                 ...(identity === "irsa" ? { oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC" } : {}),
                 additionalServiceAccounts: ["ray-jobs:submitter"],
-                buckets: [{ bucket: "ckpt-bucket", prefixes: ["checkpoints/"], kmsKeyArns: ["arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"] }, { bucket: "datasets", access: "read" }],
+                buckets: [
+                    {
+                        bucket: "ckpt-bucket",
+                        prefixes: ["checkpoints/"],
+                        kmsKeyArns: ["arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+                    },
+                    { bucket: "datasets", access: "read" },
+                ],
             });
             assert.ok(resources.length >= 5);
             expectNone(await run(policies, resources));
@@ -96,8 +144,13 @@ describe("the whole pack on the component's own output, in a production stack", 
 describe("properties of the pack (fast-check)", () => {
     const jsonValue = fc.jsonValue({ maxDepth: 4 });
     const types = [
-        "aws:iam/policy:Policy", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:s3/bucketPolicy:BucketPolicy",
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "kubernetes:core/v1:ServiceAccount", "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        "aws:iam/policy:Policy",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "kubernetes:core/v1:ServiceAccount",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
     ];
     const statementLike = fc.record(
         {

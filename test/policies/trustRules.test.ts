@@ -1,6 +1,20 @@
 import { strict as assert } from "assert";
 import { irsaTrustPinned, noBucketAdminForWorkloads, trustPrincipalsPinned } from "../../policies/rules";
-import { ACCOUNT, doc, expectNone, expectViolations, goodIrsaTrust, goodPermissions, goodPodIdentityTrust, iamPolicy, ISSUER, PROVIDER_ARN, role, run, statement } from "./harness";
+import {
+    ACCOUNT,
+    doc,
+    expectNone,
+    expectViolations,
+    goodIrsaTrust,
+    goodPermissions,
+    goodPodIdentityTrust,
+    iamPolicy,
+    ISSUER,
+    PROVIDER_ARN,
+    role,
+    run,
+    statement,
+} from "./harness";
 
 function irsaTrustWith(condition: Record<string, Record<string, unknown>>, principal = PROVIDER_ARN): any {
     return doc({ Effect: "Allow", Principal: { Federated: principal }, Action: "sts:AssumeRoleWithWebIdentity", Condition: condition });
@@ -61,12 +75,17 @@ describe("policy trust-principals-pinned", () => {
         expectNone(await check(goodIrsaTrust()));
     });
 
-    it("a \"*\" principal in either form without a limiting condition is mandatory", async () => {
+    it('a "*" principal in either form without a limiting condition is mandatory', async () => {
         for (const principal of ["*", { AWS: "*" }, { AWS: ["arn:aws:iam::111122223333:root", "*"] }]) {
             const v = await check(doc({ Effect: "Allow", Principal: principal, Action: "sts:AssumeRole" }), "dev");
             expectViolations(v, "trust-principals-pinned", 1, /Principal "\*" with no limiting condition/);
         }
-        const limited = doc({ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } });
+        const limited = doc({
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: "sts:AssumeRole",
+            Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } },
+        });
         expectNone(await check(limited));
     });
 
@@ -115,11 +134,16 @@ describe("policy no-bucket-admin-for-workloads", () => {
 
     it("catches admin actions granted through wildcards and NotAction", async () => {
         expectViolations(await check(doc(statement({ Action: "s3:Put*" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:putbucketacl/);
-        expectViolations(await check(doc(statement({ Action: undefined, NotAction: "s3:GetObject" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:deletebucket/);
+        expectViolations(
+            await check(doc(statement({ Action: undefined, NotAction: "s3:GetObject" })), "dev"),
+            "no-bucket-admin-for-workloads-advisory",
+            1,
+            /s3:deletebucket/,
+        );
         expectViolations(await check(doc(statement({ Action: "s3:BypassGovernanceRetention" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1);
     });
 
-    it("Resource \"*\" on S3 actions is advisory in development, mandatory in production", async () => {
+    it('Resource "*" on S3 actions is advisory in development, mandatory in production', async () => {
         const star = doc(statement({ Action: "s3:GetObject", Resource: "*" }));
         expectViolations(await check(star, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /on Resource "\*"/);
         expectViolations(await check(star, "prod"), "no-bucket-admin-for-workloads", 1, /on Resource "\*"/);

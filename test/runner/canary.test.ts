@@ -9,7 +9,13 @@ import { VerifyClients } from "../../automation/verify";
 const ROOT = path.join(__dirname, "..", "..");
 const ROLE = "arn:aws:iam::111122223333:role/ray-role-1a2b3c";
 
-const irsaTarget: CanaryTarget = { namespace: "ray", serviceAccountName: "ray-s3-sa", identity: "irsa", targets: ["ray-ckpt/checkpoints/"], expectedRoleArn: ROLE };
+const irsaTarget: CanaryTarget = {
+    namespace: "ray",
+    serviceAccountName: "ray-s3-sa",
+    identity: "irsa",
+    targets: ["ray-ckpt/checkpoints/"],
+    expectedRoleArn: ROLE,
+};
 
 /** A scripted cluster: each Job goes through the given states, then prints the given log. */
 class ScriptedKube implements CanaryKube {
@@ -53,7 +59,11 @@ describe("verify --canary: the Job and how its report is read", () => {
     });
 
     it("an IRSA cross-account tenant's Job mounts the chained profile and selects it", () => {
-        const job: any = canaryJob("c", { ...irsaTarget, awsConfigMap: "ray-s3-sa-aws-config", env: { AWS_CONFIG_FILE: "/etc/ray-s3-access/config", AWS_PROFILE: "assets" } }, { image: "i", sdk: "auto", timeoutSeconds: 60 });
+        const job: any = canaryJob(
+            "c",
+            { ...irsaTarget, awsConfigMap: "ray-s3-sa-aws-config", env: { AWS_CONFIG_FILE: "/etc/ray-s3-access/config", AWS_PROFILE: "assets" } },
+            { image: "i", sdk: "auto", timeoutSeconds: 60 },
+        );
         const pod = job.spec.template.spec;
         assert.deepEqual(pod.volumes, [{ name: "aws-config", configMap: { name: "ray-s3-sa-aws-config" } }]);
         assert.equal(pod.containers[0].volumeMounts[0].mountPath, "/etc/ray-s3-access");
@@ -61,7 +71,14 @@ describe("verify --canary: the Job and how its report is read", () => {
     });
 
     it("a boto3 too old for Pod Identity is named with the first version that works", () => {
-        const report = parseCanaryLog(log("sdk boto3 1.28.57", "identity-error NoCredentialsError: Unable to locate credentials", "list-error ray-ckpt/checkpoints/ NoCredentialsError: Unable to locate credentials", "done"));
+        const report = parseCanaryLog(
+            log(
+                "sdk boto3 1.28.57",
+                "identity-error NoCredentialsError: Unable to locate credentials",
+                "list-error ray-ckpt/checkpoints/ NoCredentialsError: Unable to locate credentials",
+                "done",
+            ),
+        );
         const result = judgeCanary(report, { ...irsaTarget, identity: "podIdentity" });
         assert.equal(result.ok, false);
         assert.match(result.message, /got no identity: NoCredentialsError/);
@@ -69,21 +86,39 @@ describe("verify --canary: the Job and how its report is read", () => {
         // The same SDK is new enough for IRSA: the fix then points at the set-up instead.
         assert.match(judgeCanary(report, irsaTarget).fix!, /eks.amazonaws.com\/role-arn/);
         // AWS CLI v2 before 2.15.0 does not know Pod Identity either.
-        const cli = judgeCanary(parseCanaryLog(log("sdk aws-cli 2.13.0", "identity-error Unable to locate credentials", "done")), { ...irsaTarget, identity: "podIdentity" });
+        const cli = judgeCanary(parseCanaryLog(log("sdk aws-cli 2.13.0", "identity-error Unable to locate credentials", "done")), {
+            ...irsaTarget,
+            identity: "podIdentity",
+        });
         assert.match(cli.fix!, /aws-cli 2.13.0 is older than 2.15.0/);
     });
 
     it("a pod that falls back to the node's role is caught by the identity it reports", () => {
-        const result = judgeCanary(parseCanaryLog(log("sdk boto3 1.35.0", "identity arn:aws:sts::111122223333:assumed-role/eks-node-group-role/i-0abc", "list ray-ckpt/checkpoints/ ok", "done")), irsaTarget);
+        const result = judgeCanary(
+            parseCanaryLog(
+                log("sdk boto3 1.35.0", "identity arn:aws:sts::111122223333:assumed-role/eks-node-group-role/i-0abc", "list ray-ckpt/checkpoints/ ok", "done"),
+            ),
+            irsaTarget,
+        );
         assert.equal(result.ok, false);
         assert.match(result.message, /runs as arn:aws:sts::111122223333:assumed-role\/eks-node-group-role\/i-0abc, not as the role ray-role-1a2b3c/);
         assert.match(result.fix!, /node's role/);
-        const good = judgeCanary(parseCanaryLog(log("sdk boto3 1.35.0", `identity arn:aws:sts::111122223333:assumed-role/ray-role-1a2b3c/botocore-session-1`, "list ray-ckpt/checkpoints/ ok", "done")), irsaTarget);
+        const good = judgeCanary(
+            parseCanaryLog(
+                log(
+                    "sdk boto3 1.35.0",
+                    `identity arn:aws:sts::111122223333:assumed-role/ray-role-1a2b3c/botocore-session-1`,
+                    "list ray-ckpt/checkpoints/ ok",
+                    "done",
+                ),
+            ),
+            irsaTarget,
+        );
         assert.equal(good.ok, true);
     });
 
     it("a pod that cannot pull its image is reported, and the Job is deleted", async () => {
-        const kube = new ScriptedKube([{ finished: false }, { finished: false, stuck: "ImagePullBackOff: Back-off pulling image \"my-ray:typo\"" }], "");
+        const kube = new ScriptedKube([{ finished: false }, { finished: false, stuck: 'ImagePullBackOff: Back-off pulling image "my-ray:typo"' }], "");
         const result = await runCanary(kube, irsaTarget, { image: "my-ray:typo", sdk: "auto", timeoutSeconds: 60, pollMs: 1 });
         assert.equal(result.ok, false);
         assert.match(result.message, /could not start: ImagePullBackOff/);
@@ -98,7 +133,10 @@ describe("verify --canary: the Job and how its report is read", () => {
         const result = await runCanary(kube, irsaTarget, { image: "i", sdk: "auto", timeoutSeconds: 600, pollMs: 5 }, controller.signal);
         assert.match(result.message, /cancelled/);
         assert.equal(kube.deleted.length, 1);
-        const kept = new ScriptedKube([{ finished: true, succeeded: true }], log("sdk boto3 1.35.0", `identity arn:aws:sts::111122223333:assumed-role/ray-role-1a2b3c/s`, "list ray-ckpt/checkpoints/ ok", "done"));
+        const kept = new ScriptedKube(
+            [{ finished: true, succeeded: true }],
+            log("sdk boto3 1.35.0", `identity arn:aws:sts::111122223333:assumed-role/ray-role-1a2b3c/s`, "list ray-ckpt/checkpoints/ ok", "done"),
+        );
         assert.equal((await runCanary(kept, irsaTarget, { image: "i", sdk: "auto", timeoutSeconds: 60, pollMs: 1, keep: true })).ok, true);
         assert.deepEqual(kept.deleted, []);
     });
@@ -110,9 +148,24 @@ describe("verify --canary: the Job and how its report is read", () => {
         };
         const noSuchEntity = Object.assign(new Error("The role cannot be found"), { name: "NoSuchEntityException" });
         const verifyClients = (): VerifyClients => ({ iam: { send: async () => Promise.reject(noSuchEntity) }, eks: { send: async () => ({}) } });
-        const kube = new ScriptedKube([{ finished: true, succeeded: true }], log("sdk boto3 1.20.0", "identity-error NoCredentialsError: Unable to locate credentials", "done"));
-        const out = { text: "", write(c: string) { this.text += c; return true; } };
-        const err = { text: "", write(c: string) { this.text += c; return true; } };
+        const kube = new ScriptedKube(
+            [{ finished: true, succeeded: true }],
+            log("sdk boto3 1.20.0", "identity-error NoCredentialsError: Unable to locate credentials", "done"),
+        );
+        const out = {
+            text: "",
+            write(c: string) {
+                this.text += c;
+                return true;
+            },
+        };
+        const err = {
+            text: "",
+            write(c: string) {
+                this.text += c;
+                return true;
+            },
+        };
         const code = await main(["verify", "--cwd", ROOT, "--stack", "prod", "--tenant", "ray-team-a", "--canary", "--canary-image", "my-registry/ray:2.9"], {
             stdout: out as any,
             stderr: err as any,
@@ -124,15 +177,30 @@ describe("verify --canary: the Job and how its report is read", () => {
         assert.equal(code, 1);
         assert.equal(kube.jobs.length, 1);
         assert.equal(kube.jobs[0].spec.template.spec.containers[0].image, "my-registry/ray:2.9");
-        assert.match(out.text, /FAIL prod\/ray-team-a canary: canary for ray-team-a\/ray-worker got no identity: NoCredentialsError[^\n]*\n\s+fix: the image's boto3 1.20.0 is older than 1.34.41/);
-        const bad = await main(["verify", "--cwd", ROOT, "--canary", "--canary-timeout", "3"], { stdout: out as any, stderr: err as any, driver: () => driver, verifyClients, canaryKube: async () => kube });
+        assert.match(
+            out.text,
+            /FAIL prod\/ray-team-a canary: canary for ray-team-a\/ray-worker got no identity: NoCredentialsError[^\n]*\n\s+fix: the image's boto3 1.20.0 is older than 1.34.41/,
+        );
+        const bad = await main(["verify", "--cwd", ROOT, "--canary", "--canary-timeout", "3"], {
+            stdout: out as any,
+            stderr: err as any,
+            driver: () => driver,
+            verifyClients,
+            canaryKube: async () => kube,
+        });
         assert.equal(bad, 2);
         assert.match(err.text, /--canary-timeout 3 must be a whole number of seconds, at least 10/);
     });
 });
 
 describe("npm run e2e", () => {
-    const capture = () => ({ text: "", write(c: string) { this.text += c; return true; } });
+    const capture = () => ({
+        text: "",
+        write(c: string) {
+            this.text += c;
+            return true;
+        },
+    });
 
     it("refuses to run without the explicit opt-in, a named stack, or on a production stack, and runs nothing", async () => {
         const calls: string[][] = [];
@@ -154,25 +222,46 @@ describe("npm run e2e", () => {
         const stdout = capture();
         const code = await runE2e(["--stack", "e2e", "--canary-image", "my/ray:2.9"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run });
         assert.equal(code, 1);
-        assert.deepEqual(calls, ["check --stack e2e --cwd", "up --stack e2e --cwd", "verify --stack e2e --cwd --canary --canary-timeout 300 --canary-image my/ray:2.9", "destroy --stack e2e --cwd --yes"]);
+        assert.deepEqual(calls, [
+            "check --stack e2e --cwd",
+            "up --stack e2e --cwd",
+            "verify --stack e2e --cwd --canary --canary-timeout 300 --canary-image my/ray:2.9",
+            "destroy --stack e2e --cwd --yes",
+        ]);
         assert.match(stdout.text, /verify --canary\s+failed \(exit 1\)/);
         calls.length = 0;
         codes.up = 1;
         assert.equal(await runE2e(["--stack", "e2e"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 1);
-        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check", "up", "destroy"], "a failed up skips verify and still cleans up");
+        assert.deepEqual(
+            calls.map((c) => c.split(" ")[0]),
+            ["check", "up", "destroy"],
+            "a failed up skips verify and still cleans up",
+        );
         calls.length = 0;
         codes.up = 2;
         assert.equal(await runE2e(["--stack", "e2e"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 1);
-        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check", "up"], "up refused (no CLI, no passphrase): nothing to destroy");
+        assert.deepEqual(
+            calls.map((c) => c.split(" ")[0]),
+            ["check", "up"],
+            "up refused (no CLI, no passphrase): nothing to destroy",
+        );
         calls.length = 0;
         codes.check = 1;
         assert.equal(await runE2e(["--stack", "e2e"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 1);
-        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check"], "a policy violation stops the run before anything is created");
+        assert.deepEqual(
+            calls.map((c) => c.split(" ")[0]),
+            ["check"],
+            "a policy violation stops the run before anything is created",
+        );
         codes.check = 0;
         calls.length = 0;
         codes.up = 0;
         codes.verify = 0;
         assert.equal(await runE2e(["--stack", "e2e", "--keep"], { env: { RAY_S3_ACCESS_E2E: "1" }, stdout, stderr: capture(), run }), 0);
-        assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["check", "up", "verify"], "--keep leaves the stack");
+        assert.deepEqual(
+            calls.map((c) => c.split(" ")[0]),
+            ["check", "up", "verify"],
+            "--keep leaves the stack",
+        );
     });
 });

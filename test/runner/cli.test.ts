@@ -19,10 +19,19 @@ class Capture {
     }
 }
 
-async function cli(args: string[], extra: { driver?: StackDriver; listNamespaces?: (s: string) => Promise<string[]>; verifyClients?: () => VerifyClients } = {}) {
+async function cli(
+    args: string[],
+    extra: { driver?: StackDriver; listNamespaces?: (s: string) => Promise<string[]>; verifyClients?: () => VerifyClients } = {},
+) {
     const stdout = new Capture();
     const stderr = new Capture();
-    const code = await main(args, { stdout, stderr, driver: extra.driver ? () => extra.driver! : undefined, listNamespaces: extra.listNamespaces, verifyClients: extra.verifyClients });
+    const code = await main(args, {
+        stdout,
+        stderr,
+        driver: extra.driver ? () => extra.driver! : undefined,
+        listNamespaces: extra.listNamespaces,
+        verifyClients: extra.verifyClients,
+    });
     return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -44,7 +53,10 @@ describe("ray-s3-access CLI", function () {
         const { code, stdout } = await cli(["render", "--cwd", ROOT, "--json"]);
         assert.equal(code, 0);
         const json = JSON.parse(stdout);
-        assert.deepEqual(json.stacks.map((s: any) => s.stack), ["dev", "prod"]);
+        assert.deepEqual(
+            json.stacks.map((s: any) => s.stack),
+            ["dev", "prod"],
+        );
         const dev = json.stacks[0];
         assert.ok(dev.resources.every((r: any) => typeof r.type === "string" && typeof r.name === "string" && typeof r.inputs === "object"));
         const types = dev.resources.map((r: any) => r.type);
@@ -83,7 +95,10 @@ describe("ray-s3-access CLI", function () {
         const { code, stdout } = await cli(["check", "--cwd", ROOT, "--json"]);
         assert.equal(code, 0);
         const json = JSON.parse(stdout);
-        assert.deepEqual(json.stacks.map((s: any) => s.violations), [[], []]);
+        assert.deepEqual(
+            json.stacks.map((s: any) => s.violations),
+            [[], []],
+        );
     });
 
     it("check exits 1 on a mandatory violation and names it", async () => {
@@ -155,7 +170,10 @@ describe("ray-s3-access CLI", function () {
         const { code, stdout } = await cli(["render", "--cwd", ROOT, "--stack", "dev", "--per-tenant", "--tenant", "ray", "--json"]);
         assert.equal(code, 0);
         const json = JSON.parse(stdout);
-        assert.deepEqual(json.stacks.map((s: any) => s.stack), ["dev", "dev.ray"]);
+        assert.deepEqual(
+            json.stacks.map((s: any) => s.stack),
+            ["dev", "dev.ray"],
+        );
         assert.equal(json.stacks[0].resources.filter((r: any) => r.type === "ray-s3-access:index:RayS3Access").length, 0);
         assert.equal(json.stacks[1].resources.filter((r: any) => r.type === "ray-s3-access:index:RayS3Access").length, 1);
 
@@ -170,18 +188,33 @@ describe("ray-s3-access CLI", function () {
 `,
         });
         const split = JSON.parse((await cli(["render", "--cwd", dir, "--per-tenant", "--json"])).stdout);
-        assert.deepEqual(split.stacks[0].resources.map((r: any) => r.type), ["aws:iam/openIdConnectProvider:OpenIdConnectProvider"]);
+        assert.deepEqual(
+            split.stacks[0].resources.map((r: any) => r.type),
+            ["aws:iam/openIdConnectProvider:OpenIdConnectProvider"],
+        );
         const role = split.stacks[1].resources.find((r: any) => r.type === "aws:iam/role:Role");
-        assert.match(role.inputs.assumeRolePolicy, /"Federated":"arn:aws:iam::123456789012:oidc-provider\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/CREATEDBYENV"/);
-        assert.equal(split.stacks[1].resources.filter((r: any) => r.type.includes("OpenIdConnectProvider")).length, 0, "the tenant stack does not create another provider");
+        assert.match(
+            role.inputs.assumeRolePolicy,
+            /"Federated":"arn:aws:iam::123456789012:oidc-provider\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/CREATEDBYENV"/,
+        );
+        assert.equal(
+            split.stacks[1].resources.filter((r: any) => r.type.includes("OpenIdConnectProvider")).length,
+            0,
+            "the tenant stack does not create another provider",
+        );
     });
 
     it("--discover keeps the tenants whose namespaces carry the label", async () => {
         const listNamespaces = async (selector: string) => (selector === "ray-s3-access/tenant=true" ? ["ray", "unlisted"] : []);
-        const { code, stdout, stderr } = await cli(["render", "--cwd", ROOT, "--stack", "dev", "--discover", "ray-s3-access/tenant=true", "--json"], { listNamespaces });
+        const { code, stdout, stderr } = await cli(["render", "--cwd", ROOT, "--stack", "dev", "--discover", "ray-s3-access/tenant=true", "--json"], {
+            listNamespaces,
+        });
         assert.equal(code, 0);
         const components = JSON.parse(stdout).stacks[0].resources.filter((r: any) => r.type === "ray-s3-access:index:RayS3Access");
-        assert.deepEqual(components.map((c: any) => c.name), ["ray"]);
+        assert.deepEqual(
+            components.map((c: any) => c.name),
+            ["ray"],
+        );
         assert.match(stderr, /namespaces unlisted match .* but have no tenant entry/);
     });
 
@@ -201,7 +234,10 @@ describe("ray-s3-access CLI", function () {
     it("verify reads the deployed outputs through the driver and exits 1 with the fix when a role is missing", async () => {
         const driver: StackDriver = {
             prepare: async () => undefined,
-            run: async (request) => ({ changes: {}, outputs: { tenants: Object.fromEntries(request.target.tenants.map((ns) => [ns, { roleArn: `arn:aws:iam::111122223333:role/${ns}-role-x` }])) } }),
+            run: async (request) => ({
+                changes: {},
+                outputs: { tenants: Object.fromEntries(request.target.tenants.map((ns) => [ns, { roleArn: `arn:aws:iam::111122223333:role/${ns}-role-x` }])) },
+            }),
         };
         const noSuchEntity = Object.assign(new Error("The role cannot be found"), { name: "NoSuchEntityException" });
         const verifyClients = (): VerifyClients => ({

@@ -46,7 +46,10 @@ describe("runner orchestration (fake Automation API driver)", () => {
     it("runs environment stacks before their tenants, and every stack gets an outcome", async () => {
         const driver = new FakeDriver({ latencyMs: 15 });
         const outcomes = await runOperation(driver, "up", perTenantTargets(), options({ concurrency: 3 }));
-        assert.deepEqual(outcomes.map((o) => [o.stack, o.result]), perTenantTargets().map((t) => [t.stack, "succeeded"]));
+        assert.deepEqual(
+            outcomes.map((o) => [o.stack, o.result]),
+            perTenantTargets().map((t) => [t.stack, "succeeded"]),
+        );
         const lastEnvironmentEnd = Math.max(...driver.ends.filter((e) => !e.stack.includes(".")).map((e) => e.at));
         const firstTenantStart = Math.min(...driver.starts.filter((s) => s.stack.includes(".")).map((s) => s.at));
         assert.ok(firstTenantStart >= lastEnvironmentEnd, "tenant stacks start after the environment stacks finished");
@@ -105,9 +108,15 @@ describe("runner orchestration (fake Automation API driver)", () => {
         const targets = Array.from({ length: 5 }, (_, i) => target(`env-${i}`));
         setTimeout(() => controller.abort(), 50);
         const outcomes = await runOperation(driver, "up", targets, options({ concurrency: 2, signal: controller.signal }));
-        assert.deepEqual(outcomes.map((o) => o.result), ["cancelled", "cancelled", "cancelled", "cancelled", "cancelled"]);
+        assert.deepEqual(
+            outcomes.map((o) => o.result),
+            ["cancelled", "cancelled", "cancelled", "cancelled", "cancelled"],
+        );
         assert.equal(driver.starts.length, 2, "only the two running stacks had started");
-        assert.ok(driver.ends.every((e) => e.aborted), "the running updates saw the abort");
+        assert.ok(
+            driver.ends.every((e) => e.aborted),
+            "the running updates saw the abort",
+        );
         assert.equal(driver.locks.size, 0, "no lock left behind");
         assert.match(outcomes[4].error!, /Ctrl-C/);
     });

@@ -19,7 +19,12 @@ describe("programs and examples, evaluated under the mock engine", function () {
     after(() => resetMocks());
 
     it("example eks-ray-cluster: a new cluster, IRSA for its namespace, and a RayCluster whose pods use the service account", async () => {
-        const { resources, outputs } = await evaluateProgram({ project: "eks-ray-cluster", stack: "dev", config: { "eks-ray-cluster:checkpointBucket": "team-ckpt" }, program: eksRayCluster });
+        const { resources, outputs } = await evaluateProgram({
+            project: "eks-ray-cluster",
+            stack: "dev",
+            config: { "eks-ray-cluster:checkpointBucket": "team-ckpt" },
+            program: eksRayCluster,
+        });
         const [cluster] = ofType(resources, "eks:index:Cluster");
         assert.equal(cluster.inputs.createOidcProvider, true);
         const [role] = ofType(resources, "aws:iam/role:Role");
@@ -38,12 +43,28 @@ describe("programs and examples, evaluated under the mock engine", function () {
     });
 
     it("example pod-identity-existing-cluster: one association per service account, and it passes the whole pack in production", async () => {
-        const { resources } = await evaluateProgram({ project: "pod-identity-existing-cluster", stack: "prod", config: { "pod-identity-existing-cluster:clusterName": "ray-prod" }, program: podIdentityExisting });
+        const { resources } = await evaluateProgram({
+            project: "pod-identity-existing-cluster",
+            stack: "prod",
+            config: { "pod-identity-existing-cluster:clusterName": "ray-prod" },
+            program: podIdentityExisting,
+        });
         const associations = ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
-        assert.deepEqual(associations.map((a) => `${a.inputs.namespace}/${a.inputs.serviceAccount}`).sort(), ["ray/ray-head", "ray/ray-worker", "skypilot/skypilot-service-account"]);
+        assert.deepEqual(associations.map((a) => `${a.inputs.namespace}/${a.inputs.serviceAccount}`).sort(), [
+            "ray/ray-head",
+            "ray/ray-worker",
+            "skypilot/skypilot-service-account",
+        ]);
         const violations = await evaluatePolicies(
             policies,
-            resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.inputs, ...r.outputs }, dependencies: r.dependencies, propertyDependencies: r.propertyDependencies })),
+            resources.map((r) => ({
+                type: r.type,
+                name: r.name,
+                urn: r.urn,
+                props: { ...r.inputs, ...r.outputs },
+                dependencies: r.dependencies,
+                propertyDependencies: r.propertyDependencies,
+            })),
         );
         assert.deepEqual(violations, []);
     });
@@ -66,7 +87,10 @@ describe("programs and examples, evaluated under the mock engine", function () {
         const config = stackConfig({
             "ray-s3-access:createOidcProvider": "true",
             "ray-s3-access:oidcIssuerUrl": "https://oidc.eks.us-west-2.amazonaws.com/id/NEW",
-            "ray-s3-access:tenants": [{ namespace: "a", buckets: [{ bucket: "a-data" }] }, { namespace: "b", buckets: [{ bucket: "b-data" }] }],
+            "ray-s3-access:tenants": [
+                { namespace: "a", buckets: [{ bucket: "a-data" }] },
+                { namespace: "b", buckets: [{ bucket: "b-data" }] },
+            ],
         });
         const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "dev", config, program: runProgram });
         const providers = ofType(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
@@ -81,7 +105,9 @@ describe("programs and examples, evaluated under the mock engine", function () {
             "aws:region": "us-west-2",
             "ray-s3-access:identity": "podIdentity",
             "ray-s3-access:clusterName": "ray-prod",
-            "ray-s3-access:tenants": [{ namespace: "ray", buckets: [{ bucket: "assets-ckpt" }], assetsDeployRoleArn: "arn:aws:iam::444455556666:role/deployer" }],
+            "ray-s3-access:tenants": [
+                { namespace: "ray", buckets: [{ bucket: "assets-ckpt" }], assetsDeployRoleArn: "arn:aws:iam::444455556666:role/deployer" },
+            ],
         });
         const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "prod", config, program: runProgram });
         const [provider] = ofType(resources, "pulumi:providers:aws");
@@ -102,7 +128,10 @@ describe("programs and examples, evaluated under the mock engine", function () {
             () =>
                 parseStackConfig("prod", {
                     identity: "iam",
-                    tenants: JSON.stringify([{ namespace: "ray", buckets: [{ bucket: "x-data" }], kind: "kubeflowProfile" }, { namespace: "ray", buckets: [{ bucket: "y-data" }] }]),
+                    tenants: JSON.stringify([
+                        { namespace: "ray", buckets: [{ bucket: "x-data" }], kind: "kubeflowProfile" },
+                        { namespace: "ray", buckets: [{ bucket: "y-data" }] },
+                    ]),
                 }),
             (error: Error) => {
                 assert.ok(error instanceof StackConfigError);
@@ -114,7 +143,12 @@ describe("programs and examples, evaluated under the mock engine", function () {
             },
         );
         assert.throws(
-            () => parseStackConfig("dev", { roleSharing: "abac", clusterName: "c", tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]) }),
+            () =>
+                parseStackConfig("dev", {
+                    roleSharing: "abac",
+                    clusterName: "c",
+                    tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]),
+                }),
             /tenant 0 \("a"\) field identity: ray-s3-access:roleSharing "abac" needs identity "podIdentity" for every tenant/,
         );
     });

@@ -38,7 +38,13 @@ describe("roleSharing in the project's program", function () {
 
     it("abac needs the same buckets for every tenant, and Pod Identity", () => {
         assert.throws(
-            () => parseStackConfig("prod", { identity: "podIdentity", clusterName: "c", roleSharing: "abac", tenants: JSON.stringify([...tenants(1), ...tenants(1, [{ bucket: "other-bucket" }], 1)]) }),
+            () =>
+                parseStackConfig("prod", {
+                    identity: "podIdentity",
+                    clusterName: "c",
+                    roleSharing: "abac",
+                    tenants: JSON.stringify([...tenants(1), ...tenants(1, [{ bucket: "other-bucket" }], 1)]),
+                }),
             /tenant 1 \("team-1"\) field buckets: with ray-s3-access:roleSharing "abac" every tenant shares one policy/,
         );
     });
@@ -47,17 +53,24 @@ describe("roleSharing in the project's program", function () {
         const { resources } = await evaluateProgram({
             project: "ray-s3-access",
             stack: "dev",
-            config: config({ oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: [...tenants(60), ...tenants(5, [{ bucket: "datasets", access: "read" }], 60)] }),
+            config: config({
+                oidcProviderArn: PROVIDER,
+                roleSharing: "packed",
+                tenants: [...tenants(60), ...tenants(5, [{ bucket: "datasets", access: "read" }], 60)],
+            }),
             program: runProgram,
         });
         const roles = resources.filter((r) => r.type === "aws:iam/role:Role");
         const trusts = roles.map((r) => JSON.parse(r.inputs.assumeRolePolicy));
         for (const trust of trusts) assert.ok(iamPolicyLength(trust) <= 2048);
-        const subjectsOf = (trust: any) => [trust.Statement[0].Condition.StringEquals["oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"]].flat();
+        const subjectsOf = (trust: any) =>
+            [trust.Statement[0].Condition.StringEquals["oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"]].flat();
         const total = trusts.reduce((n, t) => n + subjectsOf(t).length, 0);
         assert.equal(total, 65, "every tenant's service account is in exactly one trust");
         // 60 identical tenants fill as few roles as the quota allows; the 5 read-only tenants get their own role.
-        const readOnlyRoles = roles.filter((r) => /datasets/.test(resources.find((p) => p.type === "aws:iam/policy:Policy" && p.parent === r.parent)!.inputs.policy));
+        const readOnlyRoles = roles.filter((r) =>
+            /datasets/.test(resources.find((p) => p.type === "aws:iam/policy:Policy" && p.parent === r.parent)!.inputs.policy),
+        );
         assert.equal(readOnlyRoles.length, 1);
         const perRole = trusts.map((t) => subjectsOf(t).length).sort((a, b) => b - a);
         const mostThatFit = perRole[0];

@@ -30,7 +30,12 @@ export async function identityAllows(
             // KMS needs its key policy to delegate to IAM; this is the default key policy that does.
             resourcePolicy: action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined,
             // ARNs without an account (S3) are taken to be in the caller's account.
-            request: { action, principal, resource: { resource, accountId: resource.split(":")[4] || principal.split(":")[4] || ACCOUNT }, contextVariables: context },
+            request: {
+                action,
+                principal,
+                resource: { resource, accountId: resource.split(":")[4] || principal.split(":")[4] || ACCOUNT },
+                contextVariables: context,
+            },
         },
         {},
     );

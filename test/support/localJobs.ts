@@ -61,7 +61,12 @@ export class LocalJobs implements CanaryKube {
         const sts = new STSClient({ endpoint: this.moto.endpoint, region: this.moto.region, credentials: this.moto.credentials });
         await this.moto.enforceAuthAfter(1);
         const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "eks-pod-identity" }))).Credentials!;
-        const body = JSON.stringify({ AccessKeyId: c.AccessKeyId, SecretAccessKey: c.SecretAccessKey, Token: c.SessionToken, Expiration: c.Expiration!.toISOString() });
+        const body = JSON.stringify({
+            AccessKeyId: c.AccessKeyId,
+            SecretAccessKey: c.SecretAccessKey,
+            Token: c.SessionToken,
+            Expiration: c.Expiration!.toISOString(),
+        });
         this.agent?.close();
         this.agent = http.createServer((_request, response) => {
             response.setHeader("Content-Type", "application/json");
@@ -93,7 +98,12 @@ export class LocalJobs implements CanaryKube {
         const pod = job.spec.template.spec;
         const container = pod.containers[0];
         const key = `${namespace}/${pod.serviceAccountName}`;
-        const env: Record<string, string> = { HOME: this.home, PATH: this.pathWithout(this.cluster.hide ?? []), AWS_ENDPOINT_URL: this.moto.endpoint, AWS_REGION: this.moto.region };
+        const env: Record<string, string> = {
+            HOME: this.home,
+            PATH: this.pathWithout(this.cluster.hide ?? []),
+            AWS_ENDPOINT_URL: this.moto.endpoint,
+            AWS_REGION: this.moto.region,
+        };
         if (process.env.PYENV_ROOT) env.PYENV_ROOT = process.env.PYENV_ROOT;
         for (const { name: k, value } of container.env) env[k] = value;
         const roleArn = this.cluster.annotations?.[key];

@@ -67,7 +67,12 @@ const mocks: pulumi.runtime.Mocks = {
             case "aws:index/getPartition:getPartition":
                 return { partition: world.partition, dnsSuffix: DNS_SUFFIX[world.partition] ?? "amazonaws.com", id: world.partition };
             case "aws:index/getCallerIdentity:getCallerIdentity":
-                return { accountId: world.accountId, arn: `arn:${world.partition}:iam::${world.accountId}:user/ci`, userId: "AIDAEXAMPLE", id: world.accountId };
+                return {
+                    accountId: world.accountId,
+                    arn: `arn:${world.partition}:iam::${world.accountId}:user/ci`,
+                    userId: "AIDAEXAMPLE",
+                    id: world.accountId,
+                };
             case "aws:index/getRegion:getRegion":
                 return { name: world.region, region: world.region, id: world.region };
             case "aws:eks/getCluster:getCluster":

@@ -76,9 +76,7 @@ export async function startMoto(): Promise<MotoServer> {
     }
     if (!ready) {
         child.kill("SIGKILL");
-        throw new Error(
-            `moto did not start on ${endpoint} (is it installed? \`python3 -m moto.server --help\`): ${stderr.trim() || "no output"}`,
-        );
+        throw new Error(`moto did not start on ${endpoint} (is it installed? \`python3 -m moto.server --help\`): ${stderr.trim() || "no output"}`);
     }
 
     return {

@@ -20,13 +20,19 @@ export function withRecordedAssociations(
                     if (!associations[key]) return { associations: [] };
                     const associationId = idOf(key);
                     const associationArn = `arn:aws:eks:us-west-2:${account}:podidentityassociation/${input.clusterName}/${associationId}`;
-                    return { associations: [{ clusterName: input.clusterName, namespace: input.namespace, serviceAccount: input.serviceAccount, associationId, associationArn }] };
+                    return {
+                        associations: [
+                            { clusterName: input.clusterName, namespace: input.namespace, serviceAccount: input.serviceAccount, associationId, associationArn },
+                        ],
+                    };
                 }
                 case "DescribePodIdentityAssociationCommand": {
                     const key = keyOf(input.associationId);
                     if (!key) throw Object.assign(new Error(`association ${input.associationId} not found`), { name: "ResourceNotFoundException" });
                     const [namespace, serviceAccount] = key.split("/");
-                    return { association: { clusterName: input.clusterName, namespace, serviceAccount, associationId: input.associationId, ...associations[key] } };
+                    return {
+                        association: { clusterName: input.clusterName, namespace, serviceAccount, associationId: input.associationId, ...associations[key] },
+                    };
                 }
                 default:
                     return eks.send(command);
