@@ -1,26 +1,29 @@
 /**
  * The real StackDriver: Pulumi's Automation API (LocalWorkspace), which runs the Pulumi CLI.
  *
- * - Backend: `PULUMI_BACKEND_URL` when set, else a local directory under the project
- *   (`file://<project>/.pulumi-state`): no Pulumi Cloud account needed.
- * - Secrets: the passphrase provider; `PULUMI_CONFIG_PASSPHRASE` (or `_FILE`) must be set.
- * - Each stack runs in a workspace directory of its own (`.pulumi-workspaces/STACK/`, whose Pulumi.yaml
- *   points at the project's `programs/`): concurrent `stack select` and settings writes in one directory
- *   corrupt each other.
- * - Provider plugins are installed once, before the fan-out, so parallel stacks do not race to download them.
+ * - **A user's own project** (`Pulumi.yaml` in --cwd): the project directory is the work dir, its own stack
+ *   files, backend and secrets provider are used as they are; nothing is written there.
+ * - **The bundled program** (stack files only): each stack runs in a workspace directory of its own
+ *   (`.pulumi-workspaces/STACK/` under --cwd: concurrent `stack select` and settings writes in one directory
+ *   corrupt each other) whose Pulumi.yaml points at the program shipped in the package, wherever
+ *   `node_modules` put it, and whose stack settings are the stack file's (config, still-encrypted secrets,
+ *   salt). Backend: `PULUMI_BACKEND_URL` when set, else `file://<cwd>/.pulumi-state` (no Pulumi Cloud account
+ *   needed); passphrase secrets unless the stack file names another provider. Provider plugins are installed
+ *   once, before the fan-out, at the versions the package depends on.
  *
- * This path needs the Pulumi CLI and a cloud account, so the tests cover it only up to this interface (see
- * the README); everything above it is tested with a fake driver.
+ * Tested against a recording `pulumi` executable (test/runner/automationDriver.test.ts): the command lines,
+ * work dirs and settings it produces; not what a real engine then does with them.
  */
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
-import { OperationRequest, OperationResult, StackDriver, ToolMissingError, Operation } from "./driver";
-import { PROJECT, StackTarget } from "./stacks";
+import { Operation, OperationRequest, OperationResult, StackDriver } from "./driver";
+import { ToolMissingError } from "./errors";
+import { Project } from "./project";
+import { StackTarget } from "./stacks";
 
 export interface AutomationDriverOptions {
-    /** The project directory (Pulumi.yaml, programs/). */
-    cwd: string;
+    project: Project;
     env?: NodeJS.ProcessEnv;
 }
 
@@ -28,9 +31,10 @@ const INSTALL_HINT =
     "install the Pulumi CLI (https://www.pulumi.com/docs/install/: `curl -fsSL https://get.pulumi.com | sh` or " +
     "`brew install pulumi/tap/pulumi`) and make sure `pulumi` is on PATH. `render` and `check` work without it.";
 
-function pluginVersion(cwd: string, pkg: string): string | undefined {
+/** The version of a Pulumi provider SDK as the bundled program resolves it. */
+function pluginVersion(programDir: string, pkg: string): string | undefined {
     try {
-        return JSON.parse(fs.readFileSync(path.join(cwd, "node_modules", "@pulumi", pkg, "package.json"), "utf8")).version;
+        return JSON.parse(fs.readFileSync(require.resolve(`@pulumi/${pkg}/package.json`, { paths: [programDir] }), "utf8")).version;
     } catch {
         return undefined;
     }
@@ -39,64 +43,81 @@ function pluginVersion(cwd: string, pkg: string): string | undefined {
 export class AutomationDriver implements StackDriver {
     private command?: PulumiCommand;
     private readonly env: NodeJS.ProcessEnv;
+    private readonly project: Project;
 
-    constructor(private readonly options: AutomationDriverOptions) {
+    constructor(options: AutomationDriverOptions) {
         this.env = options.env ?? process.env;
+        this.project = options.project;
     }
 
-    private backendUrl(): string {
-        return this.env.PULUMI_BACKEND_URL ?? `file://${path.join(this.options.cwd, ".pulumi-state")}`;
+    /** The bundled program's backend; a user's own project keeps the CLI's (its login, or Pulumi.yaml `backend`). */
+    private backendUrl(): string | undefined {
+        if (this.env.PULUMI_BACKEND_URL) return this.env.PULUMI_BACKEND_URL;
+        return this.project.mode === "bundled" ? `file://${path.join(this.project.dir, ".pulumi-state")}` : undefined;
     }
 
-    async prepare(operation: Operation): Promise<void> {
+    private envVars(): Record<string, string> {
+        const url = this.backendUrl();
+        return url ? { PULUMI_BACKEND_URL: url } : {};
+    }
+
+    async prepare(operation: Operation, targets: StackTarget[]): Promise<void> {
         try {
             this.command = await PulumiCommand.get({ skipVersionCheck: true });
         } catch (error) {
             const detail = /ENOENT|code: -2|not found/i.test(String((error as Error).message)) ? "not found on PATH" : (error as Error).message.split("\n")[0];
             throw new ToolMissingError(`\`${operation}\` needs the Pulumi CLI (${detail}): ${INSTALL_HINT}`);
         }
-        if (!this.env.PULUMI_CONFIG_PASSPHRASE && !this.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+        if (this.project.mode === "own") return; // the project's own backend, secrets and plugins
+        const passphrase = targets.some((t) => (t.settings.secretsProvider ?? "passphrase") === "passphrase");
+        if (passphrase && !this.env.PULUMI_CONFIG_PASSPHRASE && !this.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
             throw new ToolMissingError(
                 "PULUMI_CONFIG_PASSPHRASE is not set: the stacks use passphrase-encrypted secrets. Export it (or " +
                     "PULUMI_CONFIG_PASSPHRASE_FILE) with your team's passphrase; for a throw-away local backend any value works.",
             );
         }
-        if (this.backendUrl().startsWith("file://")) {
-            fs.mkdirSync(this.backendUrl().slice("file://".length), { recursive: true });
-        }
-        // Plugins once, before the fan-out.
+        const url = this.backendUrl()!;
+        if (url.startsWith("file://")) fs.mkdirSync(url.slice("file://".length), { recursive: true });
+        // Plugins once, before the fan-out, at the versions the bundled program was built against.
         const workspace = await LocalWorkspace.create({ workDir: this.workspaceDir("_plugins"), pulumiCommand: this.command, envVars: this.envVars() });
         for (const plugin of ["aws", "kubernetes"]) {
-            const version = pluginVersion(this.options.cwd, plugin);
+            const version = pluginVersion(this.project.main, plugin);
             if (version) await workspace.installPlugin(plugin, `v${version}`);
         }
     }
 
-    private envVars(): Record<string, string> {
-        return { PULUMI_BACKEND_URL: this.backendUrl() };
-    }
-
     private workspaceDir(stack: string): string {
-        const dir = path.join(this.options.cwd, ".pulumi-workspaces", stack);
+        const dir = path.join(this.project.dir, ".pulumi-workspaces", stack);
         fs.mkdirSync(dir, { recursive: true });
         return dir;
     }
 
     private async stackFor(target: StackTarget): Promise<Stack> {
+        if (this.project.mode === "own") {
+            const workspace = await LocalWorkspace.create({ workDir: this.project.dir, pulumiCommand: this.command, envVars: this.envVars() });
+            return Stack.createOrSelect(target.stack, workspace);
+        }
         const workDir = this.workspaceDir(target.stack);
-        fs.writeFileSync(path.join(workDir, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.json" }));
+        const typescript = fs.existsSync(path.join(this.project.main, "index.ts"));
+        if (typescript) {
+            // The program from source (this repository): compile it as the repository does.
+            fs.writeFileSync(path.join(workDir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "es2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true } }));
+        }
+        const { secretsProvider = "passphrase", encryptionSalt, encryptedKey } = target.settings;
         const workspace = await LocalWorkspace.create({
             workDir,
             pulumiCommand: this.command,
             envVars: this.envVars(),
-            secretsProvider: "passphrase",
+            secretsProvider,
             projectSettings: {
-                name: PROJECT,
-                runtime: { name: "nodejs", options: { typescript: true } },
-                main: "../../programs/",
+                name: this.project.name,
+                runtime: { name: "nodejs", options: { typescript } },
+                main: path.relative(workDir, this.project.main) || ".",
                 backend: { url: this.backendUrl() },
             },
-            stackSettings: { [target.stack]: { secretsProvider: "passphrase", config: target.config } },
+            stackSettings: {
+                [target.stack]: { secretsProvider, encryptionSalt, encryptedKey, config: { ...target.config, ...target.secrets } },
+            },
         });
         return Stack.createOrSelect(target.stack, workspace);
     }

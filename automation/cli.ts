@@ -3,17 +3,23 @@
  * ray-s3-access: render and check stacks offline, and preview / up / destroy / refresh / outputs them with
  * the Automation API, per environment, per tenant (--per-tenant) or per namespace (--tenant, --discover).
  *
+ * --cwd (default: the current directory) is either a Pulumi project (`Pulumi.yaml`: the user's own program)
+ * or a directory of stack files for the program bundled in this package. See ./project.ts.
+ *
  * Exit codes: 0 success, 1 policy violations or failed stacks, 2 usage or configuration errors.
+ *
+ * This module loads only yargs and the argument checks: the Pulumi, AWS and Kubernetes SDKs are imported by
+ * the command that needs them, so `--help` and usage errors answer at once.
  */
+import { closest, distance } from "fastest-levenshtein";
 import * as path from "path";
 import yargs, { Argv, CommandModule } from "yargs";
-import { Operation, StackDriver, ToolMissingError } from "./driver";
-import { checkStack, formatRendered, loadPolicyConfig, loadPolicyPack, renderTargets, writeRendered } from "./offline";
-import { exitCodeOf, runOperation, summaryJson, summaryTable } from "./orchestrate";
-import { progressFor } from "./progress";
-import { selectTargets, StackTarget, UsageError } from "./stacks";
-import { CanaryKube, CanarySdk, DEFAULT_CANARY_IMAGE, kubeCanaryClient } from "./canary";
-import { assetsIamThrough, DeployedTenant, verifyStack, VerifyClients, VerifyFinding } from "./verify";
+import type { CanaryKube, CanarySdk } from "./canary";
+import type { Operation, StackDriver } from "./driver";
+import { isUsageError, UsageError } from "./errors";
+import type { Project } from "./project";
+import type { StackTarget } from "./stacks";
+import type { VerifyClients } from "./verify";
 
 /** Lists namespace names matching a label selector (the real one reads the cluster through kubeconfig). */
 export type NamespaceLister = (labelSelector: string) => Promise<string[]>;
@@ -22,7 +28,7 @@ export type NamespaceLister = (labelSelector: string) => Promise<string[]>;
 export interface CliContext {
     stdout: NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
     stderr: NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
-    driver?: (cwd: string) => StackDriver;
+    driver?: (project: Project) => StackDriver;
     listNamespaces?: NamespaceLister;
     /** AWS and Kubernetes clients for `verify` (default: the AWS SDK's credential chain and kubeconfig). */
     verifyClients?: (region: string) => VerifyClients;
@@ -45,24 +51,60 @@ interface CommonArgs {
 }
 
 interface PolicyArgs {
-    "policy-pack": string;
+    "policy-pack"?: string;
     "policy-pack-config"?: string;
+}
+
+/** `--NAME` must be a whole number of at least `min`; the message quotes what was given. */
+function wholeNumber(name: string, min: number, unit = "") {
+    return (value: unknown): number => {
+        const text = Array.isArray(value) ? String(value[value.length - 1]) : String(value);
+        const number = Number(text);
+        if (text.trim() === "" || !Number.isInteger(number) || number < min) {
+            throw new UsageError(`--${name} "${text}" must be a whole number${unit}, at least ${min}`);
+        }
+        return number;
+    };
+}
+
+function accountId(value: unknown): string | undefined {
+    if (value === undefined) return undefined;
+    const text = String(value);
+    if (!/^\d{12}$/.test(text)) throw new UsageError(`--account-id "${text}" must be an AWS account id: 12 digits, e.g. 111122223333`);
+    return text;
 }
 
 function commonOptions<T>(y: Argv<T>) {
     return y
-        .option("stack", { type: "string", array: true, describe: "Stack to run (repeatable); default: every Pulumi.STACK.yaml" })
-        .option("per-tenant", { type: "boolean", default: false, describe: "One stack per tenant, named STACK.NAMESPACE" })
-        .option("tenant", { type: "string", array: true, describe: "Only these tenants (namespaces; repeatable)" })
-        .option("discover", { type: "string", describe: "Only tenants whose namespace exists in the cluster with this label selector (kubeconfig)" })
+        .option("stack", { type: "string", array: true, requiresArg: true, describe: "Stack to run (repeatable); default: every Pulumi.STACK.yaml" })
+        .option("per-tenant", { type: "boolean", default: false, describe: "Bundled program: one stack per tenant, named STACK.NAMESPACE" })
+        .option("tenant", { type: "string", array: true, requiresArg: true, describe: "Bundled program: only these tenants (namespaces; repeatable)" })
+        .option("discover", {
+            type: "string",
+            requiresArg: true,
+            describe: "Bundled program: only tenants whose namespace exists in the cluster with this label selector (kubeconfig)",
+        })
         .option("json", { type: "boolean", default: false, describe: "Machine-readable output on stdout" })
-        .option("cwd", { type: "string", default: ".", describe: "The project directory (Pulumi.yaml)" });
+        .option("cwd", {
+            type: "string",
+            default: ".",
+            requiresArg: true,
+            describe: "Your Pulumi project (a Pulumi.yaml: its own program), or a directory of Pulumi.STACK.yaml files for the bundled program",
+        });
 }
 
 function policyOptions<T>(y: Argv<T>) {
     return y
-        .option("policy-pack", { type: "string", default: "policies", describe: "Policy pack directory" })
-        .option("policy-pack-config", { type: "string", describe: "Policy pack config JSON (per policy: enforcementLevel, productionStacks, exceptions)" });
+        .option("policy-pack", { type: "string", requiresArg: true, describe: "Policy pack directory (default: the pack in this package)" })
+        .option("policy-pack-config", {
+            type: "string",
+            requiresArg: true,
+            describe: "Policy pack config JSON (per policy: enforcementLevel, productionStacks, exceptions)",
+        });
+}
+
+function accountOption<T>(y: Argv<T>, describe: string) {
+    return y.option("account-id", { type: "string", requiresArg: true, coerce: accountId, describe });
 }
 
 async function defaultListNamespaces(labelSelector: string): Promise<string[]> {
@@ -74,10 +116,13 @@ async function defaultListNamespaces(labelSelector: string): Promise<string[]> {
     return list.items.map((ns) => ns.metadata?.name).filter((name): name is string => typeof name === "string");
 }
 
-async function targetsFor(args: CommonArgs, context: CliContext): Promise<StackTarget[]> {
-    const cwd = path.resolve(args.cwd);
+async function targetsFor(args: CommonArgs, context: CliContext): Promise<{ project: Project; targets: StackTarget[] }> {
+    const { loadProject } = await import("./project");
+    const { selectTargets } = await import("./stacks");
+    const project = loadProject(args.cwd);
     let tenants = args.tenant;
     if (args.discover !== undefined) {
+        if (project.mode === "own") throw new UsageError(`--discover filters the bundled program's tenants; ${project.dir} has its own program (Pulumi.yaml)`);
         const list = context.listNamespaces ?? defaultListNamespaces;
         let discovered: string[];
         try {
@@ -85,24 +130,28 @@ async function targetsFor(args: CommonArgs, context: CliContext): Promise<StackT
         } catch (error) {
             throw new UsageError(`--discover "${args.discover}": cannot list namespaces (${(error as Error).message}); check kubeconfig and the selector`);
         }
-        const configured = new Set(selectTargets({ cwd, stacks: args.stack }).flatMap((t) => t.tenants));
+        const configured = new Set(selectTargets({ project, stacks: args.stack }).flatMap((t) => t.tenants));
         const matched = discovered.filter((ns) => configured.has(ns) && (!tenants || tenants.includes(ns)));
         const unconfigured = discovered.filter((ns) => !configured.has(ns));
         if (unconfigured.length > 0) {
-            context.stderr.write(
-                `note: namespaces ${unconfigured.join(", ")} match "${args.discover}" but have no tenant entry; add them to ray-s3-access:tenants\n`,
-            );
+            context.stderr.write(`note: namespaces ${unconfigured.join(", ")} match "${args.discover}" but have no tenant entry; add them to ray-s3-access:tenants\n`);
         }
         if (matched.length === 0) {
             throw new UsageError(`--discover "${args.discover}" found no namespace that is a configured tenant (found: ${discovered.join(", ") || "none"})`);
         }
         tenants = matched;
     }
-    return selectTargets({ cwd, stacks: args.stack, tenants, perTenant: args["per-tenant"] });
+    return { project, targets: selectTargets({ project, stacks: args.stack, tenants, perTenant: args["per-tenant"] }) };
 }
 
 function print(stream: CliContext["stdout"], text: string): void {
     stream.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/** Errors in the user's configuration or program input, whichever copy of the class threw them: exit 2. */
+function isConfigError(error: unknown): boolean {
+    const name = (error as Error)?.name;
+    return isUsageError(error) || name === "RayS3AccessValidationError" || name === "StackConfigError";
 }
 
 /** Runs a handler, mapping errors to exit codes (2 for usage, configuration or missing tools). */
@@ -110,46 +159,40 @@ async function guarded(context: CliContext, body: () => Promise<number>): Promis
     try {
         context.exitCode = await body();
     } catch (error) {
-        if (error instanceof UsageError || error instanceof ToolMissingError) {
-            print(context.stderr, `error: ${error.message}`);
-            context.exitCode = 2;
-            return;
-        }
-        throw error;
+        print(context.stderr, `error: ${(error as Error)?.message ?? String(error)}`);
+        context.exitCode = isConfigError(error) ? 2 : 1;
     }
 }
 
-function renderCommand(context: CliContext): CommandModule<object, CommonArgs & { out?: string; "account-id"?: string }> {
+type RenderArgs = CommonArgs & { out?: string; "account-id"?: string };
+
+function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
     return {
         command: "render",
-        describe: "Print what each stack would create (trust and permission policies, manifests), offline",
+        describe: "Print what each stack would create (every resource; per RayS3Access its trust and permission policies and manifests), offline",
         builder: (y) =>
-            commonOptions(y)
-                .option("out", { type: "string", describe: "Also write the documents and manifests under this directory (for GitOps)" })
-                .option("account-id", { type: "string", describe: "AWS account id to show instead of the placeholder 123456789012" }) as any,
+            accountOption(
+                commonOptions(y).option("out", {
+                    type: "string",
+                    requiresArg: true,
+                    describe: "Also write the documents and manifests under this directory (for GitOps)",
+                }),
+                "AWS account id to show instead of the placeholder 123456789012",
+            ) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const rendered = await renderTargets(await targetsFor(args, context), { accountId: args["account-id"] });
+                const { formatRendered, renderTargets, stackSummary, writeRendered } = await import("./offline");
+                const { project, targets } = await targetsFor(args, context);
+                const rendered = await renderTargets(project, targets, { accountId: args["account-id"] });
                 if (args.out) {
                     const written = writeRendered(path.resolve(args.cwd, args.out), rendered);
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
                 }
                 if (args.json) {
-                    print(
-                        context.stdout,
-                        JSON.stringify(
-                            {
-                                stacks: rendered.map((s) => ({
-                                    stack: s.stack,
-                                    resources: s.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
-                                })),
-                            },
-                            null,
-                            2,
-                        ),
-                    );
+                    const stacks = rendered.map((s) => ({ stack: s.stack, resources: s.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) }));
+                    print(context.stdout, JSON.stringify({ stacks }, null, 2));
                 } else {
-                    print(context.stdout, rendered.map(formatRendered).join("\n\n"));
+                    print(context.stdout, [...rendered.map(formatRendered), "", ...rendered.map(stackSummary)].join("\n"));
                 }
                 return 0;
             }),
@@ -160,33 +203,28 @@ function checkCommand(context: CliContext): CommandModule<object, CommonArgs & P
     return {
         command: "check",
         describe: "Run the policy pack on what each stack would create, offline; exit 1 on a mandatory violation",
-        builder: (y) => policyOptions(commonOptions(y)).option("account-id", { type: "string", describe: "AWS account id for the offline evaluation" }) as any,
+        builder: (y) => accountOption(policyOptions(commonOptions(y)), "AWS account id for the offline evaluation") as any,
         handler: (args) =>
             guarded(context, async () => {
+                const { checkStack, renderTargets } = await import("./offline");
+                const { loadPolicyConfig, loadPolicyPack } = await import("./policyPacks");
                 const cwd = path.resolve(args.cwd);
-                const policies = loadPolicyPack(cwd, args["policy-pack"]);
+                const pack = loadPolicyPack(cwd, args["policy-pack"]);
                 const config = loadPolicyConfig(cwd, args["policy-pack-config"]);
-                const rendered = await renderTargets(await targetsFor(args, context), { accountId: args["account-id"] });
+                const { project, targets } = await targetsFor(args, context);
+                const rendered = await renderTargets(project, targets, { accountId: args["account-id"] });
                 const results = [];
                 for (const stack of rendered) {
-                    results.push({ stack, violations: await checkStack(stack, policies, config) });
+                    results.push({ stack, violations: await checkStack(stack, pack.policies, config) });
                 }
                 const mandatory = results.reduce((n, r) => n + r.violations.filter((v) => v.enforcementLevel === "mandatory").length, 0);
                 if (args.json) {
-                    print(
-                        context.stdout,
-                        JSON.stringify(
-                            {
-                                stacks: results.map(({ stack, violations }) => ({
-                                    stack: stack.stack,
-                                    resources: stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
-                                    violations,
-                                })),
-                            },
-                            null,
-                            2,
-                        ),
-                    );
+                    const stacks = results.map(({ stack, violations }) => ({
+                        stack: stack.stack,
+                        resources: stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+                        violations,
+                    }));
+                    print(context.stdout, JSON.stringify({ stacks }, null, 2));
                 } else {
                     for (const { stack, violations } of results) {
                         print(context.stdout, `stack ${stack.stack}: ${stack.resources.length} resources, ${violations.length} violation(s)`);
@@ -201,36 +239,39 @@ function checkCommand(context: CliContext): CommandModule<object, CommonArgs & P
 
 type DeployArgs = CommonArgs & PolicyArgs & { concurrency: number; "fail-fast": boolean; yes: boolean };
 
+async function driverFor(context: CliContext, project: Project): Promise<StackDriver> {
+    if (context.driver) return context.driver(project);
+    const { AutomationDriver } = await import("./automationDriver");
+    return new AutomationDriver({ project });
+}
+
 function deployCommand(context: CliContext, operation: Operation, describe: string): CommandModule<object, DeployArgs> {
     return {
         command: operation,
         describe,
         builder: (y) =>
             policyOptions(commonOptions(y))
-                .option("concurrency", { type: "number", default: 4, describe: "Stacks at once" })
+                .option("concurrency", { type: "string", default: "4", coerce: wholeNumber("concurrency", 1), describe: "Stacks at once" })
                 .option("fail-fast", { type: "boolean", default: false, describe: "Stop starting stacks (and cancel running ones) after the first failure" })
-                .option("yes", { type: "boolean", default: false, describe: "Confirm destroy" })
-                .check((argv) => {
-                    if (!Number.isInteger(argv.concurrency) || (argv.concurrency as number) < 1) {
-                        throw new Error(`--concurrency ${argv.concurrency} must be a whole number of at least 1`);
-                    }
-                    return true;
-                }) as any,
+                .option("yes", { type: "boolean", default: false, describe: "Confirm destroy" }) as any,
         handler: (args) =>
             guarded(context, async () => {
                 if (operation === "destroy" && !args.yes) {
                     throw new UsageError("destroy deletes every resource of the selected stacks: re-run with --yes to confirm");
                 }
+                const { exitCodeOf, runOperation, summaryJson, summaryTable } = await import("./orchestrate");
+                const { progressFor } = await import("./progress");
+                const { policyPackDir } = await import("./policyPacks");
                 const cwd = path.resolve(args.cwd);
-                const targets = await targetsFor(args, context);
-                const driver = context.driver ? context.driver(cwd) : new (await import("./automationDriver")).AutomationDriver({ cwd });
+                const { project, targets } = await targetsFor(args, context);
+                const driver = await driverFor(context, project);
                 await driver.prepare(operation, targets);
                 const progressStream = (args.json ? context.stderr : context.stdout) as NodeJS.WriteStream;
                 const outcomes = await runOperation(driver, operation, targets, {
                     concurrency: args.concurrency,
                     failFast: args["fail-fast"],
                     signal: context.signal ?? new AbortController().signal,
-                    policyPacks: [path.resolve(cwd, args["policy-pack"])],
+                    policyPacks: [policyPackDir(cwd, args["policy-pack"])],
                     policyPackConfigs: args["policy-pack-config"] ? [path.resolve(cwd, args["policy-pack-config"])] : [],
                     progress: progressFor(progressStream),
                 });
@@ -239,8 +280,7 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                 } else {
                     print(context.stdout, `\n${summaryTable(outcomes)}`);
                     if (operation === "outputs" || operation === "up") {
-                        for (const o of outcomes.filter((x) => x.outputs))
-                            print(context.stdout, `\n${o.stack} outputs:\n${JSON.stringify(o.outputs, null, 2)}`);
+                        for (const o of outcomes.filter((x) => x.outputs)) print(context.stdout, `\n${o.stack} outputs:\n${JSON.stringify(o.outputs, null, 2)}`);
                     }
                 }
                 return exitCodeOf(outcomes);
@@ -248,34 +288,9 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
     };
 }
 
-async function defaultVerifyClients(region: string): Promise<VerifyClients> {
-    const { IAMClient } = await import("@aws-sdk/client-iam");
-    const { EKSClient } = await import("@aws-sdk/client-eks");
-    const { STSClient } = await import("@aws-sdk/client-sts");
-    const k8s = await import("@kubernetes/client-node");
-    const kubeconfig = new k8s.KubeConfig();
-    kubeconfig.loadFromDefault();
-    const core = kubeconfig.makeApiClient(k8s.CoreV1Api);
-    return {
-        iam: new IAMClient({ region }),
-        eks: new EKSClient({ region }),
-        region,
-        assetsIam: assetsIamThrough(new STSClient({ region }), (credentials) => new IAMClient({ region, credentials })),
-        readServiceAccount: async (namespace, name) => {
-            try {
-                const sa = await core.readNamespacedServiceAccount({ namespace, name });
-                return { annotations: sa.metadata?.annotations ?? {} };
-            } catch (error) {
-                if ((error as { code?: number }).code === 404) return undefined;
-                throw error;
-            }
-        },
-    };
-}
-
 interface VerifyArgs extends CommonArgs {
     canary: boolean;
-    "canary-image": string;
+    "canary-image"?: string;
     "canary-sdk": CanarySdk;
     "canary-timeout": number;
     "canary-keep": boolean;
@@ -295,89 +310,77 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                 })
                 .option("canary-image", {
                     type: "string",
-                    default: DEFAULT_CANARY_IMAGE,
-                    describe: "Image of the canary Job: your Ray image (python3 + boto3) or one with the AWS CLI",
+                    requiresArg: true,
+                    describe: "Image of the canary Job: your Ray image (python3 + boto3) or one with the AWS CLI (default: the AWS CLI's public image)",
                 })
                 .option("canary-sdk", {
                     choices: ["auto", "python", "cli"] as const,
                     default: "auto" as CanarySdk,
                     describe: "Which SDK the canary uses in the image (auto: boto3 if present, else the AWS CLI)",
                 })
-                .option("canary-timeout", { type: "number", default: 180, describe: "Seconds a canary Job may run (its activeDeadlineSeconds)" })
+                .option("canary-timeout", {
+                    type: "string",
+                    default: "180",
+                    coerce: wholeNumber("canary-timeout", 10, " of seconds"),
+                    describe: "Seconds a canary Job may run (its activeDeadlineSeconds)",
+                })
                 .option("canary-keep", { type: "boolean", default: false, describe: "Keep canary Jobs for inspection (they still expire after 10 minutes)" })
-                .option("concurrency", { type: "number", default: 4, describe: "Canary Jobs at once" })
-                .check((argv) => {
-                    if (!Number.isInteger(argv["canary-timeout"]) || argv["canary-timeout"] < 10)
-                        throw new Error(`--canary-timeout ${argv["canary-timeout"]} must be a whole number of seconds, at least 10`);
-                    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1)
-                        throw new Error(`--concurrency ${argv.concurrency} must be a whole number of at least 1`);
-                    return true;
-                }) as any,
+                .option("concurrency", { type: "string", default: "4", coerce: wholeNumber("concurrency", 1), describe: "Canary Jobs at once" }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const cwd = path.resolve(args.cwd);
-                const targets = (await targetsFor(args, context)).filter((t) => t.role === "environment" && !t.parsed.tenantStacks);
-                if (targets.length === 0) throw new UsageError("verify runs on environment stacks (not with --per-tenant)");
-                const driver = context.driver ? context.driver(cwd) : new (await import("./automationDriver")).AutomationDriver({ cwd });
-                await driver.prepare("outputs", targets);
-                const kube = args.canary ? await (context.canaryKube ?? kubeCanaryClient)() : undefined;
-                const findings: VerifyFinding[] = [];
-                // One set of clients (and one kubeconfig read) per region, whatever the number of stacks.
-                const clientsByRegion = new Map<string, Promise<VerifyClients>>();
-                const clientsFor = (region: string): Promise<VerifyClients> => {
-                    if (!clientsByRegion.has(region)) {
-                        clientsByRegion.set(region, context.verifyClients ? Promise.resolve(context.verifyClients(region)) : defaultVerifyClients(region));
-                    }
-                    return clientsByRegion.get(region)!;
-                };
-                for (const target of targets) {
-                    const { outputs } = await driver.run({
-                        operation: "outputs",
-                        target,
-                        policyPacks: [],
-                        policyPackConfigs: [],
-                        onOutput: () => undefined,
-                        signal: context.signal ?? new AbortController().signal,
-                    });
-                    const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
-                    const clients: VerifyClients = { region, ...(await clientsFor(region)) };
-                    if (kube) {
-                        clients.canary = {
-                            kube,
-                            options: {
-                                image: args["canary-image"],
-                                sdk: args["canary-sdk"],
-                                timeoutSeconds: args["canary-timeout"],
-                                keep: args["canary-keep"],
-                                pollMs: context.canaryPollMs,
-                            },
-                            signal: context.signal,
-                        };
-                    }
-                    const tenants = ((outputs ?? {}) as { tenants?: Record<string, DeployedTenant> }).tenants ?? {};
-                    const selected = { ...target.parsed, tenants: target.parsed.tenants.filter((t) => target.tenants.includes(t.namespace)) };
-                    findings.push(...(await verifyStack(target.stack, selected, tenants, clients, { canaryConcurrency: args.concurrency })));
+                const { runVerify } = await import("./verifyCommand");
+                const { project, targets } = await targetsFor(args, context);
+                if (project.mode === "own") {
+                    throw new UsageError(
+                        `verify checks the bundled program's tenants against their deployed outputs; ${project.dir} has its own program (Pulumi.yaml). ` +
+                            "Run it from a directory of stack files, or check your own program's roles with the AWS CLI",
+                    );
                 }
-                const failed = findings.filter((f) => !f.ok);
+                const selected = targets.filter((t) => t.role === "environment" && !t.parsed?.tenantStacks);
+                if (selected.length === 0) throw new UsageError("verify runs on environment stacks (not with --per-tenant)");
+                const { findings, failed } = await runVerify(await driverFor(context, project), selected, {
+                    ...context,
+                    canary: args.canary
+                        ? { image: args["canary-image"], sdk: args["canary-sdk"], timeoutSeconds: args["canary-timeout"], keep: args["canary-keep"] }
+                        : undefined,
+                    concurrency: args.concurrency,
+                });
                 if (args.json) {
-                    print(context.stdout, JSON.stringify({ findings, failed: failed.length }, null, 2));
+                    print(context.stdout, JSON.stringify({ findings, failed }, null, 2));
                 } else {
-                    for (const f of findings)
-                        print(
-                            context.stdout,
-                            `${f.ok ? "ok  " : "FAIL"} ${f.stack}/${f.tenant} ${f.check}: ${f.message}${f.fix ? `\n     fix: ${f.fix}` : ""}`,
-                        );
-                    print(context.stdout, failed.length === 0 ? "verify passed" : `verify failed: ${failed.length} check(s)`);
+                    for (const f of findings) {
+                        print(context.stdout, `${f.ok ? "ok  " : "FAIL"} ${f.stack}/${f.tenant} ${f.check}: ${f.message}${f.fix ? `\n     fix: ${f.fix}` : ""}`);
+                    }
+                    print(context.stdout, failed === 0 ? "verify passed" : `verify failed: ${failed} check(s)`);
                 }
-                return failed.length === 0 ? 0 : 1;
+                return failed === 0 ? 0 : 1;
             }),
     };
+}
+
+/** "Unknown argument: stak" becomes "... did you mean --stack?" against the command's own options. */
+function withSuggestion(message: string, usage: unknown): string {
+    const match = /^Unknown arguments?: (.+)$/.exec(message);
+    const described = (usage as { getDescriptions?: () => Record<string, unknown> })?.getDescriptions?.();
+    if (!match || !described) return message;
+    const names = Object.keys(described).filter((k) => k.length > 1);
+    const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const given = match[1].split(", ");
+    // yargs lists "polcy-pack" and its camel-case twin "polcyPack"; name each mistake once.
+    const unknown = given.filter((name) => name === kebab(name) || !given.includes(kebab(name)));
+    const hints = unknown.map((name) => {
+        const best = closest(name, names);
+        const near = best !== undefined && distance(name, best) <= Math.max(2, Math.floor(name.length / 3));
+        return `unknown option --${name}${near ? `: did you mean --${best}?` : ""}`;
+    });
+    return `${hints.join("; ")} (see --help)`;
 }
 
 /** The parser, with every command bound to `context`. */
 export function buildParser(context: CliContext): Argv {
     return yargs()
         .scriptName("ray-s3-access")
+        .usage("$0 <command> [options]\n\nLeast-privilege S3 for EKS pods: render, check and deploy RayS3Access stacks.")
         .command(renderCommand(context))
         .command(checkCommand(context))
         .command(deployCommand(context, "preview", "Preview stacks with the policy pack (Pulumi CLI)"))
@@ -390,9 +393,12 @@ export function buildParser(context: CliContext): Argv {
         .recommendCommands()
         .strict()
         .help()
+        .version(false)
+        .wrap(Math.min(120, process.stdout.columns ?? 100))
         .exitProcess(false)
-        .fail((message, error) => {
-            throw error ?? new UsageError(message);
+        .fail((message, error, parser) => {
+            if (error && !(error instanceof UsageError) && error.name !== "YError") throw error;
+            throw new UsageError(withSuggestion(message ?? error?.message ?? "invalid arguments", parser));
         });
 }
 
@@ -400,13 +406,14 @@ export function buildParser(context: CliContext): Argv {
 export async function main(argv: string[], context: Omit<CliContext, "exitCode">): Promise<number> {
     const ctx: CliContext = { ...context, exitCode: 0 };
     try {
-        await buildParser(ctx).parseAsync(argv);
+        const parsed = await buildParser(ctx).parseAsync(argv, {}, (error, _argv, output) => {
+            // yargs hands --help and usage text here instead of printing it itself.
+            if (output) print(error ? ctx.stderr : ctx.stdout, output);
+        });
+        void parsed;
     } catch (error) {
         print(ctx.stderr, `error: ${(error as Error).message}`);
-        return error instanceof UsageError ||
-            /Unknown argument|Not enough|must be|Missing required|Unknown command|Did you mean/i.test(String((error as Error).message))
-            ? 2
-            : 1;
+        return isConfigError(error) ? 2 : 1;
     }
     return ctx.exitCode;
 }

@@ -33,10 +33,3 @@ export interface StackDriver {
     run(request: OperationRequest): Promise<OperationResult>;
 }
 
-/** The Pulumi CLI (or another tool) is missing: exit code 2 with the way to install it. */
-export class ToolMissingError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "ToolMissingError";
-    }
-}

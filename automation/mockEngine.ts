@@ -6,12 +6,30 @@
  * Provider-computed values are placeholders: account 123456789012 (unless `accountId` is given) and
  * generated physical names, the same way `pulumi preview` cannot know them either.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as PulumiSdk from "@pulumi/pulumi";
+import * as path from "path";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void>; getMonitor(): any };
-const rpc = require("@pulumi/pulumi/runtime/rpc") as { deserializeProperties(struct: any): Record<string, any> };
-/* eslint-enable @typescript-eslint/no-require-imports */
+/** The three modules of a Pulumi Node.js SDK the engine drives. */
+interface Sdk {
+    pulumi: typeof PulumiSdk;
+    settings: { waitForRPCs(): Promise<void>; getMonitor(): any };
+    rpc: { deserializeProperties(struct: any): Record<string, any> };
+}
+
+/**
+ * The SDK a program will use: the copy Node.js resolves from `from` (the user's project), so the mocks are set
+ * where the program registers its resources even when it has a copy of its own; this package's copy otherwise.
+ */
+function sdkFor(from?: string): Sdk {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const root = from ? path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [from] })) : path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+    return {
+        pulumi: require(root),
+        settings: require(path.join(root, "runtime", "settings")),
+        rpc: require(path.join(root, "runtime", "rpc")),
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 export const PLACEHOLDER_ACCOUNT_ID = "123456789012";
 
@@ -25,6 +43,8 @@ export interface RecordedResource {
     custom: boolean;
     inputs: Record<string, any>;
     outputs: Record<string, any>;
+    /** What a component registered with `registerOutputs` (components only). */
+    componentOutputs?: Record<string, any>;
     dependencies: string[];
     propertyDependencies: Record<string, string[]>;
 }
@@ -36,6 +56,10 @@ export interface EvaluateProgramOptions {
     config: Record<string, string>;
     program: () => unknown;
     accountId?: string;
+    /** Keys of `config` that hold secrets (the program sees them as secret). */
+    secretKeys?: string[];
+    /** Resolve the Pulumi SDK from this directory (the user's project) instead of this package. */
+    sdkFrom?: string;
     /** Outputs of other stacks, for StackReferences (`org/project/stack` -> outputs). */
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** The most time evaluation may take. */
@@ -98,6 +122,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     const account = options.accountId ?? PLACEHOLDER_ACCOUNT_ID;
     const region = options.config["aws:region"] ?? "us-west-2";
     const partition = partitionOf(region);
+    const { pulumi, settings, rpc } = sdkFor(options.sdkFrom);
     const byUrn = new Map<string, RecordedResource>();
     const order: string[] = [];
 
@@ -132,7 +157,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         options.stack,
         false,
     );
-    pulumi.runtime.setAllConfig(options.config, []);
+    pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
     // The mock monitor does not hand dependencies to `newResource`; read them off the registration itself.
     const monitor = settings.getMonitor();
@@ -161,6 +186,15 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
             }
             callback(error, response);
         });
+
+    const registerOutputs = monitor.registerResourceOutputs?.bind(monitor);
+    if (registerOutputs) {
+        monitor.registerResourceOutputs = (request: any, callback: (error: unknown, response: any) => void) => {
+            const resource = byUrn.get(request.getUrn());
+            if (resource && !resource.custom) resource.componentOutputs = rpc.deserializeProperties(request.getOutputs());
+            return registerOutputs(request, callback);
+        };
+    }
 
     // A failed registration never settles the engine's bookkeeping; its error arrives as an unhandled
     // rejection, so it is caught here and ends the evaluation.

@@ -1,29 +1,45 @@
 /**
  * `render` and `check`: the program evaluated in-process under the SDK's mock engine (no CLI, no cloud
  * credentials), what it would create, and the policy pack run on it as the policy server would.
+ *
+ * The program is the bundled one (stack files only in --cwd) or the user's own (`Pulumi.yaml` there): its
+ * `main`, TypeScript loaded as Pulumi's Node.js host loads it. Every resource it registers is reported; the
+ * IAM documents are grouped by what was registered: one entry per RayS3Access component with its children and
+ * the service accounts its role serves, whatever the component was named.
  */
 import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { EvaluatedResource, evaluatePolicies, Violation } from "../policies/lib/evaluate";
-import { runProgram } from "../programs/main";
+import { RAY_S3_ACCESS_TYPE } from "../components/constants";
+import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
 import { evaluateProgram, RecordedResource } from "./mockEngine";
-import { PROJECT, StackTarget, UsageError } from "./stacks";
+import { Project } from "./project";
+import { SECRET_PLACEHOLDER, StackTarget } from "./stacks";
+import { registerTypeScript } from "./typescript";
 
-const COMPONENT_TYPE = "ray-s3-access:index:RayS3Access";
-
-/** What one tenant gets, in the forms a reviewer or a GitOps repository wants. */
-export interface TenantDocuments {
+export interface ServiceAccountRef {
     namespace: string;
+    name: string;
+}
+
+/** What one RayS3Access gives, in the forms a reviewer or a GitOps repository wants. */
+export interface RoleDocuments {
+    /** The component's name and URN. */
     component: string;
+    urn: string;
     roleName?: string;
     trustPolicy?: unknown;
     permissionsPolicy?: unknown;
-    /** Kubernetes manifests (ServiceAccount, ServiceAccountPatch, Profile) as objects. */
+    /** Every service account the role serves: its ServiceAccounts, Pod Identity associations and trusted IRSA subjects. */
+    serviceAccounts: ServiceAccountRef[];
+    /** The namespaces of those service accounts (the tenants). */
+    namespaces: string[];
+    /** Kubernetes objects the component created or that depend on it (a Kubeflow Profile), as manifests. */
     manifests: Record<string, unknown>[];
     podIdentityAssociations: { namespace: string; serviceAccount: string; clusterName: string }[];
-    setup?: string;
+    /** Per namespace, what to set in the tenant's platform (SkyPilot's ~/.sky/config.yaml), from the stack outputs. */
+    setup: Record<string, string>;
 }
 
 export interface RenderedStack {
@@ -31,7 +47,7 @@ export interface RenderedStack {
     role: StackTarget["role"];
     resources: RecordedResource[];
     outputs: Record<string, unknown>;
-    tenants: TenantDocuments[];
+    roles: RoleDocuments[];
 }
 
 function parseJson(value: unknown): unknown {
@@ -43,122 +59,142 @@ function parseJson(value: unknown): unknown {
     }
 }
 
+/** A Kubernetes resource's manifest, from its inputs (`kubernetes:core/v1:ServiceAccountPatch` patches a ServiceAccount). */
 function manifestOf(resource: RecordedResource): Record<string, unknown> | undefined {
-    switch (resource.type) {
-        case "kubernetes:core/v1:ServiceAccount":
-            return { apiVersion: "v1", kind: "ServiceAccount", metadata: resource.inputs.metadata };
-        case "kubernetes:core/v1:ServiceAccountPatch":
-            return { apiVersion: "v1", kind: "ServiceAccount", metadata: resource.inputs.metadata };
-        case "kubernetes:kubeflow.org/v1:Profile":
-            return { apiVersion: "kubeflow.org/v1", kind: "Profile", metadata: resource.inputs.metadata, spec: resource.inputs.spec };
-        default:
-            return undefined;
-    }
+    const match = /^kubernetes:([^:]+):(\w+)$/.exec(resource.type);
+    if (!match || resource.type.startsWith("pulumi:providers:")) return undefined;
+    const [group, version] = match[1].includes("/") ? match[1].split("/") : ["core", match[1]];
+    const kind = match[2].replace(/Patch$/, "");
+    const { apiVersion, kind: _kind, ...rest } = resource.inputs;
+    const manifest: Record<string, unknown> = { apiVersion: apiVersion ?? (group === "core" ? version : `${group}/${version}`), kind: _kind ?? kind };
+    for (const [key, value] of Object.entries(rest)) if (value !== undefined) manifest[key] = value;
+    return manifest;
 }
 
-/** Groups a stack's resources by tenant: each RayS3Access and what it (or its namespace) brought. */
-function tenantDocuments(resources: RecordedResource[], outputs: Record<string, any>): TenantDocuments[] {
-    const tenants: TenantDocuments[] = [];
-    for (const component of resources.filter((r) => r.type === COMPONENT_TYPE)) {
+const SUBJECT = /^system:serviceaccount:([^:*?]+):([^:*?]+)$/;
+
+/** `system:serviceaccount:NS:NAME` values the trust policy's conditions admit (IRSA). */
+function trustedSubjects(trust: unknown): ServiceAccountRef[] {
+    const found: ServiceAccountRef[] = [];
+    const statements = (trust as { Statement?: unknown })?.Statement;
+    for (const statement of Array.isArray(statements) ? statements : statements ? [statements] : []) {
+        for (const operator of Object.values((statement as { Condition?: Record<string, Record<string, unknown>> }).Condition ?? {})) {
+            for (const [key, values] of Object.entries(operator ?? {})) {
+                if (!key.endsWith(":sub")) continue;
+                for (const value of Array.isArray(values) ? values : [values]) {
+                    const match = typeof value === "string" ? SUBJECT.exec(value) : null;
+                    if (match) found.push({ namespace: match[1], name: match[2] });
+                }
+            }
+        }
+    }
+    return found;
+}
+
+/** Groups a stack's resources by RayS3Access component: its children, and what depends on it. */
+export function roleDocuments(resources: RecordedResource[], outputs: Record<string, any>): RoleDocuments[] {
+    const roles: RoleDocuments[] = [];
+    for (const component of resources.filter((r) => r.type === RAY_S3_ACCESS_TYPE)) {
         const children = resources.filter((r) => r.parent === component.urn);
+        // `dependsOn: component` reaches the engine as the component's children.
+        const family = new Set([component.urn, ...children.map((c) => c.urn)]);
+        const dependents = resources.filter((r) => !family.has(r.urn) && r.dependencies.some((urn) => family.has(urn)));
         const role = children.find((r) => r.type === "aws:iam/role:Role");
         const policy = children.find((r) => r.type === "aws:iam/policy:Policy");
-        // The project's programs name each tenant's component after its namespace.
-        const namespace = component.name;
-        const profiles = resources.filter((r) => r.type === "kubernetes:kubeflow.org/v1:Profile" && r.inputs.metadata?.name === namespace);
-        const perTenantOutputs = outputs?.tenants?.[namespace] ?? (outputs?.namespace === namespace ? outputs : undefined);
-        tenants.push({
-            namespace,
+        const trustPolicy = parseJson(role?.inputs.assumeRolePolicy);
+        const associations = children
+            .filter((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+            .map((r) => ({ namespace: r.inputs.namespace, serviceAccount: r.inputs.serviceAccount, clusterName: r.inputs.clusterName }));
+        const accounts = new Map<string, ServiceAccountRef>();
+        const add = (namespace: unknown, name: unknown) => {
+            if (typeof namespace === "string" && typeof name === "string") accounts.set(`${namespace}/${name}`, { namespace, name });
+        };
+        for (const child of children.filter((r) => /^kubernetes:core\/v1:ServiceAccount(Patch)?$/.test(r.type))) add(child.inputs.metadata?.namespace, child.inputs.metadata?.name);
+        for (const association of associations) add(association.namespace, association.serviceAccount);
+        for (const subject of trustedSubjects(trustPolicy)) add(subject.namespace, subject.name);
+        const serviceAccounts = [...accounts.values()];
+        const namespaces = [...new Set(serviceAccounts.map((a) => a.namespace))];
+        const setup: Record<string, string> = {};
+        for (const namespace of namespaces) {
+            const value = outputs?.tenants?.[namespace]?.setup ?? (outputs?.namespace === namespace ? outputs?.setup : undefined);
+            if (typeof value === "string") setup[namespace] = value;
+        }
+        roles.push({
             component: component.name,
+            urn: component.urn,
             roleName: role?.outputs.name,
-            trustPolicy: parseJson(role?.inputs.assumeRolePolicy),
+            trustPolicy,
             permissionsPolicy: parseJson(policy?.inputs.policy),
-            manifests: [...children, ...profiles].map(manifestOf).filter((m): m is Record<string, unknown> => m !== undefined),
-            podIdentityAssociations: children
-                .filter((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation")
-                .map((r) => ({ namespace: r.inputs.namespace, serviceAccount: r.inputs.serviceAccount, clusterName: r.inputs.clusterName })),
-            setup: perTenantOutputs?.setup,
+            serviceAccounts,
+            namespaces,
+            manifests: [...children, ...dependents].map(manifestOf).filter((m): m is Record<string, unknown> => m !== undefined),
+            podIdentityAssociations: associations,
+            setup,
         });
     }
-    return tenants;
+    return roles;
 }
 
 export interface OfflineOptions {
     accountId?: string;
 }
 
+/** Re-runs a user's program from scratch: its own modules (not node_modules) are dropped from the module cache. */
+function forgetProjectModules(dir: string): void {
+    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
+    for (const file of Object.keys(require.cache)) {
+        if (file.startsWith(prefix) && !file.slice(prefix.length).split(path.sep).includes("node_modules")) delete require.cache[file];
+    }
+}
+
+/** The program to evaluate: the bundled program, or the user's `main` as Pulumi's Node.js host runs it. */
+async function programOf(project: Project): Promise<() => unknown> {
+    if (project.mode === "bundled") {
+        const { runProgram } = await import("../programs/main");
+        return runProgram;
+    }
+    return () => {
+        if (project.typescript) registerTypeScript(project.dir);
+        forgetProjectModules(project.dir);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const exported = require(project.main);
+        // As the host does: an exported function is the program (its result, awaited, is the stack's outputs).
+        return exported instanceof Function ? exported() : exported;
+    };
+}
+
 /**
  * Evaluates the targets in order (environment stacks first, so tenant stacks can read their outputs
  * through StackReference) and returns what each would create.
  */
-export async function renderTargets(targets: StackTarget[], options: OfflineOptions = {}): Promise<RenderedStack[]> {
+export async function renderTargets(project: Project, targets: StackTarget[], options: OfflineOptions = {}): Promise<RenderedStack[]> {
+    const program = await programOf(project);
     const stackOutputs: Record<string, Record<string, unknown>> = {};
     const rendered: RenderedStack[] = [];
-    for (const target of targets) {
-        const evaluated = await evaluateProgram({
-            project: PROJECT,
-            stack: target.stack,
-            config: target.config,
-            program: runProgram,
-            accountId: options.accountId,
-            stackOutputs,
-        });
-        const outputs = (evaluated.outputs ?? {}) as Record<string, unknown>;
-        stackOutputs[`organization/${PROJECT}/${target.stack}`] = outputs;
-        rendered.push({
-            stack: target.stack,
-            role: target.role,
-            resources: evaluated.resources,
-            outputs,
-            tenants: tenantDocuments(evaluated.resources, outputs),
-        });
+    const cwd = process.cwd();
+    // Programs read files relative to their project directory, as under the CLI.
+    if (project.mode === "own") process.chdir(project.dir);
+    try {
+        for (const target of targets) {
+            const secretKeys = Object.keys(target.secrets);
+            const evaluated = await evaluateProgram({
+                project: project.name,
+                stack: target.stack,
+                config: { ...target.config, ...Object.fromEntries(secretKeys.map((key) => [key, SECRET_PLACEHOLDER])) },
+                secretKeys,
+                program,
+                accountId: options.accountId,
+                stackOutputs,
+                sdkFrom: project.mode === "own" ? project.dir : undefined,
+            });
+            const outputs = (evaluated.outputs ?? {}) as Record<string, unknown>;
+            stackOutputs[`organization/${project.name}/${target.stack}`] = outputs;
+            rendered.push({ stack: target.stack, role: target.role, resources: evaluated.resources, outputs, roles: roleDocuments(evaluated.resources, outputs) });
+        }
+    } finally {
+        process.chdir(cwd);
     }
     return rendered;
-}
-
-let typeScriptRegistered = false;
-
-/**
- * Loads the rules of a policy pack directory (`DIR/rules` must export `policies`, as this project's does).
- * A pack written in TypeScript is loaded through ts-node when the runner itself runs as compiled JavaScript.
- */
-export function loadPolicyPack(cwd: string, dir: string): Policies {
-    const rulesPath = path.resolve(cwd, dir, "rules");
-    const load = (): { policies?: Policies } => {
-        try {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            return require(rulesPath);
-        } catch (error) {
-            const isTypeScript = fs.existsSync(`${rulesPath}.ts`) || fs.existsSync(path.join(rulesPath, "index.ts"));
-            if (!isTypeScript || (error as { code?: string }).code !== "MODULE_NOT_FOUND" || typeScriptRegistered) throw error;
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
-            typeScriptRegistered = true;
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            return require(rulesPath);
-        }
-    };
-    let loaded: { policies?: Policies };
-    try {
-        loaded = load();
-    } catch (error) {
-        throw new UsageError(
-            `--policy-pack ${dir}: cannot load ${rulesPath} (${(error as Error).message.split("\n")[0]}); offline check needs a pack whose rules/index exports \`policies\``,
-        );
-    }
-    if (!Array.isArray(loaded.policies)) {
-        throw new UsageError(`--policy-pack ${dir}: ${rulesPath} does not export \`policies\``);
-    }
-    return loaded.policies;
-}
-
-export function loadPolicyConfig(cwd: string, file: string | undefined): PolicyPackConfig {
-    if (!file) return {};
-    try {
-        return JSON.parse(fs.readFileSync(path.resolve(cwd, file), "utf8"));
-    } catch (error) {
-        throw new UsageError(`--policy-pack-config ${file}: ${(error as Error).message}`);
-    }
 }
 
 /** The resources as the policy server would receive them. */
@@ -178,7 +214,12 @@ export async function checkStack(stack: RenderedStack, policies: Policies, confi
     return evaluatePolicies(policies, asPolicyResources(stack), { config });
 }
 
-/** Writes files a GitOps repository can take: per tenant, the IAM documents and the Kubernetes manifests. */
+/** A resource name as a directory name. */
+function dirName(name: string): string {
+    return name.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+/** Writes files a GitOps repository can take: per stack, every resource; per role, the IAM documents and the Kubernetes manifests. */
 export function writeRendered(outDir: string, stacks: RenderedStack[]): string[] {
     const written: string[] = [];
     const write = (file: string, content: string) => {
@@ -187,43 +228,65 @@ export function writeRendered(outDir: string, stacks: RenderedStack[]): string[]
         written.push(file);
     };
     for (const stack of stacks) {
-        const stackDir = path.join(outDir, stack.stack);
-        write(
-            path.join(stackDir, "resources.json"),
-            JSON.stringify(
-                stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
-                null,
-                2,
-            ) + "\n",
-        );
-        for (const tenant of stack.tenants) {
-            const dir = path.join(stackDir, tenant.namespace);
-            write(path.join(dir, "trust-policy.json"), JSON.stringify(tenant.trustPolicy, null, 2) + "\n");
-            write(path.join(dir, "permissions-policy.json"), JSON.stringify(tenant.permissionsPolicy, null, 2) + "\n");
-            if (tenant.manifests.length > 0) {
-                write(path.join(dir, "manifests.yaml"), tenant.manifests.map((m) => yaml.dump(m, { noRefs: true })).join("---\n"));
+        const stackDir = path.join(outDir, dirName(stack.stack));
+        write(path.join(stackDir, "resources.json"), JSON.stringify(stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })), null, 2) + "\n");
+        for (const role of stack.roles) {
+            const dir = path.join(stackDir, dirName(role.component));
+            write(path.join(dir, "role.json"), JSON.stringify({ component: role.component, roleName: role.roleName, serviceAccounts: role.serviceAccounts }, null, 2) + "\n");
+            write(path.join(dir, "trust-policy.json"), JSON.stringify(role.trustPolicy, null, 2) + "\n");
+            write(path.join(dir, "permissions-policy.json"), JSON.stringify(role.permissionsPolicy, null, 2) + "\n");
+            if (role.manifests.length > 0) {
+                write(path.join(dir, "manifests.yaml"), role.manifests.map((m) => yaml.dump(m, { noRefs: true })).join("---\n"));
             }
-            if (tenant.setup) write(path.join(dir, "skypilot-config.yaml"), tenant.setup);
+            const setups = Object.entries(role.setup);
+            for (const [namespace, setup] of setups) {
+                write(path.join(dir, setups.length === 1 ? "skypilot-config.yaml" : `skypilot-config.${dirName(namespace)}.yaml`), setup);
+            }
         }
     }
     return written;
 }
 
+/** The resource tree: every resource the program registered, under its parent. */
+function resourceTree(resources: RecordedResource[]): string[] {
+    const byParent = new Map<string | undefined, RecordedResource[]>();
+    const urns = new Set(resources.map((r) => r.urn));
+    for (const resource of resources) {
+        const parent = resource.parent && urns.has(resource.parent) ? resource.parent : undefined;
+        byParent.set(parent, [...(byParent.get(parent) ?? []), resource]);
+    }
+    const lines: string[] = [];
+    const walk = (parent: string | undefined, depth: number) => {
+        for (const resource of byParent.get(parent) ?? []) {
+            lines.push(`${"   ".repeat(depth + 1)}${resource.type} ${resource.name}`);
+            walk(resource.urn, depth + 1);
+        }
+    };
+    walk(undefined, 0);
+    return lines;
+}
+
+/** One line: how many resources, and which roles serve which namespaces. */
+export function stackSummary(stack: RenderedStack): string {
+    const namespaces = [...new Set(stack.roles.flatMap((r) => r.namespaces))];
+    const roles = stack.roles.length === 1 ? "1 RayS3Access role" : `${stack.roles.length} RayS3Access roles`;
+    const serving = namespaces.length > 0 ? ` serving ${namespaces.length} namespace(s): ${namespaces.join(", ")}` : "";
+    return `${stack.stack}: ${stack.resources.length} resources, ${roles}${serving}`;
+}
+
 /** Human-readable render of one stack. */
 export function formatRendered(stack: RenderedStack): string {
-    const lines = [`== stack ${stack.stack} (${stack.role}): ${stack.resources.length} resources`];
-    for (const resource of stack.resources.filter((r) => !stack.tenants.some((t) => t.component === r.name && r.type === COMPONENT_TYPE))) {
-        if (!resource.parent) lines.push(`   ${resource.type} ${resource.name}`);
-    }
-    for (const tenant of stack.tenants) {
-        lines.push("", `-- tenant ${tenant.namespace} (role ${tenant.roleName ?? "?"})`);
-        lines.push("trust policy:", JSON.stringify(tenant.trustPolicy, null, 2));
-        lines.push("permissions policy:", JSON.stringify(tenant.permissionsPolicy, null, 2));
-        for (const association of tenant.podIdentityAssociations) {
+    const lines = [`== stack ${stack.stack} (${stack.role}): ${stack.resources.length} resources`, ...resourceTree(stack.resources)];
+    for (const role of stack.roles) {
+        const accounts = role.serviceAccounts.map((a) => `${a.namespace}/${a.name}`).join(", ") || "none";
+        lines.push("", `-- RayS3Access ${role.component} (role ${role.roleName ?? "?"}): service accounts ${accounts}`);
+        lines.push("trust policy:", JSON.stringify(role.trustPolicy, null, 2));
+        lines.push("permissions policy:", JSON.stringify(role.permissionsPolicy, null, 2));
+        for (const association of role.podIdentityAssociations) {
             lines.push(`pod identity association: cluster ${association.clusterName}, ${association.namespace}/${association.serviceAccount}`);
         }
-        for (const manifest of tenant.manifests) lines.push("---", yaml.dump(manifest, { noRefs: true }).trimEnd());
-        if (tenant.setup) lines.push("SkyPilot (~/.sky/config.yaml):", tenant.setup.trimEnd());
+        for (const manifest of role.manifests) lines.push("---", yaml.dump(manifest, { noRefs: true }).trimEnd());
+        for (const [namespace, setup] of Object.entries(role.setup)) lines.push(`SkyPilot (${namespace}, ~/.sky/config.yaml):`, setup.trimEnd());
     }
     return lines.join("\n");
 }

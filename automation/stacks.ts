@@ -1,23 +1,27 @@
 /**
- * Which stacks a command runs: the project's `Pulumi.STACK.yaml` files, and with --per-tenant one stack per
- * tenant (`STACK.NAMESPACE`) next to its environment stack.
+ * Which stacks a command runs: the project's `Pulumi.STACK.yaml` files, and, for the bundled program, with
+ * --per-tenant one stack per tenant (`STACK.NAMESPACE`) next to its environment stack.
  */
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { CONFIG_NAMESPACE, parseStackConfig, StackConfig } from "../programs/config";
-
-export const PROJECT = "ray-s3-access";
-
-/** A usage or configuration problem: exit code 2. */
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
-}
+import { UsageError } from "./errors";
+import { Project } from "./project";
 
 export type StackRole = "environment" | "tenant";
+
+/** A secret as the stack file holds it (ciphertext); only the Pulumi CLI can decrypt it. */
+export interface SecureValue {
+    secure: string;
+}
+
+/** What a stack file says besides its config: how its secrets are encrypted. */
+export interface StackFileSettings {
+    secretsProvider?: string;
+    encryptionSalt?: string;
+    encryptedKey?: string;
+}
 
 /** One stack to render, check or deploy. */
 export interface StackTarget {
@@ -25,27 +29,43 @@ export interface StackTarget {
     role: StackRole;
     /** The environment stack a tenant stack belongs to (its own name for an environment stack). */
     environment: string;
-    /** Config as Pulumi stores it: `namespace:key` -> string (objects and lists as JSON). */
+    /** Config as Pulumi passes it to programs: `namespace:key` -> string (objects and lists as JSON); no secrets. */
     config: Record<string, string>;
-    /** The validated config. */
-    parsed: StackConfig;
+    /** The stack file's secrets, still encrypted: the driver hands them to the CLI; offline commands see placeholders. */
+    secrets: Record<string, SecureValue>;
+    settings: StackFileSettings;
+    /** The validated config of the bundled program (absent for a user's own program). */
+    parsed?: StackConfig;
     tenants: string[];
 }
 
-/** Stack names that have a Pulumi.NAME.yaml in the project directory. */
-export function discoverStacks(cwd: string): string[] {
+/** The value offline evaluation gives a secret it cannot decrypt. */
+export const SECRET_PLACEHOLDER = "offline-secret-placeholder";
+
+/** Stack names that have a Pulumi.NAME.yaml in the directory. */
+export function discoverStacks(dir: string): string[] {
     return fs
-        .readdirSync(cwd)
+        .readdirSync(dir)
         .map((file) => /^Pulumi\.(.+)\.ya?ml$/.exec(file)?.[1])
         .filter((name): name is string => name !== undefined)
         .sort();
 }
 
-/** A stack file's config block, flattened to how Pulumi passes config to programs. */
-export function readStackConfig(cwd: string, stack: string): Record<string, string> {
-    const file = ["yaml", "yml"].map((ext) => path.join(cwd, `Pulumi.${stack}.${ext}`)).find((f) => fs.existsSync(f));
+export interface StackFile {
+    config: Record<string, string>;
+    secrets: Record<string, SecureValue>;
+    settings: StackFileSettings;
+}
+
+/**
+ * A stack file's config block, flattened to how Pulumi passes config to programs: keys without a namespace
+ * belong to the project, project-level defaults from Pulumi.yaml apply, secrets are kept apart.
+ */
+export function readStackFile(project: Pick<Project, "name" | "stackConfigDir" | "defaults">, stack: string): StackFile {
+    const dir = project.stackConfigDir;
+    const file = ["yaml", "yml"].map((ext) => path.join(dir, `Pulumi.${stack}.${ext}`)).find((f) => fs.existsSync(f));
     if (!file) {
-        throw new UsageError(`stack "${stack}" has no Pulumi.${stack}.yaml in ${cwd}: create it, or pick one of ${discoverStacks(cwd).join(", ") || "(none)"}`);
+        throw new UsageError(`stack "${stack}" has no Pulumi.${stack}.yaml in ${dir}: create it, or pick one of ${discoverStacks(dir).join(", ") || "(none)"}`);
     }
     let document: any;
     try {
@@ -53,14 +73,31 @@ export function readStackConfig(cwd: string, stack: string): Record<string, stri
     } catch (error) {
         throw new UsageError(`${path.basename(file)} is not valid YAML: ${(error as Error).message}`);
     }
-    const config: Record<string, string> = {};
-    for (const [key, value] of Object.entries(document?.config ?? {})) {
-        if (value && typeof value === "object" && !Array.isArray(value) && "secure" in (value as object)) {
-            continue; // secrets are the CLI's business; offline commands do not need them
-        }
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    if (document !== undefined && document !== null && (typeof document !== "object" || Array.isArray(document))) {
+        throw new UsageError(`${path.basename(file)} must be a YAML mapping with a \`config:\` block`);
     }
-    return config;
+    const block = document?.config ?? {};
+    if (typeof block !== "object" || Array.isArray(block)) {
+        throw new UsageError(`${path.basename(file)}: \`config\` must be a mapping of keys to values`);
+    }
+    const config: Record<string, string> = {};
+    const secrets: Record<string, SecureValue> = {};
+    const flatten = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
+    for (const [key, value] of Object.entries(project.defaults)) config[key] = flatten(value);
+    for (const [rawKey, value] of Object.entries(block as Record<string, unknown>)) {
+        const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
+        if (value && typeof value === "object" && !Array.isArray(value) && typeof (value as SecureValue).secure === "string") {
+            secrets[key] = { secure: (value as SecureValue).secure };
+            delete config[key];
+            continue;
+        }
+        config[key] = flatten(value);
+    }
+    const settings: StackFileSettings = {};
+    if (typeof document?.secretsprovider === "string") settings.secretsProvider = document.secretsprovider;
+    if (typeof document?.encryptionsalt === "string") settings.encryptionSalt = document.encryptionsalt;
+    if (typeof document?.encryptedkey === "string") settings.encryptedKey = document.encryptedkey;
+    return { config, secrets, settings };
 }
 
 function validated(stack: string, config: Record<string, string>): StackConfig {
@@ -76,10 +113,27 @@ function validated(stack: string, config: Record<string, string>): StackConfig {
 }
 
 export interface SelectOptions {
-    cwd: string;
+    project: Project;
     stacks?: string[];
     tenants?: string[];
     perTenant?: boolean;
+}
+
+/** Stack names are what Pulumi accepts: letters, digits, `-`, `_`, `.`; at most 100 characters. */
+const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+function stackNames(options: SelectOptions): string[] {
+    const given = options.stacks?.filter((s) => s !== undefined) ?? [];
+    for (const name of given) {
+        if (!STACK_NAME.test(name)) {
+            throw new UsageError(`--stack "${name}" is not a stack name: use letters, digits, "-", "_" and "." (at most 100), as in Pulumi.NAME.yaml`);
+        }
+    }
+    const names = given.length > 0 ? [...new Set(given)] : discoverStacks(options.project.stackConfigDir);
+    if (names.length === 0) {
+        throw new UsageError(`no Pulumi.STACK.yaml in ${options.project.stackConfigDir}: pass --cwd to the directory of your stack files, or create one`);
+    }
+    return names;
 }
 
 /**
@@ -87,52 +141,52 @@ export interface SelectOptions {
  * --per-tenant) one stack per selected tenant. A --tenant filter naming no tenant is a usage error.
  */
 export function selectTargets(options: SelectOptions): StackTarget[] {
-    const names = options.stacks && options.stacks.length > 0 ? options.stacks : discoverStacks(options.cwd);
-    if (names.length === 0) {
-        throw new UsageError(`no Pulumi.STACK.yaml in ${options.cwd}: pass --cwd to the project, or --stack`);
+    const { project } = options;
+    const names = stackNames(options);
+    if (project.mode === "own") {
+        const flag = options.perTenant ? "--per-tenant" : options.tenants && options.tenants.length > 0 ? "--tenant" : undefined;
+        if (flag) {
+            throw new UsageError(
+                `${flag} splits the bundled program's ray-s3-access:tenants; ${project.dir} has its own program (Pulumi.yaml "${project.name}"). ` +
+                    "Drop the flag, or run it from a directory holding only stack files",
+            );
+        }
+        return names.map((stack) => ({ stack, role: "environment", environment: stack, ...readStackFile(project, stack), tenants: [] }));
     }
     const filter = options.tenants && options.tenants.length > 0 ? new Set(options.tenants) : undefined;
     const environments: StackTarget[] = [];
     const tenants: StackTarget[] = [];
     const matched = new Set<string>();
     for (const stack of names) {
-        const config = readStackConfig(options.cwd, stack);
+        const { config, secrets, settings } = readStackFile(project, stack);
         const parsed = validated(stack, config);
         const selected = parsed.tenants.filter((t) => !filter || filter.has(t.namespace));
         selected.forEach((t) => matched.add(t.namespace));
+        const target = (name: string, role: StackRole, stackConfig: Record<string, string>, stackTenants: string[]): StackTarget => ({
+            stack: name,
+            role,
+            environment: stack,
+            config: stackConfig,
+            secrets,
+            settings,
+            parsed: validated(name, stackConfig),
+            tenants: stackTenants,
+        });
         if (!options.perTenant) {
             // A --tenant filter narrows the environment stack itself to those tenants.
             const narrowed = filter ? { ...config, [`${CONFIG_NAMESPACE}:tenants`]: JSON.stringify(selected) } : config;
-            if (selected.length > 0) {
-                environments.push({
-                    stack,
-                    role: "environment",
-                    environment: stack,
-                    config: narrowed,
-                    parsed: validated(stack, narrowed),
-                    tenants: selected.map((t) => t.namespace),
-                });
-            }
+            if (selected.length > 0) environments.push(target(stack, "environment", narrowed, selected.map((t) => t.namespace)));
             continue;
         }
-        const clusterConfig = { ...config, [`${CONFIG_NAMESPACE}:tenantStacks`]: "true" };
-        environments.push({ stack, role: "environment", environment: stack, config: clusterConfig, parsed: validated(stack, clusterConfig), tenants: [] });
+        environments.push(target(stack, "environment", { ...config, [`${CONFIG_NAMESPACE}:tenantStacks`]: "true" }, []));
         for (const tenant of selected) {
-            const tenantStack = `${stack}.${tenant.namespace}`;
             const tenantConfig: Record<string, string> = {};
             for (const [key, value] of Object.entries(config)) {
                 if (key !== `${CONFIG_NAMESPACE}:tenants`) tenantConfig[key] = value;
             }
             tenantConfig[`${CONFIG_NAMESPACE}:tenant`] = JSON.stringify(tenant);
-            tenantConfig[`${CONFIG_NAMESPACE}:environmentStack`] = `organization/${PROJECT}/${stack}`;
-            tenants.push({
-                stack: tenantStack,
-                role: "tenant",
-                environment: stack,
-                config: tenantConfig,
-                parsed: validated(tenantStack, tenantConfig),
-                tenants: [tenant.namespace],
-            });
+            tenantConfig[`${CONFIG_NAMESPACE}:environmentStack`] = `organization/${project.name}/${stack}`;
+            tenants.push(target(`${stack}.${tenant.namespace}`, "tenant", tenantConfig, [tenant.namespace]));
         }
     }
     if (filter) {

@@ -17,6 +17,7 @@ import {
     ListAttachedRolePoliciesCommand,
 } from "@aws-sdk/client-iam";
 import { isDeepStrictEqual } from "util";
+import { IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../components/constants";
 import { buildAssumeAssetsPolicy, chainActions, chainedEnvironment, ChainOptions } from "../components/crossAccount";
 import { abacScope, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
 import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAccountRef } from "../components/trustPolicy";
@@ -65,7 +66,7 @@ export interface DeployedTenant {
 
 /** A probe name no tenant uses: the "someone else" in "admits exactly". */
 const PROBE = "ray-s3-access-probe";
-const POD_IDENTITY_AGENT = "pods.eks.amazonaws.com";
+const POD_IDENTITY_AGENT = POD_IDENTITY_PRINCIPAL;
 
 function errorName(error: unknown): string {
     return (error as { name?: string })?.name ?? "";
@@ -302,7 +303,7 @@ async function verifyServiceAccounts(
     if (!clients.readServiceAccount) return;
     for (const { tenant, ref } of subjects) {
         const sa = await clients.readServiceAccount(ref.namespace, ref.name);
-        const annotation = sa?.annotations?.["eks.amazonaws.com/role-arn"];
+        const annotation = sa?.annotations?.[IRSA_ROLE_ANNOTATION];
         out.add(
             tenant,
             "service-account",

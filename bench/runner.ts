@@ -20,11 +20,11 @@ class FixedLatencyDriver implements StackDriver {
 function targets(environments: number, tenantsPerEnvironment: number): StackTarget[] {
     const list: StackTarget[] = [];
     for (let e = 0; e < environments; e++) {
-        list.push({ stack: `env${e}`, role: "environment", environment: `env${e}`, config: {}, parsed: {} as any, tenants: [] });
+        list.push({ stack: `env${e}`, role: "environment", environment: `env${e}`, config: {}, secrets: {}, settings: {}, tenants: [] });
     }
     for (let e = 0; e < environments; e++) {
         for (let t = 0; t < tenantsPerEnvironment; t++) {
-            list.push({ stack: `env${e}.team-${t}`, role: "tenant", environment: `env${e}`, config: {}, parsed: {} as any, tenants: [] });
+            list.push({ stack: `env${e}.team-${t}`, role: "tenant", environment: `env${e}`, config: {}, secrets: {}, settings: {}, tenants: [] });
         }
     }
     return list;

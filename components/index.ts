@@ -1,8 +1,12 @@
 /**
  * ray-s3-access: least-privilege S3 access for pods on Amazon EKS through IRSA or EKS Pod Identity.
+ *
+ * The package entry: the component, every type its public signatures use, and the pure document builders.
+ * It loads the Pulumi SDKs only; the runner (AWS SDK, Kubernetes client, yargs) lives in `bin/automation`.
  */
-export { RayS3Access, RAY_S3_ACCESS_TYPE } from "./rayS3Access";
-export { AccessLevel, BucketAccess, IdentityType, RayS3AccessArgs, ServiceAccountMode } from "./types";
+export { RayS3Access } from "./rayS3Access";
+export { DEFAULT_SERVICE_ACCOUNT_NAME, IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL, RAY_S3_ACCESS_TYPE } from "./constants";
+export { AccessLevel, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 export { RayS3AccessValidationError } from "./validation";
-export { buildS3PermissionsPolicy, PolicyDocument, PolicyStatement } from "./s3Policy";
-export { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, serviceAccountSubject } from "./trustPolicy";
+export { buildS3PermissionsPolicy, PolicyDocument, PolicyScope, PolicyStatement, ResolvedBucketAccess } from "./s3Policy";
+export { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, PodIdentityTrustScope, serviceAccountSubject, ServiceAccountRef } from "./trustPolicy";

@@ -3,9 +3,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { IRSA_ROLE_ANNOTATION } from "./constants";
 
 /** The annotation IRSA's mutating webhook reads to inject the role and the token into pods. */
-export const IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
+export { IRSA_ROLE_ANNOTATION };
 
 export interface ServiceAccountSpec {
     /** Child resource name (from the component's name). */

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy, chainedAwsConfig, chainedEnvironment } from "./crossAccount";
 import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from "./kubernetes";
 import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
@@ -16,7 +17,7 @@ import { IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "
 import { RayS3AccessValidationError, trustPolicyLengthProblem, validateArgs, ValidatedArgs } from "./validation";
 
 /** The component's type token. */
-export const RAY_S3_ACCESS_TYPE = "ray-s3-access:index:RayS3Access";
+export { RAY_S3_ACCESS_TYPE };
 
 /** A 12-digit stand-in account used to measure documents before the real account id is known. */
 const PLACEHOLDER_ACCOUNT = "000000000000";

@@ -1,12 +1,13 @@
 /**
  * Trust policies for IRSA and EKS Pod Identity. Pure functions: plain values in, plain documents out.
  */
+import { POD_IDENTITY_PRINCIPAL } from "./constants";
 import { PolicyDocument, PolicyStatement } from "./s3Policy";
 
 /** The audience EKS puts in projected service-account tokens for AWS. */
 export const STS_AUDIENCE = "sts.amazonaws.com";
 /** The service principal of the EKS Pod Identity Agent. */
-export const POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com";
+export { POD_IDENTITY_PRINCIPAL };
 
 /** A Kubernetes service account, `namespace` + `name`. */
 export interface ServiceAccountRef {

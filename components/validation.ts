@@ -4,6 +4,7 @@
  */
 import { ResolvedBucketAccess } from "./s3Policy";
 import { ServiceAccountRef } from "./trustPolicy";
+import { DEFAULT_SERVICE_ACCOUNT_NAME } from "./constants";
 import { AccessLevel, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 
 /** Thrown for invalid arguments; `problems` lists each one. */
@@ -89,7 +90,7 @@ export interface ValidatedArgs {
     trustPolicyMaxLength: number;
 }
 
-export const DEFAULT_SERVICE_ACCOUNT_NAME = "ray-s3-sa";
+export { DEFAULT_SERVICE_ACCOUNT_NAME };
 export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
 
 function oneOf<T extends string>(field: string, value: unknown, allowed: Record<string, T>, fallback: T, problems: string[]): T {

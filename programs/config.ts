@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../components/constants";
 import { RayS3AccessValidationError } from "../components";
 import { validateArgs } from "../components/validation";
 import { RayS3AccessArgs } from "../components/types";
@@ -148,7 +149,7 @@ function describePath(config: Record<string, unknown>, path: PropertyKey[]): str
 export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOidcProviderArn?: pulumi.Input<string>): RayS3AccessArgs {
     const tenantIdentity = tenant.identity ?? config.identity;
     const defaults: Record<TenantConfig["kind"], { serviceAccountName: string; manageServiceAccount: "create" | "patch" | "none" }> = {
-        namespace: { serviceAccountName: "ray-s3-sa", manageServiceAccount: "create" },
+        namespace: { serviceAccountName: DEFAULT_SERVICE_ACCOUNT_NAME, manageServiceAccount: "create" },
         // Kubeflow's profile controller owns default-editor; its AwsIamForServiceAccount plugin annotates it.
         kubeflowProfile: { serviceAccountName: "default-editor", manageServiceAccount: "none" },
         skypilot: { serviceAccountName: "skypilot-service-account", manageServiceAccount: "create" },

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { RayS3Access } from "../components";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "../components/crossAccount";
 import { buildS3PermissionsPolicy } from "../components/s3Policy";
-import { evaluatePolicies } from "../policies/lib/evaluate";
+import { evaluatePolicies } from "../automation/evaluatePolicies";
 import { policies } from "../policies/rules";
 import { identityAllows, trustAllows } from "./support/iamOracle";
 import { resetMocks, resourcesOfType, settle, useStack, valueOf, world } from "./support/mocks";

@@ -1,4 +1,5 @@
 import type { PolicyResource } from "@pulumi/policy";
+import { IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../../components/constants";
 import { statementAllows } from "../lib/actions";
 import { trustAdmitsSubject } from "../lib/trust";
 import { allowStatements, asText, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
@@ -7,7 +8,7 @@ import { Finding, stackRule } from "../lib/rule";
 
 const SERVICE_ACCOUNT_TYPES = new Set(["kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ServiceAccountPatch"]);
 const ASSOCIATION_TYPE = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
-const ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
+const ROLE_ANNOTATION = IRSA_ROLE_ANNOTATION;
 
 /** The role in the stack a reference points at: by dependency first, then by ARN, then by name. */
 function roleFor(resource: PolicyResource, property: string, arn: unknown, roles: PolicyResource[]): PolicyResource | undefined {
@@ -86,7 +87,7 @@ export const serviceAccountRoleTrustMatch = stackRule({
                 const namespace = safely(() => resource.props.namespace);
                 const serviceAccount = safely(() => resource.props.serviceAccount);
                 const statements = (safely(() => allowStatements(trust)) ?? []).filter((s) =>
-                    principalValues(s.principal, "Service").some((p) => p.toLowerCase() === "pods.eks.amazonaws.com"),
+                    principalValues(s.principal, "Service").some((p) => p.toLowerCase() === POD_IDENTITY_PRINCIPAL),
                 );
                 const usable = statements.filter((s) => statementAllows(s, "sts:AssumeRole") && statementAllows(s, "sts:TagSession"));
                 const where = `Pod Identity association ${asText(namespace)}/${asText(serviceAccount)} ("${resource.name}") uses role "${role.name}"`;

@@ -1,3 +1,4 @@
+import { POD_IDENTITY_PRINCIPAL } from "../../components/constants";
 import { statementAllows } from "../lib/actions";
 import { allowStatements, conditionsOn, NormalizedStatement, principalValues } from "../lib/documents";
 import { trustDocument } from "../lib/resources";
@@ -42,7 +43,7 @@ export const trustPrincipalsPinned = gradedResourceRule({
                     message: `${where}: Principal "*" with no limiting condition lets any AWS account assume the role. Name the principal, or add a condition on ${LIMITING_KEYS.slice(0, 5).join(", ")} or sts:ExternalId.`,
                 });
             }
-            if (!principalValues(statement.principal, "Service").some((s) => s.toLowerCase() === "pods.eks.amazonaws.com")) continue;
+            if (!principalValues(statement.principal, "Service").some((s) => s.toLowerCase() === POD_IDENTITY_PRINCIPAL)) continue;
             if (!statementAllows(statement, "sts:TagSession")) {
                 findings.push({
                     level: "mandatory",

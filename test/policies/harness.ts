@@ -5,7 +5,7 @@
 import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import { strict as assert } from "assert";
 import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, buildS3PermissionsPolicy } from "../../components";
-import { EvaluatedResource, evaluatePolicies, resourceUrn, Violation } from "../../policies/lib/evaluate";
+import { EvaluatedResource, evaluatePolicies, resourceUrn, Violation } from "../../automation/evaluatePolicies";
 
 export const ACCOUNT = "111122223333";
 export const ISSUER = "oidc.eks.us-west-2.amazonaws.com/id/ABC123";

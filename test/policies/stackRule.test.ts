@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
 import { RayS3Access } from "../../components";
-import { resourceUrn } from "../../policies/lib/evaluate";
+import { resourceUrn } from "../../automation/evaluatePolicies";
 import { policies, serviceAccountRoleTrustMatch } from "../../policies/rules";
 import { resetMocks, settle, useStack, valueOf, world } from "../support/mocks";
 import { doc, expectNone, expectViolations, goodIrsaTrust, goodPodIdentityTrust, iamPolicy, resource, role, run, statement } from "./harness";

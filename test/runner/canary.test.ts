@@ -189,7 +189,7 @@ describe("verify --canary: the Job and how its report is read", () => {
             canaryKube: async () => kube,
         });
         assert.equal(bad, 2);
-        assert.match(err.text, /--canary-timeout 3 must be a whole number of seconds, at least 10/);
+        assert.match(err.text, /--canary-timeout "3" must be a whole number of seconds, at least 10/);
     });
 });
 

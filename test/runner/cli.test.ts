@@ -38,7 +38,7 @@ async function cli(
 /** A project directory with the given stack files (and the real policies/ next to it via --policy-pack). */
 function project(stacks: Record<string, string>): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ray-s3-access-cli-"));
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: ray-s3-access\nruntime: nodejs\n");
+    
     for (const [name, content] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), content);
     return dir;
 }
@@ -73,12 +73,42 @@ describe("ray-s3-access CLI", function () {
     it("render prints trust and permission policies as JSON, manifests as YAML, and SkyPilot's setting", async () => {
         const { code, stdout } = await cli(["render", "--cwd", ROOT, "--stack", "dev"]);
         assert.equal(code, 0);
-        assert.match(stdout, /-- tenant ray \(role ray-role-/);
+        assert.match(stdout, /-- RayS3Access ray \(role ray-role-[^)]*\): service accounts ray\/ray-worker\n/);
+        assert.match(stdout, /^   ray-s3-access:index:RayS3Access ray\n      aws:iam\/policy:Policy ray-policy$/m, "every resource, under its parent");
+        assert.match(stdout, /\ndev: 15 resources, 3 RayS3Access roles serving 3 namespace\(s\): ray, kubeflow-alice, skypilot\n$/, "a one-line summary per stack last");
         assert.match(stdout, /"sts:AssumeRoleWithWebIdentity"/);
         assert.match(stdout, /kind: ServiceAccount\n[\s\S]*eks\.amazonaws\.com\/role-arn: arn:aws:iam::123456789012:role\/ray-role-/);
         assert.match(stdout, /kind: Profile/);
         assert.match(stdout, /remote_identity: NO_UPLOAD/);
         assert.match(stdout, /remote_identity: skypilot-service-account/);
+    });
+
+    it("render groups documents by the component the program registered: an abac role lists every tenant it serves", async () => {
+        const dir = project({
+            prod: `config:
+  ray-s3-access:identity: podIdentity
+  ray-s3-access:clusterName: ray-prod
+  ray-s3-access:roleSharing: abac
+  ray-s3-access:tenants:
+    - namespace: team-a
+      buckets: [{ bucket: shared-ckpt, prefixes: ["checkpoints/"] }]
+    - namespace: team-b
+      buckets: [{ bucket: shared-ckpt, prefixes: ["checkpoints/"] }]
+`,
+        });
+        const { code, stdout } = await cli(["render", "--cwd", dir]);
+        assert.equal(code, 0, stdout);
+        const headers = stdout.match(/^-- RayS3Access .*$/gm) ?? [];
+        assert.equal(headers.length, 1, "one shared role, not one entry per tenant");
+        assert.match(headers[0], /service accounts team-a\/ray-s3-sa, team-b\/ray-s3-sa$/);
+        assert.match(stdout, /prod: \d+ resources, 1 RayS3Access role serving 2 namespace\(s\): team-a, team-b\n$/);
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-abac-"));
+        assert.equal((await cli(["render", "--cwd", dir, "--out", out])).code, 0);
+        const role = JSON.parse(fs.readFileSync(path.join(out, "prod", "abac-shared", "role.json"), "utf8"));
+        assert.deepEqual(
+            role.serviceAccounts.map((a: any) => a.namespace),
+            ["team-a", "team-b"],
+        );
     });
 
     it("render --out writes per-tenant files a GitOps repository can take", async () => {

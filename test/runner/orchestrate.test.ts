@@ -4,7 +4,7 @@ import { StackTarget } from "../../automation/stacks";
 import { FakeDriver } from "../support/fakeDriver";
 
 function target(stack: string, role: StackTarget["role"] = "environment", environment = stack): StackTarget {
-    return { stack, role, environment, config: {}, parsed: {} as any, tenants: [] };
+    return { stack, role, environment, config: {}, secrets: {}, settings: {}, tenants: [] };
 }
 
 /** dev + 3 tenants of dev, prod + 2 tenants of prod. */

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { evaluateProgram, RecordedResource } from "../../automation/mockEngine";
-import { evaluatePolicies } from "../../policies/lib/evaluate";
+import { evaluatePolicies } from "../../automation/evaluatePolicies";
 import { policies } from "../../policies/rules";
 import { parseStackConfig, StackConfigError } from "../../programs/config";
 import { runProgram } from "../../programs/main";

@@ -1,0 +1,25 @@
+/**
+ * The runner's error types. The CLI maps them to exit codes by class, never by message text:
+ * `UsageError` and `ToolMissingError` exit 2; anything else that escapes a command exits 1.
+ */
+
+/** A usage or configuration problem (bad flag, unreadable stack file, invalid config): exit code 2. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+/** The Pulumi CLI (or another tool the command needs) is missing or not set up: exit code 2, with the fix. */
+export class ToolMissingError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ToolMissingError";
+    }
+}
+
+/** Errors that are the user's to fix before anything runs (exit code 2). */
+export function isUsageError(error: unknown): error is UsageError | ToolMissingError {
+    return error instanceof UsageError || error instanceof ToolMissingError;
+}

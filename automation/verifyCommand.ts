@@ -1,0 +1,76 @@
+/**
+ * `verify`: reads each environment stack's outputs through the driver, then checks every tenant against live
+ * AWS and Kubernetes (and, with --canary, from inside a pod). One set of clients per region.
+ */
+import { CanarySdk, DEFAULT_CANARY_IMAGE, kubeCanaryClient } from "./canary";
+import type { CliContext } from "./cli";
+import type { StackDriver } from "./driver";
+import type { StackTarget } from "./stacks";
+import { assetsIamThrough, DeployedTenant, verifyStack, VerifyClients, VerifyFinding } from "./verify";
+
+export interface VerifyRunOptions extends Pick<CliContext, "verifyClients" | "canaryKube" | "canaryPollMs" | "signal"> {
+    canary?: { image?: string; sdk: CanarySdk; timeoutSeconds: number; keep: boolean };
+    concurrency: number;
+}
+
+export async function defaultVerifyClients(region: string): Promise<VerifyClients> {
+    const { IAMClient } = await import("@aws-sdk/client-iam");
+    const { EKSClient } = await import("@aws-sdk/client-eks");
+    const { STSClient } = await import("@aws-sdk/client-sts");
+    const k8s = await import("@kubernetes/client-node");
+    const kubeconfig = new k8s.KubeConfig();
+    kubeconfig.loadFromDefault();
+    const core = kubeconfig.makeApiClient(k8s.CoreV1Api);
+    return {
+        iam: new IAMClient({ region }),
+        eks: new EKSClient({ region }),
+        region,
+        assetsIam: assetsIamThrough(new STSClient({ region }), (credentials) => new IAMClient({ region, credentials })),
+        readServiceAccount: async (namespace, name) => {
+            try {
+                const sa = await core.readNamespacedServiceAccount({ namespace, name });
+                return { annotations: sa.metadata?.annotations ?? {} };
+            } catch (error) {
+                if ((error as { code?: number }).code === 404) return undefined;
+                throw error;
+            }
+        },
+    };
+}
+
+export async function runVerify(driver: StackDriver, targets: StackTarget[], options: VerifyRunOptions): Promise<{ findings: VerifyFinding[]; failed: number }> {
+    await driver.prepare("outputs", targets);
+    const kube = options.canary ? await (options.canaryKube ?? kubeCanaryClient)() : undefined;
+    const findings: VerifyFinding[] = [];
+    const clientsByRegion = new Map<string, Promise<VerifyClients>>();
+    const clientsFor = (region: string): Promise<VerifyClients> => {
+        if (!clientsByRegion.has(region)) {
+            clientsByRegion.set(region, options.verifyClients ? Promise.resolve(options.verifyClients(region)) : defaultVerifyClients(region));
+        }
+        return clientsByRegion.get(region)!;
+    };
+    const signal = options.signal ?? new AbortController().signal;
+    for (const target of targets) {
+        const parsed = target.parsed!;
+        const { outputs } = await driver.run({ operation: "outputs", target, policyPacks: [], policyPackConfigs: [], onOutput: () => undefined, signal });
+        const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
+        const clients: VerifyClients = { region, ...(await clientsFor(region)) };
+        if (kube && options.canary) {
+            clients.canary = {
+                kube,
+                options: {
+                    image: options.canary.image ?? DEFAULT_CANARY_IMAGE,
+                    sdk: options.canary.sdk,
+                    timeoutSeconds: options.canary.timeoutSeconds,
+                    keep: options.canary.keep,
+                    pollMs: options.canaryPollMs,
+                },
+                signal: options.signal,
+            };
+        }
+        const tenants = ((outputs ?? {}) as { tenants?: Record<string, DeployedTenant> }).tenants ?? {};
+        const selected = { ...parsed, tenants: parsed.tenants.filter((t) => target.tenants.includes(t.namespace)) };
+        findings.push(...(await verifyStack(target.stack, selected, tenants, clients, { canaryConcurrency: options.concurrency })));
+    }
+    return { findings, failed: findings.filter((f) => !f.ok).length };
+}

@@ -1,0 +1,13 @@
+/** The names this package spells once: the component's type token and the identifiers EKS and IAM define. */
+
+/** The component's Pulumi type token. */
+export const RAY_S3_ACCESS_TYPE = "ray-s3-access:index:RayS3Access";
+
+/** The ServiceAccount a tenant's pods run as when none is named. */
+export const DEFAULT_SERVICE_ACCOUNT_NAME = "ray-s3-sa";
+
+/** The ServiceAccount annotation through which IRSA's webhook gives pods a role. */
+export const IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
+
+/** The service principal of the EKS Pod Identity Agent. */
+export const POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com";
