@@ -40,6 +40,19 @@ function pluginVersion(programDir: string, pkg: string): string | undefined {
     }
 }
 
+/** Lists and objects back to YAML structure, as they were in the stack file (the program reads them the same way). */
+function structured(config: Record<string, string>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config)) {
+        try {
+            out[key] = /^\s*[[{]/.test(value) ? JSON.parse(value) : value;
+        } catch {
+            out[key] = value;
+        }
+    }
+    return out;
+}
+
 export class AutomationDriver implements StackDriver {
     private command?: PulumiCommand;
     private readonly env: NodeJS.ProcessEnv;
@@ -101,7 +114,10 @@ export class AutomationDriver implements StackDriver {
         const typescript = fs.existsSync(path.join(this.project.main, "index.ts"));
         if (typescript) {
             // The program from source (this repository): compile it as the repository does.
-            fs.writeFileSync(path.join(workDir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "es2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true } }));
+            fs.writeFileSync(
+                path.join(workDir, "tsconfig.json"),
+                JSON.stringify({ compilerOptions: { strict: true, target: "es2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true } }),
+            );
         }
         const { secretsProvider = "passphrase", encryptionSalt, encryptedKey } = target.settings;
         const workspace = await LocalWorkspace.create({
@@ -116,7 +132,7 @@ export class AutomationDriver implements StackDriver {
                 backend: { url: this.backendUrl() },
             },
             stackSettings: {
-                [target.stack]: { secretsProvider, encryptionSalt, encryptedKey, config: { ...target.config, ...target.secrets } },
+                [target.stack]: { secretsProvider, encryptionSalt, encryptedKey, config: { ...structured(target.config), ...target.secrets } },
             },
         });
         return Stack.createOrSelect(target.stack, workspace);

@@ -134,7 +134,9 @@ async function targetsFor(args: CommonArgs, context: CliContext): Promise<{ proj
         const matched = discovered.filter((ns) => configured.has(ns) && (!tenants || tenants.includes(ns)));
         const unconfigured = discovered.filter((ns) => !configured.has(ns));
         if (unconfigured.length > 0) {
-            context.stderr.write(`note: namespaces ${unconfigured.join(", ")} match "${args.discover}" but have no tenant entry; add them to ray-s3-access:tenants\n`);
+            context.stderr.write(
+                `note: namespaces ${unconfigured.join(", ")} match "${args.discover}" but have no tenant entry; add them to ray-s3-access:tenants\n`,
+            );
         }
         if (matched.length === 0) {
             throw new UsageError(`--discover "${args.discover}" found no namespace that is a configured tenant (found: ${discovered.join(", ") || "none"})`);
@@ -189,7 +191,10 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
                 }
                 if (args.json) {
-                    const stacks = rendered.map((s) => ({ stack: s.stack, resources: s.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) }));
+                    const stacks = rendered.map((s) => ({
+                        stack: s.stack,
+                        resources: s.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+                    }));
                     print(context.stdout, JSON.stringify({ stacks }, null, 2));
                 } else {
                     print(context.stdout, [...rendered.map(formatRendered), "", ...rendered.map(stackSummary)].join("\n"));
@@ -280,7 +285,8 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                 } else {
                     print(context.stdout, `\n${summaryTable(outcomes)}`);
                     if (operation === "outputs" || operation === "up") {
-                        for (const o of outcomes.filter((x) => x.outputs)) print(context.stdout, `\n${o.stack} outputs:\n${JSON.stringify(o.outputs, null, 2)}`);
+                        for (const o of outcomes.filter((x) => x.outputs))
+                            print(context.stdout, `\n${o.stack} outputs:\n${JSON.stringify(o.outputs, null, 2)}`);
                     }
                 }
                 return exitCodeOf(outcomes);
@@ -349,7 +355,10 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                     print(context.stdout, JSON.stringify({ findings, failed }, null, 2));
                 } else {
                     for (const f of findings) {
-                        print(context.stdout, `${f.ok ? "ok  " : "FAIL"} ${f.stack}/${f.tenant} ${f.check}: ${f.message}${f.fix ? `\n     fix: ${f.fix}` : ""}`);
+                        print(
+                            context.stdout,
+                            `${f.ok ? "ok  " : "FAIL"} ${f.stack}/${f.tenant} ${f.check}: ${f.message}${f.fix ? `\n     fix: ${f.fix}` : ""}`,
+                        );
                     }
                     print(context.stdout, failed === 0 ? "verify passed" : `verify failed: ${failed} check(s)`);
                 }

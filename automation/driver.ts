@@ -32,4 +32,3 @@ export interface StackDriver {
     prepare(operation: Operation, targets: StackTarget[]): Promise<void>;
     run(request: OperationRequest): Promise<OperationResult>;
 }
-

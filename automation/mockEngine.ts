@@ -22,7 +22,9 @@ interface Sdk {
  */
 function sdkFor(from?: string): Sdk {
     /* eslint-disable @typescript-eslint/no-require-imports */
-    const root = from ? path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [from] })) : path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+    const root = from
+        ? path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [from] }))
+        : path.dirname(require.resolve("@pulumi/pulumi/package.json"));
     return {
         pulumi: require(root),
         settings: require(path.join(root, "runtime", "settings")),

@@ -109,7 +109,8 @@ export function roleDocuments(resources: RecordedResource[], outputs: Record<str
         const add = (namespace: unknown, name: unknown) => {
             if (typeof namespace === "string" && typeof name === "string") accounts.set(`${namespace}/${name}`, { namespace, name });
         };
-        for (const child of children.filter((r) => /^kubernetes:core\/v1:ServiceAccount(Patch)?$/.test(r.type))) add(child.inputs.metadata?.namespace, child.inputs.metadata?.name);
+        for (const child of children.filter((r) => /^kubernetes:core\/v1:ServiceAccount(Patch)?$/.test(r.type)))
+            add(child.inputs.metadata?.namespace, child.inputs.metadata?.name);
         for (const association of associations) add(association.namespace, association.serviceAccount);
         for (const subject of trustedSubjects(trustPolicy)) add(subject.namespace, subject.name);
         const serviceAccounts = [...accounts.values()];
@@ -189,7 +190,13 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
             });
             const outputs = (evaluated.outputs ?? {}) as Record<string, unknown>;
             stackOutputs[`organization/${project.name}/${target.stack}`] = outputs;
-            rendered.push({ stack: target.stack, role: target.role, resources: evaluated.resources, outputs, roles: roleDocuments(evaluated.resources, outputs) });
+            rendered.push({
+                stack: target.stack,
+                role: target.role,
+                resources: evaluated.resources,
+                outputs,
+                roles: roleDocuments(evaluated.resources, outputs),
+            });
         }
     } finally {
         process.chdir(cwd);
@@ -229,10 +236,20 @@ export function writeRendered(outDir: string, stacks: RenderedStack[]): string[]
     };
     for (const stack of stacks) {
         const stackDir = path.join(outDir, dirName(stack.stack));
-        write(path.join(stackDir, "resources.json"), JSON.stringify(stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })), null, 2) + "\n");
+        write(
+            path.join(stackDir, "resources.json"),
+            JSON.stringify(
+                stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+                null,
+                2,
+            ) + "\n",
+        );
         for (const role of stack.roles) {
             const dir = path.join(stackDir, dirName(role.component));
-            write(path.join(dir, "role.json"), JSON.stringify({ component: role.component, roleName: role.roleName, serviceAccounts: role.serviceAccounts }, null, 2) + "\n");
+            write(
+                path.join(dir, "role.json"),
+                JSON.stringify({ component: role.component, roleName: role.roleName, serviceAccounts: role.serviceAccounts }, null, 2) + "\n",
+            );
             write(path.join(dir, "trust-policy.json"), JSON.stringify(role.trustPolicy, null, 2) + "\n");
             write(path.join(dir, "permissions-policy.json"), JSON.stringify(role.permissionsPolicy, null, 2) + "\n");
             if (role.manifests.length > 0) {

@@ -159,7 +159,8 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
     const matched = new Set<string>();
     for (const stack of names) {
         const { config, secrets, settings } = readStackFile(project, stack);
-        const parsed = validated(stack, config);
+        // Secrets count as keys the program will read (a mistyped secret key is as wrong as a plain one).
+        const parsed = validated(stack, { ...config, ...Object.fromEntries(Object.keys(secrets).map((key) => [key, SECRET_PLACEHOLDER])) });
         const selected = parsed.tenants.filter((t) => !filter || filter.has(t.namespace));
         selected.forEach((t) => matched.add(t.namespace));
         const target = (name: string, role: StackRole, stackConfig: Record<string, string>, stackTenants: string[]): StackTarget => ({
@@ -175,7 +176,15 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
         if (!options.perTenant) {
             // A --tenant filter narrows the environment stack itself to those tenants.
             const narrowed = filter ? { ...config, [`${CONFIG_NAMESPACE}:tenants`]: JSON.stringify(selected) } : config;
-            if (selected.length > 0) environments.push(target(stack, "environment", narrowed, selected.map((t) => t.namespace)));
+            if (selected.length > 0)
+                environments.push(
+                    target(
+                        stack,
+                        "environment",
+                        narrowed,
+                        selected.map((t) => t.namespace),
+                    ),
+                );
             continue;
         }
         environments.push(target(stack, "environment", { ...config, [`${CONFIG_NAMESPACE}:tenantStacks`]: "true" }, []));

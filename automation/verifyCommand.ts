@@ -38,7 +38,11 @@ export async function defaultVerifyClients(region: string): Promise<VerifyClient
     };
 }
 
-export async function runVerify(driver: StackDriver, targets: StackTarget[], options: VerifyRunOptions): Promise<{ findings: VerifyFinding[]; failed: number }> {
+export async function runVerify(
+    driver: StackDriver,
+    targets: StackTarget[],
+    options: VerifyRunOptions,
+): Promise<{ findings: VerifyFinding[]; failed: number }> {
     await driver.prepare("outputs", targets);
     const kube = options.canary ? await (options.canaryKube ?? kubeCanaryClient)() : undefined;
     const findings: VerifyFinding[] = [];

@@ -38,7 +38,7 @@ async function cli(
 /** A project directory with the given stack files (and the real policies/ next to it via --policy-pack). */
 function project(stacks: Record<string, string>): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ray-s3-access-cli-"));
-    
+
     for (const [name, content] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), content);
     return dir;
 }
@@ -75,7 +75,11 @@ describe("ray-s3-access CLI", function () {
         assert.equal(code, 0);
         assert.match(stdout, /-- RayS3Access ray \(role ray-role-[^)]*\): service accounts ray\/ray-worker\n/);
         assert.match(stdout, /^   ray-s3-access:index:RayS3Access ray\n      aws:iam\/policy:Policy ray-policy$/m, "every resource, under its parent");
-        assert.match(stdout, /\ndev: 15 resources, 3 RayS3Access roles serving 3 namespace\(s\): ray, kubeflow-alice, skypilot\n$/, "a one-line summary per stack last");
+        assert.match(
+            stdout,
+            /\ndev: 15 resources, 3 RayS3Access roles serving 3 namespace\(s\): ray, kubeflow-alice, skypilot\n$/,
+            "a one-line summary per stack last",
+        );
         assert.match(stdout, /"sts:AssumeRoleWithWebIdentity"/);
         assert.match(stdout, /kind: ServiceAccount\n[\s\S]*eks\.amazonaws\.com\/role-arn: arn:aws:iam::123456789012:role\/ray-role-/);
         assert.match(stdout, /kind: Profile/);
