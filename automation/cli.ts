@@ -187,7 +187,7 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
                 const { project, targets } = await targetsFor(args, context);
                 const rendered = await renderTargets(project, targets, { accountId: args["account-id"] });
                 if (args.out) {
-                    const written = writeRendered(path.resolve(args.cwd, args.out), rendered);
+                    const written = writeRendered(path.resolve(args.out), rendered);
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
                 }
                 if (args.json) {
@@ -213,9 +213,9 @@ function checkCommand(context: CliContext): CommandModule<object, CommonArgs & P
             guarded(context, async () => {
                 const { checkStack, renderTargets } = await import("./offline");
                 const { loadPolicyConfig, loadPolicyPack } = await import("./policyPacks");
-                const cwd = path.resolve(args.cwd);
-                const pack = loadPolicyPack(cwd, args["policy-pack"]);
-                const config = loadPolicyConfig(cwd, args["policy-pack-config"]);
+                // Paths given on the command line are relative to where the command runs, as in the Pulumi CLI.
+                const pack = loadPolicyPack(process.cwd(), args["policy-pack"]);
+                const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"]);
                 const { project, targets } = await targetsFor(args, context);
                 const rendered = await renderTargets(project, targets, { accountId: args["account-id"] });
                 const results = [];
@@ -267,7 +267,7 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                 const { exitCodeOf, runOperation, summaryJson, summaryTable } = await import("./orchestrate");
                 const { progressFor } = await import("./progress");
                 const { policyPackDir } = await import("./policyPacks");
-                const cwd = path.resolve(args.cwd);
+                const cwd = process.cwd();
                 const { project, targets } = await targetsFor(args, context);
                 const driver = await driverFor(context, project);
                 await driver.prepare(operation, targets);

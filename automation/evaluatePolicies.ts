@@ -57,6 +57,13 @@ function isResourcePolicy(policy: ResourceValidationPolicy | StackValidationPoli
     return "validateResource" in policy;
 }
 
+/** As the policy server decides `args.isType(aws.iam.Policy)`: the class's Pulumi type token, else its isInstance. */
+function isTypeOf(type: string, resourceClass: any): boolean {
+    const token = resourceClass?.__pulumiType;
+    if (typeof token === "string" && token.length > 0) return type === token;
+    return typeof resourceClass?.isInstance === "function" && resourceClass.isInstance({ __pulumiType: type }) === true;
+}
+
 function notApplicable(reason?: string): never {
     throw new NotApplicable(reason);
 }
@@ -88,8 +95,8 @@ export async function evaluatePolicies(policies: Policies, resources: EvaluatedR
                                 props,
                                 opts: DEFAULT_OPTIONS,
                                 stackTags,
-                                isType: () => false,
-                                asType: () => undefined,
+                                isType: (cls: any) => isTypeOf(resource.type, cls),
+                                asType: (cls: any) => (isTypeOf(resource.type, cls) ? (props as any) : undefined),
                                 getConfig,
                                 notApplicable,
                             },
@@ -113,16 +120,17 @@ export async function evaluatePolicies(policies: Policies, resources: EvaluatedR
         } else {
             const byUrn = new Map<string, PolicyResource>();
             const policyResources = resources.map((resource) => {
+                const props = unknownCheckingProxy(resource.props);
                 const policyResource: PolicyResource = {
                     type: resource.type,
                     name: resource.name,
                     urn: resource.urn,
-                    props: unknownCheckingProxy(resource.props),
+                    props,
                     opts: DEFAULT_OPTIONS,
                     dependencies: [],
                     propertyDependencies: {},
-                    isType: () => false,
-                    asType: () => undefined,
+                    isType: (cls: any) => isTypeOf(resource.type, cls),
+                    asType: (cls: any) => (isTypeOf(resource.type, cls) ? (props as any) : undefined),
                 };
                 byUrn.set(resource.urn, policyResource);
                 return policyResource;

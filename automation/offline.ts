@@ -14,6 +14,7 @@ import * as path from "path";
 import { RAY_S3_ACCESS_TYPE } from "../components/constants";
 import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
 import { evaluateProgram, RecordedResource } from "./mockEngine";
+import { UsageError } from "./errors";
 import { Project } from "./project";
 import { SECRET_PLACEHOLDER, StackTarget } from "./stacks";
 import { registerTypeScript } from "./typescript";
@@ -154,6 +155,13 @@ async function programOf(project: Project): Promise<() => unknown> {
         const { runProgram } = await import("../programs/main");
         return runProgram;
     }
+    try {
+        require.resolve("@pulumi/pulumi", { paths: [project.dir] });
+    } catch {
+        throw new UsageError(
+            `${project.dir} cannot load @pulumi/pulumi: install the project's dependencies first (npm install), as \`pulumi preview\` needs too`,
+        );
+    }
     return () => {
         if (project.typescript) registerTypeScript(project.dir);
         forgetProjectModules(project.dir);
@@ -187,6 +195,10 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 accountId: options.accountId,
                 stackOutputs,
                 sdkFrom: project.mode === "own" ? project.dir : undefined,
+            }).catch((error: unknown) => {
+                // Say which stack (the class, and so the exit code, stays).
+                if (error instanceof Error && !error.message.includes(`"${target.stack}"`)) error.message = `stack "${target.stack}": ${error.message}`;
+                throw error;
             });
             const outputs = (evaluated.outputs ?? {}) as Record<string, unknown>;
             stackOutputs[`organization/${project.name}/${target.stack}`] = outputs;

@@ -105,7 +105,7 @@ describe("AutomationDriver against a recording pulumi CLI (real Automation API)"
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-repo-"));
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK_FILE);
         fs.writeFileSync(path.join(dir, "prod-policy.json"), "{}");
-        const { code, stdout, stderr } = await cli(["up", "--cwd", dir, "--stack", "dev", "--policy-pack-config", "prod-policy.json"]);
+        const { code, stdout, stderr } = await cli(["up", "--cwd", dir, "--stack", "dev", "--policy-pack-config", path.join(dir, "prod-policy.json")]);
         assert.equal(code, 0, stdout + stderr);
         assert.match(stdout, /dev\s+up\s+succeeded\s+create 3/);
 
