@@ -1,0 +1,245 @@
+/**
+ * The package as a user gets it: `npm pack`, the tarball installed into a fresh Pulumi project with its own
+ * Pulumi.yaml, TypeScript program and stacks, and every user's path run from that install:
+ *
+ * - the program author's: the program type-checks against the installed types; `check` / `render` evaluate it;
+ * - the platform team's: `check` on production and development stacks (a planted s3:* next to a RayS3Access
+ *   fails production, passes development); the installed pack started as the Pulumi CLI starts it;
+ * - the operator's: a directory of stack files only, driven with the bundled program.
+ *
+ * Needs the npm registry (or npm's cache) for the tarball's dependencies; run by `npm test` after the unit and
+ * emulator suites (`npm run test:package` alone).
+ */
+import { strict as assert } from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { analyze, analyzerPb, listedPolicies, startPack } from "../support/packServer";
+
+const ROOT = path.join(__dirname, "..", "..");
+const MAX_UNPACKED_BYTES = 700 * 1024;
+
+interface Run {
+    status: number;
+    stdout: string;
+    stderr: string;
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Run {
+    const result = spawnSync(command, args, {
+        cwd,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 10 * 60_000,
+    });
+    if (result.error) throw result.error;
+    return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const PROGRAM = `import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BucketAccess, RayS3Access, RoleSharing } from "ray-s3-access";
+
+const config = new pulumi.Config();
+const buckets: BucketAccess[] = [{ bucket: config.require("bucket"), prefixes: ["checkpoints/"] }];
+const sharing: RoleSharing = "perTenant";
+
+const access = new RayS3Access("training", {
+    identity: "podIdentity",
+    clusterName: config.require("clusterName"),
+    namespace: "training",
+    serviceAccountName: "ray-worker",
+    buckets,
+    roleSharing: sharing,
+});
+
+// What the copied shell scripts grant.
+new aws.iam.Policy("legacy-wide", {
+    policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }),
+});
+
+export const roleArn = access.roleArn;
+export const serviceAccount = access.serviceAccountName;
+`;
+
+describe("the installed package (npm pack, npm install into a fresh project)", function () {
+    this.timeout(15 * 60_000);
+    let work: string;
+    let tarball: string;
+    let packed: { unpackedSize: number; files: { path: string }[] };
+    let project: string;
+    let cli: string;
+
+    before(function () {
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "ray-s3-access-package-"));
+        const packOutput = execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        packed = JSON.parse(packOutput.slice(packOutput.indexOf("[")))[0];
+        tarball = path.join(work, (packed as unknown as { filename: string }).filename);
+
+        project = path.join(work, "ml-platform");
+        fs.mkdirSync(project);
+        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "ml-platform", private: true, version: "1.0.0" }, null, 2));
+        fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: ml-platform\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+        fs.writeFileSync(
+            path.join(project, "tsconfig.json"),
+            JSON.stringify({ compilerOptions: { strict: true, target: "es2022", module: "commonjs", moduleResolution: "node", skipLibCheck: true }, files: ["index.ts"] }),
+        );
+        fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
+        const stack = (cluster: string, bucket: string) => `config:\n  aws:region: us-west-2\n  ml-platform:clusterName: ${cluster}\n  ml-platform:bucket: ${bucket}\n`;
+        fs.writeFileSync(path.join(project, "Pulumi.prod.yaml"), stack("ml-prod", "ml-prod-ckpt"));
+        fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), stack("ml-dev", "ml-dev-ckpt"));
+        const typescript = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "typescript", "package.json"), "utf8")).version;
+        const install = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball, `typescript@${typescript}`], project);
+        assert.equal(install.status, 0, `npm install failed:\n${install.stderr}`);
+        cli = path.join(project, "node_modules", ".bin", "ray-s3-access");
+    });
+
+    after(() => {
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 700 kB", () => {
+        const files = packed.files.map((f) => f.path);
+        assert.ok(packed.unpackedSize <= MAX_UNPACKED_BYTES, `unpacked ${packed.unpackedSize} bytes > ${MAX_UNPACKED_BYTES}`);
+        for (const required of [
+            "bin/components/index.js",
+            "bin/components/index.d.ts",
+            "bin/automation/cli.js",
+            "bin/programs/index.js",
+            "bin/policies/index.js",
+            "policies/PulumiPolicy.yaml",
+            "policies/package.json",
+            "components/PulumiPlugin.yaml",
+            "README.md",
+            "LICENSE",
+        ]) {
+            assert.ok(files.includes(required), `${required} is in the tarball`);
+        }
+        const unwanted = files.filter((f) => /(^|\/)(test|bench|examples|scripts)\//.test(f) || f.endsWith(".map") || f.endsWith(".tgz"));
+        assert.deepEqual(unwanted, []);
+    });
+
+    it("a program author's TypeScript program type-checks against the installed types", () => {
+        const tsc = run(process.execPath, [path.join(project, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", "."], project);
+        assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+    });
+
+    it("importing the component loads no runner module (AWS SDK, Kubernetes client, yargs)", () => {
+        const probe = run(
+            process.execPath,
+            [
+                "-e",
+                'require("ray-s3-access"); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => /node_modules\\/(@aws-sdk|@kubernetes\\/client-node|yargs)\\//.test(f))))',
+            ],
+            project,
+        );
+        assert.equal(probe.status, 0, probe.stderr);
+        assert.deepEqual(JSON.parse(probe.stdout), []);
+    });
+
+    it("ray-s3-access --help answers without loading the Pulumi, AWS or Kubernetes SDKs", () => {
+        const preload = path.join(work, "report-loaded.js");
+        fs.writeFileSync(
+            preload,
+            'process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify(Object.keys(require.cache).filter((f) => /node_modules\\/(@pulumi|@aws-sdk|@kubernetes\\/client-node)\\//.test(f)).length) + "\\n"));\n',
+        );
+        const help = run(process.execPath, ["--require", preload, fs.realpathSync(cli), "--help"], project);
+        assert.equal(help.status, 0, help.stderr);
+        assert.match(help.stdout, /ray-s3-access render/);
+        assert.match(help.stderr, /LOADED 0\n/);
+        const usage = run(process.execPath, ["--require", preload, fs.realpathSync(cli), "check", "--stak", "prod"], project);
+        assert.equal(usage.status, 2);
+        assert.match(usage.stderr, /unknown option --stak: did you mean --stack\?/);
+        assert.match(usage.stderr, /LOADED 0\n/);
+    });
+
+    it("check evaluates the user's own program: the planted s3:* fails production (exit 1) and passes development (exit 0)", () => {
+        const prod = run(cli, ["check", "--stack", "prod", "--json"], project);
+        assert.equal(prod.status, 1, prod.stderr);
+        const violations = JSON.parse(prod.stdout).stacks[0].violations;
+        const wildcard = violations.find((v: any) => v.policy === "no-s3-wildcard-in-production");
+        assert.ok(wildcard, JSON.stringify(violations, null, 2));
+        assert.equal(wildcard.urn, "urn:pulumi:prod::ml-platform::aws:iam/policy:Policy::legacy-wide");
+        const dev = run(cli, ["check", "--stack", "dev"], project);
+        assert.equal(dev.status, 0, dev.stdout + dev.stderr);
+        assert.match(dev.stdout, /check passed/);
+    });
+
+    it("render --json reports every resource of the user's program", () => {
+        const rendered = run(cli, ["render", "--json", "--stack", "prod"], project);
+        assert.equal(rendered.status, 0, rendered.stderr);
+        const resources = JSON.parse(rendered.stdout).stacks[0].resources;
+        const names = resources.map((r: any) => `${r.type} ${r.name}`);
+        assert.ok(names.includes("ray-s3-access:index:RayS3Access training"), names.join("\n"));
+        assert.ok(names.includes("aws:iam/policy:Policy legacy-wide"));
+        const association = resources.find((r: any) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.deepEqual([association.inputs.clusterName, association.inputs.namespace, association.inputs.serviceAccount], ["ml-prod", "training", "ray-worker"]);
+        const text = run(cli, ["render", "--stack", "dev"], project);
+        assert.match(text.stdout, /\ndev: \d+ resources, 1 RayS3Access role serving 1 namespace\(s\): training\n$/);
+    });
+
+    it("an operator's directory of stack files runs the bundled program, per environment and per tenant", () => {
+        const ops = path.join(work, "ops");
+        fs.mkdirSync(ops);
+        fs.writeFileSync(
+            path.join(ops, "Pulumi.prod.yaml"),
+            `config:
+  aws:region: us-west-2
+  ray-s3-access:identity: podIdentity
+  ray-s3-access:clusterName: ray-prod
+  ray-s3-access:tenants:
+    - namespace: team-a
+      buckets: [{ bucket: team-a-ckpt, prefixes: ["checkpoints/"] }]
+    - kind: kubeflowProfile
+      namespace: kubeflow-bob
+      owner: bob@example.com
+      buckets: [{ bucket: kf-data, access: read }]
+`,
+        );
+        const check = run(cli, ["check", "--cwd", ops], project);
+        assert.equal(check.status, 0, check.stdout + check.stderr);
+        const rendered = JSON.parse(run(cli, ["render", "--cwd", ops, "--json", "--per-tenant"], project).stdout);
+        assert.deepEqual(
+            rendered.stacks.map((s: any) => s.stack),
+            ["prod", "prod.team-a", "prod.kubeflow-bob"],
+        );
+        assert.ok(rendered.stacks[2].resources.some((r: any) => r.type === "kubernetes:kubeflow.org/v1:Profile"));
+        const typo = run(cli, ["render", "--cwd", ops, "--stack", "prod", "--tenant", "team-z"], project);
+        assert.equal(typo.status, 2);
+        assert.match(typo.stderr, /--tenant "team-z" matches no tenant of prod/);
+    });
+
+    it("node_modules/ray-s3-access/policies starts as the Pulumi CLI starts a pack, and answers the analyzer protocol", async () => {
+        const packDir = path.join(project, "node_modules", "ray-s3-access", "policies");
+        assert.ok(fs.existsSync(path.join(packDir, "PulumiPolicy.yaml")));
+        const pack = await startPack(packDir);
+        try {
+            const { name, levels } = await listedPolicies(pack.client);
+            assert.equal(name, "ray-s3-access");
+            assert.equal(levels["no-s3-wildcard-in-production"], analyzerPb.EnforcementLevel.MANDATORY);
+            const wide = { policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }) };
+            const diagnostics = await analyze(pack.client, "prod", "aws:iam/policy:Policy", "wide", wide);
+            assert.ok(diagnostics.some((d) => d.policy === "no-s3-wildcard-in-production" && d.level === analyzerPb.EnforcementLevel.MANDATORY));
+        } finally {
+            pack.stop();
+        }
+    });
+
+    it("node_modules/ray-s3-access/components gives Pulumi's schema analyzer the component (pulumi package add)", async () => {
+        const schemaProbe = run(
+            process.execPath,
+            [
+                "-e",
+                `const { ComponentProvider } = require("@pulumi/pulumi/provider/experimental");
+                 const { RayS3Access } = require("ray-s3-access");
+                 new ComponentProvider({ components: [RayS3Access], dirname: "node_modules/ray-s3-access/components", name: "ray-s3-access" })
+                     .getSchema().then((s) => console.log(JSON.stringify(Object.keys(JSON.parse(s).resources))));`,
+            ],
+            project,
+        );
+        assert.equal(schemaProbe.status, 0, schemaProbe.stderr);
+        assert.deepEqual(JSON.parse(schemaProbe.stdout), ["ray-s3-access:index:RayS3Access"]);
+    });
+});
