@@ -13,6 +13,7 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import { economyBenchmark } from "./economy";
 import { runnerBenchmark } from "./runner";
+import { startupBenchmark } from "./startup";
 import { median, medianInterval, MedianInterval, Verdict, verdict, VERDICT_TEXT } from "./stats";
 
 interface Sample {
@@ -80,6 +81,8 @@ function interval(i: MedianInterval): string {
 async function main(): Promise<void> {
     console.log("building (tsc) so every side runs compiled JavaScript ...");
     execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", root], { stdio: "inherit" });
+    startupBenchmark();
+    if (process.env.BENCH_ONLY === "startup") return;
     const rows: string[] = [];
     const perRound: string[] = [];
     const verdicts: Verdict[] = [];
