@@ -4,6 +4,7 @@
  * entries may override them. Errors name the stack, the tenant and the field.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../components/constants";
 import { RayS3AccessValidationError } from "../components";
@@ -112,6 +113,25 @@ export const TOP_LEVEL_KEYS = [
     "tenantStacks",
     "trustPolicyMaxLength",
 ];
+
+/** Keys the runner sets itself (per-tenant stacks); accepted, never suggested. */
+const INTERNAL_KEYS = ["tenant", "environmentStack", "tenantStacks"];
+const USER_KEYS = TOP_LEVEL_KEYS.filter((k) => !INTERNAL_KEYS.includes(k));
+
+/** ` (did you mean "X"?)` when a known key is a likely typo of `given`. */
+function didYouMean(given: string, known: readonly string[], prefix = ""): string {
+    const best = closest(given, [...known]);
+    return best !== undefined && distance(given.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(given.length / 3))
+        ? ` (did you mean ${prefix}${best}?)`
+        : "";
+}
+
+/** The keys the schema knows where an unknown key was found: a tenant, one of its buckets, or the top level. */
+function knownKeysAt(path: PropertyKey[]): string[] {
+    if (path[0] === "tenants" && path.length === 2) return Object.keys(tenantSchema.shape ?? {}).filter((k) => typeof k === "string");
+    if (path[0] === "tenants" && path[2] === "buckets" && path.length === 4) return Object.keys(bucket.shape);
+    return USER_KEYS;
+}
 
 /** Raw values as Pulumi stores them: strings, with objects, lists and booleans as JSON. */
 export function decodeConfigValue(value: unknown): unknown {
@@ -227,7 +247,9 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         const bare = key.startsWith(`${CONFIG_NAMESPACE}:`) ? key.slice(CONFIG_NAMESPACE.length + 1) : key;
         if (key.includes(":") && !key.startsWith(`${CONFIG_NAMESPACE}:`)) continue; // other packages' config (aws:region, ...)
         if (!TOP_LEVEL_KEYS.includes(bare)) {
-            problems.push(`${CONFIG_NAMESPACE}:${bare} is not a known key: use one of ${TOP_LEVEL_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`);
+            problems.push(
+                `${CONFIG_NAMESPACE}:${bare} is not a known key${didYouMean(bare, USER_KEYS, `${CONFIG_NAMESPACE}:`)}: use one of ${USER_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}`,
+            );
             continue;
         }
         decoded[bare] = decodeConfigValue(value);
@@ -240,6 +262,17 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     const parsed = stackConfigSchema.safeParse(decoded);
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
+            if (issue.code === "unrecognized_keys") {
+                const known = knownKeysAt(issue.path);
+                for (const key of issue.keys) {
+                    problems.push(`${describePath(decoded, issue.path)}: unknown key "${key}"${didYouMean(key, known)}; known keys: ${known.join(", ")}`);
+                }
+                continue;
+            }
+            if (issue.path.length === 1 && issue.path[0] === "tenants" && decoded.tenants === undefined) {
+                problems.push(`${CONFIG_NAMESPACE}:tenants is missing: list the tenants (each a namespace and its buckets) this stack gives S3 access to`);
+                continue;
+            }
             problems.push(`${describePath(decoded, issue.path)}: ${issue.message}`);
         }
     }

@@ -84,10 +84,14 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: ml-platform\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
         fs.writeFileSync(
             path.join(project, "tsconfig.json"),
-            JSON.stringify({ compilerOptions: { strict: true, target: "es2022", module: "commonjs", moduleResolution: "node", skipLibCheck: true }, files: ["index.ts"] }),
+            JSON.stringify({
+                compilerOptions: { strict: true, target: "es2022", module: "commonjs", moduleResolution: "node", skipLibCheck: true },
+                files: ["index.ts"],
+            }),
         );
         fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
-        const stack = (cluster: string, bucket: string) => `config:\n  aws:region: us-west-2\n  ml-platform:clusterName: ${cluster}\n  ml-platform:bucket: ${bucket}\n`;
+        const stack = (cluster: string, bucket: string) =>
+            `config:\n  aws:region: us-west-2\n  ml-platform:clusterName: ${cluster}\n  ml-platform:bucket: ${bucket}\n`;
         fs.writeFileSync(path.join(project, "Pulumi.prod.yaml"), stack("ml-prod", "ml-prod-ckpt"));
         fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), stack("ml-dev", "ml-dev-ckpt"));
         const typescript = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "typescript", "package.json"), "utf8")).version;
@@ -175,7 +179,10 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         assert.ok(names.includes("ray-s3-access:index:RayS3Access training"), names.join("\n"));
         assert.ok(names.includes("aws:iam/policy:Policy legacy-wide"));
         const association = resources.find((r: any) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation");
-        assert.deepEqual([association.inputs.clusterName, association.inputs.namespace, association.inputs.serviceAccount], ["ml-prod", "training", "ray-worker"]);
+        assert.deepEqual(
+            [association.inputs.clusterName, association.inputs.namespace, association.inputs.serviceAccount],
+            ["ml-prod", "training", "ray-worker"],
+        );
         const text = run(cli, ["render", "--stack", "dev"], project);
         assert.match(text.stdout, /\ndev: \d+ resources, 1 RayS3Access role serving 1 namespace\(s\): training\n$/);
     });

@@ -172,7 +172,7 @@ describe("ray-s3-access CLI", function () {
         assert.equal(code, 2);
         assert.match(stderr, /stack "dev" has invalid configuration/);
         assert.match(stderr, /tenant 1 \("team-b"\) field buckets: /);
-        assert.match(stderr, /tenant 2 \("Team_C"\) field buckets\[0\]: Unrecognized key: "acess"/);
+        assert.match(stderr, /tenant 2 \("Team_C"\) field buckets\[0\]: unknown key "acess" \(did you mean access\?\)/);
         assert.equal(driver.starts.length, 0, "nothing ran");
         const second = project({
             dev: `config:
@@ -191,13 +191,43 @@ describe("ray-s3-access CLI", function () {
         const dir = project({ dev: "config:\n  ray-s3-access:tenats: []\n" });
         const typo = await cli(["render", "--cwd", dir]);
         assert.equal(typo.code, 2);
-        assert.match(typo.stderr, /ray-s3-access:tenats is not a known key/);
+        assert.match(typo.stderr, /ray-s3-access:tenats is not a known key \(did you mean ray-s3-access:tenants\?\)/);
+        assert.doesNotMatch(typo.stderr, /environmentStack|tenantStacks|ray-s3-access:tenant,/, "keys the runner sets itself are not offered");
+        const nested = project({
+            dev: 'config:\n  ray-s3-access:tenants:\n    - namespace: team-a\n      buckets: [{ bucket: ckpt, prefix: ["a/"] }]\n',
+        });
+        const bucketTypo = await cli(["render", "--cwd", nested]);
+        assert.equal(bucketTypo.code, 2);
+        assert.match(bucketTypo.stderr, /tenant 0 \("team-a"\) field buckets\[0\]: unknown key "prefix" \(did you mean prefixes\?\)/);
+        const noTenants = await cli(["render", "--cwd", project({ dev: "config:\n  ray-s3-access:identity: irsa\n" })]);
+        assert.match(noTenants.stderr, /ray-s3-access:tenants is missing: list the tenants/);
         assert.equal((await cli(["render", "--cwd", ROOT, "--stack", "staging"])).code, 2);
         const tenant = await cli(["render", "--cwd", ROOT, "--tenant", "nobody"]);
         assert.equal(tenant.code, 2);
         assert.match(tenant.stderr, /--tenant "nobody" matches no tenant/);
         assert.equal((await cli(["deploy"])).code, 2);
         assert.equal((await cli(["up", "--concurrency", "0", "--cwd", ROOT])).code, 2);
+    });
+
+    it("flags are checked before anything runs: values, numbers, account ids, and a suggestion for a mistyped flag", async () => {
+        const cases: [string[], RegExp][] = [
+            [["render", "--cwd", ROOT, "--stack"], /Not enough arguments following: stack/],
+            [["render", "--cwd", ROOT, "--account-id", "abc"], /--account-id "abc" must be an AWS account id: 12 digits/],
+            [["up", "--cwd", ROOT, "--concurrency", "abc"], /--concurrency "abc" must be a whole number, at least 1/],
+            [["up", "--cwd", ROOT, "--concurrency", "2.5"], /--concurrency "2.5" must be a whole number, at least 1/],
+            [["check", "--cwd", ROOT, "--polcy-pack", "x"], /unknown option --polcy-pack: did you mean --policy-pack\?/],
+            [["render", "--cwd", ROOT, "--stack", "dev", "--per-tenat"], /unknown option --per-tenat: did you mean --per-tenant\?/],
+            [["render", "--cwd", ROOT, "--stack", "../etc/passwd"], /--stack "..\/etc\/passwd" is not a stack name/],
+            [["render", "--cwd", path.join(ROOT, "no-such-dir")], /--cwd .*no-such-dir: no such directory/],
+        ];
+        for (const [args, message] of cases) {
+            const { code, stderr } = await cli(args);
+            assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+            assert.match(stderr, message);
+        }
+        const ok = await cli(["render", "--cwd", ROOT, "--stack", "dev", "--account-id", "111122223333", "--json"]);
+        assert.equal(ok.code, 0);
+        assert.match(ok.stdout, /arn:aws:iam::111122223333:role\//);
     });
 
     it("--per-tenant renders STACK.NAMESPACE stacks that read the environment stack's outputs", async () => {
