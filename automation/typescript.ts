@@ -12,7 +12,6 @@ import * as path from "path";
  * under ts-node, as in this repository's tests), a second registration would compile them twice: it is skipped.
  */
 export function registerTypeScript(dir: string): void {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (require.extensions[".ts"]) return;
     /* eslint-disable @typescript-eslint/no-require-imports */
     let sdkRoot: string;

@@ -111,8 +111,9 @@ describe("AutomationDriver against a recording pulumi CLI (real Automation API)"
 
         const calls = invocations(logFile);
         const workDir = path.join(dir, ".pulumi-workspaces", "dev");
-        const awsVersion = require("@pulumi/aws/package.json").version;
-        const k8sVersion = require("@pulumi/kubernetes/package.json").version;
+        const versionOf = (pkg: string) => JSON.parse(fs.readFileSync(require.resolve(`${pkg}/package.json`), "utf8")).version;
+        const awsVersion = versionOf("@pulumi/aws");
+        const k8sVersion = versionOf("@pulumi/kubernetes");
         const lines = calls.map((c) => shape(c.args));
         assert.ok(lines.includes(`plugin install resource aws v${awsVersion} --non-interactive`), lines.join("\n"));
         assert.ok(lines.includes(`plugin install resource kubernetes v${k8sVersion} --non-interactive`), "plugins at the versions the package was built with");
