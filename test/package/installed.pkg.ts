@@ -218,6 +218,38 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         assert.match(typo.stderr, /--tenant "team-z" matches no tenant of prod/);
     });
 
+    it("up from the installed package points each workspace at the package's compiled program and pack (recording pulumi on PATH)", () => {
+        const ops = path.join(work, "ops-up");
+        fs.mkdirSync(ops);
+        fs.writeFileSync(
+            path.join(ops, "Pulumi.dev.yaml"),
+            "config:\n  ray-s3-access:identity: podIdentity\n  ray-s3-access:clusterName: ray-dev\n  ray-s3-access:tenants:\n    - namespace: team-a\n      buckets: [{ bucket: team-a-ckpt }]\n",
+        );
+        const log = path.join(work, "pulumi-calls.jsonl");
+        const fakeDir = path.join(ROOT, "test", "support", "fake-pulumi");
+        const up = run(cli, ["up", "--cwd", ops], project, {
+            PATH: `${fakeDir}${path.delimiter}${process.env.PATH}`,
+            FAKE_PULUMI_LOG: log,
+            PULUMI_CONFIG_PASSPHRASE: "test",
+            PULUMI_BACKEND_URL: "",
+        });
+        assert.equal(up.status, 0, up.stdout + up.stderr);
+        const calls = fs
+            .readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
+        const installed = fs.realpathSync(path.join(project, "node_modules", "ray-s3-access"));
+        const upCall = calls.find((c: any) => c.args[0] === "up");
+        assert.equal(upCall.args[upCall.args.indexOf("--policy-pack") + 1], path.join(installed, "policies"));
+        const workDir = path.join(ops, ".pulumi-workspaces", "dev");
+        assert.equal(fs.realpathSync(upCall.cwd), fs.realpathSync(workDir));
+        const main = /main: (.+)/.exec(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8"))![1].trim();
+        assert.equal(fs.realpathSync(path.resolve(workDir, main)), path.join(installed, "bin", "programs"));
+        assert.ok(fs.existsSync(path.join(installed, "bin", "programs", "index.js")), "the program it points at is compiled JavaScript");
+        assert.match(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8"), /typescript: false/);
+    });
+
     it("node_modules/ray-s3-access/policies starts as the Pulumi CLI starts a pack, and answers the analyzer protocol", async () => {
         const packDir = path.join(project, "node_modules", "ray-s3-access", "policies");
         assert.ok(fs.existsSync(path.join(packDir, "PulumiPolicy.yaml")));
