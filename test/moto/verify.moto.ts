@@ -25,6 +25,21 @@ import { withRecordedAssociations } from "../support/recordedEks";
 
 const ACCOUNT = "123456789012";
 
+/** The cluster "ray-prod" and an IAM OIDC provider for its issuer; returns the provider's ARN. */
+async function clusterWithProvider(iam: IAMClient, eks: EKSClient): Promise<string> {
+    const cluster = await eks.send(
+        new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
+    );
+    const provider = await iam.send(
+        new CreateOpenIDConnectProviderCommand({
+            Url: cluster.cluster!.identity!.oidc!.issuer!,
+            ClientIDList: ["sts.amazonaws.com"],
+            ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+        }),
+    );
+    return provider.OpenIDConnectProviderArn!;
+}
+
 describe("verify against moto", function () {
     this.timeout(120_000);
     let moto: MotoServer;
@@ -47,18 +62,7 @@ describe("verify against moto", function () {
 
     /** A deployed IRSA tenant, as `up` would have left it. */
     async function deployIrsa() {
-        const cluster = await eks.send(
-            new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
-        );
-        const issuer = cluster.cluster!.identity!.oidc!.issuer!;
-        const provider = await iam.send(
-            new CreateOpenIDConnectProviderCommand({
-                Url: issuer,
-                ClientIDList: ["sts.amazonaws.com"],
-                ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
-            }),
-        );
-        const providerArn = provider.OpenIDConnectProviderArn!;
+        const providerArn = await clusterWithProvider(iam, eks);
         const trust = buildIrsaTrustPolicy(providerArn, [{ namespace: "ray", name: "ray-worker" }]);
         const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-0a1b2c3", AssumeRolePolicyDocument: JSON.stringify(trust) }));
         const policy = await iam.send(
@@ -248,17 +252,7 @@ describe("verify against moto: shared and cross-account roles", function () {
     });
 
     it("packed: each shared IRSA role admits exactly its tenants' service accounts, annotations per tenant", async () => {
-        const cluster = await eks.send(
-            new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
-        );
-        const provider = await iam.send(
-            new CreateOpenIDConnectProviderCommand({
-                Url: cluster.cluster!.identity!.oidc!.issuer!,
-                ClientIDList: ["sts.amazonaws.com"],
-                ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
-            }),
-        );
-        const providerArn = provider.OpenIDConnectProviderArn!;
+        const providerArn = await clusterWithProvider(iam, eks);
         const namespaces = ["t1", "t2", "t3", "t4"];
         const config = parseStackConfig("dev", {
             oidcProviderArn: providerArn,
@@ -305,17 +299,7 @@ describe("verify against moto: shared and cross-account roles", function () {
         const deployRoleArn = `arn:aws:iam::${ASSETS}:role/ray-s3-access-deployer`;
         const assetsIam = assetsIamThrough(sts, (credentials) => new IAMClient({ endpoint: moto.endpoint, region: moto.region, credentials }));
         const inAssets = await assetsIam(deployRoleArn);
-        const cluster = await eks.send(
-            new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
-        );
-        const provider = await iam.send(
-            new CreateOpenIDConnectProviderCommand({
-                Url: cluster.cluster!.identity!.oidc!.issuer!,
-                ClientIDList: ["sts.amazonaws.com"],
-                ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
-            }),
-        );
-        const providerArn = provider.OpenIDConnectProviderArn!;
+        const providerArn = await clusterWithProvider(iam, eks);
         const chain = { tagSession: false, externalId: "ray-ext-1" };
         const workloadArn = `arn:aws:iam::${ACCOUNT}:role/ray-role`;
         const assetsArn = await role("ray-assets-role", buildAssetsTrustPolicy(workloadArn, chain), s3(), inAssets);

@@ -9,9 +9,9 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../../automation/cli";
 import { bundledProgramDir } from "../../automation/project";
 import { bundledPolicyPackDir } from "../../automation/policyPacks";
+import { runCli } from "../support/cli";
 
 const FAKE_DIR = path.join(__dirname, "..", "support", "fake-pulumi");
 
@@ -21,15 +21,6 @@ interface Invocation {
     backend: string | null;
     hanging?: string;
     interrupted?: string;
-}
-
-class Capture {
-    text = "";
-    isTTY = false;
-    write(chunk: string) {
-        this.text += chunk;
-        return true;
-    }
 }
 
 const saved: Record<string, string | undefined> = {};
@@ -94,12 +85,7 @@ describe("AutomationDriver against a recording pulumi CLI (real Automation API)"
         }
     });
 
-    async function cli(args: string[], signal?: AbortSignal) {
-        const stdout = new Capture();
-        const stderr = new Capture();
-        const code = await main(args, { stdout, stderr, signal });
-        return { code, stdout: stdout.text, stderr: stderr.text };
-    }
+    const cli = (args: string[], signal?: AbortSignal) => runCli(args, { signal });
 
     it("stack files only: each stack gets a workspace whose Pulumi.yaml runs the bundled program, with the stack file's settings", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-repo-"));

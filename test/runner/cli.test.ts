@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../../automation/cli";
+import { runCli } from "../support/cli";
 import { resetMocks } from "../support/mocks";
 import { FakeDriver } from "../support/fakeDriver";
 import { StackDriver } from "../../automation/driver";
@@ -10,29 +10,12 @@ import { VerifyClients } from "../../automation/verify";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-class Capture {
-    text = "";
-    isTTY = false;
-    write(chunk: string) {
-        this.text += chunk;
-        return true;
-    }
-}
-
-async function cli(
-    args: string[],
-    extra: { driver?: StackDriver; listNamespaces?: (s: string) => Promise<string[]>; verifyClients?: () => VerifyClients } = {},
-) {
-    const stdout = new Capture();
-    const stderr = new Capture();
-    const code = await main(args, {
-        stdout,
-        stderr,
+function cli(args: string[], extra: { driver?: StackDriver; listNamespaces?: (s: string) => Promise<string[]>; verifyClients?: () => VerifyClients } = {}) {
+    return runCli(args, {
         driver: extra.driver ? () => extra.driver! : undefined,
         listNamespaces: extra.listNamespaces,
         verifyClients: extra.verifyClients,
     });
-    return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
 /** A project directory with the given stack files (and the real policies/ next to it via --policy-pack). */

@@ -7,26 +7,13 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../../automation/cli";
+import { runCli } from "../support/cli";
 import { resetMocks } from "../support/mocks";
 
 const PROJECT = path.join(__dirname, "..", "fixtures", "user-project");
 const OTHER_PACK = path.join(__dirname, "..", "fixtures", "other-pack");
 
-class Capture {
-    text = "";
-    write(chunk: string) {
-        this.text += chunk;
-        return true;
-    }
-}
-
-async function cli(args: string[]) {
-    const stdout = new Capture();
-    const stderr = new Capture();
-    const code = await main(args, { stdout, stderr });
-    return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = (args: string[]) => runCli(args);
 
 /** A project directory whose node_modules is this repository's (as after `npm install`), unless `install` is false. */
 function tempProject(files: Record<string, string>, install = true): string {
