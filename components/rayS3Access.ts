@@ -14,7 +14,15 @@ import {
     STS_AUDIENCE,
 } from "./trustPolicy";
 import { IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
-import { RayS3AccessValidationError, trustPolicyLengthProblem, validateArgs, ValidatedArgs } from "./validation";
+import {
+    DEFERRED_CHECKED_FIELDS,
+    isDeferred,
+    RayS3AccessValidationError,
+    resolvedValueProblem,
+    trustPolicyLengthProblem,
+    validateArgs,
+    ValidatedArgs,
+} from "./validation";
 
 /** The component's type token. */
 export { RAY_S3_ACCESS_TYPE };
@@ -69,6 +77,8 @@ export class RayS3Access extends pulumi.ComponentResource {
     constructor(name: string, args: RayS3AccessArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before super(): invalid input must fail before anything is registered.
         const valid = validateArgs(name, args);
+        // Values known only at deployment are checked with the same rules when they resolve.
+        args = checkedWhenResolved(name, args);
         const known = documentsFromPlainInputs(name, args, valid);
         super(RAY_S3_ACCESS_TYPE, name, {}, opts);
 
@@ -257,6 +267,25 @@ export class RayS3Access extends pulumi.ComponentResource {
     }
 }
 
+/**
+ * The arguments with each Output (or Promise) value replaced by one that fails with the rule's own message
+ * when it resolves to a bad value: a resource that would use it is never registered with it.
+ */
+function checkedWhenResolved(name: string, args: RayS3AccessArgs): RayS3AccessArgs {
+    let checked: { -readonly [K in keyof RayS3AccessArgs]: RayS3AccessArgs[K] } | undefined;
+    for (const field of DEFERRED_CHECKED_FIELDS) {
+        const value = args[field];
+        if (!isDeferred(value)) continue;
+        checked ??= { ...args };
+        (checked as Record<string, unknown>)[field] = pulumi.output(value as pulumi.Input<string>).apply((resolved) => {
+            const problem = resolvedValueProblem(field, resolved);
+            if (problem) throw new RayS3AccessValidationError(name, [`${problem} (an Output that resolved at deployment)`]);
+            return resolved;
+        });
+    }
+    return checked ?? args;
+}
+
 /** The outputs built on first read, and the values (plain or Output) they are built from. */
 const LAZY_OUTPUTS = [
     "namespace",
@@ -322,6 +351,15 @@ function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition:
         throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
     }
     return json;
+}
+
+/**
+ * What the constructor checks before it registers anything: the arguments, and the documents their plain values
+ * decide measured against IAM's quotas. Throws RayS3AccessValidationError listing every problem. The stack
+ * config's validation runs it for every tenant before a program registers its first resource.
+ */
+export function checkBeforeRegistration(name: string, args: RayS3AccessArgs): void {
+    documentsFromPlainInputs(name, args, validateArgs(name, args));
 }
 
 /** The documents that plain inputs already decide, built once, before anything is registered. */

@@ -2,10 +2,26 @@
  * Input validation for RayS3Access. Runs before the component registers anything, and reports every problem
  * at once, each naming the field, the value, the rule and the fix.
  */
+import * as pulumi from "@pulumi/pulumi";
+import { closest, distance } from "fastest-levenshtein";
+import { DEFAULT_SERVICE_ACCOUNT_NAME } from "./constants";
+import {
+    bucketNameProblem,
+    clusterNameProblem,
+    describeType,
+    externalIdProblem,
+    IAM_LIMITS,
+    iamPathProblem,
+    namespaceProblem,
+    roleNameProblem,
+    serviceAccountNameProblem,
+    tagsProblems,
+} from "./names";
 import { ResolvedBucketAccess } from "./s3Policy";
 import { ServiceAccountRef } from "./trustPolicy";
-import { DEFAULT_SERVICE_ACCOUNT_NAME } from "./constants";
-import { AccessLevel, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
+import { AccessLevel, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
+
+export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem };
 
 /** Thrown for invalid arguments; `problems` lists each one. */
 export class RayS3AccessValidationError extends Error {
@@ -23,53 +39,165 @@ export class RayS3AccessValidationError extends Error {
 }
 
 const PARTITIONS = "aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc";
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const BUCKET_ARN = new RegExp(`^arn:(${PARTITIONS}):s3:::([^/]+)$`);
 export const OIDC_PROVIDER_ARN = new RegExp(`^arn:(${PARTITIONS}):iam::\\d{12}:oidc-provider/[^\\s*?]+$`);
 export const KMS_KEY_ARN = new RegExp(`^arn:(${PARTITIONS}):kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$`);
 export const MANAGED_POLICY_ARN = new RegExp(`^arn:(${PARTITIONS}):iam::(\\d{12}|aws):policy/[\\w+=,.@/-]+$`);
 const ISSUER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
 
-/** Checks a Kubernetes namespace name (DNS-1123 label); returns the problem, or undefined. */
-export function namespaceProblem(field: string, value: string): string | undefined {
-    if (value.length > 63 || !DNS1123_LABEL.test(value)) {
-        return (
-            `${field} "${value}" is not a valid Kubernetes namespace name: it must be a DNS-1123 label ` +
-            `(at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); ` +
-            `use the namespace exactly as \`kubectl get namespaces\` shows it`
-        );
-    }
-    return undefined;
+/** Every argument RayS3Access takes: a key outside this list is refused, since a typo (`acces`) must not widen access. */
+const ARG_KEYS: Record<keyof RayS3AccessArgs, "string" | "input" | "boolean" | "integer" | "list" | "tags" | "provider" | "enum" | "buckets"> = {
+    identity: "enum",
+    clusterName: "input",
+    oidcProviderArn: "input",
+    oidcIssuerUrl: "input",
+    createOidcProvider: "boolean",
+    namespace: "input",
+    serviceAccountName: "input",
+    manageServiceAccount: "enum",
+    buckets: "buckets",
+    additionalServiceAccounts: "list",
+    roleName: "input",
+    rolePath: "input",
+    permissionsBoundaryArn: "input",
+    maxSessionDuration: "integer",
+    tags: "tags",
+    additionalPolicyArns: "list",
+    roleSharing: "enum",
+    assetsProvider: "provider",
+    assetsExternalId: "string",
+    trustPolicyMaxLength: "integer",
+};
+
+/** Every key of a bucket entry. */
+const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list"> = { bucket: "string", access: "enum", prefixes: "list", kmsKeyArns: "list" };
+
+/** ` (did you mean "X"?)` when one of `known` is a likely typo of `given`. */
+function nearest(given: string, known: string[]): string {
+    const best = closest(given, known);
+    return best !== undefined && distance(given.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(given.length / 3)) ? ` (did you mean "${best}"?)` : "";
 }
 
-/** Checks a Kubernetes ServiceAccount name (DNS-1123 subdomain); returns the problem, or undefined. */
-export function serviceAccountNameProblem(field: string, value: string): string | undefined {
-    if (value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
-        return (
-            `${field} "${value}" is not a valid Kubernetes ServiceAccount name: it must be a DNS-1123 subdomain ` +
-            `(at most 253 lower-case letters, digits, "-" and ".", starting and ending with a letter or digit)`
-        );
-    }
-    return undefined;
+/** A value known only at deployment: checked when it resolves (see `resolvedValueProblem`). */
+export function isDeferred(value: unknown): boolean {
+    return pulumi.Output.isInstance(value) || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function");
 }
 
-/** Checks an S3 bucket name and returns the problem, or undefined. */
-export function bucketNameProblem(field: string, value: string): string | undefined {
-    if (value.startsWith("s3://")) {
-        return `${field} "${value}" is an S3 URL, not a bucket name: give the bare name ("${value.slice(5).split("/")[0]}") and put any path in \`prefixes\``;
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A list's problems of shape: not a list, holes, entries that are not strings. */
+function stringListProblems(field: string, value: unknown, example: string): string[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) return [`${field} must be a list, e.g. ${example}; it is ${describeType(value)}`];
+    const problems: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) problems.push(`${field} has a hole at index ${i}: remove the empty slot`);
+        else if (typeof value[i] !== "string") problems.push(`${field}[${i}] must be a string, not ${describeType(value[i])}`);
     }
-    if (value.includes("/")) {
-        return `${field} "${value}" contains "/": give the bare bucket name and put the path in \`prefixes\``;
+    return problems;
+}
+
+/**
+ * The shape of the arguments: unknown keys (with the nearest valid one), and each field's type. Checked first,
+ * so nothing below ever meets a value of the wrong type.
+ */
+function shapeProblems(args: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const argKeys = Object.keys(ARG_KEYS);
+    for (const key of Object.keys(args)) {
+        if (!(key in ARG_KEYS)) {
+            problems.push(`unknown argument "${key}"${nearest(key, argKeys)}: RayS3Access takes ${argKeys.join(", ")}`);
+        }
     }
-    if (!BUCKET_NAME.test(value) || value.includes("..") || /^\d+\.\d+\.\d+\.\d+$/.test(value)) {
-        return (
-            `${field} "${value}" is not a valid S3 bucket name: 3 to 63 lower-case letters, digits, "." and "-", ` +
-            `starting and ending with a letter or digit, no "..", not an IP address (no upper case, no "_")`
-        );
+    for (const [key, kind] of Object.entries(ARG_KEYS)) {
+        const value = args[key];
+        if (value === undefined) continue;
+        switch (kind) {
+            case "input":
+                if (typeof value !== "string" && !isDeferred(value)) problems.push(`${key} must be a string (or an Output of one), not ${describeType(value)}`);
+                break;
+            case "string":
+            case "enum":
+                if (typeof value !== "string") problems.push(`${key} must be a string, not ${describeType(value)}`);
+                break;
+            case "boolean":
+                if (typeof value !== "boolean") problems.push(`${key} must be true or false, not ${describeType(value)}`);
+                break;
+            case "integer":
+                if (typeof value !== "number") problems.push(`${key} must be a number, not ${describeType(value)}`);
+                break;
+            case "list":
+                problems.push(...stringListProblems(key, value, key === "additionalServiceAccounts" ? `["kubeflow-alice:default-editor"]` : `["arn:aws:iam::aws:policy/ReadOnlyAccess"]`));
+                break;
+            case "tags":
+                if (!isRecord(value)) problems.push(`tags must be a map of tag names to strings, e.g. { team: "ml" }; it is ${describeType(value)}`);
+                else problems.push(...tagsProblems("tags", value));
+                break;
+            case "provider":
+                if (!pulumi.ProviderResource.isInstance(value)) {
+                    problems.push(`assetsProvider must be an aws.Provider for the buckets' account (new aws.Provider(...)), not ${describeType(value)}`);
+                }
+                break;
+            case "buckets":
+                problems.push(...bucketShapeProblems(value));
+                break;
+        }
     }
-    return undefined;
+    return problems;
+}
+
+function bucketShapeProblems(buckets: unknown): string[] {
+    if (!Array.isArray(buckets)) return [`buckets must be a list of { bucket, access?, prefixes?, kmsKeyArns? }, not ${describeType(buckets)}`];
+    const problems: string[] = [];
+    const bucketKeys = Object.keys(BUCKET_KEYS);
+    for (let i = 0; i < buckets.length; i++) {
+        const field = `buckets[${i}]`;
+        if (!(i in buckets)) {
+            problems.push(`buckets has a hole at index ${i}: remove the empty slot`);
+            continue;
+        }
+        const entry = buckets[i];
+        if (!isRecord(entry)) {
+            problems.push(`${field} must be an object like { bucket: "my-ray-checkpoints" }, not ${describeType(entry)}`);
+            continue;
+        }
+        for (const key of Object.keys(entry)) {
+            if (!(key in BUCKET_KEYS)) problems.push(`${field} has an unknown key "${key}"${nearest(key, bucketKeys)}: a bucket entry takes ${bucketKeys.join(", ")}`);
+        }
+        if (entry.bucket !== undefined && typeof entry.bucket !== "string") problems.push(`${field}.bucket must be a string, not ${describeType(entry.bucket)}`);
+        if (entry.access !== undefined && typeof entry.access !== "string") problems.push(`${field}.access must be a string, not ${describeType(entry.access)}`);
+        problems.push(...stringListProblems(`${field}.prefixes`, entry.prefixes, `["checkpoints/"]`));
+        problems.push(...stringListProblems(`${field}.kmsKeyArns`, entry.kmsKeyArns, `["arn:aws:kms:us-west-2:111122223333:key/ID"]`));
+    }
+    return problems;
+}
+
+/** The rules for each argument that may be an Output, applied to the plain value or to what the Output resolves to. */
+const RESOLVED_RULES: Partial<Record<keyof RayS3AccessArgs, (field: string, value: string) => string | undefined>> = {
+    namespace: (field, value) => (value === "" ? `${field} is empty: give the Kubernetes namespace of the workload's ServiceAccount` : namespaceProblem(field, value)),
+    serviceAccountName: serviceAccountNameProblem,
+    clusterName: clusterNameProblem,
+    roleName: roleNameProblem,
+    rolePath: iamPathProblem,
+    oidcProviderArn: (field, value) =>
+        OIDC_PROVIDER_ARN.test(value)
+            ? undefined
+            : `${field} "${value}" is not an IAM OIDC provider ARN: expected arn:PARTITION:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID`,
+    oidcIssuerUrl: (field, value) =>
+        ISSUER_URL.test(value) ? undefined : `${field} "${value}" is not an https URL: use the cluster's issuer, \`aws eks describe-cluster --query cluster.identity.oidc.issuer\``,
+    permissionsBoundaryArn: (field, value) =>
+        MANAGED_POLICY_ARN.test(value) ? undefined : `${field} "${value}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`,
+};
+
+/** The fields whose Output values are checked when they resolve. */
+export const DEFERRED_CHECKED_FIELDS = Object.keys(RESOLVED_RULES) as (keyof RayS3AccessArgs)[];
+
+/** The problem with a value an Output resolved to (the same rule and message as for a plain value), or undefined. */
+export function resolvedValueProblem(field: keyof RayS3AccessArgs, value: unknown): string | undefined {
+    if (typeof value !== "string") return `${field} resolved to ${describeType(value)}: it must be a string`;
+    return RESOLVED_RULES[field]?.(field, value);
 }
 
 function isPlainString(value: unknown): value is string {
@@ -181,8 +309,14 @@ function parseServiceAccountRefs(values: unknown, problems: string[]): ServiceAc
         return [];
     }
     const refs: ServiceAccountRef[] = [];
+    const seen = new Map<string, number>();
     values.forEach((value, index) => {
         const field = `additionalServiceAccounts[${index}]`;
+        if (typeof value === "string" && seen.has(value)) {
+            problems.push(`${field} "${value}" repeats additionalServiceAccounts[${seen.get(value)}]: list each service account once`);
+            return;
+        }
+        if (typeof value === "string") seen.set(value, index);
         const parts = typeof value === "string" ? value.split(":") : [];
         if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
             problems.push(`${field} "${String(value)}" is not "namespace:name": write it as e.g. "kubeflow-alice:default-editor"`);
@@ -208,6 +342,14 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     if (!args) {
         throw new RayS3AccessValidationError(componentName, ["no arguments: give at least namespace and buckets"]);
     }
+    if (!isRecord(args)) {
+        throw new RayS3AccessValidationError(componentName, [`the arguments must be an object like { namespace, buckets }, not ${describeType(args)}`]);
+    }
+    const shape = shapeProblems(args as unknown as Record<string, unknown>);
+    if (shape.length > 0) {
+        // The rest of the checks assume the right types: report the shape first, all of it.
+        throw new RayS3AccessValidationError(componentName, shape);
+    }
     const identity = oneOf("identity", args.identity, IdentityType, IdentityType.Irsa, problems);
     const roleSharing = oneOf("roleSharing", args.roleSharing, RoleSharing, RoleSharing.PerTenant, problems);
     if (roleSharing === RoleSharing.Abac && identity !== IdentityType.PodIdentity) {
@@ -219,7 +361,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     if (args.namespace === undefined || args.namespace === null || args.namespace === "") {
         problems.push(`namespace is required: give the Kubernetes namespace of the workload's ServiceAccount`);
     } else if (isPlainString(args.namespace)) {
-        const problem = namespaceProblem("namespace", args.namespace);
+        const problem = resolvedValueProblem("namespace", args.namespace);
         if (problem) problems.push(problem);
         namespace = args.namespace;
     }
@@ -284,8 +426,18 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     if (args.assetsProvider !== undefined && roleSharing === RoleSharing.Abac) {
         problems.push(`assetsProvider cannot be combined with roleSharing "abac": the assets role would not see the namespace session tag; use "perTenant"`);
     }
-    if (isPlainString(args.permissionsBoundaryArn) && !MANAGED_POLICY_ARN.test(args.permissionsBoundaryArn)) {
-        problems.push(`permissionsBoundaryArn "${args.permissionsBoundaryArn}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`);
+    for (const field of ["permissionsBoundaryArn", "roleName", "rolePath"] as const) {
+        const value = args[field];
+        const problem = isPlainString(value) ? resolvedValueProblem(field, value) : undefined;
+        if (problem) problems.push(problem);
+    }
+    if (isPlainString(args.clusterName) && args.clusterName !== "") {
+        const problem = resolvedValueProblem("clusterName", args.clusterName);
+        if (problem) problems.push(problem);
+    }
+    if (args.assetsExternalId !== undefined) {
+        const problem = externalIdProblem("assetsExternalId", args.assetsExternalId);
+        if (problem) problems.push(problem);
     }
     const additionalPolicyArns = args.additionalPolicyArns ?? [];
     additionalPolicyArns.forEach((arn, index) => {
@@ -300,6 +452,10 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     const trustPolicyMaxLength = args.trustPolicyMaxLength ?? DEFAULT_TRUST_POLICY_MAX_LENGTH;
     if (!Number.isInteger(trustPolicyMaxLength) || trustPolicyMaxLength < 1) {
         problems.push(`trustPolicyMaxLength ${String(args.trustPolicyMaxLength)} must be a positive whole number of characters`);
+    } else if (trustPolicyMaxLength > IAM_LIMITS.trustPolicyMax) {
+        problems.push(
+            `trustPolicyMaxLength ${trustPolicyMaxLength} is above ${IAM_LIMITS.trustPolicyMax}, the most IAM allows for a role trust policy even after a quota increase: use ${IAM_LIMITS.trustPolicyMax} or less`,
+        );
     }
     if (namespace !== undefined && serviceAccountName !== undefined) {
         const primary = `${namespace}:${serviceAccountName}`;

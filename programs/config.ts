@@ -8,7 +8,7 @@ import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../components/constants";
 import { RayS3AccessValidationError } from "../components";
-import { validateArgs } from "../components/validation";
+import { checkBeforeRegistration } from "../components/rayS3Access";
 import { RayS3AccessArgs } from "../components/types";
 
 export const CONFIG_NAMESPACE = "ray-s3-access";
@@ -254,7 +254,13 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         }
         decoded[bare] = decodeConfigValue(value);
     }
-    if (decoded.tenant !== undefined) {
+    if (decoded.tenant !== undefined && decoded.tenants !== undefined) {
+        // Taking either would drop the other's tenants, and an `up` would delete their roles.
+        problems.push(
+            `${CONFIG_NAMESPACE}:tenant and ${CONFIG_NAMESPACE}:tenants are both set: ${CONFIG_NAMESPACE}:tenant is the one tenant of a per-tenant stack (the runner sets it for STACK.NAMESPACE stacks); list every tenant under ${CONFIG_NAMESPACE}:tenants and drop ${CONFIG_NAMESPACE}:tenant`,
+        );
+        delete decoded.tenant;
+    } else if (decoded.tenant !== undefined) {
         // A per-tenant stack: its one tenant.
         decoded.tenants = [decoded.tenant];
         delete decoded.tenant;
@@ -305,12 +311,49 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     problems.push(...sharingProblems(config));
     config.tenants.forEach((tenant, index) => {
         try {
-            validateArgs(tenant.namespace, tenantArgs(config, tenant, config.createOidcProvider ? CREATED_PROVIDER_STAND_IN : undefined));
+            checkBeforeRegistration(tenant.namespace, tenantArgs(config, tenant, config.createOidcProvider ? CREATED_PROVIDER_STAND_IN : undefined));
         } catch (error) {
             if (!(error instanceof RayS3AccessValidationError)) throw error;
             for (const problem of error.problems) problems.push(`tenant ${index} ("${tenant.namespace}"): ${problem}`);
         }
     });
+    problems.push(...conflictProblems(config));
     if (problems.length > 0) throw new StackConfigError(stack, problems);
     return config;
+}
+
+/**
+ * Conflicts between tenants that each tenant alone cannot show: one service account claimed by two tenants (two
+ * roles for one ServiceAccount under IRSA; EKS refuses a second association under Pod Identity), and one role
+ * name twice.
+ */
+function conflictProblems(config: StackConfig): string[] {
+    const problems: string[] = [];
+    const owners = new Map<string, number>();
+    const roleNames = new Map<string, number>();
+    config.tenants.forEach((tenant, index) => {
+        const label = `tenant ${index} ("${tenant.namespace}")`;
+        const args = tenantArgs(config, tenant);
+        const subjects = [`${tenant.namespace}:${String(args.serviceAccountName)}`, ...(tenant.additionalServiceAccounts ?? [])];
+        for (const subject of new Set(subjects)) {
+            const owner = owners.get(subject);
+            if (owner !== undefined) {
+                problems.push(
+                    `${label}: service account "${subject}" is also tenant ${owner} ("${config.tenants[owner].namespace}")'s: a service account gets one role; ` +
+                        `drop it from one tenant (list it in additionalServiceAccounts of the tenant whose buckets it needs)`,
+                );
+            } else {
+                owners.set(subject, index);
+            }
+        }
+        if (typeof tenant.roleName === "string") {
+            const other = roleNames.get(tenant.roleName);
+            if (other !== undefined) {
+                problems.push(`${label} field roleName: "${tenant.roleName}" is also tenant ${other} ("${config.tenants[other].namespace}")'s: role names are unique in an account`);
+            } else {
+                roleNames.set(tenant.roleName, index);
+            }
+        }
+    });
+    return problems;
 }

@@ -1,0 +1,156 @@
+/**
+ * The naming and quota rules of AWS, EKS and Kubernetes for every name this package creates or references,
+ * written once. Each check returns the problem (naming the field, the value, the rule and the fix), or
+ * undefined. Used by the component's validation, and through it by the stack config's.
+ */
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** IAM's quotas that a configuration can run into. */
+export const IAM_LIMITS = {
+    roleName: 64,
+    path: 512,
+    tagsPerResource: 50,
+    tagKey: 128,
+    tagValue: 256,
+    /** Role trust policy length, the most Service Quotas grants. */
+    trustPolicyMax: 8192,
+    externalIdMin: 2,
+    externalIdMax: 1224,
+} as const;
+
+/** Kubernetes namespace (DNS-1123 label). */
+export function namespaceProblem(field: string, value: string): string | undefined {
+    if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+        return (
+            `${field} "${value}" is not a valid Kubernetes namespace name: it must be a DNS-1123 label ` +
+            `(at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); ` +
+            `use the namespace exactly as \`kubectl get namespaces\` shows it`
+        );
+    }
+    return undefined;
+}
+
+/** Kubernetes ServiceAccount name (DNS-1123 subdomain). */
+export function serviceAccountNameProblem(field: string, value: string): string | undefined {
+    if (value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
+        return (
+            `${field} "${value}" is not a valid Kubernetes ServiceAccount name: it must be a DNS-1123 subdomain ` +
+            `(at most 253 lower-case letters, digits, "-" and ".", starting and ending with a letter or digit)`
+        );
+    }
+    return undefined;
+}
+
+/** S3 general-purpose bucket name, with the prefixes and suffixes S3 reserves. */
+export function bucketNameProblem(field: string, value: string): string | undefined {
+    if (value.startsWith("s3://")) {
+        return `${field} "${value}" is an S3 URL, not a bucket name: give the bare name ("${value.slice(5).split("/")[0]}") and put any path in \`prefixes\``;
+    }
+    if (value.includes("/")) {
+        return `${field} "${value}" contains "/": give the bare bucket name and put the path in \`prefixes\``;
+    }
+    if (!BUCKET_NAME.test(value) || value.includes("..") || /^\d+\.\d+\.\d+\.\d+$/.test(value)) {
+        return (
+            `${field} "${value}" is not a valid S3 bucket name: 3 to 63 lower-case letters, digits, "." and "-", ` +
+            `starting and ending with a letter or digit, no "..", not an IP address (no upper case, no "_")`
+        );
+    }
+    const reservedPrefix = ["xn--", "sthree-", "amzn-s3-demo-"].find((p) => value.startsWith(p));
+    if (reservedPrefix) {
+        return `${field} "${value}" starts with "${reservedPrefix}", which S3 reserves: no bucket can have this name; check the bucket's real name`;
+    }
+    const aliasSuffix = ["-s3alias", "--ol-s3"].find((s) => value.endsWith(s));
+    if (aliasSuffix) {
+        return `${field} "${value}" ends with "${aliasSuffix}": that is an access point alias, not a bucket; give the bucket's name`;
+    }
+    const reservedSuffix = [".mrap", "--table-s3"].find((s) => value.endsWith(s));
+    if (reservedSuffix) {
+        return `${field} "${value}" ends with "${reservedSuffix}", which S3 reserves (Multi-Region Access Points, table buckets): give a general-purpose bucket's name`;
+    }
+    return undefined;
+}
+
+/** EKS cluster name. */
+export function clusterNameProblem(field: string, value: string): string | undefined {
+    if (!/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(value)) {
+        return `${field} "${value}" is not a valid EKS cluster name: 1 to 100 letters, digits, "-" and "_", starting with a letter or digit; use the name \`aws eks list-clusters\` shows`;
+    }
+    return undefined;
+}
+
+/** IAM role name. */
+export function roleNameProblem(field: string, value: string): string | undefined {
+    if (value.length < 1 || value.length > IAM_LIMITS.roleName || !/^[\w+=,.@-]+$/.test(value)) {
+        return (
+            `${field} "${value}" is not a valid IAM role name: 1 to ${IAM_LIMITS.roleName} letters, digits and "+=,.@_-" ` +
+            `(no spaces, no "/": put a path in rolePath)${value.length > IAM_LIMITS.roleName ? `; it is ${value.length} characters` : ""}`
+        );
+    }
+    return undefined;
+}
+
+/** IAM path (roles and policies). */
+export function iamPathProblem(field: string, value: string): string | undefined {
+    if (value.length > IAM_LIMITS.path || !/^\/([\x21-\x7E]*\/)?$/.test(value)) {
+        return `${field} "${value}" is not a valid IAM path: "/" or "/a/b/", starting and ending with "/", printable ASCII without spaces, at most ${IAM_LIMITS.path} characters`;
+    }
+    return undefined;
+}
+
+/** `sts:ExternalId` values IAM accepts. */
+export function externalIdProblem(field: string, value: string): string | undefined {
+    if (value.length < IAM_LIMITS.externalIdMin || value.length > IAM_LIMITS.externalIdMax || !/^[\w+=,.@:/-]+$/.test(value)) {
+        return `${field} "${value}" is not a valid external id: ${IAM_LIMITS.externalIdMin} to ${IAM_LIMITS.externalIdMax} letters, digits and "+=,.@:/_-"`;
+    }
+    return undefined;
+}
+
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** IAM and EKS tags: at most 50, keys 1-128 characters not starting with "aws:", values up to 256. */
+export function tagsProblems(field: string, tags: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const entries = Object.entries(tags);
+    if (entries.length > IAM_LIMITS.tagsPerResource) {
+        problems.push(`${field} has ${entries.length} tags: IAM and EKS take at most ${IAM_LIMITS.tagsPerResource} per resource; drop some`);
+    }
+    for (const [key, value] of entries) {
+        if (key.length < 1 || key.length > IAM_LIMITS.tagKey || !TAG_TEXT.test(key)) {
+            problems.push(
+                `${field} key "${key.slice(0, 140)}" is not a valid tag key: 1 to ${IAM_LIMITS.tagKey} letters, digits, spaces and "_.:/=+-@"${key.length > IAM_LIMITS.tagKey ? ` (it is ${key.length} characters)` : ""}`,
+            );
+        } else if (key.toLowerCase().startsWith("aws:")) {
+            problems.push(`${field} key "${key}" starts with "aws:", which AWS reserves for its own tags: rename it`);
+        }
+        if (typeof value !== "string") {
+            problems.push(`${field}["${key}"] must be a string, not ${describeType(value)}`);
+        } else if (value.length > IAM_LIMITS.tagValue || !TAG_TEXT.test(value)) {
+            problems.push(`${field}["${key}"] "${value.slice(0, 40)}..." is not a valid tag value: at most ${IAM_LIMITS.tagValue} letters, digits, spaces and "_.:/=+-@"`);
+        }
+    }
+    return problems;
+}
+
+/** How a value's type reads in a message: `a number (5)`, `an object`, `null`, `a list`. */
+export function describeType(value: unknown): string {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "a list";
+    switch (typeof value) {
+        case "number":
+        case "bigint":
+            return `a number (${String(value)})`;
+        case "boolean":
+            return `a boolean (${value})`;
+        case "string":
+            return `a string ("${value.slice(0, 40)}")`;
+        case "function":
+            return "a function";
+        case "undefined":
+            return "undefined";
+        default:
+            return "an object";
+    }
+}
