@@ -128,7 +128,9 @@ export function tagsProblems(field: string, tags: Record<string, unknown>): stri
         if (typeof value !== "string") {
             problems.push(`${field}["${key}"] must be a string, not ${describeType(value)}`);
         } else if (value.length > IAM_LIMITS.tagValue || !TAG_TEXT.test(value)) {
-            problems.push(`${field}["${key}"] "${value.slice(0, 40)}..." is not a valid tag value: at most ${IAM_LIMITS.tagValue} letters, digits, spaces and "_.:/=+-@"`);
+            problems.push(
+                `${field}["${key}"] "${value.slice(0, 40)}..." is not a valid tag value: at most ${IAM_LIMITS.tagValue} letters, digits, spaces and "_.:/=+-@"`,
+            );
         }
     }
     return problems;

@@ -79,6 +79,11 @@ export class RayS3Access extends pulumi.ComponentResource {
         const valid = validateArgs(name, args);
         // Values known only at deployment are checked with the same rules when they resolve.
         args = checkedWhenResolved(name, args);
+        if (args.tags !== undefined) {
+            // A plain copy: a map without a prototype (Object.create(null), some parsers' output) breaks the SDK's
+            // property transfer halfway through a resource, leaving it without its outputs.
+            args = { ...args, tags: { ...args.tags } };
+        }
         const known = documentsFromPlainInputs(name, args, valid);
         super(RAY_S3_ACCESS_TYPE, name, {}, opts);
 

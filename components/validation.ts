@@ -75,7 +75,9 @@ const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list"> = { bu
 /** ` (did you mean "X"?)` when one of `known` is a likely typo of `given`. */
 function nearest(given: string, known: string[]): string {
     const best = closest(given, known);
-    return best !== undefined && distance(given.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(given.length / 3)) ? ` (did you mean "${best}"?)` : "";
+    return best !== undefined && distance(given.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(given.length / 3))
+        ? ` (did you mean "${best}"?)`
+        : "";
 }
 
 /** A value known only at deployment: checked when it resolves (see `resolvedValueProblem`). */
@@ -129,7 +131,13 @@ function shapeProblems(args: Record<string, unknown>): string[] {
                 if (typeof value !== "number") problems.push(`${key} must be a number, not ${describeType(value)}`);
                 break;
             case "list":
-                problems.push(...stringListProblems(key, value, key === "additionalServiceAccounts" ? `["kubeflow-alice:default-editor"]` : `["arn:aws:iam::aws:policy/ReadOnlyAccess"]`));
+                problems.push(
+                    ...stringListProblems(
+                        key,
+                        value,
+                        key === "additionalServiceAccounts" ? `["kubeflow-alice:default-editor"]` : `["arn:aws:iam::aws:policy/ReadOnlyAccess"]`,
+                    ),
+                );
                 break;
             case "tags":
                 if (!isRecord(value)) problems.push(`tags must be a map of tag names to strings, e.g. { team: "ml" }; it is ${describeType(value)}`);
@@ -164,10 +172,13 @@ function bucketShapeProblems(buckets: unknown): string[] {
             continue;
         }
         for (const key of Object.keys(entry)) {
-            if (!(key in BUCKET_KEYS)) problems.push(`${field} has an unknown key "${key}"${nearest(key, bucketKeys)}: a bucket entry takes ${bucketKeys.join(", ")}`);
+            if (!(key in BUCKET_KEYS))
+                problems.push(`${field} has an unknown key "${key}"${nearest(key, bucketKeys)}: a bucket entry takes ${bucketKeys.join(", ")}`);
         }
-        if (entry.bucket !== undefined && typeof entry.bucket !== "string") problems.push(`${field}.bucket must be a string, not ${describeType(entry.bucket)}`);
-        if (entry.access !== undefined && typeof entry.access !== "string") problems.push(`${field}.access must be a string, not ${describeType(entry.access)}`);
+        if (entry.bucket !== undefined && typeof entry.bucket !== "string")
+            problems.push(`${field}.bucket must be a string, not ${describeType(entry.bucket)}`);
+        if (entry.access !== undefined && typeof entry.access !== "string")
+            problems.push(`${field}.access must be a string, not ${describeType(entry.access)}`);
         problems.push(...stringListProblems(`${field}.prefixes`, entry.prefixes, `["checkpoints/"]`));
         problems.push(...stringListProblems(`${field}.kmsKeyArns`, entry.kmsKeyArns, `["arn:aws:kms:us-west-2:111122223333:key/ID"]`));
     }
@@ -176,7 +187,8 @@ function bucketShapeProblems(buckets: unknown): string[] {
 
 /** The rules for each argument that may be an Output, applied to the plain value or to what the Output resolves to. */
 const RESOLVED_RULES: Partial<Record<keyof RayS3AccessArgs, (field: string, value: string) => string | undefined>> = {
-    namespace: (field, value) => (value === "" ? `${field} is empty: give the Kubernetes namespace of the workload's ServiceAccount` : namespaceProblem(field, value)),
+    namespace: (field, value) =>
+        value === "" ? `${field} is empty: give the Kubernetes namespace of the workload's ServiceAccount` : namespaceProblem(field, value),
     serviceAccountName: serviceAccountNameProblem,
     clusterName: clusterNameProblem,
     roleName: roleNameProblem,
@@ -186,7 +198,9 @@ const RESOLVED_RULES: Partial<Record<keyof RayS3AccessArgs, (field: string, valu
             ? undefined
             : `${field} "${value}" is not an IAM OIDC provider ARN: expected arn:PARTITION:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID`,
     oidcIssuerUrl: (field, value) =>
-        ISSUER_URL.test(value) ? undefined : `${field} "${value}" is not an https URL: use the cluster's issuer, \`aws eks describe-cluster --query cluster.identity.oidc.issuer\``,
+        ISSUER_URL.test(value)
+            ? undefined
+            : `${field} "${value}" is not an https URL: use the cluster's issuer, \`aws eks describe-cluster --query cluster.identity.oidc.issuer\``,
     permissionsBoundaryArn: (field, value) =>
         MANAGED_POLICY_ARN.test(value) ? undefined : `${field} "${value}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`,
 };

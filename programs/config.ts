@@ -349,7 +349,9 @@ function conflictProblems(config: StackConfig): string[] {
         if (typeof tenant.roleName === "string") {
             const other = roleNames.get(tenant.roleName);
             if (other !== undefined) {
-                problems.push(`${label} field roleName: "${tenant.roleName}" is also tenant ${other} ("${config.tenants[other].namespace}")'s: role names are unique in an account`);
+                problems.push(
+                    `${label} field roleName: "${tenant.roleName}" is also tenant ${other} ("${config.tenants[other].namespace}")'s: role names are unique in an account`,
+                );
             } else {
                 roleNames.set(tenant.roleName, index);
             }

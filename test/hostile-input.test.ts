@@ -42,11 +42,12 @@ describe("hostile input to RayS3Access", () => {
     });
 
     it("wrong types and holes are refused, never a TypeError", () => {
-        refused({ ...base, buckets: [{ bucket: "ckpt", kmsKeyArns: "arn:aws:kms:us-west-2:111122223333:key/abc" }] }, /buckets\[0\]\.kmsKeyArns must be a list/);
+        refused(
+            { ...base, buckets: [{ bucket: "ckpt", kmsKeyArns: "arn:aws:kms:us-west-2:111122223333:key/abc" }] },
+            /buckets\[0\]\.kmsKeyArns must be a list/,
+        );
         refused({ ...base, additionalPolicyArns: "arn:aws:iam::aws:policy/ReadOnlyAccess" }, /additionalPolicyArns must be a list, .* it is a string/);
-        // eslint-disable-next-line no-sparse-arrays
         refused({ ...base, buckets: [, { bucket: "ckpt" }] }, /buckets has a hole at index 0/);
-        // eslint-disable-next-line no-sparse-arrays
         refused({ ...base, additionalServiceAccounts: ["a:b", , "c:d"] }, /additionalServiceAccounts has a hole at index 1/);
         refused({ ...base, oidcProviderArn: {} }, /oidcProviderArn must be a string \(or an Output of one\), not an object/);
         refused({ ...base, assetsProvider: {} }, /assetsProvider must be an aws.Provider/);
@@ -79,7 +80,10 @@ describe("hostile input to RayS3Access", () => {
             refused({ ...base, buckets: [{ bucket }] }, rule);
         }
         refused({ ...base, trustPolicyMaxLength: 10000 }, /trustPolicyMaxLength 10000 is above 8192/);
-        refused({ identity: "podIdentity", clusterName: "ray prod!", namespace: "ray", buckets: [{ bucket: "ckpt-bucket" }] }, /clusterName "ray prod!" is not a valid EKS cluster name/);
+        refused(
+            { identity: "podIdentity", clusterName: "ray prod!", namespace: "ray", buckets: [{ bucket: "ckpt-bucket" }] },
+            /clusterName "ray prod!" is not a valid EKS cluster name/,
+        );
         refused({ ...base, assetsProvider: new aws.Provider("assets", {}), assetsExternalId: "x" }, /assetsExternalId "x" is not a valid external id/);
         refused({ ...base, additionalServiceAccounts: ["a:b", "a:b"] }, /additionalServiceAccounts\[1\] "a:b" repeats additionalServiceAccounts\[0\]/);
     });
@@ -88,7 +92,10 @@ describe("hostile input to RayS3Access", () => {
         resetMocks();
         useStack("prod");
         const access = new RayS3Access("late", { ...base, namespace: pulumi.output("Bad_NS") });
-        await assert.rejects((access.trustPolicy as any).promise(), /namespace "Bad_NS" is not a valid Kubernetes namespace name.*an Output that resolved at deployment/);
+        await assert.rejects(
+            (access.trustPolicy as any).promise(),
+            /namespace "Bad_NS" is not a valid Kubernetes namespace name.*an Output that resolved at deployment/,
+        );
         await new Promise((r) => setTimeout(r, 50));
         const roles = world.resources.filter((r) => r.type === "aws:iam/role:Role");
         assert.ok(
