@@ -16,7 +16,7 @@ import * as path from "path";
 import yargs, { Argv, CommandModule } from "yargs";
 import type { CanaryKube, CanarySdk } from "./canary";
 import type { Operation, StackDriver } from "./driver";
-import { isUsageError, UsageError } from "./errors";
+import { CancelledError, isUsageError, UsageError } from "./errors";
 import type { Project } from "./project";
 import type { StackTarget } from "./stacks";
 import type { VerifyClients } from "./verify";
@@ -161,6 +161,11 @@ async function guarded(context: CliContext, body: () => Promise<number>): Promis
     try {
         context.exitCode = await body();
     } catch (error) {
+        if (error instanceof CancelledError) {
+            print(context.stderr, `${error.message}: nothing was written`);
+            context.exitCode = 130;
+            return;
+        }
         print(context.stderr, `error: ${(error as Error)?.message ?? String(error)}`);
         context.exitCode = isConfigError(error) ? 2 : 1;
     }
@@ -185,7 +190,7 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
             guarded(context, async () => {
                 const { formatRendered, renderTargets, stackSummary, writeRendered } = await import("./offline");
                 const { project, targets } = await targetsFor(args, context);
-                const rendered = await renderTargets(project, targets, { accountId: args["account-id"] });
+                const rendered = await renderTargets(project, targets, { accountId: args["account-id"], signal: context.signal });
                 if (args.out) {
                     const written = writeRendered(path.resolve(args.out), rendered);
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
@@ -217,7 +222,7 @@ function checkCommand(context: CliContext): CommandModule<object, CommonArgs & P
                 const pack = loadPolicyPack(process.cwd(), args["policy-pack"]);
                 const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"]);
                 const { project, targets } = await targetsFor(args, context);
-                const rendered = await renderTargets(project, targets, { accountId: args["account-id"] });
+                const rendered = await renderTargets(project, targets, { accountId: args["account-id"], signal: context.signal });
                 const results = [];
                 for (const stack of rendered) {
                     results.push({ stack, violations: await checkStack(stack, pack.policies, config) });
@@ -433,13 +438,15 @@ if (require.main === module) {
     process.on("SIGINT", () => {
         interrupts++;
         if (interrupts === 1) {
-            process.stderr.write("\ncancelling running updates (they stop and release their locks); Ctrl-C again to quit at once\n");
+            process.stderr.write("\ncancelling (running updates stop and release their locks); Ctrl-C again to quit at once\n");
             controller.abort();
         } else {
             process.exit(130);
         }
     });
     main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal }).then((code) => {
+        // A cancelled evaluation leaves the engine's work behind it: do not wait for it.
+        if (code === 130) process.exit(130);
         process.exitCode = code;
     });
 }

@@ -1,6 +1,6 @@
 /**
  * The runner's error types. The CLI maps them to exit codes by class, never by message text:
- * `UsageError` and `ToolMissingError` exit 2; anything else that escapes a command exits 1.
+ * `UsageError` and `ToolMissingError` exit 2; `CancelledError` 130; anything else that escapes a command exits 1.
  */
 
 /** A usage or configuration problem (bad flag, unreadable stack file, invalid config): exit code 2. */
@@ -16,6 +16,14 @@ export class ToolMissingError extends Error {
     constructor(message: string) {
         super(message);
         this.name = "ToolMissingError";
+    }
+}
+
+/** The user stopped the command (Ctrl-C): exit code 130, nothing half-written. */
+export class CancelledError extends Error {
+    constructor(message = "cancelled (Ctrl-C)") {
+        super(message);
+        this.name = "CancelledError";
     }
 }
 

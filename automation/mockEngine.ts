@@ -8,6 +8,7 @@
  */
 import type * as PulumiSdk from "@pulumi/pulumi";
 import * as path from "path";
+import { CancelledError } from "./errors";
 
 /** The three modules of a Pulumi Node.js SDK the engine drives. */
 interface Sdk {
@@ -64,6 +65,8 @@ export interface EvaluateProgramOptions {
     sdkFrom?: string;
     /** Outputs of other stacks, for StackReferences (`org/project/stack` -> outputs). */
     stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Aborted on Ctrl-C: the evaluation stops with a CancelledError. */
+    signal?: AbortSignal;
     /** The most time evaluation may take. */
     timeoutMs?: number;
 }
@@ -164,6 +167,9 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     // The mock monitor does not hand dependencies to `newResource`; read them off the registration itself.
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
+    // A program's registrations and the SDK's promise chains can keep the microtask queue busy for minutes; every
+    // 100th registration answers through the macrotask queue, so Ctrl-C and the timeout get their turn.
+    let registrations = 0;
     monitor.registerResource = (request: any, callback: (error: unknown, response: any) => void) =>
         register(request, (error: unknown, response: any) => {
             if (!error && response) {
@@ -186,7 +192,8 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
                 });
                 order.push(urn);
             }
-            callback(error, response);
+            if (++registrations % 100 === 0) setImmediate(() => callback(error, response));
+            else callback(error, response);
         });
 
     const registerOutputs = monitor.registerResourceOutputs?.bind(monitor);
@@ -209,6 +216,12 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s`)), timeoutMs);
     });
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new CancelledError(`cancelled (Ctrl-C) while evaluating stack "${options.stack}"`));
+        if (options.signal?.aborted) onAbort();
+        else options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
     try {
         const outputs = options.program();
         const resolved = await Promise.race([
@@ -219,10 +232,12 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
             })(),
             failed,
             timedOut,
+            aborted,
         ]);
         return { resources: order.map((urn) => byUrn.get(urn)!), outputs: resolved };
     } finally {
         clearTimeout(timer);
         process.removeListener("unhandledRejection", onRejection);
+        if (onAbort) options.signal?.removeEventListener("abort", onAbort);
     }
 }

@@ -139,6 +139,8 @@ export function roleDocuments(resources: RecordedResource[], outputs: Record<str
 
 export interface OfflineOptions {
     accountId?: string;
+    /** Aborted on Ctrl-C: evaluation stops with a CancelledError before anything is written. */
+    signal?: AbortSignal;
 }
 
 /** Re-runs a user's program from scratch: its own modules (not node_modules) are dropped from the module cache. */
@@ -195,9 +197,11 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 accountId: options.accountId,
                 stackOutputs,
                 sdkFrom: project.mode === "own" ? project.dir : undefined,
+                signal: options.signal,
             }).catch((error: unknown) => {
                 // Say which stack (the class, and so the exit code, stays).
-                if (error instanceof Error && !error.message.includes(`"${target.stack}"`)) error.message = `stack "${target.stack}": ${error.message}`;
+                if (error instanceof Error && error.name !== "CancelledError" && !error.message.includes(`"${target.stack}"`))
+                    error.message = `stack "${target.stack}": ${error.message}`;
                 throw error;
             });
             const outputs = (evaluated.outputs ?? {}) as Record<string, unknown>;
@@ -233,45 +237,97 @@ export async function checkStack(stack: RenderedStack, policies: Policies, confi
     return evaluatePolicies(policies, asPolicyResources(stack), { config });
 }
 
-/** A resource name as a directory name. */
+/** A resource or stack name as one path segment: never "." or "..", never a separator. */
 function dirName(name: string): string {
-    return name.replace(/[^A-Za-z0-9._-]/g, "_");
+    const safe = name.replace(/[^A-Za-z0-9._-]/g, "_");
+    return safe === "." || safe === ".." || safe === "" ? safe.replace(/./g, "_") || "_" : safe;
 }
 
-/** Writes files a GitOps repository can take: per stack, every resource; per role, the IAM documents and the Kubernetes manifests. */
+/** The file that marks a directory as written by `render --out`, listing its stacks. */
+export const RENDER_MARKER = ".ray-s3-access-render.json";
+
+function fsProblem(what: string, error: unknown): UsageError {
+    const e = error as NodeJS.ErrnoException;
+    return new UsageError(`--out: cannot ${what} (${e.code ?? e.message}): check the path and its permissions`);
+}
+
+/**
+ * Writes files a GitOps repository can take: per stack, every resource; per component, the IAM documents and
+ * the Kubernetes manifests. Each stack is written into a temporary directory beside its final place and renamed
+ * into place once complete, so an error or Ctrl-C leaves the previous render, never a half-written one, and a
+ * tenant that is gone leaves no files behind. A directory holding files this command did not write is refused.
+ */
 export function writeRendered(outDir: string, stacks: RenderedStack[]): string[] {
-    const written: string[] = [];
-    const write = (file: string, content: string) => {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, content);
-        written.push(file);
-    };
-    for (const stack of stacks) {
-        const stackDir = path.join(outDir, dirName(stack.stack));
-        write(
-            path.join(stackDir, "resources.json"),
-            JSON.stringify(
-                stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
-                null,
-                2,
-            ) + "\n",
-        );
-        for (const role of stack.roles) {
-            const dir = path.join(stackDir, dirName(role.component));
-            write(
-                path.join(dir, "role.json"),
-                JSON.stringify({ component: role.component, roleName: role.roleName, serviceAccounts: role.serviceAccounts }, null, 2) + "\n",
-            );
-            write(path.join(dir, "trust-policy.json"), JSON.stringify(role.trustPolicy, null, 2) + "\n");
-            write(path.join(dir, "permissions-policy.json"), JSON.stringify(role.permissionsPolicy, null, 2) + "\n");
-            if (role.manifests.length > 0) {
-                write(path.join(dir, "manifests.yaml"), role.manifests.map((m) => yaml.dump(m, { noRefs: true })).join("---\n"));
+    const root = path.resolve(outDir);
+    const marker = path.join(root, RENDER_MARKER);
+    let previous: string[] = [];
+    try {
+        if (fs.existsSync(root)) {
+            if (!fs.statSync(root).isDirectory()) throw new UsageError(`--out ${outDir} is a file: give a directory`);
+            const entries = fs.readdirSync(root);
+            if (entries.length > 0 && !fs.existsSync(marker)) {
+                throw new UsageError(
+                    `--out ${outDir} holds files that render did not write (${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}): give an empty directory, or one render wrote before`,
+                );
             }
-            const setups = Object.entries(role.setup);
-            for (const [namespace, setup] of setups) {
-                write(path.join(dir, setups.length === 1 ? "skypilot-config.yaml" : `skypilot-config.${dirName(namespace)}.yaml`), setup);
-            }
+            if (fs.existsSync(marker)) previous = (JSON.parse(fs.readFileSync(marker, "utf8")).stacks as string[]) ?? [];
         }
+        fs.mkdirSync(root, { recursive: true });
+    } catch (error) {
+        if (error instanceof UsageError) throw error;
+        throw fsProblem(`use ${root}`, error);
+    }
+    const written: string[] = [];
+    for (const stack of stacks) {
+        const finalDir = path.join(root, dirName(stack.stack));
+        if (path.dirname(finalDir) !== root) throw new UsageError(`stack "${stack.stack}" would be written outside --out ${outDir}`);
+        const tempDir = path.join(root, `.${dirName(stack.stack)}.tmp-${process.pid}`);
+        const files: string[] = [];
+        const write = (relative: string, content: string) => {
+            const file = path.join(tempDir, relative);
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            fs.writeFileSync(file, content);
+            files.push(path.join(finalDir, relative));
+        };
+        try {
+            fs.rmSync(tempDir, { recursive: true, force: true });
+            write(
+                "resources.json",
+                JSON.stringify(
+                    stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+                    null,
+                    2,
+                ) + "\n",
+            );
+            for (const role of stack.roles) {
+                const dir = dirName(role.component);
+                write(
+                    path.join(dir, "role.json"),
+                    JSON.stringify({ component: role.component, roleName: role.roleName, serviceAccounts: role.serviceAccounts }, null, 2) + "\n",
+                );
+                write(path.join(dir, "trust-policy.json"), JSON.stringify(role.trustPolicy, null, 2) + "\n");
+                write(path.join(dir, "permissions-policy.json"), JSON.stringify(role.permissionsPolicy, null, 2) + "\n");
+                if (role.manifests.length > 0) {
+                    write(path.join(dir, "manifests.yaml"), role.manifests.map((m) => yaml.dump(m, { noRefs: true })).join("---\n"));
+                }
+                const setups = Object.entries(role.setup);
+                for (const [namespace, setup] of setups) {
+                    write(path.join(dir, setups.length === 1 ? "skypilot-config.yaml" : `skypilot-config.${dirName(namespace)}.yaml`), setup);
+                }
+            }
+            fs.rmSync(finalDir, { recursive: true, force: true });
+            fs.renameSync(tempDir, finalDir);
+        } catch (error) {
+            fs.rmSync(tempDir, { recursive: true, force: true });
+            throw fsProblem(`write stack ${stack.stack} under ${root}`, error);
+        }
+        written.push(...files);
+    }
+    const stacksNow = [...new Set([...previous, ...stacks.map((s) => dirName(s.stack))])].sort();
+    try {
+        fs.writeFileSync(marker, JSON.stringify({ stacks: stacksNow }, null, 2) + "\n");
+    } catch (error) {
+        throw fsProblem(`write ${marker}`, error);
     }
     return written;
 }

@@ -8,9 +8,9 @@
  *   shipped in the package, wherever `node_modules` put it.
  */
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
 import { UsageError } from "./errors";
+import { loadYamlFile } from "./yamlFiles";
 
 /** The project name of the bundled program (its config namespace too). */
 export const BUNDLED_PROJECT = "ray-s3-access";
@@ -73,16 +73,7 @@ interface PulumiYaml {
 }
 
 function readPulumiYaml(file: string): PulumiYaml {
-    const stat = fs.statSync(file);
-    if (stat.size > 1024 * 1024) {
-        throw new UsageError(`${file} is ${stat.size} bytes: a Pulumi.yaml is a few lines; check that --cwd points at the project`);
-    }
-    let document: unknown;
-    try {
-        document = yaml.load(fs.readFileSync(file, "utf8"));
-    } catch (error) {
-        throw new UsageError(`${file} is not valid YAML: ${(error as Error).message.split("\n")[0]}`);
-    }
+    const document = loadYamlFile(file, { bytes: 1024 * 1024, values: 100_000 });
     if (!document || typeof document !== "object" || Array.isArray(document)) {
         throw new UsageError(`${file} must be a YAML mapping with at least \`name\` and \`runtime\``);
     }
@@ -108,8 +99,11 @@ function projectDefaults(name: string, config: unknown): Record<string, unknown>
 /** Reads `--cwd` and decides which program the runner drives. */
 export function loadProject(cwd: string): Project {
     const dir = path.resolve(cwd);
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    if (!fs.existsSync(dir)) {
         throw new UsageError(`--cwd ${cwd}: no such directory; point it at your Pulumi project or at a directory of Pulumi.STACK.yaml files`);
+    }
+    if (!fs.statSync(dir).isDirectory()) {
+        throw new UsageError(`--cwd ${cwd} is a file, not a directory: point it at the directory that holds Pulumi.yaml or the Pulumi.STACK.yaml files`);
     }
     const bundled: Project = {
         mode: "bundled",

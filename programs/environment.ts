@@ -47,12 +47,20 @@ export function roleGroups(config: StackConfig): RoleGroup[] {
     }
 }
 
-/** Runs the environment program for the current stack. */
-export function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): EnvironmentOutputs {
+/** Role groups created between two yields to the event loop (a few hundred milliseconds of work). */
+const GROUPS_PER_TURN = 25;
+
+/**
+ * Runs the environment program for the current stack. Thousands of tenants take tens of seconds to register, so
+ * the program yields to the event loop between batches: Ctrl-C and timeouts are heard while it runs.
+ */
+export async function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): Promise<EnvironmentOutputs> {
     const config = parseStackConfig(stack, raw);
     const providerArn = clusterOidcProvider(config);
     const tenants: Record<string, TenantOutputs> = {};
-    for (const group of config.tenantStacks ? [] : roleGroups(config)) {
+    const groups = config.tenantStacks ? [] : roleGroups(config);
+    for (const [index, group] of groups.entries()) {
+        if (index > 0 && index % GROUPS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
         Object.assign(tenants, createRoleGroup(config, group, providerArn));
     }
     return {
