@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { RAY_S3_ACCESS_TYPE } from "../components/constants";
+import { isServiceAccountSubject } from "../components/names";
 import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
 import { evaluateProgram, RecordedResource } from "./mockEngine";
 import { UsageError } from "./errors";
@@ -72,8 +73,6 @@ function manifestOf(resource: RecordedResource): Record<string, unknown> | undef
     return manifest;
 }
 
-const SUBJECT = /^system:serviceaccount:([^:*?]+):([^:*?]+)$/;
-
 /** `system:serviceaccount:NS:NAME` values the trust policy's conditions admit (IRSA). */
 function trustedSubjects(trust: unknown): ServiceAccountRef[] {
     const found: ServiceAccountRef[] = [];
@@ -83,8 +82,9 @@ function trustedSubjects(trust: unknown): ServiceAccountRef[] {
             for (const [key, values] of Object.entries(operator ?? {})) {
                 if (!key.endsWith(":sub")) continue;
                 for (const value of Array.isArray(values) ? values : [values]) {
-                    const match = typeof value === "string" ? SUBJECT.exec(value) : null;
-                    if (match) found.push({ namespace: match[1], name: match[2] });
+                    if (typeof value !== "string" || !isServiceAccountSubject(value)) continue;
+                    const [, , namespace, name] = value.split(":");
+                    found.push({ namespace, name });
                 }
             }
         }

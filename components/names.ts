@@ -44,6 +44,12 @@ export function serviceAccountNameProblem(field: string, value: string): string 
     return undefined;
 }
 
+/** Whether `value` is an IRSA subject a pod can present: `system:serviceaccount:NAMESPACE:NAME`, both valid names. */
+export function isServiceAccountSubject(value: string): boolean {
+    const match = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(value);
+    return match !== null && namespaceProblem("", match[1]) === undefined && serviceAccountNameProblem("", match[2]) === undefined;
+}
+
 /** S3 general-purpose bucket name, with the prefixes and suffixes S3 reserves. */
 export function bucketNameProblem(field: string, value: string): string | undefined {
     if (value.startsWith("s3://")) {

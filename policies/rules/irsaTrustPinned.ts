@@ -1,10 +1,10 @@
+import { isServiceAccountSubject } from "../../components/names";
 import { allowStatements, principalValues } from "../lib/documents";
 import { trustDocument } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
 
 const EKS_OIDC_PROVIDER = /:oidc-provider\/(oidc\.eks\.[^/]+\.amazonaws\.com(?:\.cn)?\/id\/[^/]+)$/i;
 const ANY_EKS_ISSUER_KEY = /^(oidc\.eks\.[^/]+\.amazonaws\.com(?:\.cn)?\/id\/[^:]+):(sub|aud|amr)$/i;
-const SERVICE_ACCOUNT_SUBJECT = /^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /**
  * Checks that role trust statements for an EKS OIDC provider pin `:sub` with StringEquals to exact service
@@ -56,7 +56,7 @@ export const irsaTrustPinned = gradedResourceRule({
                             message: `${where}: ${sub.key} uses ${sub.operator}; use StringEquals with exact values.`,
                         });
                     }
-                    const malformed = sub.values.filter((v) => !/[*?]/.test(v) && !SERVICE_ACCOUNT_SUBJECT.test(v));
+                    const malformed = sub.values.filter((v) => !/[*?]/.test(v) && !isServiceAccountSubject(v));
                     if (malformed.length > 0) {
                         findings.push({
                             level: "mandatory",

@@ -60,6 +60,11 @@ describe("policy irsa-trust-pinned", () => {
     it("subjects that are not service accounts are mandatory", async () => {
         const trust = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "ray-s3-sa", [`${ISSUER}:aud`]: "sts.amazonaws.com" } });
         expectViolations(await check(trust, "dev"), "irsa-trust-pinned", 1, /are not system:serviceaccount:NAMESPACE:NAME subjects/);
+        // Names Kubernetes refuses, by the same rules the component uses: a 64-character namespace, an upper-case name.
+        for (const subject of [`system:serviceaccount:${"n".repeat(64)}:ray-s3-sa`, "system:serviceaccount:ray:Ray"]) {
+            const bad = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: subject, [`${ISSUER}:aud`]: "sts.amazonaws.com" } });
+            expectViolations(await check(bad, "dev"), "irsa-trust-pinned", 1, /are not system:serviceaccount:NAMESPACE:NAME subjects/);
+        }
     });
 
     it("ignores trust that is not for an EKS OIDC provider", async () => {
