@@ -171,6 +171,20 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         assert.match(dev.stdout, /check passed/);
     });
 
+    it("check --policy-pack runs another team's TypeScript pack from the installed runner (compiled JavaScript)", () => {
+        const pack = path.join(work, "team-pack");
+        fs.mkdirSync(pack);
+        for (const file of ["PulumiPolicy.yaml", "package.json", "index.ts"]) {
+            fs.copyFileSync(path.join(ROOT, "test", "fixtures", "other-pack", file), path.join(pack, file));
+        }
+        // The pack's dependencies, as after `npm install` in it: the project's.
+        fs.symlinkSync(path.join(project, "node_modules"), path.join(pack, "node_modules"), "dir");
+        const checked = run(cli, ["check", "--stack", "dev", "--policy-pack", pack, "--json"], project);
+        assert.equal(checked.status, 1, checked.stderr);
+        const violations = JSON.parse(checked.stdout).stacks[0].violations;
+        assert.deepEqual([...new Set(violations.map((v: any) => v.policy))], ["iam-policy-team-tag"]);
+    });
+
     it("render --json reports every resource of the user's program", () => {
         const rendered = run(cli, ["render", "--json", "--stack", "prod"], project);
         assert.equal(rendered.status, 0, rendered.stderr);
