@@ -17,13 +17,35 @@ export function serviceActions(service: string): Promise<string[]> {
     return actions;
 }
 
+/**
+ * Compiled patterns, and each Action / NotAction list's verdict against a service's catalog. A stack's documents
+ * repeat the same few patterns thousands of times (one policy per tenant), so each is compiled and matched
+ * against the catalog once. Bounded: a cache past its size starts again.
+ */
+const MAX_CACHED = 10_000;
+const compiledPatterns = new Map<string, RegExp>();
+const grantedByList = new Map<string, Promise<string[]>>();
+
+function remember<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+    let value = cache.get(key);
+    if (value === undefined) {
+        if (cache.size >= MAX_CACHED) cache.clear();
+        value = make();
+        cache.set(key, value);
+    }
+    return value;
+}
+
 /** IAM's wildcard matching: `*` any run, `?` one character, whole string. */
 export function wildcardMatches(pattern: string, value: string, caseSensitive: boolean): boolean {
-    const source = pattern
-        .split("")
-        .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-        .join("");
-    return new RegExp(`^${source}$`, caseSensitive ? "" : "i").test(value);
+    const regex = remember(compiledPatterns, `${caseSensitive ? "s" : "i"}${pattern}`, () => {
+        const source = pattern
+            .split("")
+            .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+            .join("");
+        return new RegExp(`^${source}$`, caseSensitive ? "" : "i");
+    });
+    return regex.test(value);
 }
 
 /** Action matching: wildcards, case-insensitive (StringLike condition values are case-sensitive). */
@@ -32,15 +54,16 @@ export function actionPatternMatches(pattern: string, action: string): boolean {
 }
 
 /** The actions of `service` a statement grants, given its `Action` or `NotAction` list. */
-export async function grantedActions(service: string, statement: { actions?: string[]; notActions?: string[] }): Promise<string[]> {
-    const catalog = await serviceActions(service);
-    if (statement.actions !== undefined) {
-        return catalog.filter((action) => statement.actions!.some((pattern) => actionPatternMatches(pattern, action)));
-    }
-    if (statement.notActions !== undefined) {
-        return catalog.filter((action) => !statement.notActions!.some((pattern) => actionPatternMatches(pattern, action)));
-    }
-    return [];
+export function grantedActions(service: string, statement: { actions?: string[]; notActions?: string[] }): Promise<string[]> {
+    const { actions, notActions } = statement;
+    if (actions === undefined && notActions === undefined) return Promise.resolve([]);
+    const key = `${service}\u0000${actions !== undefined ? `A${JSON.stringify(actions)}` : `N${JSON.stringify(notActions)}`}`;
+    // Callers get a copy: the cached list is shared.
+    return remember(grantedByList, key, async () => {
+        const catalog = await serviceActions(service);
+        if (actions !== undefined) return catalog.filter((action) => actions.some((pattern) => actionPatternMatches(pattern, action)));
+        return catalog.filter((action) => !notActions!.some((pattern) => actionPatternMatches(pattern, action)));
+    }).then((list) => [...list]);
 }
 
 /** The patterns of an `Action` list that match at least one action of the service (for messages). */
