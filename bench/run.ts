@@ -12,6 +12,7 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 import { economyBenchmark } from "./economy";
+import { policyPhaseBenchmark } from "./policyPhase";
 import { runnerBenchmark } from "./runner";
 import { startupBenchmark } from "./startup";
 import { median, medianInterval, MedianInterval, Verdict, verdict, VERDICT_TEXT } from "./stats";
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", root], { stdio: "inherit" });
     startupBenchmark();
     if (process.env.BENCH_ONLY === "startup") return;
+    if (process.env.BENCH_ONLY === "policy") return policyPhaseBenchmark();
     const rows: string[] = [];
     const perRound: string[] = [];
     const verdicts: Verdict[] = [];
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
     console.log(`\n${overall}`);
     await runnerBenchmark();
     economyBenchmark();
+    policyPhaseBenchmark();
 }
 
 main();
