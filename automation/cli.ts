@@ -11,7 +11,7 @@
  * This module loads only yargs and the argument checks: the Pulumi, AWS and Kubernetes SDKs are imported by
  * the command that needs them, so `--help` and usage errors answer at once.
  */
-import { closest, distance } from "fastest-levenshtein";
+import { nearestName } from "../components/names";
 import * as path from "path";
 import yargs, { Argv, CommandModule } from "yargs";
 import type { CanaryKube, CanarySdk } from "./canary";
@@ -383,9 +383,8 @@ function withSuggestion(message: string, usage: unknown): string {
     // yargs lists "polcy-pack" and its camel-case twin "polcyPack"; name each mistake once.
     const unknown = given.filter((name) => name === kebab(name) || !given.includes(kebab(name)));
     const hints = unknown.map((name) => {
-        const best = closest(name, names);
-        const near = best !== undefined && distance(name, best) <= Math.max(2, Math.floor(name.length / 3));
-        return `unknown option --${name}${near ? `: did you mean --${best}?` : ""}`;
+        const best = nearestName(name, names);
+        return `unknown option --${name}${best !== undefined ? `: did you mean --${best}?` : ""}`;
     });
     return `${hints.join("; ")} (see --help)`;
 }
@@ -420,11 +419,10 @@ export function buildParser(context: CliContext): Argv {
 export async function main(argv: string[], context: Omit<CliContext, "exitCode">): Promise<number> {
     const ctx: CliContext = { ...context, exitCode: 0 };
     try {
-        const parsed = await buildParser(ctx).parseAsync(argv, {}, (error, _argv, output) => {
+        await buildParser(ctx).parseAsync(argv, {}, (error, _argv, output) => {
             // yargs hands --help and usage text here instead of printing it itself.
             if (output) print(error ? ctx.stderr : ctx.stdout, output);
         });
-        void parsed;
     } catch (error) {
         print(ctx.stderr, `error: ${(error as Error).message}`);
         return isConfigError(error) ? 2 : 1;

@@ -13,6 +13,7 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { RAY_S3_ACCESS_TYPE } from "../components/constants";
 import { isServiceAccountSubject } from "../components/names";
+import { allowStatements } from "../policies/lib/documents";
 import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
 import { evaluateProgram, RecordedResource } from "./mockEngine";
 import { UsageError } from "./errors";
@@ -73,23 +74,16 @@ function manifestOf(resource: RecordedResource): Record<string, unknown> | undef
     return manifest;
 }
 
-/** `system:serviceaccount:NS:NAME` values the trust policy's conditions admit (IRSA). */
+/** `system:serviceaccount:NS:NAME` values the trust policy's Allow statements admit on `:sub` (IRSA). */
 function trustedSubjects(trust: unknown): ServiceAccountRef[] {
-    const found: ServiceAccountRef[] = [];
-    const statements = (trust as { Statement?: unknown })?.Statement;
-    for (const statement of Array.isArray(statements) ? statements : statements ? [statements] : []) {
-        for (const operator of Object.values((statement as { Condition?: Record<string, Record<string, unknown>> }).Condition ?? {})) {
-            for (const [key, values] of Object.entries(operator ?? {})) {
-                if (!key.endsWith(":sub")) continue;
-                for (const value of Array.isArray(values) ? values : [values]) {
-                    if (typeof value !== "string" || !isServiceAccountSubject(value)) continue;
-                    const [, , namespace, name] = value.split(":");
-                    found.push({ namespace, name });
-                }
-            }
-        }
-    }
-    return found;
+    if (!trust || typeof trust !== "object") return [];
+    return allowStatements(trust)
+        .flatMap((statement) => statement.conditions.filter((c) => c.key.endsWith(":sub")).flatMap((c) => c.values))
+        .filter(isServiceAccountSubject)
+        .map((subject) => {
+            const [, , namespace, name] = subject.split(":");
+            return { namespace, name };
+        });
 }
 
 /** Groups a stack's resources by RayS3Access component: its children, and what depends on it. */

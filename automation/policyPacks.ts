@@ -9,7 +9,7 @@ import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "./errors";
-import { packageRoot } from "./project";
+import { packageRoot, samePath } from "./project";
 import { registerTypeScript } from "./typescript";
 
 export interface LoadedPolicyPack {
@@ -21,14 +21,6 @@ export interface LoadedPolicyPack {
 /** The pack shipped in this package, as `pulumi preview --policy-pack` takes it. */
 export function bundledPolicyPackDir(): string {
     return path.join(packageRoot(), "policies");
-}
-
-function samePath(a: string, b: string): boolean {
-    try {
-        return fs.realpathSync(a) === fs.realpathSync(b);
-    } catch {
-        return path.resolve(a) === path.resolve(b);
-    }
 }
 
 /** Where the CLI gets the pack: the directory given (relative to `cwd`), or the bundled one. */

@@ -53,7 +53,8 @@ export function bundledProgramDir(): string {
     return compiled ? path.join(path.dirname(__dirname), "programs") : path.join(packageRoot(), "programs");
 }
 
-function sameDir(a: string, b: string): boolean {
+/** Whether two paths name the same file or directory (symlinks followed where the path exists). */
+export function samePath(a: string, b: string): boolean {
     const real = (p: string) => {
         try {
             return fs.realpathSync(p);
@@ -131,7 +132,7 @@ export function loadProject(cwd: string): Project {
     const main = path.resolve(dir, typeof settings.main === "string" ? settings.main : ".");
     const stackConfigDir = typeof settings.stackConfigDir === "string" ? path.resolve(dir, settings.stackConfigDir) : dir;
     // This repository's own Pulumi.yaml runs the bundled program: treat it as such (per-tenant stacks and all).
-    if (sameDir(main, path.join(packageRoot(), "programs")) || sameDir(main, bundledProgramDir())) {
+    if (samePath(main, path.join(packageRoot(), "programs")) || samePath(main, bundledProgramDir())) {
         return { ...bundled, stackConfigDir, defaults: projectDefaults(BUNDLED_PROJECT, settings.config) };
     }
     return {

@@ -24,8 +24,7 @@ import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAc
 import { validateArgs } from "../components/validation";
 import { allowStatements, principalValues } from "../policies/lib/documents";
 import { AssumeRequest, trustAdmitsRequest, trustAdmitsSubject } from "../policies/lib/trust";
-import { StackConfig, TenantConfig, tenantArgs } from "../programs/config";
-import { tenantSubjects } from "../programs/sharing";
+import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "../programs/config";
 import { CanaryKube, CanaryOptions, CanaryResult, CanaryTarget, runCanary } from "./canary";
 import { pooled } from "./pool";
 

@@ -4,6 +4,8 @@
  * undefined. Used by the component's validation, and through it by the stack config's.
  */
 
+import { closest, distance } from "fastest-levenshtein";
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -140,6 +142,12 @@ export function tagsProblems(field: string, tags: Record<string, unknown>): stri
         }
     }
     return problems;
+}
+
+/** The known name a mistyped `given` most likely meant (edit distance, case ignored), or undefined. */
+export function nearestName(given: string, known: readonly string[]): string | undefined {
+    const best = closest(given, [...known]);
+    return best !== undefined && distance(given.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(given.length / 3)) ? best : undefined;
 }
 
 /** How a value's type reads in a message: `a number (5)`, `an object`, `null`, `a list`. */

@@ -3,7 +3,6 @@
  * at once, each naming the field, the value, the rule and the fix.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { closest, distance } from "fastest-levenshtein";
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "./constants";
 import {
     bucketNameProblem,
@@ -13,6 +12,7 @@ import {
     IAM_LIMITS,
     iamPathProblem,
     namespaceProblem,
+    nearestName,
     roleNameProblem,
     serviceAccountNameProblem,
     tagsProblems,
@@ -74,10 +74,8 @@ const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list"> = { bu
 
 /** ` (did you mean "X"?)` when one of `known` is a likely typo of `given`. */
 function nearest(given: string, known: string[]): string {
-    const best = closest(given, known);
-    return best !== undefined && distance(given.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(given.length / 3))
-        ? ` (did you mean "${best}"?)`
-        : "";
+    const best = nearestName(given, known);
+    return best === undefined ? "" : ` (did you mean "${best}"?)`;
 }
 
 /** A value known only at deployment: checked when it resolves (see `resolvedValueProblem`). */
@@ -279,13 +277,11 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         }
         seen.set(name, index);
         const access = oneOf(`${field}.access`, entry.access, AccessLevel, AccessLevel.ReadWrite, problems);
+        // shapeProblems has checked the types: lists of strings, without holes.
         const prefixes = entry.prefixes ?? [];
-        if (!Array.isArray(prefixes)) {
-            problems.push(`${field}.prefixes must be a list of key prefixes, e.g. ["checkpoints/"]`);
-        }
-        (Array.isArray(prefixes) ? prefixes : []).forEach((prefix, p) => {
+        prefixes.forEach((prefix, p) => {
             const pfield = `${field}.prefixes[${p}]`;
-            if (typeof prefix !== "string" || prefix.length === 0) {
+            if (prefix.length === 0) {
                 problems.push(`${pfield} is empty: drop it (no prefixes means the whole bucket) or give a key prefix`);
             } else if (/[*?]/.test(prefix)) {
                 problems.push(`${pfield} "${prefix}" contains a wildcard ("*" or "?"): give a literal key prefix; the policy adds the "*" itself`);
@@ -296,10 +292,10 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             }
         });
         const kmsKeyArns = entry.kmsKeyArns ?? [];
-        (Array.isArray(kmsKeyArns) ? kmsKeyArns : []).forEach((key, k) => {
-            if (typeof key !== "string" || !KMS_KEY_ARN.test(key)) {
+        kmsKeyArns.forEach((key, k) => {
+            if (!KMS_KEY_ARN.test(key)) {
                 problems.push(
-                    `${field}.kmsKeyArns[${k}] "${String(key)}" is not a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID): ` +
+                    `${field}.kmsKeyArns[${k}] "${key}" is not a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID): ` +
                         `use the key's ARN, not an alias or a key id`,
                 );
             }
@@ -307,33 +303,29 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         resolved.push({
             bucket: name,
             access,
-            prefixes: Array.isArray(prefixes) ? prefixes.filter((p) => typeof p === "string") : [],
-            kmsKeyArns: Array.isArray(kmsKeyArns) ? kmsKeyArns : [],
+            prefixes,
+            kmsKeyArns,
         });
     });
     return resolved;
 }
 
-function parseServiceAccountRefs(values: unknown, problems: string[]): ServiceAccountRef[] {
+function parseServiceAccountRefs(values: readonly string[] | undefined, problems: string[]): ServiceAccountRef[] {
     if (values === undefined) {
-        return [];
-    }
-    if (!Array.isArray(values)) {
-        problems.push(`additionalServiceAccounts must be a list of "namespace:name" strings`);
         return [];
     }
     const refs: ServiceAccountRef[] = [];
     const seen = new Map<string, number>();
     values.forEach((value, index) => {
         const field = `additionalServiceAccounts[${index}]`;
-        if (typeof value === "string" && seen.has(value)) {
+        if (seen.has(value)) {
             problems.push(`${field} "${value}" repeats additionalServiceAccounts[${seen.get(value)}]: list each service account once`);
             return;
         }
-        if (typeof value === "string") seen.set(value, index);
-        const parts = typeof value === "string" ? value.split(":") : [];
+        seen.set(value, index);
+        const parts = value.split(":");
         if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
-            problems.push(`${field} "${String(value)}" is not "namespace:name": write it as e.g. "kubeflow-alice:default-editor"`);
+            problems.push(`${field} "${value}" is not "namespace:name": write it as e.g. "kubeflow-alice:default-editor"`);
             return;
         }
         const nsProblem = namespaceProblem(`${field} namespace`, parts[0]);
@@ -407,15 +399,10 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
                 `no OIDC provider for IRSA: give oidcProviderArn, oidcIssuerUrl, or clusterName (to look the issuer up), or use identity "podIdentity"`,
             );
         }
-        if (isPlainString(args.oidcProviderArn) && !OIDC_PROVIDER_ARN.test(args.oidcProviderArn)) {
-            problems.push(
-                `oidcProviderArn "${args.oidcProviderArn}" is not an IAM OIDC provider ARN: expected arn:PARTITION:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID`,
-            );
-        }
-        if (isPlainString(args.oidcIssuerUrl) && !ISSUER_URL.test(args.oidcIssuerUrl)) {
-            problems.push(
-                `oidcIssuerUrl "${args.oidcIssuerUrl}" is not an https URL: use the cluster's issuer, \`aws eks describe-cluster --query cluster.identity.oidc.issuer\``,
-            );
+        for (const field of ["oidcProviderArn", "oidcIssuerUrl"] as const) {
+            const value = args[field];
+            const problem = isPlainString(value) ? resolvedValueProblem(field, value) : undefined;
+            if (problem) problems.push(problem);
         }
     } else {
         for (const field of ["oidcProviderArn", "oidcIssuerUrl"] as const) {
@@ -455,8 +442,8 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     }
     const additionalPolicyArns = args.additionalPolicyArns ?? [];
     additionalPolicyArns.forEach((arn, index) => {
-        if (typeof arn !== "string" || !MANAGED_POLICY_ARN.test(arn)) {
-            problems.push(`additionalPolicyArns[${index}] "${String(arn)}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`);
+        if (!MANAGED_POLICY_ARN.test(arn)) {
+            problems.push(`additionalPolicyArns[${index}] "${arn}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`);
         }
     });
     const maxSessionDuration = args.maxSessionDuration ?? 3600;

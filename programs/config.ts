@@ -4,11 +4,12 @@
  * entries may override them. Errors name the stack, the tenant and the field.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../components/constants";
+import { nearestName } from "../components/names";
 import { RayS3AccessValidationError } from "../components";
 import { checkBeforeRegistration } from "../components/rayS3Access";
+import { ServiceAccountRef } from "../components/trustPolicy";
 import { RayS3AccessArgs } from "../components/types";
 
 export const CONFIG_NAMESPACE = "ray-s3-access";
@@ -120,10 +121,8 @@ const USER_KEYS = TOP_LEVEL_KEYS.filter((k) => !INTERNAL_KEYS.includes(k));
 
 /** ` (did you mean "X"?)` when a known key is a likely typo of `given`. */
 function didYouMean(given: string, known: readonly string[], prefix = ""): string {
-    const best = closest(given, [...known]);
-    return best !== undefined && distance(given.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(given.length / 3))
-        ? ` (did you mean ${prefix}${best}?)`
-        : "";
+    const best = nearestName(given, known);
+    return best === undefined ? "" : ` (did you mean ${prefix}${best}?)`;
 }
 
 /** The keys the schema knows where an unknown key was found: a tenant, one of its buckets, or the top level. */
@@ -322,6 +321,17 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     return config;
 }
 
+/** The service accounts a tenant's pods use (its own and its additional ones). */
+export function tenantSubjects(config: StackConfig, tenant: TenantConfig): ServiceAccountRef[] {
+    const args = tenantArgs(config, tenant);
+    const refs: ServiceAccountRef[] = [{ namespace: tenant.namespace, name: String(args.serviceAccountName) }];
+    for (const extra of tenant.additionalServiceAccounts ?? []) {
+        const [namespace, name] = extra.split(":");
+        refs.push({ namespace, name });
+    }
+    return refs;
+}
+
 /**
  * Conflicts between tenants that each tenant alone cannot show: one service account claimed by two tenants (two
  * roles for one ServiceAccount under IRSA; EKS refuses a second association under Pod Identity), and one role
@@ -333,8 +343,7 @@ function conflictProblems(config: StackConfig): string[] {
     const roleNames = new Map<string, number>();
     config.tenants.forEach((tenant, index) => {
         const label = `tenant ${index} ("${tenant.namespace}")`;
-        const args = tenantArgs(config, tenant);
-        const subjects = [`${tenant.namespace}:${String(args.serviceAccountName)}`, ...(tenant.additionalServiceAccounts ?? [])];
+        const subjects = tenantSubjects(config, tenant).map((ref) => `${ref.namespace}:${ref.name}`);
         for (const subject of new Set(subjects)) {
             const owner = owners.get(subject);
             if (owner !== undefined) {

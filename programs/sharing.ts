@@ -10,24 +10,13 @@
 import { createHash } from "crypto";
 import { buildIrsaTrustPolicy, ServiceAccountRef } from "../components/trustPolicy";
 import { iamPolicyLength } from "../components/s3Policy";
-import { StackConfig, TenantConfig, tenantArgs } from "./config";
+import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "./config";
 
 /** One role of the stack and the tenants it serves. */
 export interface RoleGroup {
     /** The RayS3Access component's name. */
     name: string;
     tenants: TenantConfig[];
-}
-
-/** The service accounts a tenant's pods use (its own and its additional ones). */
-export function tenantSubjects(config: StackConfig, tenant: TenantConfig): ServiceAccountRef[] {
-    const args = tenantArgs(config, tenant);
-    const refs: ServiceAccountRef[] = [{ namespace: tenant.namespace, name: String(args.serviceAccountName) }];
-    for (const extra of tenant.additionalServiceAccounts ?? []) {
-        const [namespace, name] = extra.split(":");
-        refs.push({ namespace, name });
-    }
-    return refs;
 }
 
 /** What must be equal for tenants to share a role: everything but who they are. */

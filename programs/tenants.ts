@@ -6,8 +6,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RayS3Access, RayS3AccessArgs } from "../components";
-import { StackConfig, TenantConfig, tenantArgs } from "./config";
-import { RoleGroup, tenantSubjects } from "./sharing";
+import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "./config";
+import { RoleGroup } from "./sharing";
 
 /**
  * The ~/.sky/config.yaml lines a SkyPilot tenant needs: run pods as the tenant's service account, and do not
