@@ -26,7 +26,7 @@ const MAX_CACHED = 10_000;
 const compiledPatterns = new Map<string, RegExp>();
 const grantedByList = new Map<string, Promise<string[]>>();
 
-function remember<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+export function remember<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
     let value = cache.get(key);
     if (value === undefined) {
         if (cache.size >= MAX_CACHED) cache.clear();

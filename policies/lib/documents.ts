@@ -10,11 +10,19 @@ export interface NormalizedStatement {
     effect: string;
     actions?: string[];
     notActions?: string[];
-    resources: string[];
+    /** `Resource`, or undefined when the statement has none. */
+    resources?: string[];
+    /** `NotResource`, or undefined when the statement has none. */
+    notResources?: string[];
     principal: unknown;
     conditions: { operator: string; key: string; values: string[] }[];
+    /** Why IAM would refuse the statement (empty when it is well formed); such a statement is never judged as a grant. */
+    problems: string[];
     raw: Record<string, unknown>;
 }
+
+/** Where a document is used: identity and resource policies need `Resource`, trust policies have none. */
+export type DocumentKind = "identity" | "resource" | "trust";
 
 /** Text of any JSON value; objects render as JSON (String() would throw on `{"toString": ""}`). */
 export function asText(value: unknown): string {
@@ -53,14 +61,50 @@ export function parseDocument(document: unknown): Record<string, unknown> | unde
     return undefined;
 }
 
-/** The statements of a parsed document, normalised. Non-object statements are skipped. */
-export function statementsOf(document: Record<string, unknown> | undefined): NormalizedStatement[] {
+/** What IAM would refuse in a statement: the grammar's one-of pairs and required fields. */
+function statementProblems(statement: Record<string, unknown>, kind: DocumentKind | undefined): string[] {
+    const problems: string[] = [];
+    const effect = statement.Effect;
+    if (effect === undefined) problems.push("has no Effect");
+    else if (typeof effect !== "string" || !["allow", "deny"].includes(effect.toLowerCase()))
+        problems.push(`has Effect ${JSON.stringify(effect)}, not "Allow" or "Deny"`);
+    if (statement.Action !== undefined && statement.NotAction !== undefined) problems.push("has both Action and NotAction");
+    if (statement.Action === undefined && statement.NotAction === undefined) problems.push("has neither Action nor NotAction");
+    if (statement.Resource !== undefined && statement.NotResource !== undefined) problems.push("has both Resource and NotResource");
+    if (kind !== undefined && kind !== "trust" && statement.Resource === undefined && statement.NotResource === undefined) {
+        problems.push("has neither Resource nor NotResource");
+    }
+    const principal = statement.Principal !== undefined || statement.NotPrincipal !== undefined;
+    if (statement.Principal !== undefined && statement.NotPrincipal !== undefined) problems.push("has both Principal and NotPrincipal");
+    if (kind === "identity" && principal) problems.push("has a Principal, which identity policies may not have (the principal is whoever holds the policy)");
+    if ((kind === "resource" || kind === "trust") && !principal) problems.push("has no Principal");
+    if (kind === "trust" && (statement.Resource !== undefined || statement.NotResource !== undefined))
+        problems.push("has a Resource, which trust policies may not have");
+    return problems;
+}
+
+/**
+ * The statements of a parsed document, normalised. A statement that is not an object is kept with a problem
+ * (it has nothing to judge); `kind` adds the rules that depend on where the document is used.
+ */
+export function statementsOf(document: Record<string, unknown> | undefined, kind?: DocumentKind): NormalizedStatement[] {
     if (!document) return [];
     const raw = document.Statement;
     const list = Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw];
     const statements: NormalizedStatement[] = [];
     list.forEach((entry, index) => {
-        if (!entry || typeof entry !== "object" || Array.isArray(entry)) return;
+        if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
+            statements.push({
+                label: `#${index + 1}`,
+                effect: "",
+                resources: [],
+                principal: undefined,
+                conditions: [],
+                problems: [`is ${JSON.stringify(entry)}, not an object`],
+                raw: {},
+            });
+            return;
+        }
         const statement = entry as Record<string, unknown>;
         const conditions: NormalizedStatement["conditions"] = [];
         const condition = statement.Condition;
@@ -77,18 +121,25 @@ export function statementsOf(document: Record<string, unknown> | undefined): Nor
             effect: asText(statement.Effect ?? ""),
             actions: statement.Action === undefined ? undefined : asList(statement.Action),
             notActions: statement.NotAction === undefined ? undefined : asList(statement.NotAction),
-            resources: asList(statement.Resource ?? statement.NotResource),
+            resources: statement.Resource === undefined ? undefined : asList(statement.Resource),
+            notResources: statement.NotResource === undefined ? undefined : asList(statement.NotResource),
             principal: statement.Principal,
             conditions,
+            problems: statementProblems(statement, kind),
             raw: statement,
         });
     });
     return statements;
 }
 
-/** Statements that grant (Effect Allow, any case). Deny statements never count as grants. */
-export function allowStatements(document: unknown): NormalizedStatement[] {
-    return statementsOf(parseDocument(document)).filter((s) => s.effect.toLowerCase() === "allow");
+/** Well-formed statements that grant (Effect Allow, any case). Deny statements never count as grants. */
+export function allowStatements(document: unknown, kind?: DocumentKind): NormalizedStatement[] {
+    return statementsOf(parseDocument(document), kind).filter((s) => s.problems.length === 0 && s.effect.toLowerCase() === "allow");
+}
+
+/** Well-formed Deny statements. */
+export function denyStatements(document: unknown, kind?: DocumentKind): NormalizedStatement[] {
+    return statementsOf(parseDocument(document), kind).filter((s) => s.problems.length === 0 && s.effect.toLowerCase() === "deny");
 }
 
 /** The values a principal block names for a kind (`AWS`, `Federated`, `Service`), or `["*"]` for `"*"`. */

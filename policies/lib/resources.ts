@@ -66,3 +66,8 @@ export function attachedPolicyArns(resource: CheckedResource): { where: string; 
 export function trustDocument(resource: CheckedResource): unknown {
     return resource.type === ROLE_TYPE ? resource.props.assumeRolePolicy : undefined;
 }
+
+/** An AWS managed policy's path and name after `policy/` (`service-role/AmazonElasticMapReduceforEC2Role`), in any partition. */
+export function managedPolicyName(arn: string): string | undefined {
+    return /^arn:[a-z-]+:iam::aws:policy\/(.+)$/.exec(arn)?.[1];
+}

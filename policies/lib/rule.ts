@@ -194,6 +194,11 @@ export function productionOnlyResourceRule(spec: RuleSpec): ResourceValidationPo
     return resourcePolicy(spec, "mandatory", spec.name, spec.description, true);
 }
 
+/** A rule that is mandatory in every stack (for what IAM itself refuses). */
+export function mandatoryResourceRule(spec: RuleSpec): ResourceValidationPolicy {
+    return resourcePolicy(spec, "mandatory", spec.name, spec.description, false);
+}
+
 /** A graded rule: `NAME` reports mandatory findings, `NAME-advisory` advisory ones. */
 export function gradedResourceRule(spec: RuleSpec): ResourceValidationPolicy[] {
     return [

@@ -3,13 +3,14 @@
  * PolicyPack itself is built in ../index.ts.
  */
 import type { Policies } from "@pulumi/policy";
+import { iamStatementsWellFormed } from "./iamStatementsWellFormed";
 import { irsaTrustPinned } from "./irsaTrustPinned";
 import { noBucketAdminForWorkloads } from "./noBucketAdminForWorkloads";
 import { noS3WildcardInProduction } from "./noS3WildcardInProduction";
 import { serviceAccountRoleTrustMatch } from "./serviceAccountRoleTrustMatch";
 import { trustPrincipalsPinned } from "./trustPrincipalsPinned";
 
-export { irsaTrustPinned, noBucketAdminForWorkloads, noS3WildcardInProduction, serviceAccountRoleTrustMatch, trustPrincipalsPinned };
+export { iamStatementsWellFormed, irsaTrustPinned, noBucketAdminForWorkloads, noS3WildcardInProduction, serviceAccountRoleTrustMatch, trustPrincipalsPinned };
 
 export const policies: Policies = [
     noS3WildcardInProduction,
@@ -17,4 +18,5 @@ export const policies: Policies = [
     ...trustPrincipalsPinned,
     ...noBucketAdminForWorkloads,
     serviceAccountRoleTrustMatch,
+    iamStatementsWellFormed,
 ];

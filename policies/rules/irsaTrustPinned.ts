@@ -18,7 +18,7 @@ export const irsaTrustPinned = gradedResourceRule({
     check: (resource, context) => {
         const findings: Finding[] = [];
         const at = `${resource.type} "${resource.name}" assumeRolePolicy`;
-        for (const statement of allowStatements(trustDocument(resource))) {
+        for (const statement of allowStatements(trustDocument(resource), "trust")) {
             for (const provider of principalValues(statement.principal, "Federated")) {
                 const match = EKS_OIDC_PROVIDER.exec(provider);
                 if (!match) continue;

@@ -1,62 +1,54 @@
-import { grantedActions } from "../lib/actions";
-import { allowStatements } from "../lib/documents";
-import { permissionDocuments } from "../lib/resources";
+import { BUCKET_ADMIN_ACTIONS } from "../lib/bucketAdmin";
+import { analyseDocument } from "../lib/grants";
+import { BUCKET_ADMIN_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
+import { attachedPolicyArns, managedPolicyName, permissionDocuments } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
 
-/** S3 actions that administer a bucket or its protections rather than use its data. */
-export const BUCKET_ADMIN_ACTIONS = [
-    "s3:CreateBucket",
-    "s3:DeleteBucket",
-    "s3:PutBucketPolicy",
-    "s3:DeleteBucketPolicy",
-    "s3:PutBucketAcl",
-    "s3:PutObjectAcl",
-    "s3:PutObjectVersionAcl",
-    "s3:PutBucketOwnershipControls",
-    "s3:PutBucketPublicAccessBlock",
-    "s3:PutAccountPublicAccessBlock",
-    "s3:PutBucketObjectLockConfiguration",
-    "s3:BypassGovernanceRetention",
-    "s3:PutObjectRetention",
-    "s3:PutObjectLegalHold",
-    "s3:PutLifecycleConfiguration",
-    "s3:PutEncryptionConfiguration",
-    "s3:PutBucketVersioning",
-    "s3:PutReplicationConfiguration",
-    "s3:PutBucketCORS",
-    "s3:PutBucketWebsite",
-    "s3:PutBucketLogging",
-].map((a) => a.toLowerCase());
+export { BUCKET_ADMIN_ACTIONS };
+
+function listed(actions: readonly string[]): string {
+    return actions.slice(0, 6).join(", ") + (actions.length > 6 ? `, and ${actions.length - 6} more` : "");
+}
 
 /**
- * Checks that identity policies grant workloads no bucket-admin action and no S3 action on `Resource: "*"`.
+ * Checks that identity policies grant workloads no bucket-admin action and no S3 action on every bucket, judged
+ * on what the statements really grant (resource types, Deny), and that no attached AWS managed policy grants
+ * bucket-admin actions.
  */
 export const noBucketAdminForWorkloads = gradedResourceRule({
     name: "no-bucket-admin-for-workloads",
     description:
         "Checks that identity policies grant no bucket-admin S3 action (bucket policy, ACLs, deletion, lifecycle, encryption, " +
-        'object-lock bypass, ...) and no S3 action on Resource "*".',
+        'object-lock bypass, ...) and no bucket or object action on Resource "*" (every bucket), and attach no AWS managed policy that does.',
     check: async (resource, context) => {
         const findings: Finding[] = [];
         for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {
-            for (const statement of allowStatements(carried.document)) {
-                const s3 = await grantedActions("s3", statement);
-                if (s3.length === 0) continue;
+            for (const { statement, granted, onEveryBucket } of (await analyseDocument(carried.document, carried.kind)).s3) {
                 const where = `${resource.type} "${resource.name}" ${carried.where} statement ${statement.label}`;
-                const admin = s3.filter((a) => BUCKET_ADMIN_ACTIONS.includes(a));
+                const admin = BUCKET_ADMIN_ACTIONS.filter((a) => granted.has(a));
                 if (admin.length > 0) {
-                    const shown = admin.slice(0, 6).join(", ") + (admin.length > 6 ? `, and ${admin.length - 6} more` : "");
                     findings.push({
                         level: productionLevel(context),
-                        message: `${where}: grants bucket-admin actions (${shown}). Workload roles must not change bucket policy, ACLs, protections or lifecycle; leave that to the platform team's role.`,
+                        message: `${where}: grants bucket-admin actions (${listed(admin)}). Workload roles must not change bucket policy, ACLs, protections or lifecycle; leave that to the platform team's role.`,
                     });
                 }
-                if (statement.resources.some((r) => r === "*" || /^arn:[a-z-]+:s3:::\*$/.test(r))) {
+                if (onEveryBucket.length > 0) {
+                    const on = statement.resources !== undefined ? 'Resource "*"' : `NotResource ${JSON.stringify(statement.notResources)}`;
                     findings.push({
                         level: productionLevel(context),
-                        message: `${where}: grants S3 actions on Resource "*" (every bucket in every account). List the bucket ARNs and bucket/prefix* object ARNs instead.`,
+                        message: `${where}: grants S3 actions (${listed(onEveryBucket)}) on ${on}, every bucket in every account. List the bucket ARNs and bucket/prefix* object ARNs instead.`,
                     });
                 }
+            }
+        }
+        for (const { where, arn } of attachedPolicyArns(resource)) {
+            const name = managedPolicyName(arn);
+            const admin = name === undefined ? undefined : BUCKET_ADMIN_MANAGED_POLICIES[name];
+            if (admin !== undefined) {
+                findings.push({
+                    level: productionLevel(context),
+                    message: `${resource.type} "${resource.name}" ${where}: attaches ${arn}, which grants bucket-admin actions (${listed(admin)}). Workload roles must not change bucket policy, ACLs, protections or lifecycle.`,
+                });
             }
         }
         return findings;

