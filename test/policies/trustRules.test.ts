@@ -67,7 +67,98 @@ describe("policy irsa-trust-pinned", () => {
         }
     });
 
-    it("ignores trust that is not for an EKS OIDC provider", async () => {
+    describe("other OIDC providers", () => {
+        const GITHUB = "token.actions.githubusercontent.com";
+        const github = `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITHUB}`;
+        const GITLAB = "gitlab.com";
+        const gitlab = `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITLAB}`;
+        const pinned = (issuer: string, sub: unknown, operator = "StringEquals", aud: unknown = "sts.amazonaws.com") => ({
+            StringEquals: { [`${issuer}:aud`]: aud },
+            [operator]: { ...(operator === "StringEquals" ? { [`${issuer}:aud`]: aud } : {}), [`${issuer}:sub`]: sub },
+        });
+
+        it("GitHub Actions: a repository and branch pinned exactly, or all of one repository's refs, pass", async () => {
+            expectNone(await check(irsaTrustWith(pinned(GITHUB, "repo:octo-org/octo-repo:ref:refs/heads/main"), github)));
+            expectNone(await check(irsaTrustWith(pinned(GITHUB, "repo:octo-org/octo-repo:*", "StringLike"), github)));
+            expectNone(await check(irsaTrustWith(pinned(GITHUB, "repo:octo-org/octo-repo:environment:prod"), github)));
+        });
+
+        it("GitHub Actions: no :sub pin lets every repository on GitHub in: mandatory everywhere", async () => {
+            const v = await check(irsaTrustWith({ StringEquals: { [`${GITHUB}:aud`]: "sts.amazonaws.com" } }, github), "dev");
+            expectViolations(
+                v,
+                "irsa-trust-pinned",
+                1,
+                /token.actions.githubusercontent.com:sub is not pinned, so every workflow of every repository on GitHub can assume the role/,
+            );
+        });
+
+        it("GitHub Actions: repo:* and * admit any owner's repositories: mandatory in production, advisory in development", async () => {
+            for (const sub of ["repo:*", "*", "repo:*/octo-repo:*", "re*"]) {
+                const trust = irsaTrustWith(pinned(GITHUB, sub, "StringLike"), github);
+                expectViolations(
+                    await check(trust, "prod"),
+                    "irsa-trust-pinned",
+                    1,
+                    new RegExp(`with "${sub.replace(/\*/g, "\\*")}", which admits (every repository of every owner|repositorys? of any owner)`),
+                );
+                expectViolations(await check(trust, "dev"), "irsa-trust-pinned", 0);
+                expectViolations(await check(trust, "dev"), "irsa-trust-pinned-advisory", 1);
+            }
+        });
+
+        it("GitHub Actions: every repository of one organisation is advisory", async () => {
+            const trust = irsaTrustWith(pinned(GITHUB, "repo:octo-org/*", "StringLike"), github);
+            const v = await check(trust, "prod");
+            expectViolations(v, "irsa-trust-pinned", 0);
+            expectViolations(v, "irsa-trust-pinned-advisory", 1, /admits every repository of owner "octo-org"/);
+        });
+
+        it("GitHub Actions: :aud must be pinned; a wildcard under StringEquals matches nothing", async () => {
+            const noAud = irsaTrustWith({ StringEquals: { [`${GITHUB}:sub`]: "repo:octo-org/octo-repo:ref:refs/heads/main" } }, github);
+            expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned with StringEquals to sts.amazonaws.com/);
+            const literal = irsaTrustWith(pinned(GITHUB, "repo:octo-org/octo-repo:*"), github);
+            expectViolations(await check(literal, "dev"), "irsa-trust-pinned-advisory", 1, /compares \* and \? literally/);
+        });
+
+        it("GitLab: project_path pinned passes; a wildcard group is mandatory in production", async () => {
+            expectNone(
+                await check(
+                    irsaTrustWith(pinned(GITLAB, "project_path:mygroup/myproject:ref_type:branch:ref:main", "StringEquals", "https://gitlab.com"), gitlab),
+                ),
+            );
+            const wide = irsaTrustWith(pinned(GITLAB, "project_path:*", "StringLike", "https://gitlab.com"), gitlab);
+            expectViolations(await check(wide, "prod"), "irsa-trust-pinned", 1, /admits projects of any group/);
+            const noSub = irsaTrustWith({ StringEquals: { [`${GITLAB}:aud`]: "https://gitlab.com" } }, gitlab);
+            expectViolations(await check(noSub, "dev"), "irsa-trust-pinned", 1, /every pipeline of every project on the GitLab instance/);
+        });
+
+        it("any other OIDC provider: :sub and :aud must be pinned, and * alone is every identity", async () => {
+            const issuer = "app.terraform.io";
+            const tfc = `arn:aws:iam::${ACCOUNT}:oidc-provider/${issuer}`;
+            expectNone(
+                await check(
+                    irsaTrustWith(pinned(issuer, "organization:acme:project:*:workspace:infra:run_phase:*", "StringLike", "aws.workload.identity"), tfc),
+                ),
+            );
+            const v = await check(irsaTrustWith({ StringLike: { [`${issuer}:sub`]: "*" } }, tfc), "prod");
+            expectViolations(
+                v,
+                "irsa-trust-pinned",
+                2,
+                /app.terraform.io:(sub uses StringLike with "\*", which admits every identity|aud must be pinned with StringEquals to the audience)/,
+            );
+        });
+
+        it("Cognito identity pools: :aud must name the pool", async () => {
+            const trust = doc({ Effect: "Allow", Principal: { Federated: "cognito-identity.amazonaws.com" }, Action: "sts:AssumeRoleWithWebIdentity" });
+            expectViolations(await check(trust, "dev"), "irsa-trust-pinned", 1, /cognito-identity.amazonaws.com:aud is not pinned/);
+            trust.Statement[0].Condition = { StringEquals: { "cognito-identity.amazonaws.com:aud": "us-east-1:12345678-1234-1234-1234-123456789012" } };
+            expectNone(await check(trust, "dev"));
+        });
+    });
+
+    it("ignores trust that is not web identity", async () => {
         expectNone(await check(doc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" })));
     });
 });
