@@ -93,12 +93,13 @@ export function namesEveryBucket(pattern: string): boolean {
 }
 
 /** Would this Deny take `action` away on every resource `pattern` names? */
-function denyCovers(deny: NormalizedStatement, action: string, pattern: string): boolean {
-    if (!statementAllows(deny, action)) return false;
+function denyCovers(model: ServiceModel, service: string, deny: NormalizedStatement, action: CatalogAction, pattern: string): boolean {
+    if (!statementAllows(deny, action.name)) return false;
     if (deny.resources !== undefined) return deny.resources.some((d) => patternCovers(d, pattern));
-    // NotResource: it denies everything the pattern names when the pattern names nothing it excepts.
+    // NotResource: it denies everything but its exceptions, so all the pattern names unless an exception names
+    // a resource of this action that the pattern names too.
     const tokens = patternTokens(pattern);
-    return !deny.notResources!.some((except) => tokensIntersect(patternTokens(except), tokens));
+    return !deny.notResources!.some((except) => appliesOn(action, typesNamedBy(model, service, except)) && tokensIntersect(patternTokens(except), tokens));
 }
 
 /** A Deny that applies to every request the document's Allow statements could grant. */
@@ -123,19 +124,32 @@ async function statementGrants(service: string, statement: NormalizedStatement, 
     const granted = new Map<string, string[]>();
     for (const name of candidates) {
         const action = byName.get(name)!;
-        const on = patterns.filter((p) => appliesOn(action, p.named) && !denies.some((deny) => denyCovers(deny, name, p.pattern))).map((p) => p.pattern);
+        const on = patterns
+            .filter((p) => appliesOn(action, p.named) && !denies.some((deny) => denyCovers(model, service, deny, action, p.pattern)))
+            .map((p) => p.pattern);
         if (on.length > 0) granted.set(name, on);
     }
     if (granted.size === 0) return undefined;
     const namesEveryAction = candidates.length === model.actions.length;
     let everyActionOn: string | undefined;
     if (namesEveryAction) {
-        everyActionOn = patterns.find(({ pattern, named }) => {
-            const applicable = model.actions.filter((a) => appliesOn(a, named));
-            return applicable.length > 0 && applicable.every((a) => granted.get(a.name)?.includes(pattern));
-        })?.pattern;
+        // On a pattern itself, or, where a Deny with NotResource leaves only its exceptions, on an exception.
+        const exceptions = denies.flatMap((d) => d.notResources ?? []);
+        for (const { pattern } of patterns) {
+            const tokens = patternTokens(pattern);
+            const places = [pattern, ...exceptions.filter((e) => tokensIntersect(patternTokens(e), tokens))];
+            everyActionOn = places.find((place) => {
+                const applicable = model.actions.filter((a) => appliesOn(a, typesNamedBy(model, service, place)));
+                return applicable.length > 0 && applicable.every((a) => granted.get(a.name)?.includes(pattern));
+            });
+            if (everyActionOn !== undefined) break;
+        }
     }
-    const onEveryBucket = [...granted].filter(([name, on]) => byName.get(name)!.types.length > 0 && on.some(namesEveryBucket)).map(([name]) => name);
+    // Granted on every bucket: on a pattern naming them all, and not narrowed by a Deny with NotResource.
+    const narrowed = (name: string) => denies.some((d) => d.notResources !== undefined && statementAllows(d, name));
+    const onEveryBucket = [...granted]
+        .filter(([name, on]) => byName.get(name)!.types.length > 0 && on.some(namesEveryBucket) && !narrowed(name))
+        .map(([name]) => name);
     return { statement, granted, namesEveryAction, everyActionOn, onEveryBucket };
 }
 

@@ -10,17 +10,34 @@ const SERVICE_ACCOUNT_TYPES = new Set(["kubernetes:core/v1:ServiceAccount", "kub
 const ASSOCIATION_TYPE = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
 const ROLE_ANNOTATION = IRSA_ROLE_ANNOTATION;
 
-/** The role in the stack a reference points at: by dependency first, then by ARN, then by name. */
-function roleFor(resource: PolicyResource, property: string, arn: unknown, roles: PolicyResource[]): PolicyResource | undefined {
-    const viaDependency = [...(resource.propertyDependencies?.[property] ?? []), ...(resource.dependencies ?? [])].filter((r) => r.type === ROLE_TYPE);
-    if (viaDependency.length === 1) return viaDependency[0];
-    if (typeof arn !== "string") return undefined;
-    return roles.find((role) => {
-        if (role.props.arn === arn) return true;
-        const name = role.props.name;
-        const path = typeof role.props.path === "string" ? role.props.path : "/";
-        return typeof name === "string" && arn.endsWith(`:role${path}${name}`);
-    });
+/** The stack's roles, found by ARN or by `role/PATH/NAME` without scanning them all for each reference. */
+class RoleIndex {
+    private readonly byArn = new Map<string, PolicyResource>();
+    private readonly byPathAndName = new Map<string, PolicyResource>();
+
+    constructor(roles: PolicyResource[]) {
+        for (const role of roles) {
+            const arn = safely(() => role.props.arn);
+            const name = safely(() => role.props.name);
+            const path = safely(() => role.props.path);
+            if (typeof arn === "string" && !this.byArn.has(arn)) this.byArn.set(arn, role);
+            const key = `${typeof path === "string" ? path : "/"}${name}`;
+            if (typeof name === "string" && !this.byPathAndName.has(key)) this.byPathAndName.set(key, role);
+        }
+    }
+
+    /** The role a reference points at: by dependency first, then by ARN, then by path and name. */
+    roleFor(resource: PolicyResource, property: string, arn: unknown): PolicyResource | undefined {
+        const viaDependency = new Set(
+            [...(resource.propertyDependencies?.[property] ?? []), ...(resource.dependencies ?? [])].filter((r) => r.type === ROLE_TYPE),
+        );
+        if (viaDependency.size === 1) return [...viaDependency][0];
+        if (typeof arn !== "string") return undefined;
+        const role = this.byArn.get(arn);
+        if (role) return role;
+        const pathAndName = /:role(\/.*)$/.exec(arn)?.[1];
+        return pathAndName === undefined ? undefined : this.byPathAndName.get(pathAndName);
+    }
 }
 
 /** Values a Pod Identity trust statement pins a session tag to, or undefined when it does not pin it. */
@@ -50,7 +67,7 @@ export const serviceAccountRoleTrustMatch = stackRule({
         "Checks that each ServiceAccount annotated with eks.amazonaws.com/role-arn is admitted by that role's trust (namespace " +
         "and name), and each Pod Identity association's role trusts pods.eks.amazonaws.com with sts:TagSession.",
     check: (resources) => {
-        const roles = resources.filter((r) => r.type === ROLE_TYPE);
+        const roles = new RoleIndex(resources.filter((r) => r.type === ROLE_TYPE));
         const findings: (Finding & { resource: PolicyResource })[] = [];
         for (const resource of resources) {
             if (SERVICE_ACCOUNT_TYPES.has(resource.type)) {
@@ -60,7 +77,7 @@ export const serviceAccountRoleTrustMatch = stackRule({
                 // dependency still leads to the role.
                 if (!annotations || typeof annotations !== "object" || !Object.keys(annotations).includes(ROLE_ANNOTATION)) continue;
                 const arn = safely(() => annotations[ROLE_ANNOTATION]);
-                const role = roleFor(resource, "metadata", arn, roles);
+                const role = roles.roleFor(resource, "metadata", arn);
                 const namespace = safely(() => metadata.namespace) ?? "default";
                 const name = safely(() => metadata.name);
                 const trust = role && safely(() => role.props.assumeRolePolicy);
@@ -81,7 +98,7 @@ export const serviceAccountRoleTrustMatch = stackRule({
                 }
             } else if (resource.type === ASSOCIATION_TYPE) {
                 const arn = safely(() => resource.props.roleArn);
-                const role = roleFor(resource, "roleArn", arn, roles);
+                const role = roles.roleFor(resource, "roleArn", arn);
                 const trust = role && safely(() => role.props.assumeRolePolicy);
                 if (!role || trust === undefined) continue;
                 const namespace = safely(() => resource.props.namespace);

@@ -38,6 +38,7 @@ describe("policy pack under the Pulumi CLI's layout (analyzer gRPC protocol)", f
             "no-bucket-admin-for-workloads": EnforcementLevel.MANDATORY,
             "no-bucket-admin-for-workloads-advisory": EnforcementLevel.ADVISORY,
             "service-account-role-trust-match": EnforcementLevel.MANDATORY,
+            "iam-statements-well-formed": EnforcementLevel.MANDATORY,
         });
     });
 
