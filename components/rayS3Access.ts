@@ -6,14 +6,12 @@ import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from ".
 import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
 import { abacScope, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
 import {
-    buildIrsaTrustPolicy,
-    buildPodIdentityTrustPolicy,
-    buildSharedPodIdentityTrustPolicy,
     issuerHostPath,
     ServiceAccountRef,
     STS_AUDIENCE,
 } from "./trustPolicy";
-import { IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
+import { buildTrustPolicy } from "./identities";
+import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 import {
     DEFERRED_CHECKED_FIELDS,
     isDeferred,
@@ -99,22 +97,35 @@ export class RayS3Access extends pulumi.ComponentResource {
         const subjects: pulumi.Input<ServiceAccountRef[]> =
             plainSubjects ?? pulumi.all([namespace, serviceAccountName]).apply(([ns, sa]) => [{ namespace: ns, name: sa }, ...valid.additionalServiceAccounts]);
 
+        const strategy = valid.strategy;
         let oidcProviderArn: pulumi.Input<string> = "";
-        let trustPolicy: pulumi.Input<string>;
-        if (valid.identity === IdentityType.Irsa) {
+        let providerArns: pulumi.Input<string[]> = [];
+        if (strategy.webIdentity) {
             oidcProviderArn = this.resolveOidcProvider(name, args, partition, childOpts);
-            const irsaTrust = (providerArn: string, refs: ServiceAccountRef[]) =>
-                checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(providerArn, refs));
-            trustPolicy = known.trustPolicy ?? pulumi.all([oidcProviderArn, subjects]).apply(([providerArn, refs]) => irsaTrust(providerArn, refs));
-        } else {
-            trustPolicy = pulumi
-                .all([accountIdOf(this), args.clusterName!, subjects])
-                .apply(([account, cluster, refs]) => checkedTrustPolicy(name, valid, refs.length, podIdentityTrust(valid, account, cluster, refs)));
+            const more = valid.additionalClusters.map((cluster, index) => this.resolveAdditionalOidcProvider(name, cluster, index, partition));
+            providerArns = pulumi.all([oidcProviderArn, ...more]);
         }
+        const clusterNames: pulumi.Input<string[]> = strategy.podIdentity
+            ? pulumi.all([args.clusterName!, ...valid.additionalClusters.map((c) => c.clusterName!)])
+            : [];
+        const trustPolicy: pulumi.Input<string> =
+            known.trustPolicy ??
+            pulumi
+                .all([providerArns, strategy.podIdentity ? accountIdOf(this) : "", clusterNames, subjects])
+                .apply(([arns, accountId, clusters, refs]) =>
+                    checkedTrustPolicy(
+                        name,
+                        valid,
+                        refs.length,
+                        buildTrustPolicy(valid.identity, { providerArns: arns, accountId, clusterNames: clusters, serviceAccounts: refs, roleSharing: valid.roleSharing }),
+                    ),
+                );
 
         const permissionsPolicy: pulumi.Input<string> =
             known.permissionsPolicy ??
-            pulumi.all([partition, args.clusterName ?? ""]).apply(([p, cluster]) => checkedPermissionsPolicy(name, valid, p, cluster));
+            pulumi
+                .all([partition, args.clusterName ?? ""])
+                .apply(([p, cluster]) => checkedPermissionsPolicy(name, valid, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")]));
         const describe = (text: (workload: string) => string): pulumi.Input<string> =>
             typeof namespace === "string" && typeof serviceAccountName === "string"
                 ? text(`${namespace}/${serviceAccountName}`)
@@ -135,7 +146,7 @@ export class RayS3Access extends pulumi.ComponentResource {
         );
         // Buckets in another account: the S3 policy goes to an assets role there, which trusts only the
         // workload role; the workload role may only assume it.
-        const chain = { tagSession: valid.identity === IdentityType.PodIdentity, externalId: args.assetsExternalId };
+        const chain = { tagSession: strategy.podIdentity, externalId: args.assetsExternalId };
         let assetsRole: aws.iam.Role | undefined;
         let workloadPolicy: pulumi.Input<string> = permissionsPolicy;
         if (args.assetsProvider) {
@@ -186,18 +197,24 @@ export class RayS3Access extends pulumi.ComponentResource {
             ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
         ];
         let podIdentityAssociationId: pulumi.Input<string> = "";
+        // Pod Identity: every service account is associated in every cluster; the primary cluster's keep their names.
+        const associationClusters = [
+            { suffix: "", clusterName: args.clusterName!, provider: undefined as aws.Provider | undefined },
+            ...valid.additionalClusters.map((c) => ({ suffix: `-${c.clusterName}`, clusterName: c.clusterName!, provider: c.provider })),
+        ];
         for (const sa of serviceAccounts) {
-            const irsaRoleArn = valid.identity === IdentityType.Irsa ? role.arn : undefined;
+            const irsaRoleArn = strategy.webIdentity && valid.annotateServiceAccount ? role.arn : undefined;
             if (valid.manageServiceAccount === ServiceAccountMode.Create) {
                 createServiceAccount({ resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn }, childOpts);
             } else if (valid.manageServiceAccount === ServiceAccountMode.Patch && irsaRoleArn !== undefined) {
                 patchServiceAccount({ resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn }, childOpts);
             }
-            if (valid.identity === IdentityType.PodIdentity) {
+            if (!strategy.podIdentity) continue;
+            for (const cluster of associationClusters) {
                 const association = new aws.eks.PodIdentityAssociation(
-                    `${name}-association${sa.suffix}`,
+                    `${name}-association${sa.suffix}${cluster.suffix}`,
                     {
-                        clusterName: args.clusterName!,
+                        clusterName: cluster.clusterName,
                         namespace: sa.namespace,
                         serviceAccount: sa.name,
                         roleArn: role.arn,
@@ -205,16 +222,16 @@ export class RayS3Access extends pulumi.ComponentResource {
                         targetRoleArn: assetsRole?.arn,
                         tags: args.tags,
                     },
-                    childOpts,
+                    cluster.provider ? { ...childOpts, provider: cluster.provider } : childOpts,
                 );
-                if (sa.suffix === "") {
+                if (sa.suffix === "" && cluster.suffix === "") {
                     podIdentityAssociationId = association.associationId;
                 }
             }
         }
 
         let podEnvironment: { [key: string]: string } = {};
-        if (assetsRole && valid.identity === IdentityType.Irsa) {
+        if (assetsRole && strategy.webIdentity) {
             const assetsArn = assetsRole.arn;
             createAwsConfigMap(
                 `${name}-aws-config`,
@@ -245,6 +262,34 @@ export class RayS3Access extends pulumi.ComponentResource {
         this.registerOutputs({});
     }
 
+    /**
+     * An additional cluster's OIDC provider ARN: given (checked when it resolves), derived from its issuer URL, or
+     * from its cluster's issuer, looked up with the cluster's provider.
+     */
+    private resolveAdditionalOidcProvider(name: string, cluster: AdditionalCluster, index: number, partition: pulumi.Input<string>): pulumi.Input<string> {
+        const field = `additionalClusters[${index}]`;
+        const checked = (key: "oidcProviderArn" | "oidcIssuerUrl", value: pulumi.Input<string>) =>
+            pulumi.output(value).apply((resolved) => {
+                const problem = resolvedValueProblem(key, resolved, `${field}.${key}`);
+                if (problem) throw new RayS3AccessValidationError(name, [problem]);
+                return resolved;
+            });
+        if (cluster.oidcProviderArn !== undefined) {
+            return typeof cluster.oidcProviderArn === "string" ? cluster.oidcProviderArn : checked("oidcProviderArn", cluster.oidcProviderArn);
+        }
+        const issuerUrl =
+            cluster.oidcIssuerUrl !== undefined
+                ? checked("oidcIssuerUrl", cluster.oidcIssuerUrl)
+                : aws.eks.getClusterOutput({ name: cluster.clusterName! }, { parent: this, provider: cluster.provider }).identities.apply((identities) => {
+                      const issuer = identities?.[0]?.oidcs?.[0]?.issuer;
+                      if (!issuer) {
+                          throw new RayS3AccessValidationError(name, [`${field}.clusterName: the cluster "${cluster.clusterName}" has no OIDC issuer: enable it`]);
+                      }
+                      return issuer;
+                  });
+        return pulumi.interpolate`arn:${partition}:iam::${accountIdOf(this)}:oidc-provider/${issuerUrl.apply(issuerHostPath)}`;
+    }
+
     /** The ARN of the OIDC provider to trust: given, created for the issuer, or derived from the issuer. */
     private resolveOidcProvider(
         name: string,
@@ -271,6 +316,9 @@ export class RayS3Access extends pulumi.ComponentResource {
         return pulumi.interpolate`arn:${partition}:iam::${accountIdOf(this)}:oidc-provider/${issuerUrl.apply(issuerHostPath)}`;
     }
 }
+
+/** A stand-in issuer measured in place of one that is looked up. */
+const PLACEHOLDER_ISSUER = "oidc.eks.xx-xxxxxxxxx-1.amazonaws.com/id/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
 
 /**
  * The arguments with each Output (or Promise) value replaced by one that fails with the rule's own message
@@ -341,14 +389,8 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
     return json;
 }
 
-function podIdentityTrust(valid: ValidatedArgs, accountId: string, clusterName: string, refs: ServiceAccountRef[]): object {
-    return valid.roleSharing === RoleSharing.Abac
-        ? buildSharedPodIdentityTrustPolicy({ accountId, clusterName })
-        : buildPodIdentityTrustPolicy({ accountId, clusterName, serviceAccounts: refs });
-}
-
-function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterName: string): string {
-    const scope = valid.roleSharing === RoleSharing.Abac ? abacScope(clusterName) : {};
+function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterNames: string[]): string {
+    const scope = valid.roleSharing === RoleSharing.Abac ? abacScope(clusterNames) : {};
     const document = buildS3PermissionsPolicy(partition, valid.buckets, scope);
     const json = compactJson(document);
     const length = iamJsonLength(json);
@@ -394,26 +436,25 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
             return undefined;
         }
     };
-    // ABAC documents name the cluster; a cluster given as an Output is measured with a stand-in and built later.
+    // Documents that name the cluster: one given as an Output is measured with a stand-in (the longest name EKS
+    // allows) and built later.
     const cluster = typeof args.clusterName === "string" ? args.clusterName : undefined;
-    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws", cluster ?? "x".repeat(100)));
+    const clusterNames = [cluster ?? "x".repeat(100), ...valid.additionalClusters.map((c) => c.clusterName ?? "")];
+    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws", clusterNames));
     if (known.partition !== undefined && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
         known.permissionsPolicy = permissions;
     }
     if (valid.namespace !== undefined && valid.serviceAccountName !== undefined) {
         const refs = [{ namespace: valid.namespace, name: valid.serviceAccountName }, ...valid.additionalServiceAccounts];
-        if (valid.identity === IdentityType.Irsa) {
-            if (typeof args.oidcProviderArn === "string") {
-                const providerArn = args.oidcProviderArn;
-                known.trustPolicy = check(() => checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(providerArn, refs)));
-            } else if (typeof args.oidcIssuerUrl === "string") {
-                const standIn = `arn:${known.partition ?? "aws"}:iam::${PLACEHOLDER_ACCOUNT}:oidc-provider/${issuerHostPath(args.oidcIssuerUrl)}`;
-                check(() => checkedTrustPolicy(name, valid, refs.length, buildIrsaTrustPolicy(standIn, refs)));
-            }
-        } else if (typeof args.clusterName === "string") {
-            const clusterName = args.clusterName;
-            check(() => checkedTrustPolicy(name, valid, refs.length, podIdentityTrust(valid, PLACEHOLDER_ACCOUNT, clusterName, refs)));
-        }
+        // Each cluster's provider: its ARN when given, else a stand-in of the same length (from the issuer URL, or
+        // the longest issuer EKS writes when it is looked up).
+        const standIn = (issuer: unknown) =>
+            `arn:${known.partition ?? "aws"}:iam::${PLACEHOLDER_ACCOUNT}:oidc-provider/${typeof issuer === "string" ? issuerHostPath(issuer) : PLACEHOLDER_ISSUER}`;
+        const providers = [args, ...valid.additionalClusters].map((c) => (typeof c.oidcProviderArn === "string" ? c.oidcProviderArn : standIn(c.oidcIssuerUrl)));
+        const allGiven = [args, ...valid.additionalClusters].every((c) => typeof c.oidcProviderArn === "string");
+        const scope = { providerArns: providers, accountId: PLACEHOLDER_ACCOUNT, clusterNames, serviceAccounts: refs, roleSharing: valid.roleSharing };
+        const trust = check(() => checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, scope)));
+        if (valid.identity === IdentityType.Irsa && allGiven) known.trustPolicy = trust;
     }
     if (problems.length > 0) {
         throw new RayS3AccessValidationError(name, problems);

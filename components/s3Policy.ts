@@ -44,14 +44,15 @@ export interface PolicyScope {
     /** A path put before every prefix (and used alone when a bucket has none). */
     readonly keyPrefix?: string;
     /** `StringEquals` conditions every statement carries (e.g. the session's cluster tag). */
-    readonly requireEquals?: { [key: string]: string };
+    readonly requireEquals?: { [key: string]: string | string[] };
 }
 
 /** ABAC: each Pod Identity session reaches only `bucket/<its namespace>/...`, and only from its cluster. */
-export function abacScope(clusterName: string): PolicyScope {
+export function abacScope(clusterName: string | readonly string[]): PolicyScope {
+    const clusters = typeof clusterName === "string" ? [clusterName] : [...new Set(clusterName)];
     return {
         keyPrefix: "${aws:PrincipalTag/kubernetes-namespace}/",
-        requireEquals: { "aws:PrincipalTag/eks-cluster-name": clusterName },
+        requireEquals: { "aws:PrincipalTag/eks-cluster-name": clusters.length === 1 ? clusters[0] : clusters },
     };
 }
 

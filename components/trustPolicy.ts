@@ -36,49 +36,55 @@ function uniqueSorted(values: string[]): string[] {
     return [...new Set(values)].sort();
 }
 
-/**
- * IRSA trust: the OIDC provider may call `sts:AssumeRoleWithWebIdentity` only for tokens whose `sub` is one
- * of the given service accounts and whose `aud` is STS.
- */
-export function buildIrsaTrustPolicy(providerArn: string, serviceAccounts: readonly ServiceAccountRef[]): PolicyDocument {
+/** One IRSA statement: the provider may call `sts:AssumeRoleWithWebIdentity` for the subjects, audience STS. */
+export function irsaStatement(sid: string, providerArn: string, serviceAccounts: readonly ServiceAccountRef[]): PolicyStatement {
     const issuer = issuerFromProviderArn(providerArn);
     const subjects = uniqueSorted(serviceAccounts.map(serviceAccountSubject));
     return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "ServiceAccountWebIdentity",
-                Effect: "Allow",
-                Principal: { Federated: providerArn },
-                Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: {
-                    StringEquals: {
-                        [`${issuer}:aud`]: STS_AUDIENCE,
-                        [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects,
-                    },
-                },
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Federated: providerArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+            StringEquals: {
+                [`${issuer}:aud`]: STS_AUDIENCE,
+                [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects,
             },
-        ],
+        },
     };
+}
+
+/**
+ * IRSA statements, one per OIDC provider (a cluster each): each provider may call
+ * `sts:AssumeRoleWithWebIdentity` only for tokens whose `sub` is one of the service accounts and whose `aud` is
+ * STS, with that provider's own condition keys.
+ */
+export function irsaStatements(providerArns: string | readonly string[], serviceAccounts: readonly ServiceAccountRef[]): PolicyStatement[] {
+    const providers = uniqueInOrder(typeof providerArns === "string" ? [providerArns] : providerArns);
+    return providers.map((arn, i) => irsaStatement(i === 0 ? "ServiceAccountWebIdentity" : `ServiceAccountWebIdentity${i + 1}`, arn, serviceAccounts));
+}
+
+/** IRSA trust for one OIDC provider, or several (one cluster each). */
+export function buildIrsaTrustPolicy(providerArns: string | readonly string[], serviceAccounts: readonly ServiceAccountRef[]): PolicyDocument {
+    return { Version: "2012-10-17", Statement: irsaStatements(providerArns, serviceAccounts) };
+}
+
+function uniqueInOrder(values: readonly string[]): string[] {
+    return [...new Set(values)];
 }
 
 /** What pins a Pod Identity trust statement. */
 export interface PodIdentityTrustScope {
     /** The account that owns the cluster (`aws:SourceAccount`). */
     accountId: string;
-    /** The cluster's name (`aws:RequestTag/eks-cluster-name`). */
-    clusterName: string;
+    /** The cluster's name, or every cluster's (`aws:RequestTag/eks-cluster-name`, a list when several). */
+    clusterName: string | readonly string[];
     /** The service accounts; each gets its own statement so namespace and name are pinned together. */
     serviceAccounts: readonly ServiceAccountRef[];
 }
 
-/**
- * Pod Identity trust, as the EKS user guide shows it: `pods.eks.amazonaws.com` may `sts:AssumeRole` and
- * `sts:TagSession`, only from the cluster's account and only with the session tags EKS sets for the given
- * cluster, namespace and service account. Without the pins anyone who can create an association in the
- * account can use the role.
- */
-export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): PolicyDocument {
+/** Pod Identity statements, one per service account, each pinned to the account, the clusters, its namespace and name. */
+export function podIdentityStatements(scope: PodIdentityTrustScope): PolicyStatement[] {
     const seen = new Set<string>();
     const statements: PolicyStatement[] = [];
     const sorted = [...scope.serviceAccounts].sort((a, b) => (serviceAccountSubject(a) < serviceAccountSubject(b) ? -1 : 1));
@@ -95,19 +101,35 @@ export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): Polic
             }),
         );
     }
-    return { Version: "2012-10-17", Statement: statements };
+    return statements;
+}
+
+/**
+ * Pod Identity trust, as the EKS user guide shows it: `pods.eks.amazonaws.com` may `sts:AssumeRole` and
+ * `sts:TagSession`, only from the cluster's account and only with the session tags EKS sets for the given
+ * clusters, namespace and service account. Without the pins anyone who can create an association in the
+ * account can use the role.
+ */
+export function buildPodIdentityTrustPolicy(scope: PodIdentityTrustScope): PolicyDocument {
+    return { Version: "2012-10-17", Statement: podIdentityStatements(scope) };
+}
+
+/** The shared (ABAC) Pod Identity statement: pinned to the account and the clusters only. */
+export function sharedPodIdentityStatement(scope: { accountId: string; clusterName: string | readonly string[] }): PolicyStatement {
+    return podIdentityStatement("PodIdentityShared", scope);
 }
 
 /**
  * Pod Identity trust for a role shared by many namespaces (ABAC): the EKS user guide's statement pinned to
- * the account and the cluster only; the permissions policy isolates namespaces by session tag.
+ * the account and the clusters only; the permissions policy isolates namespaces by session tag.
  */
-export function buildSharedPodIdentityTrustPolicy(scope: { accountId: string; clusterName: string }): PolicyDocument {
-    return { Version: "2012-10-17", Statement: [podIdentityStatement("PodIdentityShared", scope)] };
+export function buildSharedPodIdentityTrustPolicy(scope: { accountId: string; clusterName: string | readonly string[] }): PolicyDocument {
+    return { Version: "2012-10-17", Statement: [sharedPodIdentityStatement(scope)] };
 }
 
-/** The EKS Pod Identity agent's statement, pinned to the account, the cluster and any further session tags. */
-function podIdentityStatement(sid: string, scope: { accountId: string; clusterName: string }, pins: { [key: string]: string } = {}): PolicyStatement {
+/** The EKS Pod Identity agent's statement, pinned to the account, the clusters and any further session tags. */
+function podIdentityStatement(sid: string, scope: { accountId: string; clusterName: string | readonly string[] }, pins: { [key: string]: string } = {}): PolicyStatement {
+    const clusters = uniqueInOrder(typeof scope.clusterName === "string" ? [scope.clusterName] : scope.clusterName);
     return {
         Sid: sid,
         Effect: "Allow",
@@ -116,7 +138,7 @@ function podIdentityStatement(sid: string, scope: { accountId: string; clusterNa
         Condition: {
             StringEquals: {
                 "aws:SourceAccount": scope.accountId,
-                "aws:RequestTag/eks-cluster-name": scope.clusterName,
+                "aws:RequestTag/eks-cluster-name": clusters.length === 1 ? clusters[0] : clusters,
                 ...pins,
             },
         },

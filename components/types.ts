@@ -8,10 +8,14 @@ import * as pulumi from "@pulumi/pulumi";
  * cluster's IAM OIDC provider (`sts:AssumeRoleWithWebIdentity`); the ServiceAccount carries the role ARN.
  * `podIdentity`: EKS Pod Identity. The EKS Pod Identity Agent assumes the role for the pod
  * (`pods.eks.amazonaws.com`, `sts:AssumeRole` + `sts:TagSession`) through a Pod Identity association.
+ * `irsaAndPodIdentity`: both at once, for the migration from IRSA to Pod Identity without a cut-over: the trust
+ * admits both, the ServiceAccount keeps its annotation and the associations exist. Pods keep using IRSA (the
+ * SDKs try web identity first) until the annotation is removed and they restart.
  */
 export const IdentityType = {
     Irsa: "irsa",
     PodIdentity: "podIdentity",
+    IrsaAndPodIdentity: "irsaAndPodIdentity",
 } as const;
 /** See {@link IdentityType}. */
 export type IdentityType = (typeof IdentityType)[keyof typeof IdentityType];
@@ -78,6 +82,35 @@ export interface BucketAccess {
     readonly kmsKeyArns?: string[];
 }
 
+/**
+ * Another EKS cluster whose pods the same role serves (blue/green upgrades, disaster recovery): the same rules as
+ * the top-level `clusterName`, `oidcProviderArn` and `oidcIssuerUrl`.
+ */
+export interface AdditionalCluster {
+    /**
+     * The cluster's name. Required for Pod Identity (its associations and the trust's `eks-cluster-name` pin);
+     * for IRSA, where its OIDC issuer is looked up when neither `oidcProviderArn` nor `oidcIssuerUrl` is given.
+     * @default - none
+     */
+    readonly clusterName?: string;
+    /**
+     * ARN of the cluster's IAM OIDC provider (IRSA).
+     * @default - derived from `oidcIssuerUrl` or the cluster
+     */
+    readonly oidcProviderArn?: pulumi.Input<string>;
+    /**
+     * The cluster's OIDC issuer URL (IRSA).
+     * @default - looked up from `clusterName`
+     */
+    readonly oidcIssuerUrl?: pulumi.Input<string>;
+    /**
+     * An AWS provider for the cluster's region, when it is not the component's: the issuer lookup and the Pod
+     * Identity associations use it.
+     * @default - the component's provider
+     */
+    readonly provider?: aws.Provider;
+}
+
 /** The arguments of {@link RayS3Access}. */
 export interface RayS3AccessArgs {
     /**
@@ -103,6 +136,19 @@ export interface RayS3AccessArgs {
      * @default - looked up from `clusterName`
      */
     readonly oidcIssuerUrl?: pulumi.Input<string>;
+    /**
+     * More clusters whose pods use the same role: IRSA trusts each cluster's OIDC provider (one statement each),
+     * Pod Identity pins every cluster's name and creates each service account's association in every cluster.
+     * @default - none
+     */
+    readonly additionalClusters?: AdditionalCluster[];
+    /**
+     * Write the role ARN on the ServiceAccount (`eks.amazonaws.com/role-arn`) when pods use web identity. Set
+     * `false` in the second step of the IRSA to Pod Identity migration (`identity: "irsaAndPodIdentity"`): the
+     * trust still admits IRSA tokens while pods restart onto Pod Identity.
+     * @default true
+     */
+    readonly annotateServiceAccount?: boolean;
     /**
      * Create the IAM OIDC provider for the issuer (IRSA). Leave `false` when the cluster already has one:
      * an account holds one provider per issuer URL.

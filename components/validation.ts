@@ -19,7 +19,8 @@ import {
 } from "./names";
 import { ResolvedBucketAccess } from "./s3Policy";
 import { ServiceAccountRef } from "./trustPolicy";
-import { AccessLevel, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
+import { identityStrategy, IdentityStrategy } from "./identities";
+import { AccessLevel, AdditionalCluster, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 
 export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem };
 
@@ -46,11 +47,13 @@ export const MANAGED_POLICY_ARN = new RegExp(`^arn:(${PARTITIONS}):iam::(\\d{12}
 const ISSUER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
 
 /** Every argument RayS3Access takes: a key outside this list is refused, since a typo (`acces`) must not widen access. */
-const ARG_KEYS: Record<keyof RayS3AccessArgs, "string" | "input" | "boolean" | "integer" | "list" | "tags" | "provider" | "enum" | "buckets"> = {
+const ARG_KEYS: Record<keyof RayS3AccessArgs, "string" | "input" | "boolean" | "integer" | "list" | "tags" | "provider" | "enum" | "buckets" | "clusters"> = {
     identity: "enum",
     clusterName: "input",
     oidcProviderArn: "input",
     oidcIssuerUrl: "input",
+    additionalClusters: "clusters",
+    annotateServiceAccount: "boolean",
     createOidcProvider: "boolean",
     namespace: "input",
     serviceAccountName: "input",
@@ -67,6 +70,14 @@ const ARG_KEYS: Record<keyof RayS3AccessArgs, "string" | "input" | "boolean" | "
     assetsProvider: "provider",
     assetsExternalId: "string",
     trustPolicyMaxLength: "integer",
+};
+
+/** Every key of an additional cluster. */
+const CLUSTER_KEYS: Record<keyof AdditionalCluster, "string" | "input" | "provider"> = {
+    clusterName: "string",
+    oidcProviderArn: "input",
+    oidcIssuerUrl: "input",
+    provider: "provider",
 };
 
 /** Every key of a bucket entry. */
@@ -149,6 +160,40 @@ function shapeProblems(args: Record<string, unknown>): string[] {
             case "buckets":
                 problems.push(...bucketShapeProblems(value));
                 break;
+            case "clusters":
+                problems.push(...clusterShapeProblems(value));
+                break;
+        }
+    }
+    return problems;
+}
+
+function clusterShapeProblems(clusters: unknown): string[] {
+    if (!Array.isArray(clusters)) return [`additionalClusters must be a list of { clusterName?, oidcProviderArn?, oidcIssuerUrl?, provider? }, not ${describeType(clusters)}`];
+    const problems: string[] = [];
+    const keys = Object.keys(CLUSTER_KEYS);
+    for (let i = 0; i < clusters.length; i++) {
+        const field = `additionalClusters[${i}]`;
+        if (!(i in clusters)) {
+            problems.push(`additionalClusters has a hole at index ${i}: remove the empty slot`);
+            continue;
+        }
+        const entry = clusters[i];
+        if (!isRecord(entry)) {
+            problems.push(`${field} must be an object like { clusterName: "ray-green" }, not ${describeType(entry)}`);
+            continue;
+        }
+        for (const key of Object.keys(entry)) {
+            if (!(key in CLUSTER_KEYS)) problems.push(`${field} has an unknown key "${key}"${nearest(key, keys)}: an additional cluster takes ${keys.join(", ")}`);
+        }
+        for (const [key, kind] of Object.entries(CLUSTER_KEYS)) {
+            const value = entry[key];
+            if (value === undefined) continue;
+            if (kind === "string" && typeof value !== "string") problems.push(`${field}.${key} must be a string, not ${describeType(value)}`);
+            if (kind === "input" && typeof value !== "string" && !isDeferred(value)) problems.push(`${field}.${key} must be a string (or an Output of one), not ${describeType(value)}`);
+            if (kind === "provider" && !pulumi.ProviderResource.isInstance(value)) {
+                problems.push(`${field}.provider must be an aws.Provider for the cluster's region (new aws.Provider(...)), not ${describeType(value)}`);
+            }
         }
     }
     return problems;
@@ -206,10 +251,13 @@ const RESOLVED_RULES: Partial<Record<keyof RayS3AccessArgs, (field: string, valu
 /** The fields whose Output values are checked when they resolve. */
 export const DEFERRED_CHECKED_FIELDS = Object.keys(RESOLVED_RULES) as (keyof RayS3AccessArgs)[];
 
-/** The problem with a value an Output resolved to (the same rule and message as for a plain value), or undefined. */
-export function resolvedValueProblem(field: keyof RayS3AccessArgs, value: unknown): string | undefined {
-    if (typeof value !== "string") return `${field} resolved to ${describeType(value)}: it must be a string`;
-    return RESOLVED_RULES[field]?.(field, value);
+/**
+ * The problem with a value an Output resolved to (the same rule and message as for a plain value), or undefined.
+ * `label` names the field in the message when it is not the argument itself (`additionalClusters[0].oidcProviderArn`).
+ */
+export function resolvedValueProblem(field: keyof RayS3AccessArgs, value: unknown, label: string = field): string | undefined {
+    if (typeof value !== "string") return `${label} resolved to ${describeType(value)}: it must be a string`;
+    return RESOLVED_RULES[field]?.(label, value);
 }
 
 function isPlainString(value: unknown): value is string {
@@ -219,6 +267,9 @@ function isPlainString(value: unknown): value is string {
 /** The validated, normalised arguments that the builders need synchronously. */
 export interface ValidatedArgs {
     identity: IdentityType;
+    strategy: IdentityStrategy;
+    additionalClusters: AdditionalCluster[];
+    annotateServiceAccount: boolean;
     roleSharing: RoleSharing;
     manageServiceAccount: ServiceAccountMode;
     serviceAccountName: string | undefined;
@@ -357,6 +408,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         throw new RayS3AccessValidationError(componentName, shape);
     }
     const identity = oneOf("identity", args.identity, IdentityType, IdentityType.Irsa, problems);
+    const strategy = identityStrategy(identity);
     const roleSharing = oneOf("roleSharing", args.roleSharing, RoleSharing, RoleSharing.PerTenant, problems);
     if (roleSharing === RoleSharing.Abac && identity !== IdentityType.PodIdentity) {
         problems.push(`roleSharing "abac" is only valid when identity is "podIdentity": ABAC isolates namespaces with Pod Identity's session tags`);
@@ -384,7 +436,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     const buckets = validateBuckets(args.buckets, problems);
     const additionalServiceAccounts = parseServiceAccountRefs(args.additionalServiceAccounts, problems);
 
-    if (identity === IdentityType.Irsa) {
+    if (strategy.webIdentity) {
         const sources = (["oidcProviderArn", "oidcIssuerUrl"] as const).filter((f) => args[f] !== undefined);
         if (sources.length === 2) {
             problems.push(
@@ -407,21 +459,31 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     } else {
         for (const field of ["oidcProviderArn", "oidcIssuerUrl"] as const) {
             if (args[field] !== undefined) {
-                problems.push(`${field} is only valid when identity is "irsa": drop it, Pod Identity needs no OIDC provider`);
+                problems.push(`${field} is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): drop it, Pod Identity needs no OIDC provider`);
             }
         }
         if (args.createOidcProvider) {
-            problems.push(`createOidcProvider is only valid when identity is "irsa": drop it, Pod Identity needs no OIDC provider`);
-        }
-        if (args.clusterName === undefined || args.clusterName === "") {
-            problems.push(`clusterName is required when identity is "podIdentity": give the EKS cluster's name`);
+            problems.push(`createOidcProvider is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): drop it, Pod Identity needs no OIDC provider`);
         }
     }
+    if (strategy.podIdentity && (args.clusterName === undefined || args.clusterName === "")) {
+        problems.push(`clusterName is required when identity is "${identity}": give the EKS cluster's name (Pod Identity associations live in it)`);
+    }
+    const annotateServiceAccount = args.annotateServiceAccount ?? true;
+    if (!annotateServiceAccount && identity !== IdentityType.IrsaAndPodIdentity) {
+        problems.push(
+            `annotateServiceAccount false is only valid when identity is "irsaAndPodIdentity" (the migration's second step): ` +
+                (strategy.webIdentity
+                    ? `with identity "irsa" the pods would get no credentials; if another tool annotates the ServiceAccount, use manageServiceAccount "none"`
+                    : `Pod Identity writes no annotation; drop it`),
+        );
+    }
+    const additionalClusters = validateAdditionalClusters(args, strategy, problems);
 
     if (args.assetsExternalId !== undefined && args.assetsProvider === undefined) {
         problems.push(`assetsExternalId is only valid with assetsProvider (buckets in another account): drop it or give the assets account's provider`);
     }
-    if (args.assetsExternalId !== undefined && identity === IdentityType.PodIdentity) {
+    if (args.assetsExternalId !== undefined && strategy.podIdentity) {
         problems.push(`assetsExternalId is only valid when identity is "irsa": Pod Identity chains to the assets role itself`);
     }
     if (args.assetsProvider !== undefined && roleSharing === RoleSharing.Abac) {
@@ -472,6 +534,9 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     }
     return {
         identity,
+        strategy,
+        additionalClusters,
+        annotateServiceAccount,
         roleSharing,
         manageServiceAccount,
         serviceAccountName,
@@ -484,10 +549,60 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     };
 }
 
+/**
+ * The additional clusters: each one the top-level rules (an OIDC source for IRSA, a name for Pod Identity), no
+ * cluster or provider twice, names given as plain values (they name the associations).
+ */
+function validateAdditionalClusters(args: RayS3AccessArgs, strategy: IdentityStrategy, problems: string[]): AdditionalCluster[] {
+    const clusters = args.additionalClusters ?? [];
+    const names = new Map<string, string>();
+    const providers = new Map<string, string>();
+    if (typeof args.clusterName === "string") names.set(args.clusterName, "clusterName");
+    if (typeof args.oidcProviderArn === "string") providers.set(args.oidcProviderArn, "oidcProviderArn");
+    clusters.forEach((cluster, index) => {
+        const field = `additionalClusters[${index}]`;
+        const sources = (["oidcProviderArn", "oidcIssuerUrl"] as const).filter((f) => cluster[f] !== undefined);
+        if (cluster.clusterName !== undefined) {
+            const problem = resolvedValueProblem("clusterName", cluster.clusterName, `${field}.clusterName`);
+            if (problem) problems.push(problem);
+            else if (names.has(cluster.clusterName)) {
+                problems.push(`${field}.clusterName "${cluster.clusterName}" repeats ${names.get(cluster.clusterName)}: list each cluster once`);
+            } else names.set(cluster.clusterName, `${field}.clusterName`);
+        }
+        if (strategy.webIdentity) {
+            if (sources.length === 2) problems.push(`${field}: oidcProviderArn and oidcIssuerUrl are both given: give one`);
+            if (sources.length === 0 && cluster.clusterName === undefined) {
+                problems.push(`${field}: no OIDC provider for IRSA: give oidcProviderArn, oidcIssuerUrl, or clusterName (to look the issuer up)`);
+            }
+            for (const key of sources) {
+                const value = cluster[key];
+                const problem = typeof value === "string" ? resolvedValueProblem(key, value, `${field}.${key}`) : undefined;
+                if (problem) problems.push(problem);
+                else if (key === "oidcProviderArn" && typeof value === "string") {
+                    if (providers.has(value)) problems.push(`${field}.oidcProviderArn "${value}" repeats ${providers.get(value)}: list each cluster once`);
+                    providers.set(value, `${field}.oidcProviderArn`);
+                }
+            }
+        } else {
+            for (const key of sources) {
+                problems.push(`${field}.${key} is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): drop it`);
+            }
+        }
+        if (strategy.podIdentity && (cluster.clusterName === undefined || cluster.clusterName === "")) {
+            problems.push(`${field}.clusterName is required when identity is "${strategy.identity}": the associations are created in the cluster it names`);
+        }
+    });
+    if (args.roleSharing === RoleSharing.Abac && clusters.length > 0 && typeof args.clusterName !== "string") {
+        problems.push(`additionalClusters with roleSharing "abac" needs clusterName as a plain string: the permissions policy pins every cluster's name`);
+    }
+    return clusters;
+}
+
 /** Every ARN given as a plain value must be in one partition: a role cannot trust or grant across them. */
 function partitionProblems(args: RayS3AccessArgs): string[] {
     const arns: [string, unknown][] = [
         ["oidcProviderArn", args.oidcProviderArn],
+        ...(args.additionalClusters ?? []).map((c, i): [string, unknown] => [`additionalClusters[${i}].oidcProviderArn`, c?.oidcProviderArn]),
         ["permissionsBoundaryArn", args.permissionsBoundaryArn],
         ...(args.additionalPolicyArns ?? []).map((arn, i): [string, unknown] => [`additionalPolicyArns[${i}]`, arn]),
         ...(Array.isArray(args.buckets) ? args.buckets : []).flatMap((b, i): [string, unknown][] => [
@@ -517,7 +632,7 @@ export function trustPolicyLengthProblem(length: number, max: number, identity: 
         return undefined;
     }
     const fix =
-        identity === IdentityType.Irsa
+        identity !== IdentityType.PodIdentity
             ? `trust fewer service accounts per role (split additionalServiceAccounts across components), switch to identity "podIdentity" (no trust-policy growth per namespace with roleSharing "abac"), or raise trustPolicyMaxLength after a Service Quotas increase (up to 8192)`
             : `associate fewer service accounts per role, or raise trustPolicyMaxLength after a Service Quotas increase (up to 8192)`;
     return `the trust policy would be ${length} characters (without white space) for ${subjects} service account(s), over the IAM quota of ${max}: ${fix}`;

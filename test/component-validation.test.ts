@@ -106,7 +106,7 @@ describe("RayS3Access input validation", () => {
         );
         rejects(
             { identity: "podIdentity", clusterName: "c", namespace: "ray", oidcProviderArn: PROVIDER_ARN, buckets: [{ bucket: "b-1" }] },
-            /oidcProviderArn is only valid when identity is "irsa"/,
+            /oidcProviderArn is only valid when pods use IRSA \(identity "irsa" or "irsaAndPodIdentity"\)/,
         );
         rejects(
             { identity: "podIdentity", clusterName: "c", createOidcProvider: true, namespace: "ray", buckets: [{ bucket: "b-1" }] },

@@ -30,8 +30,10 @@ describe("component schema (pulumi package add)", () => {
         assert.equal(resource.isComponent, true);
         const inputs = Object.keys(resource.inputProperties).sort();
         assert.deepEqual(inputs, [
+            "additionalClusters",
             "additionalPolicyArns",
             "additionalServiceAccounts",
+            "annotateServiceAccount",
             "assetsExternalId",
             "assetsProvider",
             "buckets",
@@ -72,7 +74,12 @@ describe("component schema (pulumi package add)", () => {
         assert.match(resource.inputProperties.clusterName.description, /EKS cluster/);
         const identityRef: string = resource.inputProperties.identity.$ref;
         const identityType = schema.types[identityRef.replace("#/types/", "")];
-        assert.deepEqual(identityType.enum.map((e: any) => e.value).sort(), ["irsa", "podIdentity"]);
+        assert.deepEqual(identityType.enum.map((e: any) => e.value).sort(), ["irsa", "irsaAndPodIdentity", "podIdentity"]);
+        // Other languages get the additional clusters as an object type, with the provider as a resource reference.
+        const clusterRef: string = resource.inputProperties.additionalClusters.items.$ref;
+        const clusterType = schema.types[clusterRef.replace("#/types/", "")];
+        assert.deepEqual(Object.keys(clusterType.properties).sort(), ["clusterName", "oidcIssuerUrl", "oidcProviderArn", "provider"]);
+        assert.equal(clusterType.properties.provider.$ref, resource.inputProperties.assetsProvider.$ref);
         const bucketRef: string = resource.inputProperties.buckets.items.$ref;
         const bucketType = schema.types[bucketRef.replace("#/types/", "")];
         assert.deepEqual(Object.keys(bucketType.properties).sort(), ["access", "bucket", "kmsKeyArns", "prefixes"]);
