@@ -5,11 +5,7 @@ import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy, chainedAwsConfig, chai
 import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from "./kubernetes";
 import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
 import { abacScope, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
-import {
-    issuerHostPath,
-    ServiceAccountRef,
-    STS_AUDIENCE,
-} from "./trustPolicy";
+import { issuerHostPath, ServiceAccountRef, STS_AUDIENCE } from "./trustPolicy";
 import { buildTrustPolicy } from "./identities";
 import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 import {
@@ -117,7 +113,13 @@ export class RayS3Access extends pulumi.ComponentResource {
                         name,
                         valid,
                         refs.length,
-                        buildTrustPolicy(valid.identity, { providerArns: arns, accountId, clusterNames: clusters, serviceAccounts: refs, roleSharing: valid.roleSharing }),
+                        buildTrustPolicy(valid.identity, {
+                            providerArns: arns,
+                            accountId,
+                            clusterNames: clusters,
+                            serviceAccounts: refs,
+                            roleSharing: valid.roleSharing,
+                        }),
                     ),
                 );
 
@@ -283,7 +285,9 @@ export class RayS3Access extends pulumi.ComponentResource {
                 : aws.eks.getClusterOutput({ name: cluster.clusterName! }, { parent: this, provider: cluster.provider }).identities.apply((identities) => {
                       const issuer = identities?.[0]?.oidcs?.[0]?.issuer;
                       if (!issuer) {
-                          throw new RayS3AccessValidationError(name, [`${field}.clusterName: the cluster "${cluster.clusterName}" has no OIDC issuer: enable it`]);
+                          throw new RayS3AccessValidationError(name, [
+                              `${field}.clusterName: the cluster "${cluster.clusterName}" has no OIDC issuer: enable it`,
+                          ]);
                       }
                       return issuer;
                   });
@@ -450,7 +454,9 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
         // the longest issuer EKS writes when it is looked up).
         const standIn = (issuer: unknown) =>
             `arn:${known.partition ?? "aws"}:iam::${PLACEHOLDER_ACCOUNT}:oidc-provider/${typeof issuer === "string" ? issuerHostPath(issuer) : PLACEHOLDER_ISSUER}`;
-        const providers = [args, ...valid.additionalClusters].map((c) => (typeof c.oidcProviderArn === "string" ? c.oidcProviderArn : standIn(c.oidcIssuerUrl)));
+        const providers = [args, ...valid.additionalClusters].map((c) =>
+            typeof c.oidcProviderArn === "string" ? c.oidcProviderArn : standIn(c.oidcIssuerUrl),
+        );
         const allGiven = [args, ...valid.additionalClusters].every((c) => typeof c.oidcProviderArn === "string");
         const scope = { providerArns: providers, accountId: PLACEHOLDER_ACCOUNT, clusterNames, serviceAccounts: refs, roleSharing: valid.roleSharing };
         const trust = check(() => checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, scope)));

@@ -128,7 +128,11 @@ export function buildSharedPodIdentityTrustPolicy(scope: { accountId: string; cl
 }
 
 /** The EKS Pod Identity agent's statement, pinned to the account, the clusters and any further session tags. */
-function podIdentityStatement(sid: string, scope: { accountId: string; clusterName: string | readonly string[] }, pins: { [key: string]: string } = {}): PolicyStatement {
+function podIdentityStatement(
+    sid: string,
+    scope: { accountId: string; clusterName: string | readonly string[] },
+    pins: { [key: string]: string } = {},
+): PolicyStatement {
     const clusters = uniqueInOrder(typeof scope.clusterName === "string" ? [scope.clusterName] : scope.clusterName);
     return {
         Sid: sid,

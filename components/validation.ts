@@ -169,7 +169,8 @@ function shapeProblems(args: Record<string, unknown>): string[] {
 }
 
 function clusterShapeProblems(clusters: unknown): string[] {
-    if (!Array.isArray(clusters)) return [`additionalClusters must be a list of { clusterName?, oidcProviderArn?, oidcIssuerUrl?, provider? }, not ${describeType(clusters)}`];
+    if (!Array.isArray(clusters))
+        return [`additionalClusters must be a list of { clusterName?, oidcProviderArn?, oidcIssuerUrl?, provider? }, not ${describeType(clusters)}`];
     const problems: string[] = [];
     const keys = Object.keys(CLUSTER_KEYS);
     for (let i = 0; i < clusters.length; i++) {
@@ -184,13 +185,15 @@ function clusterShapeProblems(clusters: unknown): string[] {
             continue;
         }
         for (const key of Object.keys(entry)) {
-            if (!(key in CLUSTER_KEYS)) problems.push(`${field} has an unknown key "${key}"${nearest(key, keys)}: an additional cluster takes ${keys.join(", ")}`);
+            if (!(key in CLUSTER_KEYS))
+                problems.push(`${field} has an unknown key "${key}"${nearest(key, keys)}: an additional cluster takes ${keys.join(", ")}`);
         }
         for (const [key, kind] of Object.entries(CLUSTER_KEYS)) {
             const value = entry[key];
             if (value === undefined) continue;
             if (kind === "string" && typeof value !== "string") problems.push(`${field}.${key} must be a string, not ${describeType(value)}`);
-            if (kind === "input" && typeof value !== "string" && !isDeferred(value)) problems.push(`${field}.${key} must be a string (or an Output of one), not ${describeType(value)}`);
+            if (kind === "input" && typeof value !== "string" && !isDeferred(value))
+                problems.push(`${field}.${key} must be a string (or an Output of one), not ${describeType(value)}`);
             if (kind === "provider" && !pulumi.ProviderResource.isInstance(value)) {
                 problems.push(`${field}.provider must be an aws.Provider for the cluster's region (new aws.Provider(...)), not ${describeType(value)}`);
             }
@@ -459,11 +462,15 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     } else {
         for (const field of ["oidcProviderArn", "oidcIssuerUrl"] as const) {
             if (args[field] !== undefined) {
-                problems.push(`${field} is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): drop it, Pod Identity needs no OIDC provider`);
+                problems.push(
+                    `${field} is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): drop it, Pod Identity needs no OIDC provider`,
+                );
             }
         }
         if (args.createOidcProvider) {
-            problems.push(`createOidcProvider is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): drop it, Pod Identity needs no OIDC provider`);
+            problems.push(
+                `createOidcProvider is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): drop it, Pod Identity needs no OIDC provider`,
+            );
         }
     }
     if (strategy.podIdentity && (args.clusterName === undefined || args.clusterName === "")) {

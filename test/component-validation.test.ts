@@ -110,7 +110,7 @@ describe("RayS3Access input validation", () => {
         );
         rejects(
             { identity: "podIdentity", clusterName: "c", createOidcProvider: true, namespace: "ray", buckets: [{ bucket: "b-1" }] },
-            /createOidcProvider is only valid when identity is "irsa"/,
+            /createOidcProvider is only valid when pods use IRSA \(identity "irsa" or "irsaAndPodIdentity"\)/,
         );
     });
 

@@ -26,15 +26,22 @@ import { MotoServer, startMoto } from "../support/moto";
 
 const ACCOUNT = "123456789012"; // moto's default account
 
-async function generated(identity: "irsa" | "podIdentity" | "abac") {
+type Mode = "irsa" | "podIdentity" | "abac" | "irsaAndPodIdentity" | "irsa, two clusters" | "podIdentity, two clusters" | "abac, two clusters";
+
+async function generated(mode: Mode) {
     resetMocks();
     useStack("dev");
+    const identity = mode.split(",")[0] as "irsa" | "podIdentity" | "abac" | "irsaAndPodIdentity";
+    const twoClusters = mode.endsWith("two clusters");
+    const irsa = identity === "irsa" || identity === "irsaAndPodIdentity";
+    const provider = (id: string) => `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/${id}`;
     const component = new RayS3Access(`moto-${identity}`, {
         identity: identity === "abac" ? "podIdentity" : identity,
         roleSharing: identity === "abac" ? "abac" : "perTenant",
         clusterName: "ray-prod",
         namespace: "ray",
-        ...(identity === "irsa" ? { oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123` } : {}),
+        ...(irsa ? { oidcProviderArn: provider("ABC123") } : {}),
+        ...(twoClusters ? { additionalClusters: [irsa ? { oidcProviderArn: provider("DEF456") } : { clusterName: "ray-green" }] } : {}),
         additionalServiceAccounts: ["ray-jobs:submitter"],
         buckets: [
             { bucket: "ckpt-bucket", prefixes: ["checkpoints/"] },
@@ -78,9 +85,18 @@ describe("generated documents against moto (AWS API emulator)", function () {
         );
     });
 
-    for (const identity of ["irsa", "podIdentity", "abac"] as const) {
-        it(`IAM accepts the ${identity} permissions policy and trust policy`, async () => {
-            const { trustPolicy, permissionsPolicy } = await generated(identity);
+    for (const mode of [
+        "irsa",
+        "podIdentity",
+        "abac",
+        "irsaAndPodIdentity",
+        "irsa, two clusters",
+        "podIdentity, two clusters",
+        "abac, two clusters",
+    ] as const) {
+        it(`IAM accepts the ${mode} permissions policy and trust policy`, async () => {
+            const identity = mode.replace(/[^A-Za-z]+/g, "-");
+            const { trustPolicy, permissionsPolicy } = await generated(mode);
             const policy = await iam.send(new CreatePolicyCommand({ PolicyName: `ray-${identity}`, PolicyDocument: permissionsPolicy }));
             assert.ok(policy.Policy?.Arn);
             const placeholderTrust = JSON.stringify({

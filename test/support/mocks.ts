@@ -25,6 +25,8 @@ export interface MockWorld {
     region: string;
     /** Issuer URL that `aws.eks.getCluster` returns for every cluster; empty string for none. */
     clusterIssuer: string;
+    /** Issuer URLs of particular clusters (by name), instead of `clusterIssuer`. */
+    clusterIssuers: Record<string, string>;
     resources: RecordedResource[];
     calls: { token: string; inputs: Record<string, any>; provider?: string }[];
 }
@@ -35,6 +37,7 @@ function defaultWorld(): MockWorld {
         accountId: "111122223333",
         region: "us-west-2",
         clusterIssuer: "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+        clusterIssuers: {},
         resources: [],
         calls: [],
     };
@@ -75,12 +78,14 @@ const mocks: pulumi.runtime.Mocks = {
                 };
             case "aws:index/getRegion:getRegion":
                 return { name: world.region, region: world.region, id: world.region };
-            case "aws:eks/getCluster:getCluster":
+            case "aws:eks/getCluster:getCluster": {
+                const issuer = world.clusterIssuers[args.inputs.name] ?? world.clusterIssuer;
                 return {
                     name: args.inputs.name,
                     arn: `arn:${world.partition}:eks:${world.region}:${world.accountId}:cluster/${args.inputs.name}`,
-                    identities: world.clusterIssuer ? [{ oidcs: [{ issuer: world.clusterIssuer }] }] : [],
+                    identities: issuer ? [{ oidcs: [{ issuer }] }] : [],
                 };
+            }
             default:
                 return {};
         }

@@ -1,0 +1,304 @@
+/**
+ * One role across clusters (additionalClusters) and the IRSA to Pod Identity migration (irsaAndPodIdentity):
+ * the resource graph per mode under the mock engine, and what the generated trust admits, decided by the
+ * independent evaluator.
+ */
+import * as aws from "@pulumi/aws";
+import { strict as assert } from "assert";
+import { evaluatePolicies } from "../automation/evaluatePolicies";
+import { RayS3Access, RayS3AccessArgs } from "../components";
+import { policies } from "../policies/rules";
+import { ACCOUNT, identityAllows, podIdentityContext, trustAllows, webIdentityAllows } from "./support/iamOracle";
+import { resetMocks, resourcesOfType, settle, useStack, valueOf, world } from "./support/mocks";
+
+const issuer = (id: string, region = "us-west-2") => `oidc.eks.${region}.amazonaws.com/id/${id}`;
+const providerArn = (id: string, region = "us-west-2") => `arn:aws:iam::${ACCOUNT}:oidc-provider/${issuer(id, region)}`;
+const BLUE = providerArn("BLUE0000000000000000000000000000");
+const GREEN = providerArn("GREEN000000000000000000000000000", "us-east-1");
+const OTHER = providerArn("OTHER000000000000000000000000000");
+const SA = "system:serviceaccount:ray:ray-s3-sa";
+const JOBS = "system:serviceaccount:ray-jobs:submitter";
+const ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
+const SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount";
+const ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
+
+async function build(args: Partial<RayS3AccessArgs>, name = "ray"): Promise<{ trust: string; policy: string }> {
+    const component = new RayS3Access(name, { namespace: "ray", buckets: [{ bucket: "ckpt-bucket", prefixes: ["checkpoints/"] }], ...args } as RayS3AccessArgs);
+    const trust = await valueOf(component.trustPolicy);
+    const policy = await valueOf(component.permissionsPolicy);
+    await settle();
+    return { trust, policy };
+}
+
+const podIdentityAllows = (trust: string, cluster: string, namespace: string, serviceAccount: string, account = ACCOUNT) =>
+    trustAllows(trust, "sts:AssumeRole", "pods.eks.amazonaws.com", podIdentityContext(cluster, namespace, serviceAccount, account)).then(
+        async (assume) =>
+            assume && (await trustAllows(trust, "sts:TagSession", "pods.eks.amazonaws.com", podIdentityContext(cluster, namespace, serviceAccount, account))),
+    );
+
+describe("additionalClusters: one role across clusters", () => {
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    describe("IRSA", () => {
+        let trust: string;
+        beforeEach(async () => {
+            ({ trust } = await build({
+                oidcProviderArn: BLUE,
+                additionalClusters: [{ oidcProviderArn: GREEN }],
+                additionalServiceAccounts: ["ray-jobs:submitter"],
+            }));
+        });
+
+        it("writes one statement per OIDC provider, each with its own :sub and :aud keys", () => {
+            const statements = JSON.parse(trust).Statement;
+            assert.deepEqual(
+                statements.map((s: any) => s.Principal.Federated),
+                [BLUE, GREEN],
+            );
+            for (const [statement, id] of [
+                [statements[0], issuer("BLUE0000000000000000000000000000")],
+                [statements[1], issuer("GREEN000000000000000000000000000", "us-east-1")],
+            ] as const) {
+                assert.deepEqual(statement.Condition.StringEquals, { [`${id}:aud`]: "sts.amazonaws.com", [`${id}:sub`]: [JOBS, SA] });
+            }
+        });
+
+        it("the evaluator: every trusted service account gets in from every listed cluster", () => {
+            for (const provider of [BLUE, GREEN]) {
+                assert.equal(webIdentityAllows(trust, provider, SA), true, provider);
+                assert.equal(webIdentityAllows(trust, provider, JOBS), true, provider);
+            }
+        });
+
+        it("the evaluator: nothing else does (another cluster, a crossed pair, another audience, a plain AssumeRole)", async () => {
+            assert.equal(webIdentityAllows(trust, OTHER, SA), false);
+            for (const provider of [BLUE, GREEN]) {
+                assert.equal(webIdentityAllows(trust, provider, "system:serviceaccount:ray:submitter"), false);
+                assert.equal(webIdentityAllows(trust, provider, "system:serviceaccount:ray-jobs:ray-s3-sa"), false);
+                assert.equal(webIdentityAllows(trust, provider, SA, "sts.example.com"), false);
+            }
+            assert.equal(await trustAllows(trust, "sts:AssumeRole", `arn:aws:iam::${ACCOUNT}:root`, {}), false);
+        });
+
+        it("looks up a cluster's issuer with its own provider, and derives the provider ARN from it", async () => {
+            resetMocks();
+            world.clusterIssuers = { "ray-green": `https://${issuer("LOOKEDUP00000000000000000000000", "us-east-1")}` };
+            const east = new aws.Provider("us-east-1", { region: "us-east-1" });
+            const { trust: looked } = await build({ oidcProviderArn: BLUE, additionalClusters: [{ clusterName: "ray-green", provider: east }] });
+            const lookup = world.calls.find((c) => c.token === "aws:eks/getCluster:getCluster" && c.inputs.name === "ray-green");
+            assert.ok(lookup?.provider?.includes("us-east-1"), `looked up with the cluster's provider: ${JSON.stringify(lookup)}`);
+            assert.equal(webIdentityAllows(looked, providerArn("LOOKEDUP00000000000000000000000", "us-east-1"), SA), true);
+        });
+
+        it("the trust-size check accounts for the growth: the quota error names the size", async () => {
+            const many = Array.from({ length: 12 }, (_, i) => ({ oidcProviderArn: providerArn(`C${String(i).padStart(31, "0")}`) }));
+            assert.throws(
+                () => new RayS3Access("wide", { namespace: "ray", oidcProviderArn: BLUE, additionalClusters: many, buckets: [{ bucket: "ckpt-bucket" }] }),
+                /the trust policy would be \d+ characters .* over the IAM quota of 2048/,
+            );
+        });
+    });
+
+    describe("Pod Identity", () => {
+        it("pins every cluster and associates every service account in every cluster, with the cluster's provider", async () => {
+            const east = new aws.Provider("east", { region: "us-east-1" });
+            const { trust } = await build({
+                identity: "podIdentity",
+                clusterName: "ray-blue",
+                additionalClusters: [{ clusterName: "ray-green", provider: east }],
+                additionalServiceAccounts: ["ray-jobs:submitter"],
+            });
+            const associations = resourcesOfType(ASSOCIATION);
+            assert.deepEqual(associations.map((a) => `${a.name} ${a.inputs.clusterName} ${a.inputs.namespace}/${a.inputs.serviceAccount}`).sort(), [
+                "ray-association ray-blue ray/ray-s3-sa",
+                "ray-association-ray-green ray-green ray/ray-s3-sa",
+                "ray-association-ray-jobs-submitter ray-blue ray-jobs/submitter",
+                "ray-association-ray-jobs-submitter-ray-green ray-green ray-jobs/submitter",
+            ]);
+            for (const association of associations) {
+                assert.equal(association.inputs.clusterName === "ray-green", association.provider?.includes("east") ?? false, association.name);
+            }
+            for (const cluster of ["ray-blue", "ray-green"]) {
+                assert.equal(await podIdentityAllows(trust, cluster, "ray", "ray-s3-sa"), true, cluster);
+                assert.equal(await podIdentityAllows(trust, cluster, "ray-jobs", "submitter"), true, cluster);
+                assert.equal(await podIdentityAllows(trust, cluster, "ray", "submitter"), false, `${cluster} crossed pair`);
+            }
+            assert.equal(await podIdentityAllows(trust, "ray-red", "ray", "ray-s3-sa"), false, "another cluster");
+            assert.equal(await podIdentityAllows(trust, "ray-blue", "ray", "ray-s3-sa", "444455556666"), false, "another account");
+        });
+
+        it("abac: the permissions pin the session's cluster tag to every listed cluster", async () => {
+            const { trust, policy } = await build({
+                identity: "podIdentity",
+                roleSharing: "abac",
+                clusterName: "ray-blue",
+                additionalClusters: [{ clusterName: "ray-green" }],
+            });
+            assert.equal(await podIdentityAllows(trust, "ray-green", "anyone", "any-sa"), true);
+            const object = "arn:aws:s3:::ckpt-bucket/team-a/checkpoints/step-1";
+            const tags = (cluster: string) => ({ "aws:PrincipalTag/kubernetes-namespace": "team-a", "aws:PrincipalTag/eks-cluster-name": cluster });
+            assert.equal(await identityAllows(policy, "s3:GetObject", object, tags("ray-green")), true);
+            assert.equal(await identityAllows(policy, "s3:GetObject", object, tags("ray-blue")), true);
+            assert.equal(await identityAllows(policy, "s3:GetObject", object, tags("ray-red")), false);
+            assert.equal(await identityAllows(policy, "s3:GetObject", "arn:aws:s3:::ckpt-bucket/team-b/checkpoints/x", tags("ray-green")), false);
+        });
+    });
+
+    describe("validation, before anything is created", () => {
+        const reject = (args: Partial<RayS3AccessArgs>, ...patterns: RegExp[]) => {
+            const error = (() => {
+                try {
+                    new RayS3Access("bad", { namespace: "ray", buckets: [{ bucket: "ckpt-bucket" }], ...args } as RayS3AccessArgs);
+                } catch (e) {
+                    return e as Error;
+                }
+                return undefined;
+            })();
+            assert.ok(error, "expected a validation error");
+            for (const pattern of patterns) assert.match(error.message, pattern);
+            assert.equal(world.resources.length, 0, "nothing registered");
+        };
+
+        it("refuses wrong shapes, unknown keys (with the nearest), repeats, and missing pieces per identity", () => {
+            reject({ oidcProviderArn: BLUE, additionalClusters: "ray-green" as any }, /additionalClusters must be a list/);
+            reject(
+                { oidcProviderArn: BLUE, additionalClusters: [{ clusterNmae: "x" } as any] },
+                /additionalClusters\[0\] has an unknown key "clusterNmae" \(did you mean "clusterName"\?\)/,
+            );
+            reject(
+                { oidcProviderArn: BLUE, additionalClusters: [{ oidcProviderArn: BLUE }] },
+                /additionalClusters\[0\].oidcProviderArn ".*" repeats oidcProviderArn/,
+            );
+            reject({ oidcProviderArn: BLUE, additionalClusters: [{}] }, /additionalClusters\[0\]: no OIDC provider for IRSA/);
+            reject(
+                { oidcProviderArn: BLUE, additionalClusters: [{ oidcProviderArn: "arn:aws:iam::1:role/x" }] },
+                /additionalClusters\[0\].oidcProviderArn "arn:aws:iam::1:role\/x" is not an IAM OIDC provider ARN/,
+            );
+            reject(
+                { identity: "podIdentity", clusterName: "ray-blue", additionalClusters: [{ oidcProviderArn: GREEN }] },
+                /additionalClusters\[0\].clusterName is required when identity is "podIdentity"/,
+                /additionalClusters\[0\].oidcProviderArn is only valid when pods use IRSA/,
+            );
+            reject(
+                { identity: "podIdentity", clusterName: "ray-blue", additionalClusters: [{ clusterName: "ray-blue" }] },
+                /additionalClusters\[0\].clusterName "ray-blue" repeats clusterName/,
+            );
+            reject(
+                { identity: "podIdentity", clusterName: "ray-blue", additionalClusters: [{ clusterName: "Ray Green!" }] },
+                /additionalClusters\[0\].clusterName/,
+            );
+            reject(
+                { identity: "podIdentity", clusterName: "ray-blue", additionalClusters: [{ clusterName: "g", provider: "us-east-1" as any }] },
+                /additionalClusters\[0\].provider must be an aws.Provider/,
+            );
+        });
+    });
+});
+
+describe("identity irsaAndPodIdentity: the migration without a cut-over", () => {
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    const args: Partial<RayS3AccessArgs> = {
+        identity: "irsaAndPodIdentity",
+        clusterName: "ray-blue",
+        oidcProviderArn: BLUE,
+        additionalServiceAccounts: ["ray-jobs:submitter"],
+    };
+
+    it("step 1: the trust admits both paths, the ServiceAccount keeps its annotation, and the associations exist", async () => {
+        const { trust } = await build(args);
+        const accounts = resourcesOfType(SERVICE_ACCOUNT);
+        assert.equal(accounts.length, 2);
+        for (const sa of accounts) assert.ok(sa.inputs.metadata.annotations?.[ROLE_ANNOTATION], `${sa.name} is annotated`);
+        assert.equal(resourcesOfType(ASSOCIATION).length, 2);
+        // Web identity: exactly the trusted service accounts.
+        assert.equal(webIdentityAllows(trust, BLUE, SA), true);
+        assert.equal(webIdentityAllows(trust, BLUE, JOBS), true);
+        assert.equal(webIdentityAllows(trust, BLUE, "system:serviceaccount:ray:submitter"), false);
+        assert.equal(webIdentityAllows(trust, OTHER, SA), false);
+        // Pod Identity: exactly the trusted service accounts, from the cluster and the account.
+        assert.equal(await podIdentityAllows(trust, "ray-blue", "ray", "ray-s3-sa"), true);
+        assert.equal(await podIdentityAllows(trust, "ray-blue", "ray-jobs", "submitter"), true);
+        assert.equal(await podIdentityAllows(trust, "ray-blue", "ray-jobs", "ray-s3-sa"), false);
+        assert.equal(await podIdentityAllows(trust, "ray-red", "ray", "ray-s3-sa"), false);
+    });
+
+    it("step 2: annotateServiceAccount false drops the annotation, and the trust still admits IRSA tokens of pods not yet restarted", async () => {
+        const { trust } = await build({ ...args, annotateServiceAccount: false });
+        for (const sa of resourcesOfType(SERVICE_ACCOUNT)) assert.equal(sa.inputs.metadata.annotations?.[ROLE_ANNOTATION], undefined, sa.name);
+        assert.equal(webIdentityAllows(trust, BLUE, SA), true);
+        assert.equal(await podIdentityAllows(trust, "ray-blue", "ray", "ray-s3-sa"), true);
+    });
+
+    it("step 3: identity podIdentity keeps the role and the associations (same names: updated in place) and drops IRSA", async () => {
+        const before = await build(args);
+        const names = (type: string) =>
+            resourcesOfType(type)
+                .map((r) => r.name)
+                .sort();
+        const step1 = { roles: names("aws:iam/role:Role"), associations: names(ASSOCIATION) };
+        resetMocks();
+        const { trust } = await build({ identity: "podIdentity", clusterName: "ray-blue", additionalServiceAccounts: ["ray-jobs:submitter"] });
+        assert.deepEqual({ roles: names("aws:iam/role:Role"), associations: names(ASSOCIATION) }, step1);
+        assert.equal(webIdentityAllows(trust, BLUE, SA), false);
+        assert.equal(webIdentityAllows(before.trust, BLUE, SA), true);
+        assert.equal(await podIdentityAllows(trust, "ray-blue", "ray", "ray-s3-sa"), true);
+    });
+
+    it("with additionalClusters, both paths admit the service accounts of every cluster", async () => {
+        const { trust } = await build({ ...args, additionalClusters: [{ clusterName: "ray-green", oidcProviderArn: GREEN }] });
+        assert.equal(webIdentityAllows(trust, GREEN, SA), true);
+        assert.equal(await podIdentityAllows(trust, "ray-green", "ray", "ray-s3-sa"), true);
+        assert.equal(resourcesOfType(ASSOCIATION).length, 4);
+    });
+
+    it("needs both an OIDC source and a cluster name; abac and annotateServiceAccount elsewhere are refused", () => {
+        assert.throws(
+            () => new RayS3Access("x", { namespace: "ray", identity: "irsaAndPodIdentity", oidcProviderArn: BLUE, buckets: [{ bucket: "b-bucket" }] }),
+            /clusterName is required when identity is "irsaAndPodIdentity"/,
+        );
+        assert.throws(
+            () =>
+                new RayS3Access("x", {
+                    namespace: "ray",
+                    identity: "irsaAndPodIdentity",
+                    clusterName: "c",
+                    roleSharing: "abac",
+                    buckets: [{ bucket: "b-bucket" }],
+                }),
+            /roleSharing "abac" is only valid when identity is "podIdentity"/,
+        );
+        assert.throws(
+            () => new RayS3Access("x", { namespace: "ray", oidcProviderArn: BLUE, annotateServiceAccount: false, buckets: [{ bucket: "b-bucket" }] }),
+            /annotateServiceAccount false is only valid when identity is "irsaAndPodIdentity".*with identity "irsa" the pods would get no credentials/,
+        );
+    });
+
+    it("the policy pack passes every mode in production: both paths and every cluster are pinned", async () => {
+        for (const mode of [
+            args,
+            { ...args, annotateServiceAccount: false },
+            { ...args, additionalClusters: [{ clusterName: "ray-green", oidcProviderArn: GREEN }] },
+            { identity: "podIdentity" as const, clusterName: "ray-blue", additionalClusters: [{ clusterName: "ray-green" }] },
+            { oidcProviderArn: BLUE, additionalClusters: [{ oidcProviderArn: GREEN }] },
+        ]) {
+            resetMocks();
+            useStack("prod");
+            await build(mode);
+            const resources = world.resources.map((r) => ({
+                type: r.type,
+                name: r.name,
+                urn: `urn:pulumi:prod::ray-s3-access::${r.type}::${r.name}`,
+                props: r.state,
+            }));
+            assert.deepEqual(await evaluatePolicies(policies, resources), [], JSON.stringify(mode));
+        }
+        useStack("dev");
+    });
+});
