@@ -106,22 +106,20 @@ export class RayS3Access extends pulumi.ComponentResource {
             : [];
         const trustPolicy: pulumi.Input<string> =
             known.trustPolicy ??
-            pulumi
-                .all([providerArns, strategy.podIdentity ? accountIdOf(this) : "", clusterNames, subjects])
-                .apply(([arns, accountId, clusters, refs]) =>
-                    checkedTrustPolicy(
-                        name,
-                        valid,
-                        refs.length,
-                        buildTrustPolicy(valid.identity, {
-                            providerArns: arns,
-                            accountId,
-                            clusterNames: clusters,
-                            serviceAccounts: refs,
-                            roleSharing: valid.roleSharing,
-                        }),
-                    ),
-                );
+            pulumi.all([providerArns, strategy.podIdentity ? accountIdOf(this) : "", clusterNames, subjects]).apply(([arns, accountId, clusters, refs]) =>
+                checkedTrustPolicy(
+                    name,
+                    valid,
+                    refs.length,
+                    buildTrustPolicy(valid.identity, {
+                        providerArns: arns,
+                        accountId,
+                        clusterNames: clusters,
+                        serviceAccounts: refs,
+                        roleSharing: valid.roleSharing,
+                    }),
+                ),
+            );
 
         const permissionsPolicy: pulumi.Input<string> =
             known.permissionsPolicy ??

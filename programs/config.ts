@@ -23,7 +23,22 @@ const bucket = z
     })
     .strict();
 
-const identity = z.enum(["irsa", "podIdentity"]);
+const identity = z.enum(["irsa", "podIdentity", "irsaAndPodIdentity"]);
+
+/** Another cluster the role serves (`additionalClusters`); `region` gets it an AWS provider of its own. */
+const additionalCluster = z
+    .object({
+        clusterName: z.string().min(1).optional(),
+        oidcProviderArn: z.string().optional(),
+        oidcIssuerUrl: z.string().optional(),
+        /** The cluster's region, when it is not the stack's `aws:region`. */
+        region: z
+            .string()
+            .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1")
+            .optional(),
+    })
+    .strict();
+export type AdditionalClusterConfig = z.infer<typeof additionalCluster>;
 const tags = z.record(z.string(), z.string());
 
 /** One tenant: a Ray / KubeRay namespace, a Kubeflow profile, or a SkyPilot namespace. */
@@ -58,6 +73,8 @@ export const tenantSchema = z
         clusterName: z.string().optional(),
         oidcProviderArn: z.string().optional(),
         oidcIssuerUrl: z.string().optional(),
+        additionalClusters: z.array(additionalCluster).optional(),
+        annotateServiceAccount: z.boolean().optional(),
     })
     .strict()
     .superRefine((tenant, ctx) => {
@@ -75,6 +92,8 @@ export const stackConfigSchema = z
         oidcProviderArn: z.string().optional(),
         oidcIssuerUrl: z.string().optional(),
         createOidcProvider: z.boolean().default(false),
+        additionalClusters: z.array(additionalCluster).optional(),
+        annotateServiceAccount: z.boolean().optional(),
         roleSharing: z.enum(["perTenant", "abac", "packed"]).default("perTenant"),
         tags: tags.optional(),
         tenants: z.array(tenantSchema).min(1),
@@ -106,6 +125,8 @@ export const TOP_LEVEL_KEYS = [
     "oidcProviderArn",
     "oidcIssuerUrl",
     "createOidcProvider",
+    "additionalClusters",
+    "annotateServiceAccount",
     "roleSharing",
     "tags",
     "tenants",
@@ -129,6 +150,7 @@ function didYouMean(given: string, known: readonly string[], prefix = ""): strin
 function knownKeysAt(path: PropertyKey[]): string[] {
     if (path[0] === "tenants" && path.length === 2) return Object.keys(tenantSchema.shape ?? {}).filter((k) => typeof k === "string");
     if (path[0] === "tenants" && path[2] === "buckets" && path.length === 4) return Object.keys(bucket.shape);
+    if (path[path.length - 2] === "additionalClusters") return Object.keys(additionalCluster.shape);
     return USER_KEYS;
 }
 
@@ -173,7 +195,7 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
         kubeflowProfile: { serviceAccountName: "default-editor", manageServiceAccount: "none" },
         skypilot: { serviceAccountName: "skypilot-service-account", manageServiceAccount: "create" },
     };
-    const irsa = tenantIdentity === "irsa";
+    const irsa = tenantIdentity !== "podIdentity";
     const providerArn = irsa ? (tenant.oidcProviderArn ?? clusterOidcProviderArn ?? config.oidcProviderArn) : undefined;
     const issuerUrl = irsa && !providerArn ? (tenant.oidcIssuerUrl ?? config.oidcIssuerUrl) : undefined;
     return {
@@ -181,6 +203,8 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
         clusterName: tenant.clusterName ?? config.clusterName,
         oidcProviderArn: providerArn,
         oidcIssuerUrl: issuerUrl,
+        additionalClusters: (tenant.additionalClusters ?? config.additionalClusters)?.map(({ region: _region, ...cluster }) => cluster),
+        annotateServiceAccount: tenant.annotateServiceAccount ?? config.annotateServiceAccount,
         namespace: tenant.namespace,
         serviceAccountName: tenant.serviceAccountName ?? defaults[tenant.kind].serviceAccountName,
         manageServiceAccount: tenant.manageServiceAccount ?? defaults[tenant.kind].manageServiceAccount,
@@ -298,8 +322,8 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     if (problems.length > 0) throw new StackConfigError(stack, problems);
 
     const config = parsed.data!;
-    if (config.createOidcProvider && config.identity !== "irsa") {
-        problems.push(`${CONFIG_NAMESPACE}:createOidcProvider is only valid when ${CONFIG_NAMESPACE}:identity is "irsa"`);
+    if (config.createOidcProvider && config.identity === "podIdentity") {
+        problems.push(`${CONFIG_NAMESPACE}:createOidcProvider is only valid when ${CONFIG_NAMESPACE}:identity is "irsa" or "irsaAndPodIdentity"`);
     }
     if (config.createOidcProvider && config.oidcProviderArn) {
         problems.push(`${CONFIG_NAMESPACE}:createOidcProvider and ${CONFIG_NAMESPACE}:oidcProviderArn are both set: drop one`);

@@ -51,7 +51,7 @@ function shortHash(text: string): string {
  * Packs tenants into IRSA roles. `providerArn` is the OIDC provider the trust names (or a stand-in of the
  * same length); `quota` the trust-policy limit in characters without white space.
  */
-export function packTenants(config: StackConfig, tenants: TenantConfig[], providerArn: string, quota: number): RoleGroup[] {
+export function packTenants(config: StackConfig, tenants: TenantConfig[], providerArn: string | string[], quota: number): RoleGroup[] {
     const bySignature = new Map<string, TenantConfig[]>();
     for (const tenant of tenants) {
         const signature = permissionSignature(config, tenant);
@@ -81,9 +81,16 @@ export function packTenants(config: StackConfig, tenants: TenantConfig[], provid
     return groups;
 }
 
-/** The stand-in OIDC provider ARN used to measure trust policies before the real one is known. */
-export function providerArnForPacking(config: StackConfig): string | undefined {
-    if (config.oidcProviderArn) return config.oidcProviderArn;
-    if (config.oidcIssuerUrl) return `arn:aws-us-gov:iam::000000000000:oidc-provider/${config.oidcIssuerUrl.replace(/^https:\/\//, "").replace(/\/+$/, "")}`;
-    return undefined;
+/**
+ * The OIDC provider ARNs (or stand-ins of the same length) packed trust policies name, one per cluster: the
+ * primary's, then each additional cluster's (the longest issuer EKS writes when it is looked up).
+ */
+export function providerArnForPacking(config: StackConfig): string[] | undefined {
+    const standIn = (issuerUrl: string) => `arn:aws-us-gov:iam::000000000000:oidc-provider/${issuerUrl.replace(/^https:\/\//, "").replace(/\/+$/, "")}`;
+    const primary = config.oidcProviderArn ?? (config.oidcIssuerUrl ? standIn(config.oidcIssuerUrl) : undefined);
+    if (primary === undefined) return undefined;
+    const more = (config.additionalClusters ?? []).map(
+        (c) => c.oidcProviderArn ?? standIn(c.oidcIssuerUrl ?? "https://oidc.eks.xx-xxxxxxxxx-1.amazonaws.com/id/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
+    );
+    return [primary, ...more];
 }

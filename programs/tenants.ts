@@ -50,6 +50,11 @@ export function createRoleGroup(
         roleSharing: config.roleSharing === "abac" ? "abac" : undefined,
         trustPolicyMaxLength: config.roleSharing === "packed" ? config.trustPolicyMaxLength : firstArgs.trustPolicyMaxLength,
     };
+    const clusters = first.additionalClusters ?? config.additionalClusters;
+    if (clusters?.some((c) => c.region !== undefined)) {
+        // A cluster in another region: its issuer lookup and its associations use a provider for that region.
+        args.additionalClusters = clusters.map(({ region, ...cluster }) => ({ ...cluster, provider: region ? regionProvider(config, region) : undefined }));
+    }
     if (first.assetsDeployRoleArn) {
         // The buckets' account: the program deploys the assets role there by assuming this role.
         args.assetsProvider = new aws.Provider(
@@ -75,7 +80,9 @@ export function createRoleGroup(
                         owner: { kind: "User", name: tenant.owner },
                         // annotateOnly: the plugin annotates default-editor and leaves the role's trust to us.
                         plugins:
-                            tenantIdentity === "irsa" ? [{ kind: "AwsIamForServiceAccount", spec: { awsIamRole: access.roleArn, annotateOnly: true } }] : [],
+                            tenantIdentity !== "podIdentity" && (tenant.annotateServiceAccount ?? config.annotateServiceAccount) !== false
+                                ? [{ kind: "AwsIamForServiceAccount", spec: { awsIamRole: access.roleArn, annotateOnly: true } }]
+                                : [],
                     },
                 },
                 { ...opts, dependsOn: [access] },
@@ -93,6 +100,17 @@ export function createRoleGroup(
         };
     }
     return outputs;
+}
+
+/** One AWS provider per region per program run (the config object is the run's). */
+const regionProviders = new WeakMap<StackConfig, Map<string, aws.Provider>>();
+
+function regionProvider(config: StackConfig, region: string): aws.Provider {
+    let providers = regionProviders.get(config);
+    if (!providers) regionProviders.set(config, (providers = new Map()));
+    let provider = providers.get(region);
+    if (!provider) providers.set(region, (provider = new aws.Provider(`cluster-region-${region}`, { region })));
+    return provider;
 }
 
 /** Creates a single tenant with a role of its own (the per-tenant program). */

@@ -152,4 +152,83 @@ describe("programs and examples, evaluated under the mock engine", function () {
             /tenant 0 \("a"\) field identity: ray-s3-access:roleSharing "abac" needs identity "podIdentity" for every tenant/,
         );
     });
+
+    it("additionalClusters in stack config: a provider per other region, associations per cluster, the pack clean in production", async () => {
+        const config = stackConfig({
+            "aws:region": "us-west-2",
+            "ray-s3-access:identity": "irsaAndPodIdentity",
+            "ray-s3-access:clusterName": "ray-blue",
+            "ray-s3-access:oidcProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/BLUE",
+            "ray-s3-access:additionalClusters": [{ clusterName: "ray-green", region: "us-east-1" }],
+            "ray-s3-access:tenants": [
+                { namespace: "a", buckets: [{ bucket: "a-data" }] },
+                { namespace: "b", buckets: [{ bucket: "b-data" }] },
+            ],
+        });
+        const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "prod", config, program: runProgram });
+        const providers = ofType(resources, "pulumi:providers:aws");
+        assert.deepEqual(
+            providers.map((p) => [p.name, p.inputs.region]),
+            [["cluster-region-us-east-1", "us-east-1"]],
+            "one provider for the other region, shared by every tenant",
+        );
+        const associations = ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.deepEqual(associations.map((a) => `${a.inputs.clusterName}:${a.inputs.namespace}`).sort(), [
+            "ray-blue:a",
+            "ray-blue:b",
+            "ray-green:a",
+            "ray-green:b",
+        ]);
+        for (const association of associations.filter((a) => a.inputs.clusterName === "ray-green")) {
+            assert.ok(association.provider?.startsWith(providers[0].urn), "the other region's associations use its provider");
+        }
+        // The green cluster's issuer is looked up (same issuer in the mock world, so one statement per distinct provider).
+        const trust = JSON.parse(ofType(resources, "aws:iam/role:Role")[0].inputs.assumeRolePolicy);
+        assert.ok(trust.Statement.some((s: any) => s.Principal.Service === "pods.eks.amazonaws.com"));
+        assert.deepEqual(trust.Statement.find((s: any) => s.Principal.Service).Condition.StringEquals["aws:RequestTag/eks-cluster-name"], [
+            "ray-blue",
+            "ray-green",
+        ]);
+        const evaluated = resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.inputs, ...r.outputs } }));
+        assert.deepEqual(await evaluatePolicies(policies, evaluated), []);
+    });
+
+    it("migration steps in stack config: annotateServiceAccount false drops the annotations; config errors name the cluster entry", async () => {
+        const base = {
+            "ray-s3-access:identity": "irsaAndPodIdentity",
+            "ray-s3-access:clusterName": "ray-blue",
+            "ray-s3-access:oidcProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/BLUE",
+            "ray-s3-access:tenants": [{ namespace: "a", buckets: [{ bucket: "a-data" }] }],
+        };
+        const annotated = (await evaluateProgram({ project: "ray-s3-access", stack: "dev", config: stackConfig(base), program: runProgram })).resources;
+        assert.ok(ofType(annotated, "kubernetes:core/v1:ServiceAccount")[0].inputs.metadata.annotations?.["eks.amazonaws.com/role-arn"]);
+        const step2 = stackConfig({ ...base, "ray-s3-access:annotateServiceAccount": false });
+        const dropped = (await evaluateProgram({ project: "ray-s3-access", stack: "dev", config: step2, program: runProgram })).resources;
+        assert.equal(ofType(dropped, "kubernetes:core/v1:ServiceAccount")[0].inputs.metadata.annotations?.["eks.amazonaws.com/role-arn"], undefined);
+        assert.equal(ofType(dropped, "aws:eks/podIdentityAssociation:PodIdentityAssociation").length, 1);
+        assert.throws(
+            () =>
+                parseStackConfig("dev", {
+                    identity: "podIdentity",
+                    clusterName: "ray-blue",
+                    additionalClusters: JSON.stringify([{ clustername: "ray-green" }, { clusterName: "ray-blue", region: "mars" }]),
+                    tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]),
+                }),
+            (error: Error) => {
+                assert.match(error.message, /ray-s3-access:additionalClusters\[0\]: unknown key "clustername" \(did you mean clusterName\?\)/);
+                assert.match(error.message, /ray-s3-access:additionalClusters\[1\].region: must be an AWS region such as us-east-1/);
+                return true;
+            },
+        );
+        assert.throws(
+            () =>
+                parseStackConfig("dev", {
+                    identity: "podIdentity",
+                    clusterName: "ray-blue",
+                    additionalClusters: JSON.stringify([{ clusterName: "ray-blue" }]),
+                    tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]),
+                }),
+            /tenant 0 \("a"\): additionalClusters\[0\].clusterName "ray-blue" repeats clusterName/,
+        );
+    });
 });

@@ -92,6 +92,30 @@ describe("roleSharing in the project's program", function () {
         for (const [namespace, role] of was) assert.equal(now.get(namespace), role, namespace);
     });
 
+    it("packed with additionalClusters: every role's trust, one statement per cluster, still fits the quota (fewer subjects per role)", async () => {
+        const GREEN = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/GREEN0000000000000000000000000000";
+        const values = { oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: tenants(60) };
+        const one = parseStackConfig("dev", config(values));
+        const two = parseStackConfig("dev", config({ ...values, additionalClusters: [{ oidcProviderArn: GREEN }] }));
+        assert.deepEqual(providerArnForPacking(two), [PROVIDER, GREEN]);
+        const rolesOne = packTenants(one, one.tenants, providerArnForPacking(one)!, 2048).length;
+        const rolesTwo = packTenants(two, two.tenants, providerArnForPacking(two)!, 2048).length;
+        assert.ok(rolesTwo > rolesOne, `${rolesOne} roles for one cluster, ${rolesTwo} for two`);
+        const { resources } = await evaluateProgram({
+            project: "ray-s3-access",
+            stack: "dev",
+            config: config({ ...values, additionalClusters: [{ oidcProviderArn: GREEN }] }),
+            program: runProgram,
+        });
+        const trusts = resources.filter((r) => r.type === "aws:iam/role:Role").map((r) => JSON.parse(r.inputs.assumeRolePolicy));
+        assert.equal(trusts.length, rolesTwo);
+        for (const trust of trusts) {
+            assert.ok(iamPolicyLength(trust) <= 2048);
+            assert.equal(trust.Statement.length, 2);
+        }
+        assert.equal(webIdentityAllows(trusts[0], GREEN, "system:serviceaccount:team-0:ray-s3-sa"), true);
+    });
+
     it("a raised quota packs more subjects per role", () => {
         const parsed = parseStackConfig("dev", { oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: JSON.stringify(tenants(200)) });
         const at2048 = packTenants(parsed, parsed.tenants, PROVIDER, 2048).length;
