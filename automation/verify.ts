@@ -21,6 +21,7 @@ import { IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../components/cons
 import { buildAssumeAssetsPolicy, chainActions, chainedEnvironment, ChainOptions } from "../components/crossAccount";
 import { abacScope, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
 import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAccountRef } from "../components/trustPolicy";
+import { identityStrategy } from "../components/identities";
 import { validateArgs } from "../components/validation";
 import { allowStatements, principalValues } from "../policies/lib/documents";
 import { AssumeRequest, trustAdmitsRequest, trustAdmitsSubject } from "../policies/lib/trust";
@@ -36,6 +37,8 @@ export interface VerifyClients {
     eks: Sender;
     /** The region the cluster is in (for the cluster ARN EKS passes to Pod Identity trusts). */
     region?: string;
+    /** An EKS client for another region (additional clusters there); `eks` when absent. */
+    eksFor?: (region: string) => Sender;
     /** Reads a ServiceAccount's annotations; undefined when it does not exist. */
     readServiceAccount?: (namespace: string, name: string) => Promise<{ annotations?: Record<string, string> } | undefined>;
     /** An IAM client for the buckets' account, from the role the program deploys there with. */
@@ -84,6 +87,10 @@ function arnParts(arn: string): { partition: string; account: string; name: stri
     return { partition: parts[1], account: parts[4], name: arn.split("/").pop()! };
 }
 
+function stringOf(value: unknown): string | undefined {
+    return typeof value === "string" ? value : undefined;
+}
+
 /** Tenants served by one deployed role. */
 interface RoleGroupUnderTest {
     label: string;
@@ -126,12 +133,33 @@ function listOf(values: string[]): string {
     return values.join(", ");
 }
 
+/** A cluster the role serves: the primary one, or an entry of additionalClusters. */
+interface ClusterUnderTest {
+    clusterName?: string;
+    oidcProviderArn?: string;
+    oidcIssuerUrl?: string;
+    region: string;
+    /** "" for the primary cluster, " (cluster NAME)" for the others: appended to check messages. */
+    label: string;
+}
+
+function eksClient(clients: VerifyClients, region: string): Sender {
+    return region !== clients.region && clients.eksFor ? clients.eksFor(region) : clients.eks;
+}
+
+/** Only the trust's statements for one OIDC provider (to ask what that cluster's tokens get). */
+function statementsFor(trust: unknown, providerArn: string): unknown {
+    const document = trust as { Statement?: unknown };
+    const list = Array.isArray(document?.Statement) ? document.Statement : [document?.Statement];
+    return { ...document, Statement: list.filter((s: any) => [s?.Principal?.Federated].flat().includes(providerArn)) };
+}
+
 async function verifyIrsaTrust(
     stack: string,
     group: RoleGroupUnderTest,
     trust: unknown,
     subjects: ServiceAccountRef[],
-    clusterName: string | undefined,
+    clusters: ClusterUnderTest[],
     clients: VerifyClients,
     out: Recorder,
 ): Promise<void> {
@@ -154,42 +182,80 @@ async function verifyIrsaTrust(
             : `trust ${problems.join(" and ")}`,
         `the role's trust was changed outside the stack: run \`ray-s3-access up --stack ${stack}\` (or \`refresh\` then \`up\`) to restore it`,
     );
-    const providerArn = allowStatements(trust).flatMap((s) => principalValues(s.principal, "Federated"))[0];
-    if (!providerArn) return;
-    let provider: any;
-    try {
-        provider = await clients.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
-    } catch (error) {
-        if (!isNoSuchEntity(error)) throw error;
+    const trusted = [...new Set(allowStatements(trust).flatMap((s) => principalValues(s.principal, "Federated")))];
+    const { partition, account } = arnParts(group.roleArn);
+    const expectedProviders: string[] = [];
+    for (const [index, cluster] of clusters.entries()) {
+        // The provider this cluster's tokens come through: configured, derived from the issuer, or (the primary
+        // cluster, found by name only) the one the trust names.
+        let issuerOfCluster: string | undefined;
+        if (cluster.clusterName) {
+            const described = await eksClient(clients, cluster.region).send(new DescribeClusterCommand({ name: cluster.clusterName }));
+            issuerOfCluster = issuerHostPath(described.cluster?.identity?.oidc?.issuer ?? "");
+        }
+        const derive = (issuer: string) => `arn:${partition}:iam::${account}:oidc-provider/${issuer}`;
+        const providerArn =
+            cluster.oidcProviderArn ??
+            (cluster.oidcIssuerUrl ? derive(issuerHostPath(cluster.oidcIssuerUrl)) : index > 0 && issuerOfCluster ? derive(issuerOfCluster) : trusted[0]);
+        if (!providerArn) continue;
+        expectedProviders.push(providerArn);
+        if (clusters.length > 1) {
+            const through = statementsFor(trust, providerArn);
+            const notAdmitted = expected.filter((subject) => !trustAdmitsSubject(through, subject).admits);
+            out.add(
+                group.label,
+                "trust-cluster",
+                notAdmitted.length === 0,
+                notAdmitted.length === 0
+                    ? `trust admits the service accounts through ${providerArn}${cluster.label}`
+                    : `trust does not admit ${listOf(notAdmitted)} through ${providerArn}${cluster.label}: those pods fail with "Not authorized to perform sts:AssumeRoleWithWebIdentity"`,
+                `run \`ray-s3-access up --stack ${stack}\` to write one trust statement per cluster`,
+            );
+        }
+        let provider: any;
+        try {
+            provider = await clients.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
+        } catch (error) {
+            if (!isNoSuchEntity(error)) throw error;
+            out.add(
+                group.label,
+                "oidc-provider",
+                false,
+                `OIDC provider ${providerArn} does not exist${cluster.label}`,
+                "create it (ray-s3-access:createOidcProvider: true, or eksctl utils associate-iam-oidc-provider) and run up",
+            );
+            continue;
+        }
+        const audienceOk = (provider.ClientIDList ?? []).includes("sts.amazonaws.com");
         out.add(
             group.label,
             "oidc-provider",
-            false,
-            `OIDC provider ${providerArn} does not exist`,
-            "create it (ray-s3-access:createOidcProvider: true, or eksctl utils associate-iam-oidc-provider) and run up",
+            audienceOk,
+            audienceOk ? `OIDC provider ${providerArn} exists${cluster.label}` : `OIDC provider ${providerArn} does not list the audience sts.amazonaws.com`,
+            "add sts.amazonaws.com to the provider's audiences (aws iam add-client-id-to-open-id-connect-provider)",
         );
-        return;
+        if (cluster.clusterName && issuerOfCluster !== undefined) {
+            // Does the trust name this cluster's issuer at all (whatever the config says the provider is)?
+            const matches = trusted.some((arn) => issuerFromProviderArn(arn) === issuerOfCluster);
+            out.add(
+                group.label,
+                "oidc-issuer",
+                matches,
+                matches
+                    ? `the provider is cluster ${cluster.clusterName}'s issuer`
+                    : `the role trusts ${listOf(trusted.map(issuerFromProviderArn))}, but cluster ${cluster.clusterName}'s issuer is ${issuerOfCluster}`,
+                'set ray-s3-access:oidcProviderArn to the cluster\'s provider (or createOidcProvider) and run up; pods fail with "Not authorized to perform sts:AssumeRoleWithWebIdentity" until then',
+            );
+        }
     }
-    const audienceOk = (provider.ClientIDList ?? []).includes("sts.amazonaws.com");
-    out.add(
-        group.label,
-        "oidc-provider",
-        audienceOk,
-        audienceOk ? `OIDC provider ${providerArn} exists` : `OIDC provider ${providerArn} does not list the audience sts.amazonaws.com`,
-        "add sts.amazonaws.com to the provider's audiences (aws iam add-client-id-to-open-id-connect-provider)",
-    );
-    if (clusterName) {
-        const cluster = await clients.eks.send(new DescribeClusterCommand({ name: clusterName }));
-        const issuer = issuerHostPath(cluster.cluster?.identity?.oidc?.issuer ?? "");
-        const matches = issuer === issuerFromProviderArn(providerArn);
+    const foreign = clusters.length > 1 ? trusted.filter((arn) => !expectedProviders.includes(arn)) : [];
+    if (foreign.length > 0) {
         out.add(
             group.label,
-            "oidc-issuer",
-            matches,
-            matches
-                ? `the provider is cluster ${clusterName}'s issuer`
-                : `the role trusts ${issuerFromProviderArn(providerArn)}, but cluster ${clusterName}'s issuer is ${issuer}`,
-            'set ray-s3-access:oidcProviderArn to the cluster\'s provider (or createOidcProvider) and run up; pods fail with "Not authorized to perform sts:AssumeRoleWithWebIdentity" until then',
+            "trust-cluster",
+            false,
+            `trust also admits tokens of ${listOf(foreign)}, a provider of no listed cluster`,
+            `the trust was changed outside the stack, or a cluster was dropped from additionalClusters: run \`ray-s3-access up --stack ${stack}\``,
         );
     }
 }
@@ -298,11 +364,25 @@ async function verifyServiceAccounts(
     subjects: { tenant: string; ref: ServiceAccountRef }[],
     clients: VerifyClients,
     out: Recorder,
+    annotated = true,
 ): Promise<void> {
     if (!clients.readServiceAccount) return;
     for (const { tenant, ref } of subjects) {
         const sa = await clients.readServiceAccount(ref.namespace, ref.name);
         const annotation = sa?.annotations?.[IRSA_ROLE_ANNOTATION];
+        if (!annotated) {
+            // The migration's second step: the annotation must be gone, or restarted pods keep using IRSA.
+            out.add(
+                tenant,
+                "service-account",
+                annotation === undefined,
+                annotation === undefined
+                    ? `ServiceAccount ${ref.namespace}/${ref.name} carries no role annotation: restarted pods use Pod Identity`
+                    : `ServiceAccount ${ref.namespace}/${ref.name} is still annotated with ${annotation}: its pods keep using IRSA`,
+                `run \`ray-s3-access up\` (annotateServiceAccount: false removes it), or kubectl annotate sa -n ${ref.namespace} ${ref.name} eks.amazonaws.com/role-arn-, then restart the pods`,
+            );
+            continue;
+        }
         out.add(
             tenant,
             "service-account",
@@ -430,18 +510,31 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
         return;
     const trust = decode(role.AssumeRolePolicyDocument);
 
-    if (identity === "irsa") {
-        await verifyIrsaTrust(stack, group, trust, refs, cluster, clients, out);
-        await verifyServiceAccounts(group, subjects, clients, out);
-    } else {
-        verifyPodIdentityTrust(stack, group, trust, refs, cluster!, clients.region ?? "us-west-2", config.roleSharing === "abac", out);
-        await verifyAssociations(stack, group, subjects, cluster!, clients, out);
+    const strategy = identityStrategy(identity);
+    const region = clients.region ?? "us-west-2";
+    const clusters: ClusterUnderTest[] = [
+        { clusterName: cluster, oidcProviderArn: stringOf(args.oidcProviderArn), oidcIssuerUrl: stringOf(args.oidcIssuerUrl), region, label: "" },
+        ...(first.additionalClusters ?? config.additionalClusters ?? []).map((c) => ({
+            ...c,
+            region: c.region ?? region,
+            label: ` (cluster ${c.clusterName ?? c.oidcProviderArn ?? c.oidcIssuerUrl})`,
+        })),
+    ];
+    if (strategy.webIdentity) {
+        await verifyIrsaTrust(stack, group, trust, refs, clusters, clients, out);
+        await verifyServiceAccounts(group, subjects, clients, out, args.annotateServiceAccount !== false);
+    }
+    if (strategy.podIdentity) {
+        for (const c of clusters) {
+            verifyPodIdentityTrust(stack, group, trust, refs, c.clusterName!, c.region, config.roleSharing === "abac", out);
+            await verifyAssociations(stack, group, subjects, c.clusterName!, { ...clients, eks: eksClient(clients, c.region) }, out);
+        }
     }
 
     // The S3 policy the stack would attach, compared as documents (not strings).
     const buckets = validateArgs(first.namespace, args).buckets;
-    const s3Policy = buildS3PermissionsPolicy(partition, buckets, config.roleSharing === "abac" ? abacScope(cluster!) : {});
-    const chain: ChainOptions = { tagSession: identity === "podIdentity", externalId: first.assetsExternalId };
+    const s3Policy = buildS3PermissionsPolicy(partition, buckets, config.roleSharing === "abac" ? abacScope(clusters.map((c) => c.clusterName!)) : {});
+    const chain: ChainOptions = { tagSession: strategy.podIdentity, externalId: first.assetsExternalId };
     const expected = first.assetsDeployRoleArn && group.assetsRoleArn ? buildAssumeAssetsPolicy(group.assetsRoleArn, chain) : s3Policy;
     const { matching, attached } = await attachedPolicyMatches(clients.iam, roleName, expected);
     out.add(

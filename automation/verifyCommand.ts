@@ -21,9 +21,15 @@ export async function defaultVerifyClients(region: string): Promise<VerifyClient
     const kubeconfig = new k8s.KubeConfig();
     kubeconfig.loadFromDefault();
     const core = kubeconfig.makeApiClient(k8s.CoreV1Api);
+    const eksByRegion = new Map<string, InstanceType<typeof EKSClient>>([[region, new EKSClient({ region })]]);
     return {
         iam: new IAMClient({ region }),
-        eks: new EKSClient({ region }),
+        eks: eksByRegion.get(region)!,
+        // Additional clusters in other regions (additionalClusters[].region).
+        eksFor: (other) => {
+            if (!eksByRegion.has(other)) eksByRegion.set(other, new EKSClient({ region: other }));
+            return eksByRegion.get(other)!;
+        },
         region,
         assetsIam: assetsIamThrough(new STSClient({ region }), (credentials) => new IAMClient({ region, credentials })),
         readServiceAccount: async (namespace, name) => {

@@ -146,6 +146,81 @@ describe("verify against moto", function () {
         assert.match(issuer.message, /the role trusts oidc.eks.us-west-2.amazonaws.com\/id\/OTHERCLUSTER, but cluster ray-prod's issuer is/);
     });
 
+    it("two clusters (IRSA, clusters in two regions): every cluster's provider, issuer and trust statement is checked", async () => {
+        const east = new EKSClient({ endpoint: moto.endpoint, region: "us-east-1", credentials: moto.credentials });
+        const blue = await clusterWithProvider(iam, eks);
+        // The blue cluster (ray-prod) is in moto's default region; the green one in us-east-1, reached by its own client.
+        const greenEast = await east.send(new CreateClusterCommand({ name: "ray-green", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const greenProvider = (
+            await iam.send(
+                new CreateOpenIDConnectProviderCommand({
+                    Url: greenEast.cluster!.identity!.oidc!.issuer!,
+                    ClientIDList: ["sts.amazonaws.com"],
+                    ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+                }),
+            )
+        ).OpenIDConnectProviderArn!;
+        assert.notEqual(greenProvider, blue, "two clusters, two issuers");
+        const refs = [{ namespace: "ray", name: "ray-worker" }];
+        const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-2c", AssumeRolePolicyDocument: JSON.stringify(buildIrsaTrustPolicy([blue, greenProvider], refs)) }));
+        const policy = await iam.send(
+            new CreatePolicyCommand({
+                PolicyName: "ray-policy-2c",
+                PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }])),
+            }),
+        );
+        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-2c", PolicyArn: policy.Policy!.Arn! }));
+        const config = parseStackConfig("prod", {
+            oidcProviderArn: blue,
+            clusterName: "ray-prod",
+            additionalClusters: JSON.stringify([{ clusterName: "ray-green", region: "us-east-1" }]),
+            tenants: JSON.stringify([{ namespace: "ray", serviceAccountName: "ray-worker", buckets }]),
+        });
+        const roleArn = role.Role!.Arn!;
+        const clients: VerifyClients = {
+            ...clientsWith({ "eks.amazonaws.com/role-arn": roleArn }),
+            region: moto.region,
+            eksFor: (region) => (region === "us-east-1" ? east : eks),
+        };
+        const healthy = await verifyStack("prod", config, { ray: { roleArn } }, clients);
+        assert.deepEqual(
+            healthy.map((f) => [f.check, f.ok]),
+            [
+                ["role", true],
+                ["trust", true],
+                ["trust-cluster", true],
+                ["oidc-provider", true],
+                ["oidc-issuer", true],
+                ["trust-cluster", true],
+                ["oidc-provider", true],
+                ["oidc-issuer", true],
+                ["service-account", true],
+                ["permissions", true],
+            ],
+        );
+        assert.match(healthy[5].message, /through arn:aws:iam::123456789012:oidc-provider\/.* \(cluster ray-green\)/);
+
+        // The green cluster dropped from the trust (its pods would be refused), and a third provider added.
+        const third = (
+            await iam.send(
+                new CreateOpenIDConnectProviderCommand({
+                    Url: "https://oidc.eks.eu-west-1.amazonaws.com/id/THIRD",
+                    ClientIDList: ["sts.amazonaws.com"],
+                    ThumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+                }),
+            )
+        ).OpenIDConnectProviderArn!;
+        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "ray-role-2c", PolicyDocument: JSON.stringify(buildIrsaTrustPolicy([blue, third], refs)) }));
+        const drifted = (await verifyStack("prod", config, { ray: { roleArn } }, clients)).filter((f) => !f.ok);
+        assert.deepEqual(
+            drifted.map((f) => f.check),
+            ["trust-cluster", "oidc-issuer", "trust-cluster"],
+        );
+        assert.match(drifted[0].message, /trust does not admit system:serviceaccount:ray:ray-worker through .* \(cluster ray-green\)/);
+        assert.match(drifted[1].message, /but cluster ray-green's issuer is/);
+        assert.match(drifted[2].message, /trust also admits tokens of .*THIRD, a provider of no listed cluster/);
+    });
+
     it("Pod Identity: associations from recorded EKS responses (moto does not implement them)", async () => {
         await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
         const trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }] });
