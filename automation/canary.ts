@@ -25,6 +25,8 @@ import boto3
 out("sdk", "boto3", boto3.__version__)
 try:
     out("identity", boto3.client("sts").get_caller_identity()["Arn"])
+    credentials = boto3.Session().get_credentials()
+    out("source", credentials.method if credentials else "none")
 except Exception as error:
     out("identity-error", line(error))
 s3 = boto3.client("s3")
@@ -48,7 +50,7 @@ fi
 if [ "$CANARY_SDK" = "python" ]; then echo "$M no-sdk python3 with boto3 not found"; exit 3; fi
 if ! command -v aws >/dev/null 2>&1; then echo "$M no-sdk neither python3 with boto3 nor the aws CLI found"; exit 3; fi
 echo "$M sdk aws-cli $(aws --version 2>&1 | sed -n 's|^aws-cli/\\([0-9.]*\\).*|\\1|p')"
-if out=$(aws sts get-caller-identity --query Arn --output text 2>&1); then echo "$M identity $out"; else echo "$M identity-error $(echo "$out" | oneline)"; fi
+if out=$(aws sts get-caller-identity --query Arn --output text 2>&1); then echo "$M identity $out"; echo "$M source $(aws configure list 2>/dev/null | awk '$1=="access_key"{print $3}')"; else echo "$M identity-error $(echo "$out" | oneline)"; fi
 for t in $CANARY_TARGETS; do
   b=\${t%%/*}; p=\${t#*/}
   if out=$(aws s3api list-objects-v2 --bucket "$b" --prefix "$p" --max-keys 1 --output json 2>&1); then echo "$M list $t ok"; else echo "$M list-error $t $(echo "$out" | oneline)"; fi
@@ -61,6 +63,11 @@ export interface CanaryTarget {
     namespace: string;
     serviceAccountName: string;
     identity: "irsa" | "podIdentity";
+    /**
+     * The credential path the pod must use (the IRSA to Pod Identity migration: web identity while the
+     * ServiceAccount is annotated, Pod Identity once it is not and the pods restarted).
+     */
+    expectedSource?: "irsa" | "podIdentity";
     /** `bucket/prefix` for each prefix the tenant may list (`bucket/` for a whole bucket). */
     targets: string[];
     /** The role the pod should end up as (the assets role when buckets are in another account). */
@@ -152,6 +159,8 @@ export interface CanaryReport {
     sdk?: { name: string; version: string };
     noSdk?: string;
     identity?: string;
+    /** The SDK's credential provider: `assume-role-with-web-identity` (IRSA), `container-role` (Pod Identity), ... */
+    source?: string;
     identityError?: string;
     lists: { target: string; ok: boolean; error?: string }[];
     done: boolean;
@@ -167,6 +176,7 @@ export function parseCanaryLog(log: string): CanaryReport {
         else if (kind === "no-sdk") report.noSdk = rest.join(" ");
         else if (kind === "identity") report.identity = rest[0];
         else if (kind === "identity-error") report.identityError = rest.join(" ");
+        else if (kind === "source") report.source = rest[0];
         else if (kind === "list") report.lists.push({ target: rest[0], ok: true });
         else if (kind === "list-error") report.lists.push({ target: rest[0], ok: false, error: rest.slice(1).join(" ") });
         else if (kind === "done") report.done = true;
@@ -191,6 +201,15 @@ export function sdkTooOld(sdk: { name: string; version: string } | undefined, id
     const version = semver.coerce(sdk.version);
     if (!minimum || !version || semver.gte(version, minimum)) return undefined;
     return `the image's ${sdk.name} ${sdk.version} is older than ${minimum}, the first that supports ${identity === "irsa" ? "IRSA (web identity)" : "EKS Pod Identity"}: upgrade it in the image`;
+}
+
+const SOURCE_NAMES = { irsa: "IRSA (web identity)", podIdentity: "EKS Pod Identity" } as const;
+
+/** The identity path from the SDK's credential provider name (botocore's and the AWS CLI's), when it is one of ours. */
+function sourceOf(method: string | undefined): "irsa" | "podIdentity" | undefined {
+    if (method === "assume-role-with-web-identity") return "irsa";
+    if (method === "container-role") return "podIdentity";
+    return undefined;
 }
 
 /** `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION` -> the role's name; undefined for anything else. */
@@ -245,6 +264,18 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
                     : "the pod fell back to other credentials (often the node's role): check the association (aws eks list-pod-identity-associations) and restart the pods"),
         };
     }
+    const source = sourceOf(report.source);
+    if (target.expectedSource !== undefined && source !== undefined && source !== target.expectedSource) {
+        return {
+            ok: false,
+            sdk: report.sdk,
+            message: `canary for ${who} runs as ${roleName} via ${SOURCE_NAMES[source]}, not ${SOURCE_NAMES[target.expectedSource]}`,
+            fix:
+                target.expectedSource === "podIdentity"
+                    ? `the pod still has IRSA's environment (the SDKs try web identity before Pod Identity): remove the ServiceAccount's eks.amazonaws.com/role-arn annotation (annotateServiceAccount: false, then up) and restart the pods (kubectl rollout restart) before the next migration step`
+                    : `the ServiceAccount has no eks.amazonaws.com/role-arn annotation, so pods use Pod Identity: run up (annotateServiceAccount: true) and restart the pods`,
+        };
+    }
     const denied = report.lists.filter((l) => !l.ok);
     const unreported = target.targets.filter((t) => !report.lists.some((l) => l.target === t));
     if (denied.length > 0 || unreported.length > 0 || !report.done) {
@@ -263,7 +294,7 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
     return {
         ok: true,
         sdk: report.sdk,
-        message: `canary for ${who} runs as ${roleName} (${report.sdk ? `${report.sdk.name} ${report.sdk.version}` : "unknown SDK"}) and lists ${target.targets.map((t) => `s3://${t}`).join(", ")}`,
+        message: `canary for ${who} runs as ${roleName}${source ? ` via ${SOURCE_NAMES[source]}` : ""} (${report.sdk ? `${report.sdk.name} ${report.sdk.version}` : "unknown SDK"}) and lists ${target.targets.map((t) => `s3://${t}`).join(", ")}`,
     };
 }
 

@@ -554,13 +554,16 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
 /** The canary target of a tenant: its first service account, the role its pod should end up as. */
 function canaryTarget(config: StackConfig, tenant: TenantConfig, deployed: DeployedTenant, region: string | undefined): CanaryTarget {
     const args = tenantArgs(config, tenant);
-    const identity = args.identity === "podIdentity" ? "podIdentity" : "irsa";
+    // The migration: pods use IRSA while the ServiceAccount is annotated (the SDKs try web identity first).
+    const migrating = args.identity === "irsaAndPodIdentity";
+    const identity = args.identity === "podIdentity" || (migrating && args.annotateServiceAccount === false) ? "podIdentity" : "irsa";
     const serviceAccountName = String(args.serviceAccountName);
     const crossAccount = !!tenant.assetsDeployRoleArn && !!deployed.assetsRoleArn;
     return {
         namespace: tenant.namespace,
         serviceAccountName,
         identity,
+        expectedSource: migrating ? identity : undefined,
         targets: canaryTargets(config, tenant),
         expectedRoleArn: crossAccount ? deployed.assetsRoleArn! : deployed.roleArn,
         // IRSA chains through the component's ConfigMap profile; Pod Identity chains inside EKS.

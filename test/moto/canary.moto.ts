@@ -21,7 +21,8 @@ import { spawnSync } from "child_process";
 import { CanaryOptions } from "../../automation/canary";
 import { verifyStack, VerifyFinding } from "../../automation/verify";
 import { buildS3PermissionsPolicy } from "../../components/s3Policy";
-import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy } from "../../components/trustPolicy";
+import { buildTrustPolicy } from "../../components/identities";
+import { buildPodIdentityTrustPolicy } from "../../components/trustPolicy";
 import { parseStackConfig } from "../../programs/config";
 import { LocalCluster, LocalJobs } from "../support/localJobs";
 import { MotoServer, startMoto } from "../support/moto";
@@ -59,7 +60,7 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
     const buckets: { bucket: string; prefixes?: string[] }[] = [{ bucket: "ray-ckpt" }];
 
     /** A deployed tenant (role, policy, bucket with one checkpoint), as `up` would leave it. */
-    async function deploy(identity: "irsa" | "podIdentity") {
+    async function deploy(identity: "irsa" | "podIdentity" | "irsaAndPodIdentity") {
         const s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
         for (const bucket of ["ray-ckpt", "other-team"]) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
         await s3.send(new PutObjectCommand({ Bucket: "ray-ckpt", Key: "checkpoints/run-1/ckpt.pt", Body: "weights" }));
@@ -68,7 +69,7 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         );
         let trust: object;
         let providerArn: string | undefined;
-        if (identity === "irsa") {
+        if (identity !== "podIdentity") {
             const provider = await iam.send(
                 new CreateOpenIDConnectProviderCommand({
                     Url: cluster.cluster!.identity!.oidc!.issuer!,
@@ -77,7 +78,13 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
                 }),
             );
             providerArn = provider.OpenIDConnectProviderArn!;
-            trust = buildIrsaTrustPolicy(providerArn, [{ namespace: "ray", name: "ray-s3-sa" }]);
+            trust = buildTrustPolicy(identity, {
+                providerArns: [providerArn],
+                accountId: ACCOUNT,
+                clusterNames: ["ray-prod"],
+                serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }],
+                roleSharing: "perTenant",
+            });
         } else {
             trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }] });
         }
@@ -151,7 +158,10 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
                 ["canary", true],
             ],
         );
-        assert.match(finding.message, /canary for ray\/ray-s3-sa runs as ray-role-canary \(boto3 [\d.]+\) and lists s3:\/\/ray-ckpt\/$/);
+        assert.match(
+            finding.message,
+            /canary for ray\/ray-s3-sa runs as ray-role-canary via IRSA \(web identity\) \(boto3 [\d.]+\) and lists s3:\/\/ray-ckpt\/$/,
+        );
     });
 
     it("IRSA with the AWS CLI instead of boto3 (an image with only the CLI)", async function () {
@@ -160,7 +170,7 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         const deployed = await deploy("irsa");
         const { finding } = await canary(deployed, { annotations: { "ray/ray-s3-sa": deployed.roleArn } }, { sdk: "cli" });
         assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
-        assert.match(finding.message, /\(aws-cli [\d.]+\)/);
+        assert.match(finding.message, /via IRSA \(web identity\) \(aws-cli [\d.]+\)/);
     });
 
     it("IRSA: a ServiceAccount without the annotation gives the pod no identity, and the fix says so", async () => {
@@ -183,7 +193,26 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         const deployed = await deploy("podIdentity");
         const { finding } = await canary(deployed, { associations: { "ray/ray-s3-sa": deployed.roleArn } });
         assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
-        assert.match(finding.message, /runs as ray-role-canary/);
+        assert.match(finding.message, /runs as ray-role-canary via EKS Pod Identity/);
+    });
+
+    it("migration (irsaAndPodIdentity): with both, the real SDK takes IRSA; after the annotation is dropped, a pod not restarted is caught", async () => {
+        const deployed = await deploy("irsaAndPodIdentity");
+        const both = { annotations: { "ray/ray-s3-sa": deployed.roleArn }, associations: { "ray/ray-s3-sa": deployed.roleArn } };
+        // Step 1: the pod gets both environments, and boto3's chain picks web identity, as the migration expects.
+        const step1 = await canary(deployed, both);
+        assert.equal(step1.finding.ok, true, `${step1.finding.message} / ${step1.finding.fix}`);
+        assert.match(step1.finding.message, /via IRSA \(web identity\)/);
+        // Step 2 in the stack (annotateServiceAccount: false), but the pod still has IRSA's environment.
+        const step2 = { ...deployed, config: (b = buckets) => ({ ...deployed.config(b), annotateServiceAccount: false }) };
+        const stale = await canary(step2, both);
+        assert.equal(stale.finding.ok, false);
+        assert.match(stale.finding.message, /runs as ray-role-canary via IRSA \(web identity\), not EKS Pod Identity/);
+        assert.match(stale.finding.fix!, /restart the pods .* before the next migration step/);
+        // Restarted without the annotation: Pod Identity, and the step is done.
+        const restarted = await canary(step2, { associations: { "ray/ray-s3-sa": deployed.roleArn } });
+        assert.equal(restarted.finding.ok, true, `${restarted.finding.message} / ${restarted.finding.fix}`);
+        assert.match(restarted.finding.message, /via EKS Pod Identity/);
     });
 
     it("an image with neither boto3 nor the AWS CLI is named, with the option to change it", async () => {

@@ -150,7 +150,9 @@ describe("verify against moto", function () {
         const east = new EKSClient({ endpoint: moto.endpoint, region: "us-east-1", credentials: moto.credentials });
         const blue = await clusterWithProvider(iam, eks);
         // The blue cluster (ray-prod) is in moto's default region; the green one in us-east-1, reached by its own client.
-        const greenEast = await east.send(new CreateClusterCommand({ name: "ray-green", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const greenEast = await east.send(
+            new CreateClusterCommand({ name: "ray-green", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }),
+        );
         const greenProvider = (
             await iam.send(
                 new CreateOpenIDConnectProviderCommand({
@@ -162,11 +164,15 @@ describe("verify against moto", function () {
         ).OpenIDConnectProviderArn!;
         assert.notEqual(greenProvider, blue, "two clusters, two issuers");
         const refs = [{ namespace: "ray", name: "ray-worker" }];
-        const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-2c", AssumeRolePolicyDocument: JSON.stringify(buildIrsaTrustPolicy([blue, greenProvider], refs)) }));
+        const role = await iam.send(
+            new CreateRoleCommand({ RoleName: "ray-role-2c", AssumeRolePolicyDocument: JSON.stringify(buildIrsaTrustPolicy([blue, greenProvider], refs)) }),
+        );
         const policy = await iam.send(
             new CreatePolicyCommand({
                 PolicyName: "ray-policy-2c",
-                PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }])),
+                PolicyDocument: JSON.stringify(
+                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
+                ),
             }),
         );
         await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-2c", PolicyArn: policy.Policy!.Arn! }));
@@ -210,7 +216,9 @@ describe("verify against moto", function () {
                 }),
             )
         ).OpenIDConnectProviderArn!;
-        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "ray-role-2c", PolicyDocument: JSON.stringify(buildIrsaTrustPolicy([blue, third], refs)) }));
+        await iam.send(
+            new UpdateAssumeRolePolicyCommand({ RoleName: "ray-role-2c", PolicyDocument: JSON.stringify(buildIrsaTrustPolicy([blue, third], refs)) }),
+        );
         const drifted = (await verifyStack("prod", config, { ray: { roleArn } }, clients)).filter((f) => !f.ok);
         assert.deepEqual(
             drifted.map((f) => f.check),

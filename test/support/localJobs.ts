@@ -106,15 +106,8 @@ export class LocalJobs implements CanaryKube {
         };
         if (process.env.PYENV_ROOT) env.PYENV_ROOT = process.env.PYENV_ROOT;
         for (const { name: k, value } of container.env) env[k] = value;
-        const roleArn = this.cluster.annotations?.[key];
-        if (roleArn) {
-            const tokenFile = path.join(this.home, `token-${name}`);
-            fs.writeFileSync(tokenFile, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl");
-            Object.assign(env, { AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
-            // STS takes AssumeRoleWithWebIdentity unsigned (the token is the proof); moto under enforcement
-            // rejects unsigned requests, so the pod's first request, that one, goes through unauthenticated.
-            await this.moto.enforceAuthAfter(1);
-        }
+        // Pod Identity first: the agent's own AssumeRole must not use up the one unauthenticated request that
+        // the pod's web-identity call needs when it has both (the IRSA to Pod Identity migration).
         const associated = this.cluster.associations?.[key];
         if (associated) {
             const tokenFile = path.join(this.home, `eks-pod-identity-token-${name}`);
@@ -123,6 +116,15 @@ export class LocalJobs implements CanaryKube {
                 AWS_CONTAINER_CREDENTIALS_FULL_URI: await this.podIdentityAgent(associated),
                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
             });
+        }
+        const roleArn = this.cluster.annotations?.[key];
+        if (roleArn) {
+            const tokenFile = path.join(this.home, `token-${name}`);
+            fs.writeFileSync(tokenFile, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl");
+            Object.assign(env, { AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
+            // STS takes AssumeRoleWithWebIdentity unsigned (the token is the proof); moto under enforcement
+            // rejects unsigned requests, so the pod's first request, that one, goes through unauthenticated.
+            await this.moto.enforceAuthAfter(1);
         }
         const record: LocalJob = { log: "", env, serviceAccountName: pod.serviceAccountName };
         this.jobs.set(`${namespace}/${name}`, record);
