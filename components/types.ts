@@ -114,7 +114,8 @@ export interface AdditionalCluster {
 /** The arguments of {@link RayS3Access}. */
 export interface RayS3AccessArgs {
     /**
-     * How pods get credentials: `irsa` or `podIdentity`.
+     * How pods get credentials: `irsa`, `podIdentity`, or `irsaAndPodIdentity` (both, for the migration from one to
+     * the other): see {@link IdentityType}.
      * @default "irsa"
      */
     readonly identity?: IdentityType;
