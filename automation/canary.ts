@@ -272,8 +272,8 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
             message: `canary for ${who} runs as ${roleName} via ${SOURCE_NAMES[source]}, not ${SOURCE_NAMES[target.expectedSource]}`,
             fix:
                 target.expectedSource === "podIdentity"
-                    ? `the pod still has IRSA's environment (the SDKs try web identity before Pod Identity): remove the ServiceAccount's eks.amazonaws.com/role-arn annotation (annotateServiceAccount: false, then up) and restart the pods (kubectl rollout restart) before the next migration step`
-                    : `the ServiceAccount has no eks.amazonaws.com/role-arn annotation, so pods use Pod Identity: run up (annotateServiceAccount: true) and restart the pods`,
+                    ? `a new pod got IRSA, so no Pod Identity association applies to it (EKS gives an association precedence over the annotation): check the association (aws eks list-pod-identity-associations) and the eks-pod-identity-agent add-on; or the pod spec sets AWS_ROLE_ARN / AWS_WEB_IDENTITY_TOKEN_FILE itself, which the SDKs try first. Fix it before the next migration step`
+                    : `a new pod got Pod Identity, so an association for this service account exists and takes precedence over the annotation: delete it (aws eks delete-pod-identity-association) or move the tenant to identity "irsaAndPodIdentity"`,
         };
     }
     const denied = report.lists.filter((l) => !l.ok);

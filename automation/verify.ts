@@ -39,6 +39,11 @@ export interface VerifyClients {
     region?: string;
     /** An EKS client for another region (additional clusters there); `eks` when absent. */
     eksFor?: (region: string) => Sender;
+    /**
+     * The pods running as a ServiceAccount, and whether each got IRSA's web-identity environment (the migration
+     * checks that none still does before Pod Identity alone is trusted).
+     */
+    listPods?: (namespace: string, serviceAccount: string) => Promise<{ name: string; webIdentity: boolean }[]>;
     /** Reads a ServiceAccount's annotations; undefined when it does not exist. */
     readServiceAccount?: (namespace: string, name: string) => Promise<{ annotations?: Record<string, string> } | undefined>;
     /** An IAM client for the buckets' account, from the role the program deploys there with. */
@@ -511,6 +516,7 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
     const trust = decode(role.AssumeRolePolicyDocument);
 
     const strategy = identityStrategy(identity);
+    const migrating = identity === "irsaAndPodIdentity";
     const region = clients.region ?? "us-west-2";
     const clusters: ClusterUnderTest[] = [
         { clusterName: cluster, oidcProviderArn: stringOf(args.oidcProviderArn), oidcIssuerUrl: stringOf(args.oidcIssuerUrl), region, label: "" },
@@ -523,6 +529,23 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
     if (strategy.webIdentity) {
         await verifyIrsaTrust(stack, group, trust, refs, clusters, clients, out);
         await verifyServiceAccounts(group, subjects, clients, out, args.annotateServiceAccount !== false);
+    }
+    if (migrating && clients.listPods) {
+        // Pods created before the association keep IRSA until they restart; Pod Identity alone (the next step)
+        // would refuse them at their next credential refresh.
+        for (const { tenant, ref } of subjects) {
+            const pods = await clients.listPods(ref.namespace, ref.name);
+            const stale = pods.filter((p) => p.webIdentity).map((p) => p.name);
+            out.add(
+                tenant,
+                "pods",
+                stale.length === 0,
+                stale.length === 0
+                    ? `no pod of ${ref.namespace}/${ref.name} still uses IRSA (${pods.length} running)`
+                    : `${stale.length} pod(s) of ${ref.namespace}/${ref.name} still use IRSA (created before the association): ${listOf(stale.slice(0, 5))}${stale.length > 5 ? ", ..." : ""}`,
+                `restart them (kubectl rollout restart, or recreate the RayCluster) so they get Pod Identity, before identity "podIdentity" drops IRSA from the trust`,
+            );
+        }
     }
     if (strategy.podIdentity) {
         for (const c of clusters) {
@@ -554,9 +577,10 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
 /** The canary target of a tenant: its first service account, the role its pod should end up as. */
 function canaryTarget(config: StackConfig, tenant: TenantConfig, deployed: DeployedTenant, region: string | undefined): CanaryTarget {
     const args = tenantArgs(config, tenant);
-    // The migration: pods use IRSA while the ServiceAccount is annotated (the SDKs try web identity first).
+    // The migration: once the association exists, EKS's webhook gives new pods Pod Identity, not IRSA (an
+    // association takes precedence over the annotation), and the canary's pod is new.
     const migrating = args.identity === "irsaAndPodIdentity";
-    const identity = args.identity === "podIdentity" || (migrating && args.annotateServiceAccount === false) ? "podIdentity" : "irsa";
+    const identity = args.identity === "irsa" ? "irsa" : "podIdentity";
     const serviceAccountName = String(args.serviceAccountName);
     const crossAccount = !!tenant.assetsDeployRoleArn && !!deployed.assetsRoleArn;
     return {

@@ -32,6 +32,15 @@ export async function defaultVerifyClients(region: string): Promise<VerifyClient
         },
         region,
         assetsIam: assetsIamThrough(new STSClient({ region }), (credentials) => new IAMClient({ region, credentials })),
+        listPods: async (namespace, serviceAccount) => {
+            const pods = await core.listNamespacedPod({ namespace, fieldSelector: `spec.serviceAccountName=${serviceAccount}` });
+            return pods.items.map((pod) => ({
+                name: pod.metadata?.name ?? "?",
+                webIdentity: [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c) =>
+                    (c.env ?? []).some((e) => e.name === "AWS_WEB_IDENTITY_TOKEN_FILE"),
+                ),
+            }));
+        },
         readServiceAccount: async (namespace, name) => {
             try {
                 const sa = await core.readNamespacedServiceAccount({ namespace, name });

@@ -196,23 +196,27 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         assert.match(finding.message, /runs as ray-role-canary via EKS Pod Identity/);
     });
 
-    it("migration (irsaAndPodIdentity): with both, the real SDK takes IRSA; after the annotation is dropped, a pod not restarted is caught", async () => {
+    it("migration (irsaAndPodIdentity): a new pod gets Pod Identity (the association takes precedence), and a missing association is caught", async () => {
         const deployed = await deploy("irsaAndPodIdentity");
-        const both = { annotations: { "ray/ray-s3-sa": deployed.roleArn }, associations: { "ray/ray-s3-sa": deployed.roleArn } };
-        // Step 1: the pod gets both environments, and boto3's chain picks web identity, as the migration expects.
-        const step1 = await canary(deployed, both);
+        // Steps 1 and 2: annotation and association; EKS's webhook injects only the container credentials.
+        const step1 = await canary(deployed, { annotations: { "ray/ray-s3-sa": deployed.roleArn }, associations: { "ray/ray-s3-sa": deployed.roleArn } });
         assert.equal(step1.finding.ok, true, `${step1.finding.message} / ${step1.finding.fix}`);
-        assert.match(step1.finding.message, /via IRSA \(web identity\)/);
-        // Step 2 in the stack (annotateServiceAccount: false), but the pod still has IRSA's environment.
-        const step2 = { ...deployed, config: (b = buckets) => ({ ...deployed.config(b), annotateServiceAccount: false }) };
-        const stale = await canary(step2, both);
-        assert.equal(stale.finding.ok, false);
-        assert.match(stale.finding.message, /runs as ray-role-canary via IRSA \(web identity\), not EKS Pod Identity/);
-        assert.match(stale.finding.fix!, /restart the pods .* before the next migration step/);
-        // Restarted without the annotation: Pod Identity, and the step is done.
-        const restarted = await canary(step2, { associations: { "ray/ray-s3-sa": deployed.roleArn } });
-        assert.equal(restarted.finding.ok, true, `${restarted.finding.message} / ${restarted.finding.fix}`);
-        assert.match(restarted.finding.message, /via EKS Pod Identity/);
+        assert.match(step1.finding.message, /runs as ray-role-canary via EKS Pod Identity/);
+        // The association missing (or not in effect): the new pod falls back to IRSA, which the step does not expect.
+        const missing = await canary(deployed, { annotations: { "ray/ray-s3-sa": deployed.roleArn } });
+        assert.equal(missing.finding.ok, false);
+        assert.match(missing.finding.message, /runs as ray-role-canary via IRSA \(web identity\), not EKS Pod Identity/);
+        assert.match(missing.finding.fix!, /no Pod Identity association applies to it/);
+    });
+
+    it("the SDK's own order: a pod that has both environments uses web identity (why the webhook must not inject both)", async () => {
+        const deployed = await deploy("irsa");
+        const both = { annotations: { "ray/ray-s3-sa": deployed.roleArn }, associations: { "ray/ray-s3-sa": deployed.roleArn }, bothEnvironments: true };
+        const { finding, kube } = await canary(deployed, both);
+        const env = [...kube.jobs.values()][0].env;
+        assert.ok(env.AWS_WEB_IDENTITY_TOKEN_FILE && env.AWS_CONTAINER_CREDENTIALS_FULL_URI, "the pod had both");
+        assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
+        assert.match(finding.message, /via IRSA \(web identity\)/);
     });
 
     it("an image with neither boto3 nor the AWS CLI is named, with the option to change it", async () => {

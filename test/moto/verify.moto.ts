@@ -16,6 +16,7 @@ import { strict as assert } from "assert";
 import { STSClient } from "@aws-sdk/client-sts";
 import { assetsIamThrough, verifyStack, VerifyClients } from "../../automation/verify";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "../../components/crossAccount";
+import { buildTrustPolicy } from "../../components/identities";
 import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, buildSharedPodIdentityTrustPolicy } from "../../components/trustPolicy";
 import { abacScope, buildS3PermissionsPolicy } from "../../components/s3Policy";
 import { parseStackConfig } from "../../programs/config";
@@ -227,6 +228,69 @@ describe("verify against moto", function () {
         assert.match(drifted[0].message, /trust does not admit system:serviceaccount:ray:ray-worker through .* \(cluster ray-green\)/);
         assert.match(drifted[1].message, /but cluster ray-green's issuer is/);
         assert.match(drifted[2].message, /trust also admits tokens of .*THIRD, a provider of no listed cluster/);
+    });
+
+    it("irsaAndPodIdentity: both paths, the annotation per step, and pods that still use IRSA before the last step", async () => {
+        const providerArn = await clusterWithProvider(iam, eks);
+        const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
+        const trust = buildTrustPolicy("irsaAndPodIdentity", {
+            providerArns: [providerArn],
+            accountId: ACCOUNT,
+            clusterNames: ["ray-prod"],
+            serviceAccounts: refs,
+            roleSharing: "perTenant",
+        });
+        const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-mig", AssumeRolePolicyDocument: JSON.stringify(trust) }));
+        const policy = await iam.send(
+            new CreatePolicyCommand({
+                PolicyName: "ray-policy-mig",
+                PolicyDocument: JSON.stringify(
+                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
+                ),
+            }),
+        );
+        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-mig", PolicyArn: policy.Policy!.Arn! }));
+        const roleArn = role.Role!.Arn!;
+        const config = (step: 1 | 2) =>
+            parseStackConfig("prod", {
+                identity: "irsaAndPodIdentity",
+                clusterName: "ray-prod",
+                oidcProviderArn: providerArn,
+                ...(step === 2 ? { annotateServiceAccount: "false" } : {}),
+                tenants: JSON.stringify([{ namespace: "ray", buckets }]),
+            });
+        const clients = (annotated: boolean, pods: { name: string; webIdentity: boolean }[]): VerifyClients => ({
+            iam,
+            eks: withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } }),
+            readServiceAccount: async () => ({ annotations: (annotated ? { "eks.amazonaws.com/role-arn": roleArn } : {}) as Record<string, string> }),
+            listPods: async () => pods,
+        });
+        const step1 = await verifyStack("prod", config(1), { ray: { roleArn } }, clients(true, [{ name: "ray-head-0", webIdentity: true }]));
+        assert.deepEqual(
+            step1.map((f) => [f.check, f.ok]),
+            [
+                ["role", true],
+                ["trust", true],
+                ["oidc-provider", true],
+                ["oidc-issuer", true],
+                ["service-account", true],
+                ["pods", false],
+                ["trust", true],
+                ["pod-identity-association", true],
+                ["permissions", true],
+            ],
+        );
+        const pods = step1.find((f) => f.check === "pods")!;
+        assert.match(pods.message, /1 pod\(s\) of ray\/ray-s3-sa still use IRSA \(created before the association\): ray-head-0/);
+        assert.match(pods.fix!, /restart them .* before identity "podIdentity" drops IRSA from the trust/);
+        // Step 2, pods restarted: the annotation must be gone, and no pod uses IRSA.
+        const step2 = await verifyStack("prod", config(2), { ray: { roleArn } }, clients(false, [{ name: "ray-head-1", webIdentity: false }]));
+        assert.ok(
+            step2.every((f) => f.ok),
+            JSON.stringify(step2.filter((f) => !f.ok)),
+        );
+        const stillAnnotated = await verifyStack("prod", config(2), { ray: { roleArn } }, clients(true, []));
+        assert.match(stillAnnotated.find((f) => f.check === "service-account")!.message, /is still annotated with .*: its pods keep using IRSA/);
     });
 
     it("Pod Identity: associations from recorded EKS responses (moto does not implement them)", async () => {

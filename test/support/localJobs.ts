@@ -27,6 +27,12 @@ export interface LocalCluster {
     annotations?: Record<string, string>;
     /** Pod Identity: the role of the association, by `namespace/name`. */
     associations?: Record<string, string>;
+    /**
+     * Give a pod with both an annotation and an association both environments (a pod spec that sets the IRSA
+     * variables itself). By default the pod gets what the EKS Pod Identity webhook injects: the association's
+     * container credentials take precedence, and the web-identity variables are not added.
+     */
+    bothEnvironments?: boolean;
     /** Commands the "image" lacks: a PATH without python3 (or without aws) is built for the run. */
     hide?: ("python3" | "aws")[];
 }
@@ -117,7 +123,8 @@ export class LocalJobs implements CanaryKube {
                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
             });
         }
-        const roleArn = this.cluster.annotations?.[key];
+        // The webhook injects web identity only when no association applies (its buildPodPatchConfig).
+        const roleArn = associated && !this.cluster.bothEnvironments ? undefined : this.cluster.annotations?.[key];
         if (roleArn) {
             const tokenFile = path.join(this.home, `token-${name}`);
             fs.writeFileSync(tokenFile, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl");
