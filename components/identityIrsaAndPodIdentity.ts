@@ -5,9 +5,9 @@ import { IdentityType } from "./types";
 
 /**
  * The IRSA to Pod Identity migration: the role trusts both the service accounts' web identity and the pinned Pod
- * Identity request, the ServiceAccount keeps its annotation and the associations exist. The SDKs' credential
- * chains try web identity before container credentials, so pods keep using IRSA until the annotation goes and
- * they restart.
+ * Identity request, the ServiceAccount keeps its annotation and the associations exist. EKS gives new pods Pod
+ * Identity (an association takes precedence over the annotation in its webhook); pods created before keep IRSA
+ * until they restart, and the trust keeps admitting them.
  */
 export const irsaAndPodIdentityStrategy: IdentityStrategy = {
     identity: IdentityType.IrsaAndPodIdentity,

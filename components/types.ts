@@ -9,8 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
  * `podIdentity`: EKS Pod Identity. The EKS Pod Identity Agent assumes the role for the pod
  * (`pods.eks.amazonaws.com`, `sts:AssumeRole` + `sts:TagSession`) through a Pod Identity association.
  * `irsaAndPodIdentity`: both at once, for the migration from IRSA to Pod Identity without a cut-over: the trust
- * admits both, the ServiceAccount keeps its annotation and the associations exist. Pods keep using IRSA (the
- * SDKs try web identity first) until the annotation is removed and they restart.
+ * admits both, the ServiceAccount keeps its annotation and the associations exist. New pods get Pod Identity (EKS
+ * gives an association precedence over the annotation); pods created before keep IRSA until they restart.
  */
 export const IdentityType = {
     Irsa: "irsa",
@@ -145,8 +145,8 @@ export interface RayS3AccessArgs {
     readonly additionalClusters?: AdditionalCluster[];
     /**
      * Write the role ARN on the ServiceAccount (`eks.amazonaws.com/role-arn`) when pods use web identity. Set
-     * `false` in the second step of the IRSA to Pod Identity migration (`identity: "irsaAndPodIdentity"`): the
-     * trust still admits IRSA tokens while pods restart onto Pod Identity.
+     * `false` in the second step of the IRSA to Pod Identity migration (`identity: "irsaAndPodIdentity"`): nothing
+     * falls back to IRSA any more, and the trust still admits pods that have not restarted yet.
      * @default true
      */
     readonly annotateServiceAccount?: boolean;
