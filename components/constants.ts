@@ -11,3 +11,10 @@ export const IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
 
 /** The service principal of the EKS Pod Identity Agent. */
 export const POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com";
+
+/** The other ServiceAccount annotations IRSA's webhook reads (aws/amazon-eks-pod-identity-webhook). */
+export const IRSA_AUDIENCE_ANNOTATION = "eks.amazonaws.com/audience";
+export const IRSA_REGIONAL_STS_ANNOTATION = "eks.amazonaws.com/sts-regional-endpoints";
+export const IRSA_TOKEN_EXPIRATION_ANNOTATION = "eks.amazonaws.com/token-expiration";
+/** The webhook's bounds for the projected token's lifetime, in seconds (kube-apiserver's minimum, EKS's maximum). */
+export const IRSA_TOKEN_EXPIRATION_RANGE = { min: 600, max: 86400 } as const;

@@ -7,5 +7,5 @@ export const irsaStrategy: IdentityStrategy = {
     identity: IdentityType.Irsa,
     webIdentity: true,
     podIdentity: false,
-    trustStatements: (scope) => irsaStatements(scope.providerArns, scope.serviceAccounts),
+    trustStatements: (scope) => irsaStatements(scope.providerArns, scope.serviceAccounts, scope.audience),
 };

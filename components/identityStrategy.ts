@@ -18,6 +18,8 @@ export interface TrustScope {
     /** The service accounts the role serves. */
     serviceAccounts: ServiceAccountRef[];
     roleSharing: RoleSharing;
+    /** IRSA: the token audience `:aud` is pinned to (default sts.amazonaws.com). */
+    audience?: string;
 }
 
 export interface IdentityStrategy {

@@ -15,7 +15,14 @@ export interface ServiceAccountSpec {
     name: pulumi.Input<string>;
     /** The role to annotate with, for IRSA; undefined for Pod Identity. */
     roleArn?: pulumi.Input<string>;
+    /** More annotations the IRSA webhook reads (audience, regional STS, token expiration), with the role. */
+    webhookAnnotations?: { [key: string]: string };
     labels?: { [key: string]: string };
+}
+
+/** The annotations IRSA's webhook reads for one ServiceAccount. */
+function irsaAnnotations(spec: ServiceAccountSpec): { [key: string]: pulumi.Input<string> } | undefined {
+    return spec.roleArn === undefined ? undefined : { [IRSA_ROLE_ANNOTATION]: spec.roleArn, ...spec.webhookAnnotations };
 }
 
 /** `create`: a ServiceAccount, annotated for IRSA. */
@@ -27,7 +34,7 @@ export function createServiceAccount(spec: ServiceAccountSpec, opts: pulumi.Cust
                 name: spec.name,
                 namespace: spec.namespace,
                 labels: { "app.kubernetes.io/managed-by": "ray-s3-access", ...spec.labels },
-                annotations: spec.roleArn === undefined ? undefined : { [IRSA_ROLE_ANNOTATION]: spec.roleArn },
+                annotations: irsaAnnotations(spec),
             },
         },
         opts,
@@ -45,7 +52,7 @@ export function patchServiceAccount(
             metadata: {
                 name: spec.name,
                 namespace: spec.namespace,
-                annotations: { [IRSA_ROLE_ANNOTATION]: spec.roleArn },
+                annotations: irsaAnnotations(spec),
             },
         },
         opts,

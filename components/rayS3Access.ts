@@ -202,12 +202,18 @@ export class RayS3Access extends pulumi.ComponentResource {
             { suffix: "", clusterName: args.clusterName!, provider: undefined as aws.Provider | undefined },
             ...valid.additionalClusters.map((c) => ({ suffix: `-${c.clusterName}`, clusterName: c.clusterName!, provider: c.provider })),
         ];
+        const saSpec = (sa: (typeof serviceAccounts)[number]) => ({
+            resourceName: `${name}-sa${sa.suffix}`,
+            namespace: sa.namespace,
+            name: sa.name,
+            webhookAnnotations: valid.webIdentityToken.annotations,
+        });
         for (const sa of serviceAccounts) {
             const irsaRoleArn = strategy.webIdentity && valid.annotateServiceAccount ? role.arn : undefined;
             if (valid.manageServiceAccount === ServiceAccountMode.Create) {
-                createServiceAccount({ resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn }, childOpts);
+                createServiceAccount({ ...saSpec(sa), roleArn: irsaRoleArn }, childOpts);
             } else if (valid.manageServiceAccount === ServiceAccountMode.Patch && irsaRoleArn !== undefined) {
-                patchServiceAccount({ resourceName: `${name}-sa${sa.suffix}`, namespace: sa.namespace, name: sa.name, roleArn: irsaRoleArn }, childOpts);
+                patchServiceAccount({ ...saSpec(sa), roleArn: irsaRoleArn }, childOpts);
             }
             if (!strategy.podIdentity) continue;
             for (const cluster of associationClusters) {
@@ -313,7 +319,8 @@ export class RayS3Access extends pulumi.ComponentResource {
                       return issuer;
                   });
         if (args.createOidcProvider) {
-            return new aws.iam.OpenIdConnectProvider(`${name}-oidc`, { url: issuerUrl, clientIdLists: [STS_AUDIENCE], tags: args.tags }, childOpts).arn;
+            const audiences = [...new Set([STS_AUDIENCE, args.webIdentityToken?.audience ?? STS_AUDIENCE])];
+            return new aws.iam.OpenIdConnectProvider(`${name}-oidc`, { url: issuerUrl, clientIdLists: audiences, tags: args.tags }, childOpts).arn;
         }
         return pulumi.interpolate`arn:${partition}:iam::${accountIdOf(this)}:oidc-provider/${issuerUrl.apply(issuerHostPath)}`;
     }
@@ -456,7 +463,14 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
             typeof c.oidcProviderArn === "string" ? c.oidcProviderArn : standIn(c.oidcIssuerUrl),
         );
         const allGiven = [args, ...valid.additionalClusters].every((c) => typeof c.oidcProviderArn === "string");
-        const scope = { providerArns: providers, accountId: PLACEHOLDER_ACCOUNT, clusterNames, serviceAccounts: refs, roleSharing: valid.roleSharing };
+        const scope = {
+            providerArns: providers,
+            accountId: PLACEHOLDER_ACCOUNT,
+            clusterNames,
+            serviceAccounts: refs,
+            roleSharing: valid.roleSharing,
+            audience: valid.webIdentityToken.audience,
+        };
         const trust = check(() => checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, scope)));
         if (valid.identity === IdentityType.Irsa && allGiven) known.trustPolicy = trust;
     }

@@ -37,7 +37,7 @@ function uniqueSorted(values: string[]): string[] {
 }
 
 /** One IRSA statement: the provider may call `sts:AssumeRoleWithWebIdentity` for the subjects, audience STS. */
-export function irsaStatement(sid: string, providerArn: string, serviceAccounts: readonly ServiceAccountRef[]): PolicyStatement {
+export function irsaStatement(sid: string, providerArn: string, serviceAccounts: readonly ServiceAccountRef[], audience = STS_AUDIENCE): PolicyStatement {
     const issuer = issuerFromProviderArn(providerArn);
     const subjects = uniqueSorted(serviceAccounts.map(serviceAccountSubject));
     return {
@@ -47,7 +47,7 @@ export function irsaStatement(sid: string, providerArn: string, serviceAccounts:
         Action: "sts:AssumeRoleWithWebIdentity",
         Condition: {
             StringEquals: {
-                [`${issuer}:aud`]: STS_AUDIENCE,
+                [`${issuer}:aud`]: audience,
                 [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects,
             },
         },
@@ -59,9 +59,15 @@ export function irsaStatement(sid: string, providerArn: string, serviceAccounts:
  * `sts:AssumeRoleWithWebIdentity` only for tokens whose `sub` is one of the service accounts and whose `aud` is
  * STS, with that provider's own condition keys.
  */
-export function irsaStatements(providerArns: string | readonly string[], serviceAccounts: readonly ServiceAccountRef[]): PolicyStatement[] {
+export function irsaStatements(
+    providerArns: string | readonly string[],
+    serviceAccounts: readonly ServiceAccountRef[],
+    audience = STS_AUDIENCE,
+): PolicyStatement[] {
     const providers = uniqueInOrder(typeof providerArns === "string" ? [providerArns] : providerArns);
-    return providers.map((arn, i) => irsaStatement(i === 0 ? "ServiceAccountWebIdentity" : `ServiceAccountWebIdentity${i + 1}`, arn, serviceAccounts));
+    return providers.map((arn, i) =>
+        irsaStatement(i === 0 ? "ServiceAccountWebIdentity" : `ServiceAccountWebIdentity${i + 1}`, arn, serviceAccounts, audience),
+    );
 }
 
 /** IRSA trust for one OIDC provider, or several (one cluster each). */

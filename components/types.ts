@@ -111,6 +111,27 @@ export interface AdditionalCluster {
     readonly provider?: aws.Provider;
 }
 
+/** The projected service-account token IRSA's webhook gives pods, set through the ServiceAccount's annotations. */
+export interface WebIdentityToken {
+    /**
+     * The token's audience (`eks.amazonaws.com/audience`). The trust pins `<issuer>:aud` to it, and an OIDC
+     * provider the component creates lists it; an existing provider must list it too.
+     * @default "sts.amazonaws.com"
+     */
+    readonly audience?: string;
+    /**
+     * The token's lifetime in seconds (`eks.amazonaws.com/token-expiration`), 600 to 86400.
+     * @default - the webhook's, 86400
+     */
+    readonly expirationSeconds?: number;
+    /**
+     * Have the SDKs call the regional STS endpoint (`eks.amazonaws.com/sts-regional-endpoints: "true"`), for
+     * clusters whose nodes cannot reach the global endpoint.
+     * @default - the webhook's setting
+     */
+    readonly stsRegionalEndpoints?: boolean;
+}
+
 /** The arguments of {@link RayS3Access}. */
 export interface RayS3AccessArgs {
     /**
@@ -150,6 +171,11 @@ export interface RayS3AccessArgs {
      * @default true
      */
     readonly annotateServiceAccount?: boolean;
+    /**
+     * IRSA: the token options written on the ServiceAccount (audience, lifetime, regional STS).
+     * @default - the webhook's defaults (audience sts.amazonaws.com)
+     */
+    readonly webIdentityToken?: WebIdentityToken;
     /**
      * Create the IAM OIDC provider for the issuer (IRSA). Leave `false` when the cluster already has one:
      * an account holds one provider per issuer URL.

@@ -20,7 +20,10 @@ import {
 import { ResolvedBucketAccess } from "./s3Policy";
 import { ServiceAccountRef } from "./trustPolicy";
 import { identityStrategy, IdentityStrategy } from "./identities";
-import { AccessLevel, AdditionalCluster, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
+import { IRSA_AUDIENCE_ANNOTATION, IRSA_REGIONAL_STS_ANNOTATION, IRSA_TOKEN_EXPIRATION_ANNOTATION, IRSA_TOKEN_EXPIRATION_RANGE } from "./constants";
+
+const STS_AUDIENCE_DEFAULT = "sts.amazonaws.com";
+import { AccessLevel, AdditionalCluster, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode, WebIdentityToken } from "./types";
 
 export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem };
 
@@ -47,13 +50,17 @@ export const MANAGED_POLICY_ARN = new RegExp(`^arn:(${PARTITIONS}):iam::(\\d{12}
 const ISSUER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
 
 /** Every argument RayS3Access takes: a key outside this list is refused, since a typo (`acces`) must not widen access. */
-const ARG_KEYS: Record<keyof RayS3AccessArgs, "string" | "input" | "boolean" | "integer" | "list" | "tags" | "provider" | "enum" | "buckets" | "clusters"> = {
+const ARG_KEYS: Record<
+    keyof RayS3AccessArgs,
+    "string" | "input" | "boolean" | "integer" | "list" | "tags" | "provider" | "enum" | "buckets" | "clusters" | "token"
+> = {
     identity: "enum",
     clusterName: "input",
     oidcProviderArn: "input",
     oidcIssuerUrl: "input",
     additionalClusters: "clusters",
     annotateServiceAccount: "boolean",
+    webIdentityToken: "token",
     createOidcProvider: "boolean",
     namespace: "input",
     serviceAccountName: "input",
@@ -78,6 +85,13 @@ const CLUSTER_KEYS: Record<keyof AdditionalCluster, "string" | "input" | "provid
     oidcProviderArn: "input",
     oidcIssuerUrl: "input",
     provider: "provider",
+};
+
+/** Every key of the web-identity token options. */
+const TOKEN_KEYS: Record<keyof WebIdentityToken, "string" | "integer" | "boolean"> = {
+    audience: "string",
+    expirationSeconds: "integer",
+    stsRegionalEndpoints: "boolean",
 };
 
 /** Every key of a bucket entry. */
@@ -163,7 +177,27 @@ function shapeProblems(args: Record<string, unknown>): string[] {
             case "clusters":
                 problems.push(...clusterShapeProblems(value));
                 break;
+            case "token":
+                problems.push(...tokenShapeProblems(value));
+                break;
         }
+    }
+    return problems;
+}
+
+function tokenShapeProblems(token: unknown): string[] {
+    if (!isRecord(token)) return [`webIdentityToken must be an object like { audience: "sts.amazonaws.com" }, not ${describeType(token)}`];
+    const problems: string[] = [];
+    const keys = Object.keys(TOKEN_KEYS);
+    for (const key of Object.keys(token)) {
+        if (!(key in TOKEN_KEYS)) problems.push(`webIdentityToken has an unknown key "${key}"${nearest(key, keys)}: it takes ${keys.join(", ")}`);
+    }
+    for (const [key, kind] of Object.entries(TOKEN_KEYS)) {
+        const value = token[key];
+        if (value === undefined) continue;
+        if (kind === "string" && typeof value !== "string") problems.push(`webIdentityToken.${key} must be a string, not ${describeType(value)}`);
+        if (kind === "integer" && typeof value !== "number") problems.push(`webIdentityToken.${key} must be a number, not ${describeType(value)}`);
+        if (kind === "boolean" && typeof value !== "boolean") problems.push(`webIdentityToken.${key} must be true or false, not ${describeType(value)}`);
     }
     return problems;
 }
@@ -271,6 +305,8 @@ function isPlainString(value: unknown): value is string {
 export interface ValidatedArgs {
     identity: IdentityType;
     strategy: IdentityStrategy;
+    /** The audience the trust pins (sts.amazonaws.com unless webIdentityToken.audience), and the other annotations. */
+    webIdentityToken: { audience: string; annotations: { [key: string]: string } };
     additionalClusters: AdditionalCluster[];
     annotateServiceAccount: boolean;
     roleSharing: RoleSharing;
@@ -486,6 +522,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         );
     }
     const additionalClusters = validateAdditionalClusters(args, strategy, problems);
+    const webIdentityToken = validateWebIdentityToken(args, strategy, problems);
 
     if (args.assetsExternalId !== undefined && args.assetsProvider === undefined) {
         problems.push(`assetsExternalId is only valid with assetsProvider (buckets in another account): drop it or give the assets account's provider`);
@@ -542,6 +579,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     return {
         identity,
         strategy,
+        webIdentityToken,
         additionalClusters,
         annotateServiceAccount,
         roleSharing,
@@ -554,6 +592,35 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         maxSessionDuration,
         trustPolicyMaxLength,
     };
+}
+
+/** The token options: only where pods use web identity, an audience IAM can pin exactly, the webhook's lifetimes. */
+function validateWebIdentityToken(args: RayS3AccessArgs, strategy: IdentityStrategy, problems: string[]): ValidatedArgs["webIdentityToken"] {
+    const token = args.webIdentityToken ?? {};
+    const annotations: { [key: string]: string } = {};
+    if (args.webIdentityToken !== undefined && !strategy.webIdentity) {
+        problems.push(
+            `webIdentityToken is only valid when pods use IRSA (identity "irsa" or "irsaAndPodIdentity"): Pod Identity gives pods no web-identity token; drop it`,
+        );
+    }
+    const audience = token.audience ?? STS_AUDIENCE_DEFAULT;
+    if (token.audience !== undefined) {
+        if (token.audience === "" || /[*?\s]/.test(token.audience) || token.audience.length > 255) {
+            problems.push(
+                `webIdentityToken.audience "${token.audience}" must be 1 to 255 characters without wildcards or spaces: the trust pins <issuer>:aud to it exactly`,
+            );
+        } else if (token.audience !== STS_AUDIENCE_DEFAULT) annotations[IRSA_AUDIENCE_ANNOTATION] = token.audience;
+    }
+    if (token.expirationSeconds !== undefined) {
+        const { min, max } = IRSA_TOKEN_EXPIRATION_RANGE;
+        if (!Number.isInteger(token.expirationSeconds) || token.expirationSeconds < min || token.expirationSeconds > max) {
+            problems.push(
+                `webIdentityToken.expirationSeconds ${token.expirationSeconds} is outside ${min}-${max}: the webhook raises shorter lifetimes to ${min} (kube-apiserver's minimum) and EKS allows at most ${max} (24 hours)`,
+            );
+        } else annotations[IRSA_TOKEN_EXPIRATION_ANNOTATION] = String(token.expirationSeconds);
+    }
+    if (token.stsRegionalEndpoints !== undefined) annotations[IRSA_REGIONAL_STS_ANNOTATION] = String(token.stsRegionalEndpoints);
+    return { audience, annotations };
 }
 
 /**

@@ -39,6 +39,11 @@ const additionalCluster = z
     })
     .strict();
 export type AdditionalClusterConfig = z.infer<typeof additionalCluster>;
+
+/** IRSA's token options (`webIdentityToken`), as in the component. */
+const webIdentityToken = z
+    .object({ audience: z.string().optional(), expirationSeconds: z.number().int().optional(), stsRegionalEndpoints: z.boolean().optional() })
+    .strict();
 const tags = z.record(z.string(), z.string());
 
 /** One tenant: a Ray / KubeRay namespace, a Kubeflow profile, or a SkyPilot namespace. */
@@ -75,6 +80,7 @@ export const tenantSchema = z
         oidcIssuerUrl: z.string().optional(),
         additionalClusters: z.array(additionalCluster).optional(),
         annotateServiceAccount: z.boolean().optional(),
+        webIdentityToken: webIdentityToken.optional(),
     })
     .strict()
     .superRefine((tenant, ctx) => {
@@ -94,6 +100,7 @@ export const stackConfigSchema = z
         createOidcProvider: z.boolean().default(false),
         additionalClusters: z.array(additionalCluster).optional(),
         annotateServiceAccount: z.boolean().optional(),
+        webIdentityToken: webIdentityToken.optional(),
         roleSharing: z.enum(["perTenant", "abac", "packed"]).default("perTenant"),
         tags: tags.optional(),
         tenants: z.array(tenantSchema).min(1),
@@ -127,6 +134,7 @@ export const TOP_LEVEL_KEYS = [
     "createOidcProvider",
     "additionalClusters",
     "annotateServiceAccount",
+    "webIdentityToken",
     "roleSharing",
     "tags",
     "tenants",
@@ -151,6 +159,7 @@ function knownKeysAt(path: PropertyKey[]): string[] {
     if (path[0] === "tenants" && path.length === 2) return Object.keys(tenantSchema.shape ?? {}).filter((k) => typeof k === "string");
     if (path[0] === "tenants" && path[2] === "buckets" && path.length === 4) return Object.keys(bucket.shape);
     if (path[path.length - 2] === "additionalClusters") return Object.keys(additionalCluster.shape);
+    if (path[path.length - 1] === "webIdentityToken") return Object.keys(webIdentityToken.shape);
     return USER_KEYS;
 }
 
@@ -205,6 +214,7 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
         oidcIssuerUrl: issuerUrl,
         additionalClusters: (tenant.additionalClusters ?? config.additionalClusters)?.map(({ region: _region, ...cluster }) => cluster),
         annotateServiceAccount: tenant.annotateServiceAccount ?? config.annotateServiceAccount,
+        webIdentityToken: tenantIdentity === "podIdentity" ? undefined : (tenant.webIdentityToken ?? config.webIdentityToken),
         namespace: tenant.namespace,
         serviceAccountName: tenant.serviceAccountName ?? defaults[tenant.kind].serviceAccountName,
         manageServiceAccount: tenant.manageServiceAccount ?? defaults[tenant.kind].manageServiceAccount,

@@ -302,3 +302,87 @@ describe("identity irsaAndPodIdentity: the migration without a cut-over", () => 
         useStack("dev");
     });
 });
+
+describe("webIdentityToken: the annotations IRSA's webhook reads", () => {
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    it("writes audience, lifetime and regional STS on the ServiceAccount, pins :aud to the audience, and the evaluator agrees", async () => {
+        const { trust } = await build({
+            oidcProviderArn: BLUE,
+            webIdentityToken: { audience: "ray.example.com", expirationSeconds: 3600, stsRegionalEndpoints: true },
+        });
+        const [sa] = resourcesOfType(SERVICE_ACCOUNT);
+        assert.deepEqual(Object.keys(sa.inputs.metadata.annotations).sort(), [
+            "eks.amazonaws.com/audience",
+            "eks.amazonaws.com/role-arn",
+            "eks.amazonaws.com/sts-regional-endpoints",
+            "eks.amazonaws.com/token-expiration",
+        ]);
+        assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/audience"], "ray.example.com");
+        assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/token-expiration"], "3600");
+        assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/sts-regional-endpoints"], "true");
+        assert.equal(webIdentityAllows(trust, BLUE, SA, "ray.example.com"), true);
+        assert.equal(webIdentityAllows(trust, BLUE, SA, "sts.amazonaws.com"), false, "a token for another audience is refused");
+    });
+
+    it("the default audience writes no audience annotation; a created provider lists the custom audience", async () => {
+        await build({ oidcProviderArn: BLUE, webIdentityToken: { stsRegionalEndpoints: false } });
+        assert.equal(resourcesOfType(SERVICE_ACCOUNT)[0].inputs.metadata.annotations["eks.amazonaws.com/audience"], undefined);
+        resetMocks();
+        await build({
+            oidcIssuerUrl: `https://${issuer("NEW00000000000000000000000000000")}`,
+            createOidcProvider: true,
+            webIdentityToken: { audience: "ray.example.com" },
+        });
+        const [provider] = resourcesOfType("aws:iam/openIdConnectProvider:OpenIdConnectProvider");
+        assert.deepEqual(provider.inputs.clientIdLists, ["sts.amazonaws.com", "ray.example.com"]);
+    });
+
+    it("refuses what the webhook or IAM would not take, before anything is created", () => {
+        const refuse = (token: unknown, pattern: RegExp, extra: Partial<RayS3AccessArgs> = { oidcProviderArn: BLUE }) =>
+            assert.throws(
+                () => new RayS3Access("bad", { namespace: "ray", buckets: [{ bucket: "b-bucket" }], ...extra, webIdentityToken: token } as RayS3AccessArgs),
+                pattern,
+            );
+        refuse({ expirationSeconds: 60 }, /webIdentityToken.expirationSeconds 60 is outside 600-86400/);
+        refuse({ expirationSeconds: 90000 }, /outside 600-86400/);
+        refuse({ audience: "*" }, /webIdentityToken.audience "\*" must be 1 to 255 characters without wildcards/);
+        refuse({ audeince: "x" }, /webIdentityToken has an unknown key "audeince" \(did you mean "audience"\?\)/);
+        refuse({ stsRegionalEndpoints: "yes" }, /webIdentityToken.stsRegionalEndpoints must be true or false/);
+        refuse({ audience: "x" }, /webIdentityToken is only valid when pods use IRSA/, { identity: "podIdentity", clusterName: "c" });
+        assert.equal(world.resources.length, 0);
+    });
+
+    it("the stack rule catches a ServiceAccount whose audience the trust does not pin", async () => {
+        useStack("prod");
+        await build({ oidcProviderArn: BLUE, webIdentityToken: { audience: "ray.example.com" } });
+        const resources = world.resources.map((r) => ({
+            type: r.type,
+            name: r.name,
+            urn: `urn:pulumi:prod::ray-s3-access::${r.type}::${r.name}`,
+            props:
+                r.type === SERVICE_ACCOUNT
+                    ? {
+                          ...r.state,
+                          metadata: {
+                              ...r.state.metadata,
+                              annotations: { ...r.state.metadata.annotations, "eks.amazonaws.com/audience": "other.example.com" },
+                          },
+                      }
+                    : r.state,
+        }));
+        const violations = await evaluatePolicies(policies, resources);
+        assert.ok(
+            violations.some(
+                (v) =>
+                    v.policy === "service-account-role-trust-match" &&
+                    /tokens for audience "other.example.com", but role .* pins :aud to \["ray.example.com"\]/.test(v.message),
+            ),
+            JSON.stringify(violations),
+        );
+        useStack("dev");
+    });
+});

@@ -52,6 +52,7 @@ describe("component schema (pulumi package add)", () => {
             "serviceAccountName",
             "tags",
             "trustPolicyMaxLength",
+            "webIdentityToken",
         ]);
         assert.deepEqual([...resource.requiredInputs].sort(), ["buckets", "namespace"]);
         assert.deepEqual(Object.keys(resource.properties).sort(), [

@@ -140,7 +140,15 @@ function judgeStatement(statement: NormalizedStatement, provider: string, issuer
         }
     }
     const exact = (c: (typeof auds)[number]) => /^StringEquals$/i.test(c.operator) && c.values.length > 0 && c.values.every((v) => v !== "" && !/[*?]/.test(v));
-    const audOk = auds.some((c) => exact(c) && (profile.audience === undefined || c.values.every((v) => v === profile.audience)));
+    const pinned = auds.filter(exact);
+    const audOk = pinned.length > 0 && (profile.audience === undefined || profile === EKS || pinned.some((c) => c.values.every((v) => v === profile.audience)));
+    if (audOk && profile === EKS && !pinned.some((c) => c.values.every((v) => v === EKS.audience))) {
+        // A custom audience (the ServiceAccount's eks.amazonaws.com/audience): fine when pods and provider agree.
+        findings.push({
+            level: "advisory",
+            message: `${where}: ${issuer}:aud is pinned to ${JSON.stringify(pinned.flatMap((c) => c.values))}, not sts.amazonaws.com: the ServiceAccounts must carry eks.amazonaws.com/audience with that value and the OIDC provider must list it, or no pod gets in.`,
+        });
+    }
     if (!audOk) {
         findings.push({
             level: "mandatory",

@@ -1,5 +1,7 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../../components/constants";
+import { IRSA_AUDIENCE_ANNOTATION, IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../../components/constants";
+
+const STS_AUDIENCE = "sts.amazonaws.com";
 import { statementAllows } from "../lib/actions";
 import { trustAdmitsSubject } from "../lib/trust";
 import { allowStatements, asText, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
@@ -86,6 +88,19 @@ export const serviceAccountRoleTrustMatch = stackRule({
                 const verdict = safely(() => trustAdmitsSubject(trust, subject));
                 if (!verdict) continue;
                 const { admits, admitted } = verdict;
+                const audience = safely(() => annotations[IRSA_AUDIENCE_ANNOTATION]) ?? STS_AUDIENCE;
+                const pinnedAudiences = (safely(() => allowStatements(trust)) ?? [])
+                    .filter((st) => principalValues(st.principal, "Federated").length > 0)
+                    .flatMap((st) => st.conditions.filter((c) => /:aud$/i.test(c.key)).flatMap((c) => c.values));
+                if (admits && typeof audience === "string" && pinnedAudiences.length > 0 && !pinnedAudiences.includes(audience)) {
+                    findings.push({
+                        resource,
+                        level: "mandatory",
+                        message:
+                            `ServiceAccount ${namespace}/${name} ("${resource.name}") gives its pods tokens for audience "${audience}", but role "${role.name}"'s trust ` +
+                            `pins :aud to ${JSON.stringify([...new Set(pinnedAudiences)])}: its pods would be refused. Make eks.amazonaws.com/audience and the trust's :aud agree (webIdentityToken.audience).`,
+                    });
+                }
                 if (!admits) {
                     findings.push({
                         resource,

@@ -42,11 +42,23 @@ describe("policy irsa-trust-pinned", () => {
         expectViolations(await check(trust, "prod"), "irsa-trust-pinned", 1, /admits any matching service account/);
     });
 
-    it("a missing or wrong :aud is mandatory", async () => {
+    it("a missing or wildcard :aud is mandatory; a custom exact audience is advisory", async () => {
         const noAud = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa" } });
         expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned with StringEquals to sts.amazonaws.com/);
-        const wrongAud = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa", [`${ISSUER}:aud`]: "example.com" } });
-        expectViolations(await check(wrongAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned/);
+        const wildcardAud = irsaTrustWith({
+            StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa" },
+            StringLike: { [`${ISSUER}:aud`]: "*" },
+        });
+        expectViolations(await check(wildcardAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned/);
+        // A custom audience (webIdentityToken.audience) is pinned exactly: advisory, a reminder that pods and provider must agree.
+        const customAud = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa", [`${ISSUER}:aud`]: "example.com" } });
+        expectViolations(await check(customAud, "dev"), "irsa-trust-pinned", 0);
+        expectViolations(
+            await check(customAud, "dev"),
+            "irsa-trust-pinned-advisory",
+            1,
+            /pinned to \["example.com"\], not sts.amazonaws.com: the ServiceAccounts must carry eks.amazonaws.com\/audience/,
+        );
     });
 
     it("condition keys must belong to the provider in Principal", async () => {
