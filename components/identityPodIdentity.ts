@@ -1,17 +1,19 @@
 import { IdentityStrategy } from "./identityStrategy";
-import { podIdentityStatements, sharedPodIdentityStatement } from "./trustPolicy";
+import { podIdentityStatements, sharedPodIdentityStatement, untaggedPodIdentityStatement } from "./trustPolicy";
 import { IdentityType, RoleSharing } from "./types";
 
 /**
  * EKS Pod Identity: the agent's statement pinned to the account and every cluster, per service account (or once,
- * for an ABAC role whose permissions isolate namespaces by session tag).
+ * for an ABAC role whose permissions isolate namespaces by session tag); with session tags off, the account only.
  */
 export const podIdentityStrategy: IdentityStrategy = {
     identity: IdentityType.PodIdentity,
     webIdentity: false,
     podIdentity: true,
     trustStatements: (scope) =>
-        scope.roleSharing === RoleSharing.Abac
-            ? [sharedPodIdentityStatement({ accountId: scope.accountId, clusterName: scope.clusterNames })]
-            : podIdentityStatements({ accountId: scope.accountId, clusterName: scope.clusterNames, serviceAccounts: scope.serviceAccounts }),
+        scope.sessionTags === false
+            ? [untaggedPodIdentityStatement(scope)]
+            : scope.roleSharing === RoleSharing.Abac
+              ? [sharedPodIdentityStatement({ accountId: scope.accountId, clusterName: scope.clusterNames })]
+              : podIdentityStatements({ accountId: scope.accountId, clusterName: scope.clusterNames, serviceAccounts: scope.serviceAccounts }),
 };

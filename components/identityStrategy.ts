@@ -20,6 +20,8 @@ export interface TrustScope {
     roleSharing: RoleSharing;
     /** IRSA: the token audience `:aud` is pinned to (default sts.amazonaws.com). */
     audience?: string;
+    /** Pod Identity: false when the associations turn EKS's session tags off (only the account can be pinned). */
+    sessionTags?: boolean;
 }
 
 export interface IdentityStrategy {

@@ -12,6 +12,7 @@ import {
     DEFERRED_CHECKED_FIELDS,
     isDeferred,
     RayS3AccessValidationError,
+    ResolvedSessionPolicy,
     resolvedValueProblem,
     trustPolicyLengthProblem,
     validateArgs,
@@ -117,6 +118,8 @@ export class RayS3Access extends pulumi.ComponentResource {
                         clusterNames: clusters,
                         serviceAccounts: refs,
                         roleSharing: valid.roleSharing,
+                        audience: valid.webIdentityToken.audience,
+                        sessionTags: !valid.disableSessionTags,
                     }),
                 ),
             );
@@ -198,6 +201,12 @@ export class RayS3Access extends pulumi.ComponentResource {
         ];
         let podIdentityAssociationId: pulumi.Input<string> = "";
         // Pod Identity: every service account is associated in every cluster; the primary cluster's keep their names.
+        // roleSharing "sessionPolicy": each service account's association carries its own least-privilege document.
+        const sessionPolicyOf = (sa: { namespace: pulumi.Input<string>; name: pulumi.Input<string> }): pulumi.Input<string> | undefined => {
+            const entry = valid.sessionPolicies.find((e) => e.ref.namespace === sa.namespace && e.ref.name === sa.name);
+            if (!entry) return undefined;
+            return pulumi.output(partition).apply((p) => checkedSessionPolicy(name, entry, p));
+        };
         const associationClusters = [
             { suffix: "", clusterName: args.clusterName!, provider: undefined as aws.Provider | undefined },
             ...valid.additionalClusters.map((c) => ({ suffix: `-${c.clusterName}`, clusterName: c.clusterName!, provider: c.provider })),
@@ -226,6 +235,8 @@ export class RayS3Access extends pulumi.ComponentResource {
                         roleArn: role.arn,
                         // EKS chains the pod's session from the workload role into the assets role.
                         targetRoleArn: assetsRole?.arn,
+                        disableSessionTags: valid.disableSessionTags ? true : undefined,
+                        policy: sessionPolicyOf(sa),
                         tags: args.tags,
                     },
                     cluster.provider ? { ...childOpts, provider: cluster.provider } : childOpts,
@@ -398,6 +409,19 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
     return json;
 }
 
+/** EKS's limit for an association's session policy, in characters. */
+export const SESSION_POLICY_MAX_LENGTH = 2048;
+
+function checkedSessionPolicy(name: string, entry: ResolvedSessionPolicy, partition: string): string {
+    const json = compactJson(buildS3PermissionsPolicy(partition, entry.buckets));
+    if (json.length > SESSION_POLICY_MAX_LENGTH) {
+        throw new RayS3AccessValidationError(name, [
+            `sessionPolicies: the session policy of ${entry.ref.namespace}:${entry.ref.name} would be ${json.length} characters, over EKS's limit of ${SESSION_POLICY_MAX_LENGTH} for an association's policy: give it fewer buckets or prefixes`,
+        ]);
+    }
+    return json;
+}
+
 function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterNames: string[]): string {
     const scope = valid.roleSharing === RoleSharing.Abac ? abacScope(clusterNames) : {};
     const document = buildS3PermissionsPolicy(partition, valid.buckets, scope);
@@ -470,10 +494,12 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
             serviceAccounts: refs,
             roleSharing: valid.roleSharing,
             audience: valid.webIdentityToken.audience,
+            sessionTags: !valid.disableSessionTags,
         };
         const trust = check(() => checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, scope)));
         if (valid.identity === IdentityType.Irsa && allGiven) known.trustPolicy = trust;
     }
+    for (const entry of valid.sessionPolicies) check(() => checkedSessionPolicy(name, entry, known.partition ?? "aws-us-gov"));
     if (problems.length > 0) {
         throw new RayS3AccessValidationError(name, problems);
     }

@@ -126,6 +126,20 @@ export function sharedPodIdentityStatement(scope: { accountId: string; clusterNa
 }
 
 /**
+ * The Pod Identity statement for associations with session tags off: EKS sends no `aws:RequestTag/...`, so only
+ * the account (`aws:SourceAccount`) can be pinned; any association in the account that names the role gets in.
+ */
+export function untaggedPodIdentityStatement(scope: { accountId: string }): PolicyStatement {
+    return {
+        Sid: "PodIdentityUntagged",
+        Effect: "Allow",
+        Principal: { Service: POD_IDENTITY_PRINCIPAL },
+        Action: ["sts:AssumeRole", "sts:TagSession"],
+        Condition: { StringEquals: { "aws:SourceAccount": scope.accountId } },
+    };
+}
+
+/**
  * Pod Identity trust for a role shared by many namespaces (ABAC): the EKS user guide's statement pinned to
  * the account and the clusters only; the permissions policy isolates namespaces by session tag.
  */

@@ -41,11 +41,15 @@ export type ServiceAccountMode = (typeof ServiceAccountMode)[keyof typeof Servic
  * `perTenant`: the role trusts exactly this component's service accounts. `abac` (Pod Identity only): one
  * role for every service account of the component, each session reaching only `bucket/<its namespace>/...`
  * through the `kubernetes-namespace` session tag, and only from the cluster (`eks-cluster-name`); the trust
- * pins the cluster and the account, not the namespaces, so it does not grow with them.
+ * pins the cluster and the account, not the namespaces, so it does not grow with them. `sessionPolicy` (Pod
+ * Identity only): one role whose policy is `buckets` (the union), and each service account's association carries
+ * its own least-privilege document (`sessionPolicies`) as the session policy, so its pods get the intersection;
+ * EKS requires session tags off for that, so the trust pins only the account.
  */
 export const RoleSharing = {
     PerTenant: "perTenant",
     Abac: "abac",
+    SessionPolicy: "sessionPolicy",
 } as const;
 /** See {@link RoleSharing}. */
 export type RoleSharing = (typeof RoleSharing)[keyof typeof RoleSharing];
@@ -132,6 +136,14 @@ export interface WebIdentityToken {
     readonly stsRegionalEndpoints?: boolean;
 }
 
+/** One service account's own buckets under `roleSharing: "sessionPolicy"`. */
+export interface SessionPolicyEntry {
+    /** The service account, `namespace:name`: the component's primary one or one of `additionalServiceAccounts`. */
+    readonly serviceAccount: string;
+    /** Its buckets, each within the role's `buckets` (same bucket, no more access, prefixes inside the role's). */
+    readonly buckets: BucketAccess[];
+}
+
 /** The arguments of {@link RayS3Access}. */
 export interface RayS3AccessArgs {
     /**
@@ -171,6 +183,19 @@ export interface RayS3AccessArgs {
      * @default true
      */
     readonly annotateServiceAccount?: boolean;
+    /**
+     * Pod Identity: create the associations with EKS's session tags turned off (needed to chain into roles whose
+     * trust you do not own, and for session policies). The trust can then pin only the account
+     * (`aws:SourceAccount`): any association in the account that names the role can use it.
+     * @default false
+     */
+    readonly disableSessionTags?: boolean;
+    /**
+     * `roleSharing: "sessionPolicy"`: every service account's own buckets; its association's session policy grants
+     * exactly those (at most 2,048 characters, EKS's limit).
+     * @default - none
+     */
+    readonly sessionPolicies?: SessionPolicyEntry[];
     /**
      * IRSA: the token options written on the ServiceAccount (audience, lifetime, regional STS).
      * @default - the webhook's defaults (audience sts.amazonaws.com)
@@ -234,7 +259,8 @@ export interface RayS3AccessArgs {
      */
     readonly additionalPolicyArns?: string[];
     /**
-     * `perTenant` or `abac` (Pod Identity: one role, namespaces isolated by session tags): see {@link RoleSharing}.
+     * `perTenant`, `abac` (Pod Identity: one role, namespaces isolated by session tags) or `sessionPolicy` (Pod
+     * Identity: one role, each association limited by its own session policy): see {@link RoleSharing}.
      * @default "perTenant"
      */
     readonly roleSharing?: RoleSharing;

@@ -52,7 +52,7 @@ const ISSUER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
 /** Every argument RayS3Access takes: a key outside this list is refused, since a typo (`acces`) must not widen access. */
 const ARG_KEYS: Record<
     keyof RayS3AccessArgs,
-    "string" | "input" | "boolean" | "integer" | "list" | "tags" | "provider" | "enum" | "buckets" | "clusters" | "token"
+    "string" | "input" | "boolean" | "integer" | "list" | "tags" | "provider" | "enum" | "buckets" | "clusters" | "token" | "sessions"
 > = {
     identity: "enum",
     clusterName: "input",
@@ -61,6 +61,8 @@ const ARG_KEYS: Record<
     additionalClusters: "clusters",
     annotateServiceAccount: "boolean",
     webIdentityToken: "token",
+    disableSessionTags: "boolean",
+    sessionPolicies: "sessions",
     createOidcProvider: "boolean",
     namespace: "input",
     serviceAccountName: "input",
@@ -180,6 +182,28 @@ function shapeProblems(args: Record<string, unknown>): string[] {
             case "token":
                 problems.push(...tokenShapeProblems(value));
                 break;
+            case "sessions":
+                if (!Array.isArray(value)) {
+                    problems.push(`sessionPolicies must be a list of { serviceAccount: "namespace:name", buckets: [...] }, not ${describeType(value)}`);
+                    break;
+                }
+                value.forEach((entry, i) => {
+                    if (!isRecord(entry)) {
+                        problems.push(
+                            `sessionPolicies[${i}] must be an object like { serviceAccount: "team-a:ray-s3-sa", buckets: [...] }, not ${describeType(entry)}`,
+                        );
+                        return;
+                    }
+                    for (const key of Object.keys(entry)) {
+                        if (key !== "serviceAccount" && key !== "buckets")
+                            problems.push(
+                                `sessionPolicies[${i}] has an unknown key "${key}"${nearest(key, ["serviceAccount", "buckets"])}: it takes serviceAccount, buckets`,
+                            );
+                    }
+                    if (typeof entry.serviceAccount !== "string") problems.push(`sessionPolicies[${i}].serviceAccount must be a string "namespace:name"`);
+                    problems.push(...bucketShapeProblems(entry.buckets, `sessionPolicies[${i}].buckets`));
+                });
+                break;
         }
     }
     return problems;
@@ -236,14 +260,14 @@ function clusterShapeProblems(clusters: unknown): string[] {
     return problems;
 }
 
-function bucketShapeProblems(buckets: unknown): string[] {
-    if (!Array.isArray(buckets)) return [`buckets must be a list of { bucket, access?, prefixes?, kmsKeyArns? }, not ${describeType(buckets)}`];
+function bucketShapeProblems(buckets: unknown, label = "buckets"): string[] {
+    if (!Array.isArray(buckets)) return [`${label} must be a list of { bucket, access?, prefixes?, kmsKeyArns? }, not ${describeType(buckets)}`];
     const problems: string[] = [];
     const bucketKeys = Object.keys(BUCKET_KEYS);
     for (let i = 0; i < buckets.length; i++) {
-        const field = `buckets[${i}]`;
+        const field = `${label}[${i}]`;
         if (!(i in buckets)) {
-            problems.push(`buckets has a hole at index ${i}: remove the empty slot`);
+            problems.push(`${label} has a hole at index ${i}: remove the empty slot`);
             continue;
         }
         const entry = buckets[i];
@@ -302,8 +326,17 @@ function isPlainString(value: unknown): value is string {
 }
 
 /** The validated, normalised arguments that the builders need synchronously. */
+/** A service account's own buckets under roleSharing "sessionPolicy". */
+export interface ResolvedSessionPolicy {
+    ref: ServiceAccountRef;
+    buckets: ResolvedBucketAccess[];
+}
+
 export interface ValidatedArgs {
     identity: IdentityType;
+    /** Pod Identity associations without session tags (also implied by roleSharing "sessionPolicy"). */
+    disableSessionTags: boolean;
+    sessionPolicies: ResolvedSessionPolicy[];
     strategy: IdentityStrategy;
     /** The audience the trust pins (sts.amazonaws.com unless webIdentityToken.audience), and the other annotations. */
     webIdentityToken: { audience: string; annotations: { [key: string]: string } };
@@ -335,15 +368,15 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: Record<
     return value as T;
 }
 
-function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]): ResolvedBucketAccess[] {
+function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[], label = "buckets"): ResolvedBucketAccess[] {
     if (!Array.isArray(buckets) || buckets.length === 0) {
-        problems.push(`buckets is empty: give at least one bucket, e.g. [{ bucket: "my-ray-checkpoints" }]`);
+        problems.push(`${label} is empty: give at least one bucket, e.g. [{ bucket: "my-ray-checkpoints" }]`);
         return [];
     }
     const resolved: ResolvedBucketAccess[] = [];
     const seen = new Map<string, number>();
     buckets.forEach((entry, index) => {
-        const field = `buckets[${index}]`;
+        const field = `${label}[${index}]`;
         if (!entry || typeof entry.bucket !== "string" || entry.bucket.length === 0) {
             problems.push(`${field}.bucket is missing: give the bucket's name`);
             return;
@@ -362,7 +395,7 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             return;
         }
         if (seen.has(name)) {
-            problems.push(`${field}.bucket "${name}" repeats buckets[${seen.get(name)}]: list each bucket once and merge its prefixes and keys`);
+            problems.push(`${field}.bucket "${name}" repeats ${label}[${seen.get(name)}]: list each bucket once and merge its prefixes and keys`);
             return;
         }
         seen.set(name, index);
@@ -523,6 +556,36 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     }
     const additionalClusters = validateAdditionalClusters(args, strategy, problems);
     const webIdentityToken = validateWebIdentityToken(args, strategy, problems);
+    const disableSessionTags = args.disableSessionTags ?? roleSharing === RoleSharing.SessionPolicy;
+    if (args.disableSessionTags !== undefined && !strategy.podIdentity) {
+        problems.push(
+            `disableSessionTags is only valid with Pod Identity (identity "podIdentity" or "irsaAndPodIdentity"): IRSA sessions carry no EKS session tags`,
+        );
+    }
+    if (disableSessionTags && roleSharing === RoleSharing.Abac) {
+        problems.push(
+            `disableSessionTags cannot be combined with roleSharing "abac": abac isolates namespaces by the session tags; use "sessionPolicy" or "perTenant"`,
+        );
+    }
+    if (roleSharing === RoleSharing.SessionPolicy) {
+        if (identity !== IdentityType.PodIdentity) {
+            problems.push(
+                `roleSharing "sessionPolicy" is only valid when identity is "podIdentity": an IRSA session carries no session policy and would get the whole role`,
+            );
+        }
+        if (args.disableSessionTags === false) {
+            problems.push(
+                `roleSharing "sessionPolicy" needs session tags off (EKS refuses a session policy with session tags on): drop disableSessionTags: false`,
+            );
+        }
+        if (args.assetsProvider !== undefined) {
+            problems.push(
+                `assetsProvider cannot be combined with roleSharing "sessionPolicy": the session policy would limit the workload role, not the assets role; use "perTenant"`,
+            );
+        }
+    } else if (args.sessionPolicies !== undefined) {
+        problems.push(`sessionPolicies is only valid with roleSharing "sessionPolicy": drop it, or set roleSharing`);
+    }
 
     if (args.assetsExternalId !== undefined && args.assetsProvider === undefined) {
         problems.push(`assetsExternalId is only valid with assetsProvider (buckets in another account): drop it or give the assets account's provider`);
@@ -573,11 +636,17 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
 
     problems.push(...partitionProblems(args));
 
+    const sessionPolicies =
+        roleSharing === RoleSharing.SessionPolicy
+            ? validateSessionPolicies(args, namespace, serviceAccountName, additionalServiceAccounts, buckets, problems)
+            : [];
     if (problems.length > 0) {
         throw new RayS3AccessValidationError(componentName, problems);
     }
     return {
         identity,
+        disableSessionTags,
+        sessionPolicies,
         strategy,
         webIdentityToken,
         additionalClusters,
@@ -592,6 +661,82 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         maxSessionDuration,
         trustPolicyMaxLength,
     };
+}
+
+/** Is `inner` (a service account's bucket) within `outer` (the role's entry for the same bucket)? Why not, or undefined. */
+function notCovered(inner: ResolvedBucketAccess, outer: ResolvedBucketAccess | undefined): string | undefined {
+    if (!outer) return `bucket "${inner.bucket}" is not in the role's buckets`;
+    if (inner.access === AccessLevel.ReadWrite && outer.access !== AccessLevel.ReadWrite)
+        return `it asks for readWrite on "${inner.bucket}", which the role only reads`;
+    if (outer.prefixes.length > 0) {
+        const outside = inner.prefixes.length === 0 ? ["(the whole bucket)"] : inner.prefixes.filter((p) => !outer.prefixes.some((o) => p.startsWith(o)));
+        if (outside.length > 0) return `prefixes ${JSON.stringify(outside)} of "${inner.bucket}" are outside the role's ${JSON.stringify(outer.prefixes)}`;
+    }
+    const keys = inner.kmsKeyArns.filter((k) => !outer.kmsKeyArns.includes(k));
+    if (keys.length > 0) return `KMS keys ${JSON.stringify(keys)} are not among the role's for "${inner.bucket}"`;
+    return undefined;
+}
+
+/**
+ * roleSharing "sessionPolicy": one entry per service account of the component (no more, no fewer), each within the
+ * role's buckets, since a session policy can only narrow the role.
+ */
+function validateSessionPolicies(
+    args: RayS3AccessArgs,
+    namespace: string | undefined,
+    serviceAccountName: string | undefined,
+    additional: ServiceAccountRef[],
+    roleBuckets: ResolvedBucketAccess[],
+    problems: string[],
+): ResolvedSessionPolicy[] {
+    const entries = args.sessionPolicies ?? [];
+    if (namespace === undefined || serviceAccountName === undefined) {
+        problems.push(
+            `roleSharing "sessionPolicy" needs namespace and serviceAccountName as plain strings: they name the associations' session policies (an Output could leave an association without one)`,
+        );
+    }
+    const accounts = [...(namespace !== undefined && serviceAccountName !== undefined ? [{ namespace, name: serviceAccountName }] : []), ...additional];
+    const key = (ref: ServiceAccountRef) => `${ref.namespace}:${ref.name}`;
+    const known = new Set(accounts.map(key));
+    const seen = new Map<string, number>();
+    const resolved: ResolvedSessionPolicy[] = [];
+    entries.forEach((entry, index) => {
+        const field = `sessionPolicies[${index}]`;
+        const [ns, name, ...rest] = entry.serviceAccount.split(":");
+        if (!ns || !name || rest.length > 0) {
+            problems.push(`${field}.serviceAccount "${entry.serviceAccount}" is not "namespace:name": write it as e.g. "team-a:ray-s3-sa"`);
+            return;
+        }
+        if (seen.has(entry.serviceAccount)) {
+            problems.push(
+                `${field}.serviceAccount "${entry.serviceAccount}" repeats sessionPolicies[${seen.get(entry.serviceAccount)}]: one entry per service account`,
+            );
+            return;
+        }
+        seen.set(entry.serviceAccount, index);
+        if (accounts.length > 0 && !known.has(entry.serviceAccount)) {
+            problems.push(
+                `${field}.serviceAccount "${entry.serviceAccount}" is not a service account of this component (${[...known].join(", ")}): add it to additionalServiceAccounts or drop the entry`,
+            );
+        }
+        const buckets = validateBuckets(entry.buckets, problems, `${field}.buckets`);
+        for (const bucket of buckets) {
+            const why = notCovered(
+                bucket,
+                roleBuckets.find((b) => b.bucket === bucket.bucket),
+            );
+            if (why) problems.push(`${field}.buckets: ${why}: a session policy can only narrow the role, so list it in the role's buckets too`);
+        }
+        resolved.push({ ref: { namespace: ns, name }, buckets });
+    });
+    for (const ref of accounts) {
+        if (!seen.has(key(ref))) {
+            problems.push(
+                `sessionPolicies has no entry for "${key(ref)}": every service account of a "sessionPolicy" role needs its own buckets, or its pods would get the whole role`,
+            );
+        }
+    }
+    return resolved;
 }
 
 /** The token options: only where pods use web identity, an audience IAM can pin exactly, the webhook's lifetimes. */

@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { evaluatePolicies } from "../automation/evaluatePolicies";
 import { RayS3Access, RayS3AccessArgs } from "../components";
 import { policies } from "../policies/rules";
-import { ACCOUNT, identityAllows, podIdentityContext, trustAllows, webIdentityAllows } from "./support/iamOracle";
+import { ACCOUNT, identityAllows, podIdentityContext, sessionAllows, trustAllows, webIdentityAllows } from "./support/iamOracle";
 import { resetMocks, resourcesOfType, settle, useStack, valueOf, world } from "./support/mocks";
 
 const issuer = (id: string, region = "us-west-2") => `oidc.eks.${region}.amazonaws.com/id/${id}`;
@@ -328,6 +328,13 @@ describe("webIdentityToken: the annotations IRSA's webhook reads", () => {
         assert.equal(webIdentityAllows(trust, BLUE, SA, "sts.amazonaws.com"), false, "a token for another audience is refused");
     });
 
+    it("the audience is pinned also when the provider ARN is only known at deployment (looked up from the cluster)", async () => {
+        const { trust } = await build({ clusterName: "ray-blue", webIdentityToken: { audience: "ray.example.com" } });
+        const looked = `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE`;
+        assert.equal(webIdentityAllows(trust, looked, SA, "ray.example.com"), true);
+        assert.equal(webIdentityAllows(trust, looked, SA, "sts.amazonaws.com"), false);
+    });
+
     it("the default audience writes no audience annotation; a created provider lists the custom audience", async () => {
         await build({ oidcProviderArn: BLUE, webIdentityToken: { stsRegionalEndpoints: false } });
         assert.equal(resourcesOfType(SERVICE_ACCOUNT)[0].inputs.metadata.annotations["eks.amazonaws.com/audience"], undefined);
@@ -384,5 +391,130 @@ describe("webIdentityToken: the annotations IRSA's webhook reads", () => {
             JSON.stringify(violations),
         );
         useStack("dev");
+    });
+});
+
+describe("disableSessionTags and roleSharing sessionPolicy (Pod Identity)", () => {
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    const shared: Partial<RayS3AccessArgs> = {
+        identity: "podIdentity",
+        clusterName: "ray-blue",
+        roleSharing: "sessionPolicy",
+        additionalServiceAccounts: ["team-b:ray-s3-sa"],
+        namespace: "team-a",
+        buckets: [
+            { bucket: "shared-ckpt", prefixes: ["team-a/", "team-b/"] },
+            { bucket: "datasets", access: "read" },
+        ],
+        sessionPolicies: [
+            {
+                serviceAccount: "team-a:ray-s3-sa",
+                buckets: [
+                    { bucket: "shared-ckpt", prefixes: ["team-a/"] },
+                    { bucket: "datasets", access: "read" },
+                ],
+            },
+            { serviceAccount: "team-b:ray-s3-sa", buckets: [{ bucket: "shared-ckpt", prefixes: ["team-b/"] }] },
+        ],
+    };
+
+    it("one role holds the union; each association carries its tenant's session policy with session tags off", async () => {
+        const { policy } = await build(shared, "shared");
+        const associations = resourcesOfType(ASSOCIATION);
+        assert.equal(associations.length, 2);
+        for (const association of associations) {
+            assert.equal(association.inputs.disableSessionTags, true);
+            assert.ok(JSON.parse(association.inputs.policy).Statement.length > 0, association.name);
+        }
+        assert.equal(resourcesOfType("aws:iam/role:Role").length, 1);
+        const sessionOf = (ns: string) => associations.find((a) => a.inputs.namespace === ns)!.inputs.policy;
+        // The evaluator: the session policy intersected with the role's policy.
+        const object = (prefix: string) => `arn:aws:s3:::shared-ckpt/${prefix}checkpoints/step-1`;
+        assert.equal(await sessionAllows(policy, sessionOf("team-a"), "s3:PutObject", object("team-a/")), true);
+        assert.equal(await sessionAllows(policy, sessionOf("team-a"), "s3:GetObject", object("team-b/")), false, "A does not reach B's prefix");
+        assert.equal(await sessionAllows(policy, sessionOf("team-b"), "s3:GetObject", object("team-b/")), true);
+        assert.equal(await sessionAllows(policy, sessionOf("team-b"), "s3:PutObject", object("team-a/")), false, "B does not reach A's prefix");
+        assert.equal(await sessionAllows(policy, sessionOf("team-b"), "s3:GetObject", "arn:aws:s3:::datasets/x"), false, "B was not given the datasets");
+        assert.equal(await sessionAllows(policy, sessionOf("team-a"), "s3:GetObject", "arn:aws:s3:::datasets/x"), true);
+        assert.equal(await sessionAllows(policy, sessionOf("team-a"), "s3:PutObject", "arn:aws:s3:::datasets/x"), false, "and only to read");
+        // Without the session policy the role reaches both: the isolation is the session policy's.
+        assert.equal(await identityAllows(policy, "s3:GetObject", object("team-b/")), true);
+    });
+
+    it("with session tags off, the trust pins the account only: any association of the account gets in, another account does not", async () => {
+        const { trust } = await build({ identity: "podIdentity", clusterName: "ray-blue", disableSessionTags: true });
+        assert.equal(resourcesOfType(ASSOCIATION)[0].inputs.disableSessionTags, true);
+        const untagged = (account = ACCOUNT) =>
+            trustAllows(trust, "sts:AssumeRole", "pods.eks.amazonaws.com", { "aws:SourceAccount": account }).then(
+                async (a) => a && (await trustAllows(trust, "sts:TagSession", "pods.eks.amazonaws.com", { "aws:SourceAccount": account })),
+            );
+        assert.equal(await untagged(), true);
+        assert.equal(await untagged("444455556666"), false);
+        assert.equal(
+            await podIdentityAllows(trust, "ray-red", "anyone", "any-sa"),
+            true,
+            "the isolation that is lost: any cluster, namespace, service account of the account",
+        );
+    });
+
+    it("refuses combinations that would widen access, before anything is created", () => {
+        const refuse = (args: Partial<RayS3AccessArgs>, pattern: RegExp) =>
+            assert.throws(() => new RayS3Access("bad", { ...shared, ...args } as RayS3AccessArgs), pattern);
+        refuse(
+            { sessionPolicies: [shared.sessionPolicies![0]] },
+            /sessionPolicies has no entry for "team-b:ray-s3-sa": every service account of a "sessionPolicy" role needs its own buckets/,
+        );
+        refuse(
+            { sessionPolicies: [...shared.sessionPolicies!, { serviceAccount: "team-c:x", buckets: [{ bucket: "datasets", access: "read" }] }] },
+            /sessionPolicies\[2\].serviceAccount "team-c:x" is not a service account of this component/,
+        );
+        refuse(
+            { sessionPolicies: [{ serviceAccount: "team-a:ray-s3-sa", buckets: [{ bucket: "datasets" }] }, shared.sessionPolicies![1]] },
+            /sessionPolicies\[0\].buckets: it asks for readWrite on "datasets", which the role only reads/,
+        );
+        refuse(
+            {
+                sessionPolicies: [
+                    { serviceAccount: "team-a:ray-s3-sa", buckets: [{ bucket: "shared-ckpt", prefixes: ["team-c/"] }] },
+                    shared.sessionPolicies![1],
+                ],
+            },
+            /prefixes \["team-c\/"\] of "shared-ckpt" are outside the role's/,
+        );
+        refuse({ disableSessionTags: false }, /roleSharing "sessionPolicy" needs session tags off/);
+        refuse({ identity: "irsaAndPodIdentity", oidcProviderArn: BLUE }, /roleSharing "sessionPolicy" is only valid when identity is "podIdentity"/);
+        refuse({ roleSharing: "perTenant" }, /sessionPolicies is only valid with roleSharing "sessionPolicy"/);
+        const many = Array.from({ length: 40 }, (_, i) => `prefix-number-${i}/`);
+        refuse(
+            {
+                buckets: [{ bucket: "shared-ckpt" }],
+                sessionPolicies: [
+                    { serviceAccount: "team-a:ray-s3-sa", buckets: [{ bucket: "shared-ckpt", prefixes: many }] },
+                    { serviceAccount: "team-b:ray-s3-sa", buckets: [{ bucket: "shared-ckpt" }] },
+                ],
+            },
+            /the session policy of team-a:ray-s3-sa would be \d+ characters, over EKS's limit of 2048/,
+        );
+        assert.throws(
+            () => new RayS3Access("x", { namespace: "a", oidcProviderArn: BLUE, disableSessionTags: true, buckets: [{ bucket: "b-bucket" }] }),
+            /disableSessionTags is only valid with Pod Identity/,
+        );
+        assert.throws(
+            () =>
+                new RayS3Access("x", {
+                    namespace: "a",
+                    identity: "podIdentity",
+                    clusterName: "c",
+                    roleSharing: "abac",
+                    disableSessionTags: true,
+                    buckets: [{ bucket: "b-bucket" }],
+                }),
+            /disableSessionTags cannot be combined with roleSharing "abac"/,
+        );
+        assert.equal(world.resources.length, 0);
     });
 });

@@ -46,6 +46,29 @@ export async function identityAllows(
 }
 
 /**
+ * With this session policy on the session (an EKS Pod Identity association's `policy`), does the role's identity
+ * policy still allow `action` on `resource`? IAM grants the intersection.
+ */
+export async function sessionAllows(rolePolicy: string | object, sessionPolicy: string | object, action: string, resource: string): Promise<boolean> {
+    const parse = (p: string | object) => (typeof p === "string" ? JSON.parse(p) : p);
+    const principal = `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/eks-pod-identity`;
+    const result = await runSimulation(
+        {
+            identityPolicies: [{ name: "permissions", policy: parse(rolePolicy) }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            sessionPolicy: parse(sessionPolicy),
+            request: { action, principal, resource: { resource, accountId: ACCOUNT }, contextVariables: {} },
+        } as any,
+        {},
+    );
+    if (result.resultType === "error") {
+        throw new Error(`iam-simulate rejected the simulation of ${action} on ${resource}: ${JSON.stringify(result.errors)}`);
+    }
+    return result.overallResult === "Allowed";
+}
+
+/**
  * Does the trust policy let this principal perform `action` (an sts:AssumeRole* or sts:TagSession call)
  * against the role? Service-principal trusts go through the public `runSimulation`.
  */
