@@ -26,6 +26,7 @@ import { validateArgs } from "../components/validation";
 import { allowStatements, principalValues } from "../policies/lib/documents";
 import { AssumeRequest, trustAdmitsRequest, trustAdmitsSubject } from "../policies/lib/trust";
 import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "../programs/config";
+import { unionOfBuckets } from "../programs/sharing";
 import { CanaryKube, CanaryOptions, CanaryResult, CanaryTarget, runCanary } from "./canary";
 import { pooled } from "./pool";
 
@@ -289,19 +290,24 @@ function verifyPodIdentityTrust(
     subjects: ServiceAccountRef[],
     cluster: string,
     region: string,
-    shared: boolean,
+    shared: boolean | "untagged",
     out: Recorder,
 ): void {
     const { partition, account } = arnParts(group.roleArn);
-    const request = (ref: ServiceAccountRef, overrides: { cluster?: string; account?: string } = {}) =>
-        agentRequest(partition, overrides.account ?? account, region, overrides.cluster ?? cluster, ref);
+    const untagged = shared === "untagged";
+    const request = (ref: ServiceAccountRef, overrides: { cluster?: string; account?: string } = {}): AssumeRequest => {
+        const full = agentRequest(partition, overrides.account ?? account, region, overrides.cluster ?? cluster, ref);
+        // Session tags off: EKS sends no aws:RequestTag/... keys.
+        return untagged ? { ...full, context: Object.fromEntries(Object.entries(full.context).filter(([k]) => !k.startsWith("aws:RequestTag/"))) } : full;
+    };
     const missing = subjects.filter((ref) => !trustAdmitsRequest(trust, request(ref)));
     const first = subjects[0];
     const otherAccount = account === "111111111111" ? "222222222222" : "111111111111";
     // Who must not get in: pods of another cluster or account, and (unless the role is shared by session
     // tags) other service accounts of the same cluster.
     const intruders: [string, AssumeRequest][] = [
-        [`pods of another cluster (${PROBE})`, request(first, { cluster: PROBE })],
+        // Without session tags nothing names the cluster: only another account must stay out.
+        ...(untagged ? [] : ([[`pods of another cluster (${PROBE})`, request(first, { cluster: PROBE })]] as [string, AssumeRequest][])),
         [`pods of another account (${otherAccount})`, request(first, { account: otherAccount })],
         ...(shared
             ? []
@@ -321,9 +327,11 @@ function verifyPodIdentityTrust(
         "trust",
         ok,
         ok
-            ? shared
-                ? `trust admits the Pod Identity agent of cluster ${cluster} in account ${account}, and nothing else`
-                : `trust admits the Pod Identity agent for exactly ${subjects.length > 3 ? `the ${subjects.length} service accounts of its tenants` : listOf(subjects.map((r) => `${r.namespace}/${r.name}`))}`
+            ? untagged
+                ? `trust admits the Pod Identity agent of account ${account} (session tags off: any association of the account that names the role), and no other account`
+                : shared
+                  ? `trust admits the Pod Identity agent of cluster ${cluster} in account ${account}, and nothing else`
+                  : `trust admits the Pod Identity agent for exactly ${subjects.length > 3 ? `the ${subjects.length} service accounts of its tenants` : listOf(subjects.map((r) => `${r.namespace}/${r.name}`))}`
             : `trust ${problems.join(" and ")}`,
         missing.length
             ? `run \`ray-s3-access up --stack ${stack}\`; the trust needs sts:AssumeRole and sts:TagSession for ${POD_IDENTITY_AGENT}`
@@ -338,6 +346,7 @@ async function verifyAssociations(
     cluster: string,
     clients: VerifyClients,
     out: Recorder,
+    expect: { disableSessionTags?: boolean; sessionPolicyOf?: (tenant: string) => PolicyDocument } = {},
 ): Promise<void> {
     for (const { tenant, ref } of subjects) {
         const listed = await clients.eks.send(
@@ -350,6 +359,20 @@ async function verifyAssociations(
             if (described.association?.roleArn === group.roleArn) found = described.association;
         }
         const targetOk = !found || (found.targetRoleArn ?? undefined) === group.assetsRoleArn;
+        if (found && (expect.disableSessionTags || expect.sessionPolicyOf)) {
+            const expected = expect.sessionPolicyOf?.(tenant);
+            const tagsOk = !expect.disableSessionTags || found.disableSessionTags === true;
+            const policyOk = expected === undefined || (typeof found.policy === "string" && isDeepStrictEqual(JSON.parse(found.policy), expected));
+            out.add(
+                tenant,
+                "session-policy",
+                tagsOk && policyOk,
+                tagsOk && policyOk
+                    ? `association ${ref.namespace}/${ref.name} has session tags off${expected ? " and its own session policy" : ""}`
+                    : `association ${ref.namespace}/${ref.name} ${[...(tagsOk ? [] : ["has session tags on"]), ...(policyOk ? [] : [found.policy ? "carries another session policy" : "carries no session policy, so its pods get the whole shared role"])].join(" and ")}`,
+                `run \`ray-s3-access up --stack ${stack}\` to restore the association`,
+            );
+        }
         out.add(
             tenant,
             "pod-identity-association",
@@ -485,6 +508,12 @@ async function verifyAssetsRole(
     );
 }
 
+/** The session policy a tenant's association carries under roleSharing "sessionPolicy": its own buckets. */
+function sessionPolicyFor(config: StackConfig, tenant: string, partition: string): PolicyDocument {
+    const entry = config.tenants.find((t) => t.namespace === tenant)!;
+    return buildS3PermissionsPolicy(partition, validateArgs(tenant, tenantArgs(config, entry)).buckets);
+}
+
 /** The S3 prefixes a tenant's pod should be able to list, as `bucket/prefix`. */
 function canaryTargets(config: StackConfig, tenant: TenantConfig): string[] {
     const valid = validateArgs(tenant.namespace, tenantArgs(config, tenant)).buckets;
@@ -549,13 +578,21 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
     }
     if (strategy.podIdentity) {
         for (const c of clusters) {
-            verifyPodIdentityTrust(stack, group, trust, refs, c.clusterName!, c.region, config.roleSharing === "abac", out);
-            await verifyAssociations(stack, group, subjects, c.clusterName!, { ...clients, eks: eksClient(clients, c.region) }, out);
+            const untagged = config.roleSharing === "sessionPolicy" || args.disableSessionTags === true;
+            verifyPodIdentityTrust(stack, group, trust, refs, c.clusterName!, c.region, untagged ? "untagged" : config.roleSharing === "abac", out);
+            await verifyAssociations(stack, group, subjects, c.clusterName!, { ...clients, eks: eksClient(clients, c.region) }, out, {
+                disableSessionTags: untagged,
+                sessionPolicyOf: config.roleSharing === "sessionPolicy" ? (tenant) => sessionPolicyFor(config, tenant, partition) : undefined,
+            });
         }
     }
 
     // The S3 policy the stack would attach, compared as documents (not strings).
-    const buckets = validateArgs(first.namespace, args).buckets;
+    // A sessionPolicy role holds every tenant's buckets (the union); each association narrows it.
+    const buckets = validateArgs(
+        first.namespace,
+        config.roleSharing === "sessionPolicy" ? { ...args, buckets: unionOfBuckets(group.tenants.flatMap((t) => t.buckets)) } : args,
+    ).buckets;
     const s3Policy = buildS3PermissionsPolicy(partition, buckets, config.roleSharing === "abac" ? abacScope(clusters.map((c) => c.clusterName!)) : {});
     const chain: ChainOptions = { tagSession: strategy.podIdentity, externalId: first.assetsExternalId };
     const expected = first.assetsDeployRoleArn && group.assetsRoleArn ? buildAssumeAssetsPolicy(group.assetsRoleArn, chain) : s3Policy;

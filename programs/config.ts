@@ -101,7 +101,7 @@ export const stackConfigSchema = z
         additionalClusters: z.array(additionalCluster).optional(),
         annotateServiceAccount: z.boolean().optional(),
         webIdentityToken: webIdentityToken.optional(),
-        roleSharing: z.enum(["perTenant", "abac", "packed"]).default("perTenant"),
+        roleSharing: z.enum(["perTenant", "abac", "packed", "sessionPolicy"]).default("perTenant"),
         tags: tags.optional(),
         tenants: z.array(tenantSchema).min(1),
         /** Per-tenant stacks: the environment stack (`org/project/stack`) whose outputs they read. */
@@ -238,7 +238,7 @@ function sharingProblems(config: StackConfig): string[] {
     if (config.tenantStacks) {
         problems.push(`${key} "${config.roleSharing}" shares roles across tenants, so it cannot run with one stack per tenant (--per-tenant): use "perTenant"`);
     }
-    const wanted = config.roleSharing === "abac" ? "podIdentity" : "irsa";
+    const wanted = config.roleSharing === "packed" ? "irsa" : "podIdentity";
     config.tenants.forEach((tenant, index) => {
         if ((tenant.identity ?? config.identity) !== wanted) {
             problems.push(`tenant ${index} ("${tenant.namespace}") field identity: ${key} "${config.roleSharing}" needs identity "${wanted}" for every tenant`);

@@ -5,10 +5,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { RayS3AccessValidationError } from "../components";
+import { checkBeforeRegistration } from "../components/rayS3Access";
 import { STS_AUDIENCE } from "../components/trustPolicy";
-import { parseStackConfig, StackConfig, TOP_LEVEL_KEYS } from "./config";
+import { CONFIG_NAMESPACE, parseStackConfig, StackConfig, StackConfigError, TOP_LEVEL_KEYS } from "./config";
 import { packTenants, providerArnForPacking, RoleGroup } from "./sharing";
-import { createRoleGroup, TenantOutputs } from "./tenants";
+import { createRoleGroup, roleGroupArgs, TenantOutputs } from "./tenants";
 
 /** Every `ray-s3-access:*` value of the running stack, raw. */
 export function rawStackConfig(): Record<string, unknown> {
@@ -32,7 +34,8 @@ export interface EnvironmentOutputs {
 export function clusterOidcProvider(config: StackConfig): pulumi.Input<string> | undefined {
     if (!config.createOidcProvider) return config.oidcProviderArn;
     const issuer = config.oidcIssuerUrl ?? aws.eks.getClusterOutput({ name: config.clusterName! }).identities[0].oidcs[0].issuer;
-    return new aws.iam.OpenIdConnectProvider("cluster-oidc", { url: issuer, clientIdLists: [STS_AUDIENCE], tags: config.tags }).arn;
+    const audiences = [...new Set([STS_AUDIENCE, config.webIdentityToken?.audience ?? STS_AUDIENCE])];
+    return new aws.iam.OpenIdConnectProvider("cluster-oidc", { url: issuer, clientIdLists: audiences, tags: config.tags }).arn;
 }
 
 /** Which tenants share which role, per `ray-s3-access:roleSharing`. */
@@ -40,6 +43,8 @@ export function roleGroups(config: StackConfig): RoleGroup[] {
     switch (config.roleSharing) {
         case "abac":
             return [{ name: "abac-shared", tenants: config.tenants }];
+        case "sessionPolicy":
+            return [{ name: "session-shared", tenants: config.tenants }];
         case "packed":
             return packTenants(config, config.tenants, providerArnForPacking(config)!, config.trustPolicyMaxLength);
         default:
@@ -59,6 +64,19 @@ export async function environmentProgram(stack = pulumi.getStack(), raw = rawSta
     const providerArn = clusterOidcProvider(config);
     const tenants: Record<string, TenantOutputs> = {};
     const groups = config.tenantStacks ? [] : roleGroups(config);
+    // A shared role's documents depend on every tenant (the union, each session policy): checked before anything is created.
+    if (config.roleSharing === "sessionPolicy" || config.roleSharing === "abac") {
+        const problems: string[] = [];
+        for (const group of groups) {
+            try {
+                checkBeforeRegistration(group.name, roleGroupArgs(config, group));
+            } catch (error) {
+                if (!(error instanceof RayS3AccessValidationError)) throw error;
+                problems.push(...error.problems.map((p) => `${CONFIG_NAMESPACE}:roleSharing "${config.roleSharing}", shared role "${group.name}": ${p}`));
+            }
+        }
+        if (problems.length > 0) throw new StackConfigError(stack, problems);
+    }
     for (const [index, group] of groups.entries()) {
         if (index > 0 && index % GROUPS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
         Object.assign(tenants, createRoleGroup(config, group, providerArn));
@@ -66,7 +84,7 @@ export async function environmentProgram(stack = pulumi.getStack(), raw = rawSta
     return {
         identity: config.identity,
         clusterName: config.clusterName,
-        oidcProviderArn: config.identity === "irsa" ? pulumi.output(providerArn ?? "") : undefined,
+        oidcProviderArn: config.identity !== "podIdentity" ? pulumi.output(providerArn ?? "") : undefined,
         tenants,
     };
 }

@@ -10,6 +10,7 @@
 import { createHash } from "crypto";
 import { buildIrsaTrustPolicy, ServiceAccountRef } from "../components/trustPolicy";
 import { iamPolicyLength } from "../components/s3Policy";
+import { BucketAccess } from "../components/types";
 import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "./config";
 
 /** One role of the stack and the tenants it serves. */
@@ -93,4 +94,30 @@ export function providerArnForPacking(config: StackConfig): string[] | undefined
         (c) => c.oidcProviderArn ?? standIn(c.oidcIssuerUrl ?? "https://oidc.eks.xx-xxxxxxxxx-1.amazonaws.com/id/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
     );
     return [primary, ...more];
+}
+
+/**
+ * The least set of bucket entries that covers every given one: per bucket the widest access, the whole bucket if
+ * any entry is, else every prefix, and every KMS key.
+ */
+export function unionOfBuckets(entries: BucketAccess[]): BucketAccess[] {
+    const byBucket = new Map<string, { access: "read" | "readWrite"; prefixes: Set<string> | undefined; kmsKeyArns: Set<string> }>();
+    for (const entry of entries) {
+        const name = entry.bucket.replace(/^arn:[^:]+:s3:::/, "");
+        const known = byBucket.get(name);
+        const prefixes = entry.prefixes && entry.prefixes.length > 0 ? new Set(entry.prefixes) : undefined;
+        if (!known) {
+            byBucket.set(name, { access: entry.access ?? "readWrite", prefixes, kmsKeyArns: new Set(entry.kmsKeyArns ?? []) });
+            continue;
+        }
+        if ((entry.access ?? "readWrite") === "readWrite") known.access = "readWrite";
+        known.prefixes = known.prefixes && prefixes ? new Set([...known.prefixes, ...prefixes]) : undefined;
+        for (const key of entry.kmsKeyArns ?? []) known.kmsKeyArns.add(key);
+    }
+    return [...byBucket].map(([bucket, e]) => ({
+        bucket,
+        access: e.access,
+        ...(e.prefixes ? { prefixes: [...e.prefixes].sort() } : {}),
+        ...(e.kmsKeyArns.size > 0 ? { kmsKeyArns: [...e.kmsKeyArns].sort() } : {}),
+    }));
 }

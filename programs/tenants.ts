@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RayS3Access, RayS3AccessArgs } from "../components";
 import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "./config";
-import { RoleGroup } from "./sharing";
+import { RoleGroup, unionOfBuckets } from "./sharing";
 
 /**
  * The ~/.sky/config.yaml lines a SkyPilot tenant needs: run pods as the tenant's service account, and do not
@@ -32,6 +32,34 @@ export interface TenantOutputs {
 }
 
 /**
+ * The RayS3Access arguments of a role group, without providers: pure, so the program checks every group with the
+ * component's own rules (`checkBeforeRegistration`) before it creates anything.
+ */
+export function roleGroupArgs(
+    config: StackConfig,
+    group: RoleGroup,
+    clusterOidcProviderArn?: pulumi.Input<string>,
+): { -readonly [K in keyof RayS3AccessArgs]: RayS3AccessArgs[K] } {
+    const [first, ...rest] = group.tenants;
+    const firstArgs = tenantArgs(config, first, clusterOidcProviderArn);
+    const others = rest.flatMap((tenant) => tenantSubjects(config, tenant)).map((ref) => `${ref.namespace}:${ref.name}`);
+    const args: { -readonly [K in keyof RayS3AccessArgs]: RayS3AccessArgs[K] } = {
+        ...firstArgs,
+        additionalServiceAccounts: [...(firstArgs.additionalServiceAccounts ?? []), ...others],
+        roleSharing: config.roleSharing === "abac" || config.roleSharing === "sessionPolicy" ? config.roleSharing : undefined,
+        trustPolicyMaxLength: config.roleSharing === "packed" ? config.trustPolicyMaxLength : firstArgs.trustPolicyMaxLength,
+    };
+    if (config.roleSharing === "sessionPolicy") {
+        // One role with every tenant's buckets; each tenant's service accounts get that tenant's own as their session policy.
+        args.buckets = unionOfBuckets(group.tenants.flatMap((tenant) => tenant.buckets));
+        args.sessionPolicies = group.tenants.flatMap((tenant) =>
+            tenantSubjects(config, tenant).map((ref) => ({ serviceAccount: `${ref.namespace}:${ref.name}`, buckets: tenant.buckets })),
+        );
+    }
+    return args;
+}
+
+/**
  * Creates one role's RayS3Access for a group of tenants (one tenant unless roles are shared), then what each
  * tenant's platform needs besides. The component is named after the group (the namespace for perTenant).
  */
@@ -41,15 +69,8 @@ export function createRoleGroup(
     clusterOidcProviderArn: pulumi.Input<string> | undefined,
     opts: pulumi.ComponentResourceOptions = {},
 ): Record<string, TenantOutputs> {
-    const [first, ...rest] = group.tenants;
-    const firstArgs = tenantArgs(config, first, clusterOidcProviderArn);
-    const others = rest.flatMap((tenant) => tenantSubjects(config, tenant)).map((ref) => `${ref.namespace}:${ref.name}`);
-    const args: { -readonly [K in keyof RayS3AccessArgs]: RayS3AccessArgs[K] } = {
-        ...firstArgs,
-        additionalServiceAccounts: [...(firstArgs.additionalServiceAccounts ?? []), ...others],
-        roleSharing: config.roleSharing === "abac" ? "abac" : undefined,
-        trustPolicyMaxLength: config.roleSharing === "packed" ? config.trustPolicyMaxLength : firstArgs.trustPolicyMaxLength,
-    };
+    const first = group.tenants[0];
+    const args = roleGroupArgs(config, group, clusterOidcProviderArn);
     const clusters = first.additionalClusters ?? config.additionalClusters;
     if (clusters?.some((c) => c.region !== undefined)) {
         // A cluster in another region: its issuer lookup and its associations use a provider for that region.

@@ -293,6 +293,52 @@ describe("verify against moto", function () {
         assert.match(stillAnnotated.find((f) => f.check === "service-account")!.message, /is still annotated with .*: its pods keep using IRSA/);
     });
 
+    it("sessionPolicy: an untagged trust pinned to the account, the union on the role, each association's own session policy", async () => {
+        await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const tenantsConfig = [
+            { namespace: "team-a", buckets: [{ bucket: "shared-ckpt", prefixes: ["team-a/"] }] },
+            { namespace: "team-b", buckets: [{ bucket: "shared-ckpt", prefixes: ["team-b/"] }] },
+        ];
+        const config = parseStackConfig("prod", {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            roleSharing: "sessionPolicy",
+            tenants: JSON.stringify(tenantsConfig),
+        });
+        const trust = buildTrustPolicy("podIdentity", {
+            providerArns: [],
+            accountId: ACCOUNT,
+            clusterNames: ["ray-prod"],
+            serviceAccounts: [],
+            roleSharing: "sessionPolicy",
+            sessionTags: false,
+        });
+        const role = await iam.send(new CreateRoleCommand({ RoleName: "session-shared-role", AssumeRolePolicyDocument: JSON.stringify(trust) }));
+        const union = buildS3PermissionsPolicy("aws", [{ bucket: "shared-ckpt", access: "readWrite", prefixes: ["team-a/", "team-b/"], kmsKeyArns: [] }]);
+        const policy = await iam.send(new CreatePolicyCommand({ PolicyName: "session-shared-policy", PolicyDocument: JSON.stringify(union) }));
+        await iam.send(new AttachRolePolicyCommand({ RoleName: "session-shared-role", PolicyArn: policy.Policy!.Arn! }));
+        const roleArn = role.Role!.Arn!;
+        const own = (prefix: string) =>
+            JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "shared-ckpt", access: "readWrite", prefixes: [prefix], kmsKeyArns: [] }]));
+        const deployed = { "team-a": { roleArn, role: "session-shared" }, "team-b": { roleArn, role: "session-shared" } };
+        const recorded = (b: { disableSessionTags?: boolean; policy?: string }) =>
+            withRecordedAssociations(eks, {
+                "team-a/ray-s3-sa": { roleArn, disableSessionTags: true, policy: own("team-a/") },
+                "team-b/ray-s3-sa": { roleArn, ...b },
+            });
+        const healthy = await verifyStack("prod", config, deployed, { iam, eks: recorded({ disableSessionTags: true, policy: own("team-b/") }) });
+        assert.ok(
+            healthy.every((f) => f.ok),
+            JSON.stringify(healthy.filter((f) => !f.ok)),
+        );
+        assert.match(healthy.find((f) => f.check === "trust")!.message, /session tags off: any association of the account/);
+        assert.equal(healthy.filter((f) => f.check === "session-policy").length, 2);
+        const drifted = await verifyStack("prod", config, deployed, { iam, eks: recorded({ disableSessionTags: true }) });
+        assert.match(drifted.find((f) => !f.ok)!.message, /association team-b\/ray-s3-sa carries no session policy, so its pods get the whole shared role/);
+        const crossed = await verifyStack("prod", config, deployed, { iam, eks: recorded({ disableSessionTags: true, policy: own("team-a/") }) });
+        assert.match(crossed.find((f) => !f.ok)!.message, /association team-b\/ray-s3-sa carries another session policy/);
+    });
+
     it("Pod Identity: associations from recorded EKS responses (moto does not implement them)", async () => {
         await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
         const trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }] });

@@ -5,7 +5,7 @@ import { parseStackConfig } from "../../programs/config";
 import { runProgram } from "../../programs/main";
 import { packTenants, providerArnForPacking } from "../../programs/sharing";
 import { resetMocks } from "../support/mocks";
-import { webIdentityAllows } from "../support/iamOracle";
+import { sessionAllows, webIdentityAllows } from "../support/iamOracle";
 
 const PROVIDER = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 
@@ -114,6 +114,56 @@ describe("roleSharing in the project's program", function () {
             assert.equal(trust.Statement.length, 2);
         }
         assert.equal(webIdentityAllows(trusts[0], GREEN, "system:serviceaccount:team-0:ray-s3-sa"), true);
+    });
+
+    it("sessionPolicy: one role with the union of the tenants' buckets, each tenant's association limited to its own", async () => {
+        const values = {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            roleSharing: "sessionPolicy",
+            tenants: [
+                {
+                    namespace: "team-a",
+                    buckets: [
+                        { bucket: "shared-ckpt", prefixes: ["team-a/"] },
+                        { bucket: "datasets", access: "read" },
+                    ],
+                },
+                { namespace: "team-b", buckets: [{ bucket: "shared-ckpt", prefixes: ["team-b/"] }], additionalServiceAccounts: ["team-b:submitter"] },
+            ],
+        };
+        const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "dev", config: config(values), program: runProgram });
+        assert.equal(resources.filter((r) => r.type === "aws:iam/role:Role").length, 1);
+        const rolePolicy = JSON.parse(resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy);
+        const objectArns = rolePolicy.Statement.flatMap((st: any) => [st.Resource].flat()).filter((r: string) => r.includes("/"));
+        assert.deepEqual(objectArns.sort(), ["arn:aws:s3:::datasets/*", "arn:aws:s3:::shared-ckpt/team-a/*", "arn:aws:s3:::shared-ckpt/team-b/*"]);
+        const associations = resources.filter((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.deepEqual(associations.map((a) => `${a.inputs.namespace}/${a.inputs.serviceAccount} ${a.inputs.disableSessionTags}`).sort(), [
+            "team-a/ray-s3-sa true",
+            "team-b/ray-s3-sa true",
+            "team-b/submitter true",
+        ]);
+        const sessionOf = (ns: string, sa = "ray-s3-sa") =>
+            associations.find((a) => a.inputs.namespace === ns && a.inputs.serviceAccount === sa)!.inputs.policy;
+        const object = (prefix: string) => `arn:aws:s3:::shared-ckpt/${prefix}x`;
+        const role = JSON.stringify(rolePolicy);
+        assert.equal(await sessionAllows(role, sessionOf("team-a"), "s3:GetObject", object("team-a/")), true);
+        assert.equal(await sessionAllows(role, sessionOf("team-a"), "s3:GetObject", object("team-b/")), false);
+        assert.equal(await sessionAllows(role, sessionOf("team-b", "submitter"), "s3:PutObject", object("team-b/")), true);
+        assert.equal(await sessionAllows(role, sessionOf("team-b", "submitter"), "s3:GetObject", "arn:aws:s3:::datasets/x"), false);
+        // A session policy over EKS's limit is refused for the whole stack before anything is created.
+        const wide = {
+            ...values,
+            tenants: [{ namespace: "team-a", buckets: [{ bucket: "shared-ckpt", prefixes: Array.from({ length: 40 }, (_, i) => `some-prefix-${i}/`) }] }],
+        };
+        await assert.rejects(
+            evaluateProgram({ project: "ray-s3-access", stack: "dev", config: config(wide), program: runProgram }),
+            /ray-s3-access:roleSharing "sessionPolicy", shared role "session-shared": sessionPolicies: the session policy of team-a:ray-s3-sa would be \d+ characters, over EKS's limit of 2048/,
+        );
+        assert.throws(
+            () => parseStackConfig("dev", config({ ...values, identity: "irsa", oidcProviderArn: PROVIDER })),
+            /roleSharing "sessionPolicy" needs identity "podIdentity" for every tenant/,
+        );
     });
 
     it("a raised quota packs more subjects per role", () => {

@@ -6,7 +6,7 @@
 export function withRecordedAssociations(
     eks: { send(command: any): Promise<any> },
     /** By `namespace/serviceAccount`: the association's role, and its target role when it chains. */
-    associations: Record<string, { roleArn: string; targetRoleArn?: string }>,
+    associations: Record<string, { roleArn: string; targetRoleArn?: string; disableSessionTags?: boolean; policy?: string }>,
     account = "123456789012",
 ): { send(command: any): Promise<any> } {
     const idOf = (key: string) => `a-${Object.keys(associations).indexOf(key).toString(16).padStart(17, "0")}`;
