@@ -81,6 +81,7 @@ export const tenantSchema = z
         additionalClusters: z.array(additionalCluster).optional(),
         annotateServiceAccount: z.boolean().optional(),
         webIdentityToken: webIdentityToken.optional(),
+        disableSessionTags: z.boolean().optional(),
     })
     .strict()
     .superRefine((tenant, ctx) => {
@@ -101,6 +102,7 @@ export const stackConfigSchema = z
         additionalClusters: z.array(additionalCluster).optional(),
         annotateServiceAccount: z.boolean().optional(),
         webIdentityToken: webIdentityToken.optional(),
+        disableSessionTags: z.boolean().optional(),
         roleSharing: z.enum(["perTenant", "abac", "packed", "sessionPolicy"]).default("perTenant"),
         tags: tags.optional(),
         tenants: z.array(tenantSchema).min(1),
@@ -135,6 +137,7 @@ export const TOP_LEVEL_KEYS = [
     "additionalClusters",
     "annotateServiceAccount",
     "webIdentityToken",
+    "disableSessionTags",
     "roleSharing",
     "tags",
     "tenants",
@@ -215,6 +218,7 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
         additionalClusters: (tenant.additionalClusters ?? config.additionalClusters)?.map(({ region: _region, ...cluster }) => cluster),
         annotateServiceAccount: tenant.annotateServiceAccount ?? config.annotateServiceAccount,
         webIdentityToken: tenantIdentity === "podIdentity" ? undefined : (tenant.webIdentityToken ?? config.webIdentityToken),
+        disableSessionTags: tenantIdentity === "irsa" ? undefined : (tenant.disableSessionTags ?? config.disableSessionTags),
         namespace: tenant.namespace,
         serviceAccountName: tenant.serviceAccountName ?? defaults[tenant.kind].serviceAccountName,
         manageServiceAccount: tenant.manageServiceAccount ?? defaults[tenant.kind].manageServiceAccount,
