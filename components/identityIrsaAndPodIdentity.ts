@@ -1,3 +1,4 @@
+import { associations, chainedProfile, serviceAccounts } from "./identityChildren";
 import { irsaStrategy } from "./identityIrsa";
 import { podIdentityStrategy } from "./identityPodIdentity";
 import { IdentityStrategy } from "./identityStrategy";
@@ -14,4 +15,9 @@ export const irsaAndPodIdentityStrategy: IdentityStrategy = {
     webIdentity: true,
     podIdentity: true,
     trustStatements: (scope) => [...irsaStrategy.trustStatements(scope), ...podIdentityStrategy.trustStatements(scope)],
+    handOver: (ctx) => {
+        // The annotation stays until the migration's second step drops it.
+        serviceAccounts(ctx, ctx.valid.annotateServiceAccount);
+        return { podIdentityAssociationId: associations(ctx), podEnvironment: chainedProfile(ctx) };
+    },
 };

@@ -1,3 +1,4 @@
+import { associations, serviceAccounts } from "./identityChildren";
 import { IdentityStrategy } from "./identityStrategy";
 import { podIdentityStatements, sharedPodIdentityStatement, untaggedPodIdentityStatement } from "./trustPolicy";
 import { IdentityType, RoleSharing } from "./types";
@@ -16,4 +17,8 @@ export const podIdentityStrategy: IdentityStrategy = {
             : scope.roleSharing === RoleSharing.Abac
               ? [sharedPodIdentityStatement({ accountId: scope.accountId, clusterName: scope.clusterNames })]
               : podIdentityStatements({ accountId: scope.accountId, clusterName: scope.clusterNames, serviceAccounts: scope.serviceAccounts }),
+    handOver: (ctx) => {
+        serviceAccounts(ctx, false);
+        return { podIdentityAssociationId: associations(ctx), podEnvironment: {} };
+    },
 };

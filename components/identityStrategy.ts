@@ -3,6 +3,7 @@
  * the role to the pods (the ServiceAccount annotation for web identity, associations for Pod Identity). The
  * component composes them; adding an identity type is one strategy file and one line in `identities.ts`.
  */
+import { HandOver, HandOverContext } from "./identityChildren";
 import { PolicyStatement } from "./s3Policy";
 import { ServiceAccountRef } from "./trustPolicy";
 import { IdentityType, RoleSharing } from "./types";
@@ -32,4 +33,6 @@ export interface IdentityStrategy {
     readonly podIdentity: boolean;
     /** The role's trust statements. */
     trustStatements(scope: TrustScope): PolicyStatement[];
+    /** Creates the children that hand the role to the pods, and returns the identity-specific outputs. */
+    handOver(ctx: HandOverContext): HandOver;
 }

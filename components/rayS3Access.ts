@@ -1,13 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { RAY_S3_ACCESS_TYPE } from "./constants";
-import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy, chainedAwsConfig, chainedEnvironment } from "./crossAccount";
-import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from "./kubernetes";
+import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
 import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
 import { abacScope, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
 import { issuerHostPath, ServiceAccountRef, STS_AUDIENCE } from "./trustPolicy";
-import { buildTrustPolicy } from "./identities";
-import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
+import { buildTrustPolicy, TrustScope } from "./identities";
+import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing } from "./types";
 import {
     DEFERRED_CHECKED_FIELDS,
     isDeferred,
@@ -94,35 +93,7 @@ export class RayS3Access extends pulumi.ComponentResource {
         const subjects: pulumi.Input<ServiceAccountRef[]> =
             plainSubjects ?? pulumi.all([namespace, serviceAccountName]).apply(([ns, sa]) => [{ namespace: ns, name: sa }, ...valid.additionalServiceAccounts]);
 
-        const strategy = valid.strategy;
-        let oidcProviderArn: pulumi.Input<string> = "";
-        let providerArns: pulumi.Input<string[]> = [];
-        if (strategy.webIdentity) {
-            oidcProviderArn = this.resolveOidcProvider(name, args, partition, childOpts);
-            const more = valid.additionalClusters.map((cluster, index) => this.resolveAdditionalOidcProvider(name, cluster, index, partition));
-            providerArns = pulumi.all([oidcProviderArn, ...more]);
-        }
-        const clusterNames: pulumi.Input<string[]> = strategy.podIdentity
-            ? pulumi.all([args.clusterName!, ...valid.additionalClusters.map((c) => c.clusterName!)])
-            : [];
-        const trustPolicy: pulumi.Input<string> =
-            known.trustPolicy ??
-            pulumi.all([providerArns, strategy.podIdentity ? accountIdOf(this) : "", clusterNames, subjects]).apply(([arns, accountId, clusters, refs]) =>
-                checkedTrustPolicy(
-                    name,
-                    valid,
-                    refs.length,
-                    buildTrustPolicy(valid.identity, {
-                        providerArns: arns,
-                        accountId,
-                        clusterNames: clusters,
-                        serviceAccounts: refs,
-                        roleSharing: valid.roleSharing,
-                        audience: valid.webIdentityToken.audience,
-                        sessionTags: !valid.disableSessionTags,
-                    }),
-                ),
-            );
+        const { oidcProviderArn, trustPolicy } = this.trust(name, args, valid, known, partition, subjects, childOpts);
 
         const permissionsPolicy: pulumi.Input<string> =
             known.permissionsPolicy ??
@@ -149,7 +120,7 @@ export class RayS3Access extends pulumi.ComponentResource {
         );
         // Buckets in another account: the S3 policy goes to an assets role there, which trusts only the
         // workload role; the workload role may only assume it.
-        const chain = { tagSession: strategy.podIdentity, externalId: args.assetsExternalId };
+        const chain = { tagSession: valid.strategy.podIdentity, externalId: args.assetsExternalId };
         let assetsRole: aws.iam.Role | undefined;
         let workloadPolicy: pulumi.Input<string> = permissionsPolicy;
         if (args.assetsProvider) {
@@ -195,70 +166,23 @@ export class RayS3Access extends pulumi.ComponentResource {
             new aws.iam.RolePolicyAttachment(`${name}-extra-${policyArnSuffix(arn)}`, { role: role.name, policyArn: arn }, childOpts);
         }
 
-        const serviceAccounts = [
-            { suffix: "", namespace, name: serviceAccountName },
-            ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
-        ];
-        let podIdentityAssociationId: pulumi.Input<string> = "";
-        // Pod Identity: every service account is associated in every cluster; the primary cluster's keep their names.
-        // roleSharing "sessionPolicy": each service account's association carries its own least-privilege document.
-        const sessionPolicyOf = (sa: { namespace: pulumi.Input<string>; name: pulumi.Input<string> }): pulumi.Input<string> | undefined => {
-            const entry = valid.sessionPolicies.find((e) => e.ref.namespace === sa.namespace && e.ref.name === sa.name);
-            if (!entry) return undefined;
-            return pulumi.output(partition).apply((p) => checkedSessionPolicy(name, entry, p));
-        };
-        const associationClusters = [
-            { suffix: "", clusterName: args.clusterName!, provider: undefined as aws.Provider | undefined },
-            ...valid.additionalClusters.map((c) => ({ suffix: `-${c.clusterName}`, clusterName: c.clusterName!, provider: c.provider })),
-        ];
-        const saSpec = (sa: (typeof serviceAccounts)[number]) => ({
-            resourceName: `${name}-sa${sa.suffix}`,
-            namespace: sa.namespace,
-            name: sa.name,
-            webhookAnnotations: valid.webIdentityToken.annotations,
+        // The identity's own children: ServiceAccounts, associations, IRSA's chained profile.
+        const { podIdentityAssociationId, podEnvironment } = valid.strategy.handOver({
+            name,
+            args,
+            valid,
+            opts: childOpts,
+            roleArn: role.arn,
+            assetsRoleArn: assetsRole?.arn,
+            accounts: [
+                { suffix: "", namespace, name: serviceAccountName },
+                ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
+            ],
+            sessionPolicyOf: (account) => {
+                const entry = valid.sessionPolicies.find((e) => e.ref.namespace === account.namespace && e.ref.name === account.name);
+                return entry && pulumi.output(partition).apply((p) => checkedSessionPolicy(name, entry, p));
+            },
         });
-        for (const sa of serviceAccounts) {
-            const irsaRoleArn = strategy.webIdentity && valid.annotateServiceAccount ? role.arn : undefined;
-            if (valid.manageServiceAccount === ServiceAccountMode.Create) {
-                createServiceAccount({ ...saSpec(sa), roleArn: irsaRoleArn }, childOpts);
-            } else if (valid.manageServiceAccount === ServiceAccountMode.Patch && irsaRoleArn !== undefined) {
-                patchServiceAccount({ ...saSpec(sa), roleArn: irsaRoleArn }, childOpts);
-            }
-            if (!strategy.podIdentity) continue;
-            for (const cluster of associationClusters) {
-                const association = new aws.eks.PodIdentityAssociation(
-                    `${name}-association${sa.suffix}${cluster.suffix}`,
-                    {
-                        clusterName: cluster.clusterName,
-                        namespace: sa.namespace,
-                        serviceAccount: sa.name,
-                        roleArn: role.arn,
-                        // EKS chains the pod's session from the workload role into the assets role.
-                        targetRoleArn: assetsRole?.arn,
-                        disableSessionTags: valid.disableSessionTags ? true : undefined,
-                        policy: sessionPolicyOf(sa),
-                        tags: args.tags,
-                    },
-                    cluster.provider ? { ...childOpts, provider: cluster.provider } : childOpts,
-                );
-                if (sa.suffix === "" && cluster.suffix === "") {
-                    podIdentityAssociationId = association.associationId;
-                }
-            }
-        }
-
-        let podEnvironment: { [key: string]: string } = {};
-        if (assetsRole && strategy.webIdentity) {
-            const assetsArn = assetsRole.arn;
-            createAwsConfigMap(
-                `${name}-aws-config`,
-                namespace,
-                serviceAccountName,
-                pulumi.all([role.arn, assetsArn]).apply(([workloadArn, arn]) => chainedAwsConfig(workloadArn, arn, args.assetsExternalId)),
-                childOpts,
-            );
-            podEnvironment = chainedEnvironment();
-        }
 
         this.roleArn = role.arn;
         this.roleName = role.name;
@@ -277,6 +201,41 @@ export class RayS3Access extends pulumi.ComponentResource {
         // Registering them again would serialize eleven Outputs per tenant into the component's state: at 1,000
         // tenants that alone costs about 10% more evaluation time (see `npm run bench`).
         this.registerOutputs({});
+    }
+
+    /**
+     * The role's trust policy, from the identity's strategy: with the OIDC provider of every cluster (IRSA), the
+     * account and every cluster's name (Pod Identity). Built from plain inputs when they decide it, else when the
+     * values resolve, and checked against the quota either way.
+     */
+    private trust(
+        name: string,
+        args: RayS3AccessArgs,
+        valid: ValidatedArgs,
+        known: KnownDocuments,
+        partition: pulumi.Input<string>,
+        subjects: pulumi.Input<ServiceAccountRef[]>,
+        childOpts: pulumi.CustomResourceOptions,
+    ): { oidcProviderArn: pulumi.Input<string>; trustPolicy: pulumi.Input<string> } {
+        const { strategy } = valid;
+        let oidcProviderArn: pulumi.Input<string> = "";
+        let providerArns: pulumi.Input<string[]> = [];
+        if (strategy.webIdentity) {
+            oidcProviderArn = this.resolveOidcProvider(name, args, partition, childOpts);
+            const more = valid.additionalClusters.map((cluster, index) => this.resolveAdditionalOidcProvider(name, cluster, index, partition));
+            providerArns = pulumi.all([oidcProviderArn, ...more]);
+        }
+        const clusterNames: pulumi.Input<string[]> = strategy.podIdentity
+            ? pulumi.all([args.clusterName!, ...valid.additionalClusters.map((c) => c.clusterName!)])
+            : [];
+        const trustPolicy =
+            known.trustPolicy ??
+            pulumi
+                .all([providerArns, strategy.podIdentity ? accountIdOf(this) : "", clusterNames, subjects])
+                .apply(([arns, accountId, clusters, refs]) =>
+                    checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, trustScope(valid, arns, accountId, clusters, refs))),
+                );
+        return { oidcProviderArn, trustPolicy };
     }
 
     /**
@@ -409,6 +368,19 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
     return json;
 }
 
+/** Everything the trust document depends on, from the validated arguments and the resolved values. */
+function trustScope(valid: ValidatedArgs, providerArns: string[], accountId: string, clusterNames: string[], refs: ServiceAccountRef[]): TrustScope {
+    return {
+        providerArns,
+        accountId,
+        clusterNames,
+        serviceAccounts: refs,
+        roleSharing: valid.roleSharing,
+        audience: valid.webIdentityToken.audience,
+        sessionTags: !valid.disableSessionTags,
+    };
+}
+
 /** EKS's limit for an association's session policy, in characters. */
 export const SESSION_POLICY_MAX_LENGTH = 2048;
 
@@ -487,15 +459,7 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
             typeof c.oidcProviderArn === "string" ? c.oidcProviderArn : standIn(c.oidcIssuerUrl),
         );
         const allGiven = [args, ...valid.additionalClusters].every((c) => typeof c.oidcProviderArn === "string");
-        const scope = {
-            providerArns: providers,
-            accountId: PLACEHOLDER_ACCOUNT,
-            clusterNames,
-            serviceAccounts: refs,
-            roleSharing: valid.roleSharing,
-            audience: valid.webIdentityToken.audience,
-            sessionTags: !valid.disableSessionTags,
-        };
+        const scope = trustScope(valid, providers, PLACEHOLDER_ACCOUNT, clusterNames, refs);
         const trust = check(() => checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, scope)));
         if (valid.identity === IdentityType.Irsa && allGiven) known.trustPolicy = trust;
     }

@@ -1,0 +1,104 @@
+/**
+ * The children that hand the role to pods, shared by the identity strategies: the ServiceAccounts (annotated for
+ * web identity or not), the Pod Identity associations (one per service account per cluster), and IRSA's chained
+ * profile for buckets in another account.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { chainedAwsConfig, chainedEnvironment } from "./crossAccount";
+import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from "./kubernetes";
+import { AdditionalCluster, RayS3AccessArgs, ServiceAccountMode } from "./types";
+import { ValidatedArgs } from "./validation";
+
+/** One service account the role serves; `suffix` keeps child names stable across reorderings. */
+export interface ServedAccount {
+    suffix: string;
+    namespace: pulumi.Input<string>;
+    name: pulumi.Input<string>;
+}
+
+/** What a strategy needs to create its children. */
+export interface HandOverContext {
+    name: string;
+    args: RayS3AccessArgs;
+    valid: ValidatedArgs;
+    opts: pulumi.CustomResourceOptions;
+    roleArn: pulumi.Output<string>;
+    /** The role in the buckets' account, when they are in another one. */
+    assetsRoleArn?: pulumi.Output<string>;
+    accounts: ServedAccount[];
+    /** The association's session policy for a service account (roleSharing "sessionPolicy"), or undefined. */
+    sessionPolicyOf(account: ServedAccount): pulumi.Input<string> | undefined;
+}
+
+/** The identity-specific outputs. */
+export interface HandOver {
+    podIdentityAssociationId: pulumi.Input<string>;
+    podEnvironment: { [key: string]: string };
+}
+
+/** Creates (or patches) the ServiceAccounts; `annotate` writes the role ARN and the token options for web identity. */
+export function serviceAccounts(ctx: HandOverContext, annotate: boolean): void {
+    const { valid, name, opts } = ctx;
+    for (const account of ctx.accounts) {
+        const spec = {
+            resourceName: `${name}-sa${account.suffix}`,
+            namespace: account.namespace,
+            name: account.name,
+            roleArn: annotate ? ctx.roleArn : undefined,
+            webhookAnnotations: valid.webIdentityToken.annotations,
+        };
+        if (valid.manageServiceAccount === ServiceAccountMode.Create) createServiceAccount(spec, opts);
+        else if (valid.manageServiceAccount === ServiceAccountMode.Patch && spec.roleArn !== undefined)
+            patchServiceAccount({ ...spec, roleArn: spec.roleArn }, opts);
+    }
+}
+
+/** One Pod Identity association per service account per cluster; returns the primary one's id. */
+export function associations(ctx: HandOverContext): pulumi.Input<string> {
+    const { args, valid, name, opts } = ctx;
+    // The primary cluster's associations keep their names; the others' are suffixed with the cluster.
+    const clusters: { suffix: string; clusterName: pulumi.Input<string>; provider?: aws.Provider }[] = [
+        { suffix: "", clusterName: args.clusterName! },
+        ...valid.additionalClusters.map((c: AdditionalCluster) => ({ suffix: `-${c.clusterName}`, clusterName: c.clusterName!, provider: c.provider })),
+    ];
+    let primary: pulumi.Input<string> = "";
+    for (const account of ctx.accounts) {
+        for (const cluster of clusters) {
+            const association = new aws.eks.PodIdentityAssociation(
+                `${name}-association${account.suffix}${cluster.suffix}`,
+                {
+                    clusterName: cluster.clusterName,
+                    namespace: account.namespace,
+                    serviceAccount: account.name,
+                    roleArn: ctx.roleArn,
+                    // EKS chains the pod's session from the workload role into the assets role.
+                    targetRoleArn: ctx.assetsRoleArn,
+                    disableSessionTags: valid.disableSessionTags ? true : undefined,
+                    policy: ctx.sessionPolicyOf(account),
+                    tags: args.tags,
+                },
+                cluster.provider ? { ...opts, provider: cluster.provider } : opts,
+            );
+            if (account.suffix === "" && cluster.suffix === "") primary = association.associationId;
+        }
+    }
+    return primary;
+}
+
+/**
+ * IRSA with buckets in another account: a ConfigMap holding the AWS config profile that chains the web-identity
+ * session into the assets role, and the environment the pods need to use it.
+ */
+export function chainedProfile(ctx: HandOverContext): { [key: string]: string } {
+    if (!ctx.assetsRoleArn) return {};
+    const [primary] = ctx.accounts;
+    createAwsConfigMap(
+        `${ctx.name}-aws-config`,
+        primary.namespace,
+        primary.name,
+        pulumi.all([ctx.roleArn, ctx.assetsRoleArn]).apply(([workloadArn, arn]) => chainedAwsConfig(workloadArn, arn, ctx.args.assetsExternalId)),
+        ctx.opts,
+    );
+    return chainedEnvironment();
+}
