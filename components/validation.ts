@@ -187,22 +187,19 @@ function shapeProblems(args: Record<string, unknown>): string[] {
                     problems.push(`sessionPolicies must be a list of { serviceAccount: "namespace:name", buckets: [...] }, not ${describeType(value)}`);
                     break;
                 }
-                value.forEach((entry, i) => {
-                    if (!isRecord(entry)) {
-                        problems.push(
-                            `sessionPolicies[${i}] must be an object like { serviceAccount: "team-a:ray-s3-sa", buckets: [...] }, not ${describeType(entry)}`,
-                        );
-                        return;
-                    }
-                    for (const key of Object.keys(entry)) {
-                        if (key !== "serviceAccount" && key !== "buckets")
-                            problems.push(
-                                `sessionPolicies[${i}] has an unknown key "${key}"${nearest(key, ["serviceAccount", "buckets"])}: it takes serviceAccount, buckets`,
-                            );
-                    }
-                    if (typeof entry.serviceAccount !== "string") problems.push(`sessionPolicies[${i}].serviceAccount must be a string "namespace:name"`);
-                    problems.push(...bucketShapeProblems(entry.buckets, `sessionPolicies[${i}].buckets`));
-                });
+                problems.push(
+                    ...entryShapeProblems(
+                        "sessionPolicies",
+                        value,
+                        ["serviceAccount", "buckets"],
+                        "a session policy entry",
+                        `{ serviceAccount: "team-a:ray-s3-sa", buckets: [...] }`,
+                        (field, entry) => [
+                            ...(typeof entry.serviceAccount === "string" ? [] : [`${field}.serviceAccount must be a string "namespace:name"`]),
+                            ...bucketShapeProblems(entry.buckets, `${field}.buckets`),
+                        ],
+                    ),
+                );
                 break;
         }
     }
@@ -226,67 +223,76 @@ function tokenShapeProblems(token: unknown): string[] {
     return problems;
 }
 
-function clusterShapeProblems(clusters: unknown): string[] {
-    if (!Array.isArray(clusters))
-        return [`additionalClusters must be a list of { clusterName?, oidcProviderArn?, oidcIssuerUrl?, provider? }, not ${describeType(clusters)}`];
+/**
+ * The entries of a list of objects: holes, entries that are not objects, unknown keys (with the nearest known one),
+ * then `check` for each entry's own fields. `noun` and `example` name an entry in messages.
+ */
+function entryShapeProblems(
+    label: string,
+    list: unknown[],
+    keys: string[],
+    noun: string,
+    example: string,
+    check: (field: string, entry: Record<string, unknown>) => string[],
+): string[] {
     const problems: string[] = [];
-    const keys = Object.keys(CLUSTER_KEYS);
-    for (let i = 0; i < clusters.length; i++) {
-        const field = `additionalClusters[${i}]`;
-        if (!(i in clusters)) {
-            problems.push(`additionalClusters has a hole at index ${i}: remove the empty slot`);
+    for (let i = 0; i < list.length; i++) {
+        const field = `${label}[${i}]`;
+        if (!(i in list)) {
+            problems.push(`${label} has a hole at index ${i}: remove the empty slot`);
             continue;
         }
-        const entry = clusters[i];
+        const entry = list[i];
         if (!isRecord(entry)) {
-            problems.push(`${field} must be an object like { clusterName: "ray-green" }, not ${describeType(entry)}`);
+            problems.push(`${field} must be an object like ${example}, not ${describeType(entry)}`);
             continue;
         }
         for (const key of Object.keys(entry)) {
-            if (!(key in CLUSTER_KEYS))
-                problems.push(`${field} has an unknown key "${key}"${nearest(key, keys)}: an additional cluster takes ${keys.join(", ")}`);
+            if (!keys.includes(key)) problems.push(`${field} has an unknown key "${key}"${nearest(key, keys)}: ${noun} takes ${keys.join(", ")}`);
         }
-        for (const [key, kind] of Object.entries(CLUSTER_KEYS)) {
-            const value = entry[key];
-            if (value === undefined) continue;
-            if (kind === "string" && typeof value !== "string") problems.push(`${field}.${key} must be a string, not ${describeType(value)}`);
-            if (kind === "input" && typeof value !== "string" && !isDeferred(value))
-                problems.push(`${field}.${key} must be a string (or an Output of one), not ${describeType(value)}`);
-            if (kind === "provider" && !pulumi.ProviderResource.isInstance(value)) {
-                problems.push(`${field}.provider must be an aws.Provider for the cluster's region (new aws.Provider(...)), not ${describeType(value)}`);
-            }
-        }
+        problems.push(...check(field, entry));
     }
     return problems;
 }
 
+function clusterShapeProblems(clusters: unknown): string[] {
+    if (!Array.isArray(clusters))
+        return [`additionalClusters must be a list of { clusterName?, oidcProviderArn?, oidcIssuerUrl?, provider? }, not ${describeType(clusters)}`];
+    return entryShapeProblems(
+        "additionalClusters",
+        clusters,
+        Object.keys(CLUSTER_KEYS),
+        "an additional cluster",
+        `{ clusterName: "ray-green" }`,
+        (field, entry) => {
+            const problems: string[] = [];
+            for (const [key, kind] of Object.entries(CLUSTER_KEYS)) {
+                const value = entry[key];
+                if (value === undefined) continue;
+                if (kind === "string" && typeof value !== "string") problems.push(`${field}.${key} must be a string, not ${describeType(value)}`);
+                if (kind === "input" && typeof value !== "string" && !isDeferred(value))
+                    problems.push(`${field}.${key} must be a string (or an Output of one), not ${describeType(value)}`);
+                if (kind === "provider" && !pulumi.ProviderResource.isInstance(value)) {
+                    problems.push(`${field}.provider must be an aws.Provider for the cluster's region (new aws.Provider(...)), not ${describeType(value)}`);
+                }
+            }
+            return problems;
+        },
+    );
+}
+
 function bucketShapeProblems(buckets: unknown, label = "buckets"): string[] {
     if (!Array.isArray(buckets)) return [`${label} must be a list of { bucket, access?, prefixes?, kmsKeyArns? }, not ${describeType(buckets)}`];
-    const problems: string[] = [];
-    const bucketKeys = Object.keys(BUCKET_KEYS);
-    for (let i = 0; i < buckets.length; i++) {
-        const field = `${label}[${i}]`;
-        if (!(i in buckets)) {
-            problems.push(`${label} has a hole at index ${i}: remove the empty slot`);
-            continue;
-        }
-        const entry = buckets[i];
-        if (!isRecord(entry)) {
-            problems.push(`${field} must be an object like { bucket: "my-ray-checkpoints" }, not ${describeType(entry)}`);
-            continue;
-        }
-        for (const key of Object.keys(entry)) {
-            if (!(key in BUCKET_KEYS))
-                problems.push(`${field} has an unknown key "${key}"${nearest(key, bucketKeys)}: a bucket entry takes ${bucketKeys.join(", ")}`);
-        }
+    return entryShapeProblems(label, buckets, Object.keys(BUCKET_KEYS), "a bucket entry", `{ bucket: "my-ray-checkpoints" }`, (field, entry) => {
+        const problems: string[] = [];
         if (entry.bucket !== undefined && typeof entry.bucket !== "string")
             problems.push(`${field}.bucket must be a string, not ${describeType(entry.bucket)}`);
         if (entry.access !== undefined && typeof entry.access !== "string")
             problems.push(`${field}.access must be a string, not ${describeType(entry.access)}`);
         problems.push(...stringListProblems(`${field}.prefixes`, entry.prefixes, `["checkpoints/"]`));
         problems.push(...stringListProblems(`${field}.kmsKeyArns`, entry.kmsKeyArns, `["arn:aws:kms:us-west-2:111122223333:key/ID"]`));
-    }
-    return problems;
+        return problems;
+    });
 }
 
 /** The rules for each argument that may be an Output, applied to the plain value or to what the Output resolves to. */
