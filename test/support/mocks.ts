@@ -120,3 +120,8 @@ export async function settle(): Promise<void> {
 export function resourcesOfType(type: string, namePrefix = ""): RecordedResource[] {
     return world.resources.filter((r) => r.type === type && r.name.startsWith(namePrefix));
 }
+
+/** The recorded resources as the policy pack sees them in a stack (their outputs as props). */
+export function recordedForPolicies(stack: string): { type: string; name: string; urn: string; props: Record<string, any> }[] {
+    return world.resources.map((r) => ({ type: r.type, name: r.name, urn: `urn:pulumi:${stack}::ray-s3-access::${r.type}::${r.name}`, props: r.state }));
+}
