@@ -116,6 +116,8 @@ export function plausibleOutputs(
                 ...inputs,
                 associationId: `a-${name}`,
                 associationArn: `arn:${partition}:eks:${region}:${account}:podidentityassociation/${inputs.clusterName}/a-${name}`,
+                // EKS generates it for associations with a target role (a UUID); a stand-in derived from the name.
+                ...(inputs.targetRoleArn ? { externalId: `ext-${name}` } : {}),
             };
         default:
             return { ...inputs };

@@ -471,7 +471,10 @@ async function verifyAssetsRole(
         return;
     const trust = decode(role.AssumeRolePolicyDocument);
     const actions = [chainActions(chain)].flat();
-    const externalId = chain.externalId;
+    // IRSA's profile passes assetsExternalId; Pod Identity passes each association's own id, which the trust lists.
+    const listed = allowStatements(trust).flatMap((st) => st.conditions.filter((c) => c.key.toLowerCase() === "sts:externalid").flatMap((c) => c.values));
+    const requiresId = chain.externalId !== undefined;
+    const externalId: string | undefined = typeof chain.externalId === "string" ? chain.externalId : listed[0];
     const from = (principal: string, withExternalId = true): AssumeRequest => ({
         principal: { kind: "AWS", value: principal },
         actions,
@@ -484,7 +487,7 @@ async function verifyAssetsRole(
         [`another role of the workload's account`, from(`arn:${partition}:iam::${workloadAccount}:role/${PROBE}`)],
         [`another role of the buckets' account`, from(`arn:${partition}:iam::${account}:role/${PROBE}`)],
         [`a role of another account`, from(`arn:${partition}:iam::${otherAccount}:role/${PROBE}`)],
-        ...(externalId ? ([[`the workload role without the external id`, from(group.roleArn, false)]] as [string, AssumeRequest][]) : []),
+        ...(requiresId ? ([[`the workload role without the external id`, from(group.roleArn, false)]] as [string, AssumeRequest][]) : []),
     ];
     const admitted = intruders.filter(([, r]) => trustAdmitsRequest(trust, r)).map(([who]) => who);
     out.add(
@@ -492,7 +495,7 @@ async function verifyAssetsRole(
         "assets-trust",
         admitsWorkload && admitted.length === 0,
         admitsWorkload && admitted.length === 0
-            ? `the assets role trusts only the workload role ${group.roleArn}${externalId ? " (with the external id)" : ""}`
+            ? `the assets role trusts only the workload role ${group.roleArn}${requiresId ? " (with the external id)" : ""}`
             : `the assets role's trust ${[...(admitsWorkload ? [] : [`does not admit the workload role ${group.roleArn}`]), ...(admitted.length ? [`also admits ${listOf(admitted)}`] : [])].join(" and ")}`,
         `the trust was changed outside the stack: run \`ray-s3-access up --stack ${stack}\` to restore it`,
     );
@@ -594,7 +597,8 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
         config.roleSharing === "sessionPolicy" ? { ...args, buckets: unionOfBuckets(group.tenants.flatMap((t) => t.buckets)) } : args,
     ).buckets;
     const s3Policy = buildS3PermissionsPolicy(partition, buckets, config.roleSharing === "abac" ? abacScope(clusters.map((c) => c.clusterName!)) : {});
-    const chain: ChainOptions = { tagSession: strategy.podIdentity, externalId: first.assetsExternalId };
+    // Pod Identity alone pins each association's external id in the assets role's trust.
+    const chain: ChainOptions = { tagSession: strategy.podIdentity, externalId: identity === "podIdentity" ? [] : first.assetsExternalId };
     const expected = first.assetsDeployRoleArn && group.assetsRoleArn ? buildAssumeAssetsPolicy(group.assetsRoleArn, chain) : s3Policy;
     const { matching, attached } = await attachedPolicyMatches(clients.iam, roleName, expected);
     out.add(

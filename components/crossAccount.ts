@@ -13,8 +13,11 @@ export const ASSETS_PROFILE = "assets";
 export interface ChainOptions {
     /** Pod Identity chains with session tags: the assets role must allow sts:TagSession. */
     tagSession: boolean;
-    /** An external id the assets role requires (IRSA profiles pass it). */
-    externalId?: string;
+    /**
+     * The external id(s) the assets role requires: IRSA's profile passes `assetsExternalId`; with Pod Identity, each
+     * association's own id, which EKS passes when it chains.
+     */
+    externalId?: string | string[];
 }
 
 /** What the workload role needs on the assets role (and the assets role's trust allows). */
@@ -32,7 +35,18 @@ export function buildAssetsTrustPolicy(workloadRoleArn: string, options: ChainOp
                 Effect: "Allow",
                 Principal: { AWS: workloadRoleArn },
                 Action: chainActions(options),
-                ...(options.externalId ? { Condition: { StringEquals: { "sts:ExternalId": options.externalId } } } : {}),
+                ...(options.externalId !== undefined && options.externalId.length > 0
+                    ? {
+                          Condition: {
+                              StringEquals: {
+                                  "sts:ExternalId":
+                                      [options.externalId].flat().length === 1
+                                          ? [options.externalId].flat()[0]
+                                          : [...new Set([options.externalId].flat())].sort(),
+                              },
+                          },
+                      }
+                    : {}),
             },
         ],
     };

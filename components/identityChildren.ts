@@ -35,6 +35,8 @@ export interface HandOverContext {
 export interface HandOver {
     podIdentityAssociationId: pulumi.Input<string>;
     podEnvironment: { [key: string]: string };
+    /** Pod Identity with a target role: every association's external id (EKS passes it when it chains). */
+    externalIds?: pulumi.Output<string>[];
 }
 
 /** Creates (or patches) the ServiceAccounts; `annotate` writes the role ARN and the token options for web identity. */
@@ -54,8 +56,8 @@ export function serviceAccounts(ctx: HandOverContext, annotate: boolean): void {
     }
 }
 
-/** One Pod Identity association per service account per cluster; returns the primary one's id. */
-export function associations(ctx: HandOverContext): pulumi.Input<string> {
+/** One Pod Identity association per service account per cluster; the primary one's id, and every external id. */
+export function associations(ctx: HandOverContext): { primary: pulumi.Input<string>; externalIds: pulumi.Output<string>[] } {
     const { args, valid, name, opts } = ctx;
     // The primary cluster's associations keep their names; the others' are suffixed with the cluster.
     const clusters: { suffix: string; clusterName: pulumi.Input<string>; provider?: aws.Provider }[] = [
@@ -63,6 +65,7 @@ export function associations(ctx: HandOverContext): pulumi.Input<string> {
         ...valid.additionalClusters.map((c: AdditionalCluster) => ({ suffix: `-${c.clusterName}`, clusterName: c.clusterName!, provider: c.provider })),
     ];
     let primary: pulumi.Input<string> = "";
+    const externalIds: pulumi.Output<string>[] = [];
     for (const account of ctx.accounts) {
         for (const cluster of clusters) {
             const association = new aws.eks.PodIdentityAssociation(
@@ -81,9 +84,10 @@ export function associations(ctx: HandOverContext): pulumi.Input<string> {
                 cluster.provider ? { ...opts, provider: cluster.provider } : opts,
             );
             if (account.suffix === "" && cluster.suffix === "") primary = association.associationId;
+            if (ctx.assetsRoleArn) externalIds.push(association.externalId);
         }
     }
-    return primary;
+    return { primary, externalIds };
 }
 
 /**

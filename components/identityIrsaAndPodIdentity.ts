@@ -18,6 +18,7 @@ export const irsaAndPodIdentityStrategy: IdentityStrategy = {
     handOver: (ctx) => {
         // The annotation stays until the migration's second step drops it.
         serviceAccounts(ctx, ctx.valid.annotateServiceAccount);
-        return { podIdentityAssociationId: associations(ctx), podEnvironment: chainedProfile(ctx) };
+        // No external-id pin: the IRSA path's profile passes none, and it must keep working during the migration.
+        return { podIdentityAssociationId: associations(ctx).primary, podEnvironment: chainedProfile(ctx) };
     },
 };

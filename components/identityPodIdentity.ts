@@ -19,6 +19,7 @@ export const podIdentityStrategy: IdentityStrategy = {
               : podIdentityStatements({ accountId: scope.accountId, clusterName: scope.clusterNames, serviceAccounts: scope.serviceAccounts }),
     handOver: (ctx) => {
         serviceAccounts(ctx, false);
-        return { podIdentityAssociationId: associations(ctx), podEnvironment: {} };
+        const { primary, externalIds } = associations(ctx);
+        return { podIdentityAssociationId: primary, podEnvironment: {}, externalIds };
     },
 };

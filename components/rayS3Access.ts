@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
@@ -120,17 +121,94 @@ export class RayS3Access extends pulumi.ComponentResource {
         );
         // Buckets in another account: the S3 policy goes to an assets role there, which trusts only the
         // workload role; the workload role may only assume it.
+        const assets = args.assetsProvider ? this.assetsAccount(name, args, valid, role, permissionsPolicy, partition, describe) : undefined;
+        const workloadPolicy: pulumi.Input<string> = assets?.workloadPolicy ?? permissionsPolicy;
+        const policy = new aws.iam.Policy(
+            `${name}-policy`,
+            {
+                path: args.rolePath,
+                description: describe((workload) =>
+                    assets ? `Assume the assets role for ${workload} (ray-s3-access)` : `Least-privilege S3 access for ${workload} (ray-s3-access)`,
+                ),
+                policy: workloadPolicy,
+                tags: args.tags,
+            },
+            childOpts,
+        );
+        new aws.iam.RolePolicyAttachment(`${name}-policy-attachment`, { role: role.name, policyArn: policy.arn }, childOpts);
+        for (const arn of valid.additionalPolicyArns) {
+            new aws.iam.RolePolicyAttachment(`${name}-extra-${policyArnSuffix(arn)}`, { role: role.name, policyArn: arn }, childOpts);
+        }
+
+        // The identity's own children: ServiceAccounts, associations, IRSA's chained profile.
+        const { podIdentityAssociationId, podEnvironment, externalIds } = valid.strategy.handOver({
+            name,
+            args,
+            valid,
+            opts: childOpts,
+            roleArn: role.arn,
+            assetsRoleArn: assets?.arn,
+            accounts: [
+                { suffix: "", namespace, name: serviceAccountName },
+                ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
+            ],
+            sessionPolicyOf: (account) => {
+                const entry = valid.sessionPolicies.find((e) => e.ref.namespace === account.namespace && e.ref.name === account.name);
+                return entry && pulumi.output(partition).apply((p) => checkedSessionPolicy(name, entry, p));
+            },
+        });
+
+        // Pod Identity's chain: the assets role's trust needs every association's external id, so it comes last.
+        assets?.finish(externalIds);
+
+        this.roleArn = role.arn;
+        this.roleName = role.name;
+        this.policyArn = policy.arn;
+        lazyOutputSources.set(this, {
+            namespace,
+            serviceAccountName,
+            trustPolicy,
+            permissionsPolicy: workloadPolicy,
+            oidcProviderArn,
+            podIdentityAssociationId,
+            assetsRoleArn: assets ? assets.arn : "",
+            podEnvironment,
+        });
+        // The outputs are the public properties (and the multi-language host reads them from there).
+        // Registering them again would serialize eleven Outputs per tenant into the component's state: at 1,000
+        // tenants that alone costs about 10% more evaluation time (see `npm run bench`).
+        this.registerOutputs({});
+    }
+
+    /**
+     * The assets account's role and policy (buckets in another account). With Pod Identity alone, EKS passes each
+     * association's external id when it chains, and the associations must name the assets role: its ARN is computed
+     * from a deterministic name so the associations come first, and `finish` creates the role with their ids in its
+     * trust. Otherwise the role is created at once.
+     */
+    private assetsAccount(
+        name: string,
+        args: RayS3AccessArgs,
+        valid: ValidatedArgs,
+        role: aws.iam.Role,
+        permissionsPolicy: pulumi.Input<string>,
+        partition: pulumi.Input<string>,
+        describe: (text: (workload: string) => string) => pulumi.Input<string>,
+    ): { arn: pulumi.Output<string>; workloadPolicy: pulumi.Output<string>; finish(externalIds?: pulumi.Output<string>[]): void } {
+        const assetsOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.assetsProvider };
         const chain = { tagSession: valid.strategy.podIdentity, externalId: args.assetsExternalId };
-        let assetsRole: aws.iam.Role | undefined;
-        let workloadPolicy: pulumi.Input<string> = permissionsPolicy;
-        if (args.assetsProvider) {
-            const assetsOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.assetsProvider };
-            assetsRole = new aws.iam.Role(
+        const pinsExternalIds = valid.identity === IdentityType.PodIdentity;
+        const roleName = pinsExternalIds ? assetsRoleName(name) : undefined;
+        const createRole = (externalIds: pulumi.Output<string>[] = []) => {
+            const assetsRole = new aws.iam.Role(
                 `${name}-assets-role`,
                 {
+                    name: roleName,
                     path: args.rolePath,
                     description: describe((workload) => `S3 access for ${workload}, assumed from its workload role (ray-s3-access)`),
-                    assumeRolePolicy: role.arn.apply((arn) => compactJson(buildAssetsTrustPolicy(arn, chain))),
+                    assumeRolePolicy: pulumi
+                        .all([role.arn, ...externalIds])
+                        .apply(([arn, ...ids]) => compactJson(buildAssetsTrustPolicy(arn, pinsExternalIds ? { ...chain, externalId: ids } : chain))),
                     maxSessionDuration: valid.maxSessionDuration,
                     tags: args.tags,
                 },
@@ -147,60 +225,18 @@ export class RayS3Access extends pulumi.ComponentResource {
                 assetsOpts,
             );
             new aws.iam.RolePolicyAttachment(`${name}-assets-policy-attachment`, { role: assetsRole.name, policyArn: assetsPolicy.arn }, assetsOpts);
-            workloadPolicy = assetsRole.arn.apply((arn) => compactJson(buildAssumeAssetsPolicy(arn, chain)));
+            return assetsRole;
+        };
+        let arn: pulumi.Output<string>;
+        let finish: (externalIds?: pulumi.Output<string>[]) => void = () => undefined;
+        if (pinsExternalIds) {
+            const account = aws.getCallerIdentityOutput({}, { parent: this, provider: args.assetsProvider }).accountId;
+            arn = pulumi.interpolate`arn:${partition}:iam::${account}:role${args.rolePath ?? "/"}${roleName}`;
+            finish = (externalIds) => void createRole(externalIds);
+        } else {
+            arn = createRole().arn;
         }
-        const policy = new aws.iam.Policy(
-            `${name}-policy`,
-            {
-                path: args.rolePath,
-                description: describe((workload) =>
-                    assetsRole ? `Assume the assets role for ${workload} (ray-s3-access)` : `Least-privilege S3 access for ${workload} (ray-s3-access)`,
-                ),
-                policy: workloadPolicy,
-                tags: args.tags,
-            },
-            childOpts,
-        );
-        new aws.iam.RolePolicyAttachment(`${name}-policy-attachment`, { role: role.name, policyArn: policy.arn }, childOpts);
-        for (const arn of valid.additionalPolicyArns) {
-            new aws.iam.RolePolicyAttachment(`${name}-extra-${policyArnSuffix(arn)}`, { role: role.name, policyArn: arn }, childOpts);
-        }
-
-        // The identity's own children: ServiceAccounts, associations, IRSA's chained profile.
-        const { podIdentityAssociationId, podEnvironment } = valid.strategy.handOver({
-            name,
-            args,
-            valid,
-            opts: childOpts,
-            roleArn: role.arn,
-            assetsRoleArn: assetsRole?.arn,
-            accounts: [
-                { suffix: "", namespace, name: serviceAccountName },
-                ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
-            ],
-            sessionPolicyOf: (account) => {
-                const entry = valid.sessionPolicies.find((e) => e.ref.namespace === account.namespace && e.ref.name === account.name);
-                return entry && pulumi.output(partition).apply((p) => checkedSessionPolicy(name, entry, p));
-            },
-        });
-
-        this.roleArn = role.arn;
-        this.roleName = role.name;
-        this.policyArn = policy.arn;
-        lazyOutputSources.set(this, {
-            namespace,
-            serviceAccountName,
-            trustPolicy,
-            permissionsPolicy: workloadPolicy,
-            oidcProviderArn,
-            podIdentityAssociationId,
-            assetsRoleArn: assetsRole ? assetsRole.arn : "",
-            podEnvironment,
-        });
-        // The outputs are the public properties (and the multi-language host reads them from there).
-        // Registering them again would serialize eleven Outputs per tenant into the component's state: at 1,000
-        // tenants that alone costs about 10% more evaluation time (see `npm run bench`).
-        this.registerOutputs({});
+        return { arn, workloadPolicy: arn.apply((a) => compactJson(buildAssumeAssetsPolicy(a, chain))), finish };
     }
 
     /**
@@ -366,6 +402,12 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
         throw new RayS3AccessValidationError(name, [problem]);
     }
     return json;
+}
+
+/** The assets role's name when its ARN must be known before it exists: from the component's name, stable, at most 64 characters. */
+function assetsRoleName(name: string): string {
+    const base = `${name}-assets`.replace(/[^\w+=,.@-]/g, "-").slice(0, 55);
+    return `${base}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
 }
 
 /** Everything the trust document depends on, from the validated arguments and the resolved values. */

@@ -113,6 +113,41 @@ describe("cross-account buckets", () => {
         assert.equal(await identityAllows(s3, "s3:PutObject", "arn:aws:s3:::assets-ckpt/other/x", {}, assetsSession), false);
     });
 
+    it("Pod Identity: the assets role's trust pins each association's external id (the confused-deputy guard EKS documents)", async () => {
+        resetMocks();
+        const assets = new aws.Provider("assets-x", { region: "us-west-2", assumeRoles: [{ roleArn: `arn:aws:iam::${ASSETS}:role/deployer` }] });
+        const component = new RayS3Access("ray", {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            namespace: "ray",
+            additionalServiceAccounts: ["ray-jobs:submitter"],
+            buckets: [{ bucket: "assets-ckpt", prefixes: ["checkpoints/"] }],
+            assetsProvider: assets,
+        });
+        const assetsRoleArn = await valueOf(component.assetsRoleArn);
+        await settle();
+        const associations = resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.equal(associations.length, 2);
+        // The associations name the assets role by its computed ARN, before the role exists.
+        for (const association of associations) assert.equal(association.inputs.targetRoleArn, assetsRoleArn);
+        const [assetsRole] = resourcesOfType("aws:iam/role:Role", "ray-assets-role");
+        assert.match(assetsRoleArn, new RegExp(`:role/${assetsRole.inputs.name}$`));
+        assert.match(assetsRole.inputs.name, /^ray-assets-[0-9a-f]{8}$/);
+        const trust = JSON.parse(assetsRole.inputs.assumeRolePolicy);
+        const ids = associations.map((a) => a.state.externalId).sort();
+        assert.deepEqual(trust.Statement[0].Condition.StringEquals["sts:ExternalId"], ids);
+        // The evaluator: the workload session gets in only with an association's external id.
+        const workloadRoleArn: string = resourcesOfType("aws:iam/role:Role", "ray-role")[0].state.arn;
+        assert.deepEqual(trust.Statement[0].Principal, { AWS: workloadRoleArn });
+        const session = `arn:aws:sts::${COMPUTE}:assumed-role/${workloadRoleArn.split("/").pop()}/eks-ray-prod-pod`;
+        const assume = buildAssumeAssetsPolicy(assetsRoleArn, { tagSession: true });
+        const withId = (id?: string) => trustAllows(trust, "sts:AssumeRole", session, id ? { "sts:ExternalId": id } : {}, assetsRoleArn, assume);
+        assert.equal(await withId(ids[0]), true);
+        assert.equal(await withId(ids[1]), true);
+        assert.equal(await withId(), false, "without the external id");
+        assert.equal(await withId("another-association"), false);
+    });
+
     it("an external id is required when configured", async () => {
         const trust = buildAssetsTrustPolicy(`arn:aws:iam::${COMPUTE}:role/ray-role`, { tagSession: false, externalId: "ray-prod-ckpt" });
         const assume = buildAssumeAssetsPolicy(`arn:aws:iam::${ASSETS}:role/a`, { tagSession: false });

@@ -529,4 +529,42 @@ describe("verify against moto: shared and cross-account roles", function () {
         const blind = await verifyStack("prod", config, outputs, { iam, eks });
         assert.match(blind.find((f) => f.check === "assets-role")!.message, /no credentials for the buckets' account/);
     });
+
+    it("cross-account Pod Identity: the assets role must require the association's external id", async () => {
+        const ASSETS = "222222222222";
+        const deployRoleArn = `arn:aws:iam::${ASSETS}:role/ray-s3-access-deployer`;
+        const assetsIam = assetsIamThrough(sts, (credentials) => new IAMClient({ endpoint: moto.endpoint, region: moto.region, credentials }));
+        const inAssets = await assetsIam(deployRoleArn);
+        await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const workloadArn = `arn:aws:iam::${ACCOUNT}:role/ray-role`;
+        const pinned = { tagSession: true, externalId: ["11111111-2222-3333-4444-555555555555"] };
+        const assetsArn = await role("ray-assets-pi", buildAssetsTrustPolicy(workloadArn, pinned), s3(), inAssets);
+        const podTrust = buildPodIdentityTrustPolicy({
+            accountId: ACCOUNT,
+            clusterName: "ray-prod",
+            serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }],
+        });
+        await role("ray-role", podTrust, buildAssumeAssetsPolicy(assetsArn, pinned));
+        const config = parseStackConfig("prod", {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            tenants: JSON.stringify([{ namespace: "ray", buckets, assetsDeployRoleArn: deployRoleArn }]),
+        });
+        const outputs = { ray: { roleArn: workloadArn, assetsRoleArn: assetsArn } };
+        const clients = { iam, eks: withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn: workloadArn, targetRoleArn: assetsArn } }), assetsIam };
+        const healthy = await verifyStack("prod", config, outputs, clients);
+        const trust = healthy.find((f) => f.check === "assets-trust")!;
+        assert.equal(trust.ok, true, trust.message);
+        assert.match(trust.message, /\(with the external id\)/);
+        // A trust from before the pin (no external id): any session of the workload role could chain in.
+        await inAssets.send(
+            new UpdateAssumeRolePolicyCommand({
+                RoleName: "ray-assets-pi",
+                PolicyDocument: JSON.stringify(buildAssetsTrustPolicy(workloadArn, { tagSession: true })),
+            }),
+        );
+        const unpinned = (await verifyStack("prod", config, outputs, clients)).find((f) => f.check === "assets-trust")!;
+        assert.equal(unpinned.ok, false);
+        assert.match(unpinned.message, /also admits the workload role without the external id/);
+    });
 });
