@@ -319,7 +319,9 @@ function verifyPodIdentityTrust(
     const admitted = intruders.filter(([, r]) => trustAdmitsRequest(trust, r)).map(([who]) => who);
     const ok = missing.length === 0 && admitted.length === 0;
     const problems = [
-        ...(missing.length ? [`does not admit the Pod Identity agent for ${listOf(missing.map((r) => `${r.namespace}/${r.name}`))}`] : []),
+        ...(missing.length
+            ? [`does not admit the Pod Identity agent of cluster ${cluster} for ${listOf(missing.map((r) => `${r.namespace}/${r.name}`))}`]
+            : []),
         ...(admitted.length ? [`also admits ${listOf(admitted)}`] : []),
     ];
     out.add(

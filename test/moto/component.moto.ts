@@ -26,18 +26,39 @@ import { MotoServer, startMoto } from "../support/moto";
 
 const ACCOUNT = "123456789012"; // moto's default account
 
-type Mode = "irsa" | "podIdentity" | "abac" | "irsaAndPodIdentity" | "irsa, two clusters" | "podIdentity, two clusters" | "abac, two clusters";
+type Mode =
+    | "irsa"
+    | "podIdentity"
+    | "abac"
+    | "irsaAndPodIdentity"
+    | "irsa, two clusters"
+    | "podIdentity, two clusters"
+    | "abac, two clusters"
+    | "irsa, custom audience"
+    | "podIdentity, session tags off"
+    | "sessionPolicy";
 
 async function generated(mode: Mode) {
     resetMocks();
     useStack("dev");
-    const identity = mode.split(",")[0] as "irsa" | "podIdentity" | "abac" | "irsaAndPodIdentity";
+    const identity = mode.split(",")[0] as "irsa" | "podIdentity" | "abac" | "irsaAndPodIdentity" | "sessionPolicy";
     const twoClusters = mode.endsWith("two clusters");
     const irsa = identity === "irsa" || identity === "irsaAndPodIdentity";
     const provider = (id: string) => `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/${id}`;
+    const shared = identity === "abac" || identity === "sessionPolicy";
     const component = new RayS3Access(`moto-${identity}`, {
-        identity: identity === "abac" ? "podIdentity" : identity,
-        roleSharing: identity === "abac" ? "abac" : "perTenant",
+        identity: shared ? "podIdentity" : identity,
+        roleSharing: shared ? identity : "perTenant",
+        ...(mode.endsWith("custom audience") ? { webIdentityToken: { audience: "ray.example.com" } } : {}),
+        ...(mode.endsWith("session tags off") ? { disableSessionTags: true } : {}),
+        ...(identity === "sessionPolicy"
+            ? {
+                  sessionPolicies: [
+                      { serviceAccount: "ray:ray-s3-sa", buckets: [{ bucket: "ckpt-bucket", prefixes: ["checkpoints/"] }] },
+                      { serviceAccount: "ray-jobs:submitter", buckets: [{ bucket: "datasets", access: "read" as const }] },
+                  ],
+              }
+            : {}),
         clusterName: "ray-prod",
         namespace: "ray",
         ...(irsa ? { oidcProviderArn: provider("ABC123") } : {}),
@@ -93,6 +114,9 @@ describe("generated documents against moto (AWS API emulator)", function () {
         "irsa, two clusters",
         "podIdentity, two clusters",
         "abac, two clusters",
+        "irsa, custom audience",
+        "podIdentity, session tags off",
+        "sessionPolicy",
     ] as const) {
         it(`IAM accepts the ${mode} permissions policy and trust policy`, async () => {
             const identity = mode.replace(/[^A-Za-z]+/g, "-");
@@ -122,6 +146,11 @@ describe("generated documents against moto (AWS API emulator)", function () {
         const chain = { tagSession: true, externalId: "ray-prod" };
         const assets = await iam.send(
             new CreateRoleCommand({ RoleName: "ray-assets", AssumeRolePolicyDocument: JSON.stringify(buildAssetsTrustPolicy(workload.Role!.Arn!, chain)) }),
+        );
+        // Pod Identity: every association's external id in the trust.
+        const ids = { tagSession: true, externalId: ["11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000"] };
+        await iam.send(
+            new CreateRoleCommand({ RoleName: "ray-assets-pi", AssumeRolePolicyDocument: JSON.stringify(buildAssetsTrustPolicy(workload.Role!.Arn!, ids)) }),
         );
         await iam.send(
             new CreatePolicyCommand({ PolicyName: "assume-assets", PolicyDocument: JSON.stringify(buildAssumeAssetsPolicy(assets.Role!.Arn!, chain)) }),

@@ -230,6 +230,48 @@ describe("verify against moto", function () {
         assert.match(drifted[2].message, /trust also admits tokens of .*THIRD, a provider of no listed cluster/);
     });
 
+    it("two clusters (Pod Identity): the trust pin and the associations are checked in each cluster", async () => {
+        await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
+        const trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: ["ray-prod", "ray-green"], serviceAccounts: refs });
+        const created = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-2pi", AssumeRolePolicyDocument: JSON.stringify(trust) }));
+        const policy = await iam.send(
+            new CreatePolicyCommand({
+                PolicyName: "ray-policy-2pi",
+                PolicyDocument: JSON.stringify(
+                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
+                ),
+            }),
+        );
+        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-2pi", PolicyArn: policy.Policy!.Arn! }));
+        const roleArn = created.Role!.Arn!;
+        const config = parseStackConfig("prod", {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            additionalClusters: JSON.stringify([{ clusterName: "ray-green" }]),
+            tenants: JSON.stringify([{ namespace: "ray", buckets }]),
+        });
+        const clients = { iam, eks: withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } }) };
+        const healthy = await verifyStack("prod", config, { ray: { roleArn } }, clients);
+        assert.deepEqual(
+            healthy.map((f) => [f.check, f.ok]),
+            [
+                ["role", true],
+                ["trust", true],
+                ["pod-identity-association", true],
+                ["trust", true],
+                ["pod-identity-association", true],
+                ["permissions", true],
+            ],
+        );
+        // The green cluster dropped from the trust's pin: its pods would be refused.
+        const blueOnly = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: refs });
+        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "ray-role-2pi", PolicyDocument: JSON.stringify(blueOnly) }));
+        const failed = (await verifyStack("prod", config, { ray: { roleArn } }, clients)).filter((f) => !f.ok);
+        assert.equal(failed.length, 1);
+        assert.match(failed[0].message, /trust does not admit the Pod Identity agent of cluster ray-green for ray\/ray-s3-sa/);
+    });
+
     it("irsaAndPodIdentity: both paths, the annotation per step, and pods that still use IRSA before the last step", async () => {
         const providerArn = await clusterWithProvider(iam, eks);
         const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
