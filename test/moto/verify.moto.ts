@@ -41,6 +41,18 @@ async function clusterWithProvider(iam: IAMClient, eks: EKSClient): Promise<stri
     return provider.OpenIDConnectProviderArn!;
 }
 
+/** A role holding one managed policy, as `up` leaves it; returns the role's ARN. */
+async function deployRole(client: { send(command: any): Promise<any> }, name: string, trust: object, policy: object): Promise<string> {
+    const created = await client.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    const managed = await client.send(new CreatePolicyCommand({ PolicyName: `${name}-policy`, PolicyDocument: JSON.stringify(policy) }));
+    await client.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: managed.Policy!.Arn! }));
+    return created.Role!.Arn!;
+}
+
+/** The S3 policy of a tenant with read-write on `ray-ckpt` under the prefixes (default `checkpoints/`). */
+const ckptPolicy = (...prefixes: string[]) =>
+    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: prefixes.length ? prefixes : ["checkpoints/"], kmsKeyArns: [] }]);
+
 describe("verify against moto", function () {
     this.timeout(120_000);
     let moto: MotoServer;
@@ -165,25 +177,13 @@ describe("verify against moto", function () {
         ).OpenIDConnectProviderArn!;
         assert.notEqual(greenProvider, blue, "two clusters, two issuers");
         const refs = [{ namespace: "ray", name: "ray-worker" }];
-        const role = await iam.send(
-            new CreateRoleCommand({ RoleName: "ray-role-2c", AssumeRolePolicyDocument: JSON.stringify(buildIrsaTrustPolicy([blue, greenProvider], refs)) }),
-        );
-        const policy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "ray-policy-2c",
-                PolicyDocument: JSON.stringify(
-                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
-                ),
-            }),
-        );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-2c", PolicyArn: policy.Policy!.Arn! }));
+        const roleArn = await deployRole(iam, "ray-role-2c", buildIrsaTrustPolicy([blue, greenProvider], refs), ckptPolicy());
         const config = parseStackConfig("prod", {
             oidcProviderArn: blue,
             clusterName: "ray-prod",
             additionalClusters: JSON.stringify([{ clusterName: "ray-green", region: "us-east-1" }]),
             tenants: JSON.stringify([{ namespace: "ray", serviceAccountName: "ray-worker", buckets }]),
         });
-        const roleArn = role.Role!.Arn!;
         const clients: VerifyClients = {
             ...clientsWith({ "eks.amazonaws.com/role-arn": roleArn }),
             region: moto.region,
@@ -234,17 +234,7 @@ describe("verify against moto", function () {
         await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
         const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
         const trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: ["ray-prod", "ray-green"], serviceAccounts: refs });
-        const created = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-2pi", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "ray-policy-2pi",
-                PolicyDocument: JSON.stringify(
-                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
-                ),
-            }),
-        );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-2pi", PolicyArn: policy.Policy!.Arn! }));
-        const roleArn = created.Role!.Arn!;
+        const roleArn = await deployRole(iam, "ray-role-2pi", trust, ckptPolicy());
         const config = parseStackConfig("prod", {
             identity: "podIdentity",
             clusterName: "ray-prod",
@@ -282,17 +272,7 @@ describe("verify against moto", function () {
             serviceAccounts: refs,
             roleSharing: "perTenant",
         });
-        const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-mig", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "ray-policy-mig",
-                PolicyDocument: JSON.stringify(
-                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
-                ),
-            }),
-        );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-mig", PolicyArn: policy.Policy!.Arn! }));
-        const roleArn = role.Role!.Arn!;
+        const roleArn = await deployRole(iam, "ray-role-mig", trust, ckptPolicy());
         const config = (step: 1 | 2) =>
             parseStackConfig("prod", {
                 identity: "irsaAndPodIdentity",
@@ -439,12 +419,7 @@ describe("verify against moto: shared and cross-account roles", function () {
         buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }], scope);
     const checks = (findings: { check: string; ok: boolean; tenant: string }[]) => findings.map((f) => `${f.tenant} ${f.check} ${f.ok}`);
 
-    async function role(name: string, trust: object, policy: object, client: { send(command: any): Promise<any> } = iam) {
-        const created = await client.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const managed = await client.send(new CreatePolicyCommand({ PolicyName: `${name}-policy`, PolicyDocument: JSON.stringify(policy) }));
-        await client.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: managed.Policy!.Arn! }));
-        return created.Role!.Arn!;
-    }
+    const role = (name: string, trust: object, policy: object, client: { send(command: any): Promise<any> } = iam) => deployRole(client, name, trust, policy);
 
     it("abac: one role for every tenant is checked once; each tenant's association; a trust that lost its cluster pin is caught", async () => {
         const config = parseStackConfig("prod", {
