@@ -45,6 +45,11 @@ export function accountIdOf(resource: pulumi.Resource): pulumi.Output<string> {
     return shared(resource, "accountId", (opts) => aws.getCallerIdentityOutput({}, opts).accountId);
 }
 
+/** The region of the resource's AWS provider. */
+export function regionOf(resource: pulumi.Resource): pulumi.Output<string> {
+    return shared(resource, "region", (opts) => aws.getRegionOutput({}, opts).region);
+}
+
 /** The partition an ARN names, or undefined for anything that is not a plain ARN string. */
 export function partitionFromArn(value: unknown): string | undefined {
     return typeof value === "string" && value.startsWith("arn:") ? value.split(":")[1] || undefined : undefined;

@@ -3,8 +3,8 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
-import { accountIdOf, partitionFromArn, partitionOf } from "./lookups";
-import { abacScope, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH } from "./s3Policy";
+import { accountIdOf, partitionFromArn, partitionOf, regionOf } from "./lookups";
+import { abacScope, BucketLocation, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH, zoneIdPrefix } from "./s3Policy";
 import { issuerHostPath, ServiceAccountRef, STS_AUDIENCE } from "./trustPolicy";
 import { buildTrustPolicy, TrustScope } from "./identities";
 import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing } from "./types";
@@ -96,11 +96,17 @@ export class RayS3Access extends pulumi.ComponentResource {
 
         const { oidcProviderArn, trustPolicy } = this.trust(name, args, valid, known, partition, subjects, childOpts);
 
+        // Directory buckets named without their ARN live in the provider's region and account.
+        const location: pulumi.Input<BucketLocation | undefined> = needsLocation(valid)
+            ? pulumi.all([regionOf(this), accountIdOf(this)]).apply(([region, account]) => ({ region, account }))
+            : undefined;
         const permissionsPolicy: pulumi.Input<string> =
             known.permissionsPolicy ??
             pulumi
-                .all([partition, args.clusterName ?? ""])
-                .apply(([p, cluster]) => checkedPermissionsPolicy(name, valid, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")]));
+                .all([partition, args.clusterName ?? "", location])
+                .apply(([p, cluster, where]) =>
+                    checkedPermissionsPolicy(name, valid, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")], where),
+                );
         const describe = (text: (workload: string) => string): pulumi.Input<string> =>
             typeof namespace === "string" && typeof serviceAccountName === "string"
                 ? text(`${namespace}/${serviceAccountName}`)
@@ -154,7 +160,7 @@ export class RayS3Access extends pulumi.ComponentResource {
             ],
             sessionPolicyOf: (account) => {
                 const entry = valid.sessionPolicies.find((e) => e.ref.namespace === account.namespace && e.ref.name === account.name);
-                return entry && pulumi.output(partition).apply((p) => checkedSessionPolicy(name, entry, p));
+                return entry && pulumi.all([partition, location]).apply(([p, where]) => checkedSessionPolicy(name, entry, p, where));
             },
         });
 
@@ -426,8 +432,8 @@ function trustScope(valid: ValidatedArgs, providerArns: string[], accountId: str
 /** EKS's limit for an association's session policy, in characters. */
 export const SESSION_POLICY_MAX_LENGTH = 2048;
 
-function checkedSessionPolicy(name: string, entry: ResolvedSessionPolicy, partition: string): string {
-    const json = compactJson(buildS3PermissionsPolicy(partition, entry.buckets));
+function checkedSessionPolicy(name: string, entry: ResolvedSessionPolicy, partition: string, location?: BucketLocation): string {
+    const json = compactJson(buildS3PermissionsPolicy(partition, entry.buckets, {}, location));
     if (json.length > SESSION_POLICY_MAX_LENGTH) {
         throw new RayS3AccessValidationError(name, [
             `sessionPolicies: the session policy of ${entry.ref.namespace}:${entry.ref.name} would be ${json.length} characters, over EKS's limit of ${SESSION_POLICY_MAX_LENGTH} for an association's policy: give it fewer buckets or prefixes`,
@@ -436,9 +442,39 @@ function checkedSessionPolicy(name: string, entry: ResolvedSessionPolicy, partit
     return json;
 }
 
-function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterNames: string[]): string {
+/** The permissions policy measured without the zone check (the stand-in region is not a real one). */
+function checkedPermissionsPolicyUnchecked(name: string, valid: ValidatedArgs, partition: string, clusterNames: string[], location?: BucketLocation): string {
+    const json = compactJson(
+        buildS3PermissionsPolicy(partition, valid.buckets, valid.roleSharing === RoleSharing.Abac ? abacScope(clusterNames) : {}, location),
+    );
+    const length = iamJsonLength(json);
+    if (length > MANAGED_POLICY_MAX_LENGTH) throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
+    return json;
+}
+
+/** Do some directory buckets need the provider's region and account (named without their ARN)? */
+function needsLocation(valid: ValidatedArgs): boolean {
+    return [...valid.buckets, ...valid.sessionPolicies.flatMap((e) => e.buckets)].some((b) => b.directory && b.directory.region === undefined);
+}
+
+/** A directory bucket's zone must be in the region it is reached in. */
+function zoneProblems(valid: ValidatedArgs, location: BucketLocation): string[] {
+    return valid.buckets
+        .filter((b) => b.directory && b.directory.region === undefined && b.directory.zoneId.split("-")[0] !== zoneIdPrefix(location.region))
+        .map(
+            (b) =>
+                `buckets: the directory bucket "${b.bucket}" is in zone ${b.directory!.zoneId}, but the stack's AWS provider is in ${location.region} (zones "${zoneIdPrefix(location.region)}-..."): ` +
+                `a directory bucket is reached in its own region; give its ARN (arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME) or use a provider for its region`,
+        );
+}
+
+function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterNames: string[], location?: BucketLocation): string {
     const scope = valid.roleSharing === RoleSharing.Abac ? abacScope(clusterNames) : {};
-    const document = buildS3PermissionsPolicy(partition, valid.buckets, scope);
+    if (location) {
+        const problems = zoneProblems(valid, location);
+        if (problems.length > 0) throw new RayS3AccessValidationError(name, problems);
+    }
+    const document = buildS3PermissionsPolicy(partition, valid.buckets, scope, location);
     const json = compactJson(document);
     const length = iamJsonLength(json);
     if (length > MANAGED_POLICY_MAX_LENGTH) {
@@ -487,8 +523,10 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
     // allows) and built later.
     const cluster = typeof args.clusterName === "string" ? args.clusterName : undefined;
     const clusterNames = [cluster ?? "x".repeat(100), ...valid.additionalClusters.map((c) => c.clusterName ?? "")];
-    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws", clusterNames));
-    if (known.partition !== undefined && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
+    // Directory buckets named without their ARN: measured in a stand-in region and account of the longest length.
+    const standInLocation = needsLocation(valid) ? { region: "xx-xxxxxxxxx-1", account: PLACEHOLDER_ACCOUNT } : undefined;
+    const permissions = check(() => checkedPermissionsPolicyUnchecked(name, valid, known.partition ?? "aws", clusterNames, standInLocation));
+    if (known.partition !== undefined && !standInLocation && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
         known.permissionsPolicy = permissions;
     }
     if (valid.namespace !== undefined && valid.serviceAccountName !== undefined) {
@@ -505,7 +543,7 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
         const trust = check(() => checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, scope)));
         if (valid.identity === IdentityType.Irsa && allGiven) known.trustPolicy = trust;
     }
-    for (const entry of valid.sessionPolicies) check(() => checkedSessionPolicy(name, entry, known.partition ?? "aws-us-gov"));
+    for (const entry of valid.sessionPolicies) check(() => checkedSessionPolicy(name, entry, known.partition ?? "aws-us-gov", standInLocation));
     if (problems.length > 0) {
         throw new RayS3AccessValidationError(name, problems);
     }

@@ -25,6 +25,14 @@ export interface ResolvedBucketAccess {
     access: "read" | "readWrite";
     prefixes: string[];
     kmsKeyArns: string[];
+    /** An S3 Express One Zone directory bucket: its zone, and its region and account when its ARN named them. */
+    directory?: { zoneId: string; region?: string; account?: string };
+}
+
+/** Where directory buckets live when their ARN does not say: the provider's region and account. */
+export interface BucketLocation {
+    region: string;
+    account: string;
 }
 
 export const READ_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"];
@@ -77,10 +85,19 @@ function scopedPrefixes(bucket: ResolvedBucketAccess, scope: PolicyScope): strin
  * Builds the identity policy for the given buckets. Buckets are sorted by name and prefixes and keys are
  * sorted and de-duplicated, so the same input always gives byte-identical JSON, whatever its order.
  */
-export function buildS3PermissionsPolicy(partition: string, buckets: readonly ResolvedBucketAccess[], scope: PolicyScope = {}): PolicyDocument {
+export function buildS3PermissionsPolicy(
+    partition: string,
+    buckets: readonly ResolvedBucketAccess[],
+    scope: PolicyScope = {},
+    location?: BucketLocation,
+): PolicyDocument {
     const statements: PolicyStatement[] = [];
     const sorted = [...buckets].sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
     for (const bucket of sorted) {
+        if (bucket.directory) {
+            statements.push(directoryBucketStatement(partition, bucket, location));
+            continue;
+        }
         const bucketArn = `arn:${partition}:s3:::${bucket.bucket}`;
         const write = bucket.access === "readWrite";
         const sid = sidFragment(bucket.bucket);
@@ -140,6 +157,48 @@ export function buildS3PermissionsPolicy(partition: string, buckets: readonly Re
     }
     return { Version: "2012-10-17", Statement: statements };
 }
+
+/**
+ * A directory bucket (S3 Express One Zone) is reached through `s3express:CreateSession` on the bucket's
+ * `s3express` ARN; the session's mode is what separates reading from writing (`ReadOnly` for `read`). IAM cannot
+ * name keys inside it, so the whole bucket is granted.
+ */
+function directoryBucketStatement(partition: string, bucket: ResolvedBucketAccess, location: BucketLocation | undefined): PolicyStatement {
+    const region = bucket.directory!.region ?? location?.region;
+    const account = bucket.directory!.account ?? location?.account;
+    if (region === undefined || account === undefined) {
+        throw new Error(`directory bucket ${bucket.bucket}: its region and account are needed for its ARN (give its ARN, or a location)`);
+    }
+    const statement: PolicyStatement = {
+        Sid: `DirectoryBucket${sidFragment(bucket.bucket)}`,
+        Effect: "Allow",
+        Action: "s3express:CreateSession",
+        Resource: `arn:${partition}:s3express:${region}:${account}:bucket/${bucket.bucket}`,
+    };
+    if (bucket.access === "read") statement.Condition = { StringEquals: { "s3express:SessionMode": "ReadOnly" } };
+    return statement;
+}
+
+/** `us-west-2` -> `usw2`: the prefix of the region's Availability Zone ids (`usw2-az1`). */
+export function zoneIdPrefix(region: string): string {
+    const [area, ...rest] = region.split("-");
+    const number = rest.pop() ?? "";
+    const words: Record<string, string> = {
+        north: "n",
+        south: "s",
+        east: "e",
+        west: "w",
+        central: "c",
+        northeast: "ne",
+        northwest: "nw",
+        southeast: "se",
+        southwest: "sw",
+    };
+    return area + rest.map((w) => words[w] ?? w).join("") + number;
+}
+
+/** A directory bucket name, `BASE--ZONEID--x-s3`, and its zone id. */
+export const DIRECTORY_BUCKET_NAME = /^([a-z0-9][a-z0-9.-]*[a-z0-9])--([a-z0-9-]+)--x-s3$/;
 
 /** JSON as IAM measures it for its size quotas: no white space outside strings. */
 export function compactJson(document: unknown): string {

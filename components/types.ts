@@ -62,10 +62,31 @@ export const AccessLevel = {
 /** See {@link AccessLevel}. */
 export type AccessLevel = (typeof AccessLevel)[keyof typeof AccessLevel];
 
+/**
+ * What kind of bucket an entry names. `generalPurpose`: an ordinary S3 bucket. `directory`: an S3 Express One
+ * Zone directory bucket (`NAME--ZONEID--x-s3`), reached through `s3express:CreateSession`.
+ */
+export const BucketKind = {
+    GeneralPurpose: "generalPurpose",
+    Directory: "directory",
+} as const;
+/** See {@link BucketKind}. */
+export type BucketKind = (typeof BucketKind)[keyof typeof BucketKind];
+
 /** One bucket the workload may use, and how. */
 export interface BucketAccess {
-    /** The bucket's name (`my-bucket`) or ARN (`arn:aws:s3:::my-bucket`). Not an `s3://` URL. */
+    /**
+     * The bucket's name (`my-bucket`, or a directory bucket's `ckpt--usw2-az1--x-s3`) or ARN (`arn:aws:s3:::my-bucket`,
+     * `arn:aws:s3express:us-west-2:111122223333:bucket/ckpt--usw2-az1--x-s3`). Not an `s3://` URL.
+     */
     readonly bucket: string;
+    /**
+     * `generalPurpose` or `directory` (S3 Express One Zone): see {@link BucketKind}. A directory bucket is granted
+     * `s3express:CreateSession` on its `s3express` ARN (in the provider's region and account unless its ARN is
+     * given), with `s3express:SessionMode` `ReadOnly` for `read`; `prefixes` cannot be enforced inside it.
+     * @default - from the name: `--x-s3` names are directory buckets
+     */
+    readonly kind?: BucketKind;
     /**
      * `read`: GetObject, GetObjectVersion, ListBucket, GetBucketLocation. `readWrite` adds PutObject,
      * DeleteObject and the multipart-upload actions large checkpoints need.

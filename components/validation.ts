@@ -17,13 +17,23 @@ import {
     serviceAccountNameProblem,
     tagsProblems,
 } from "./names";
-import { ResolvedBucketAccess } from "./s3Policy";
+import { DIRECTORY_BUCKET_NAME, ResolvedBucketAccess, zoneIdPrefix } from "./s3Policy";
 import { ServiceAccountRef } from "./trustPolicy";
 import { identityStrategy, IdentityStrategy } from "./identities";
 import { IRSA_AUDIENCE_ANNOTATION, IRSA_REGIONAL_STS_ANNOTATION, IRSA_TOKEN_EXPIRATION_ANNOTATION, IRSA_TOKEN_EXPIRATION_RANGE } from "./constants";
 
 const STS_AUDIENCE_DEFAULT = "sts.amazonaws.com";
-import { AccessLevel, AdditionalCluster, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode, WebIdentityToken } from "./types";
+import {
+    AccessLevel,
+    AdditionalCluster,
+    BucketAccess,
+    BucketKind,
+    IdentityType,
+    RayS3AccessArgs,
+    RoleSharing,
+    ServiceAccountMode,
+    WebIdentityToken,
+} from "./types";
 
 export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem };
 
@@ -97,7 +107,13 @@ const TOKEN_KEYS: Record<keyof WebIdentityToken, "string" | "integer" | "boolean
 };
 
 /** Every key of a bucket entry. */
-const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list"> = { bucket: "string", access: "enum", prefixes: "list", kmsKeyArns: "list" };
+const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list"> = {
+    bucket: "string",
+    kind: "enum",
+    access: "enum",
+    prefixes: "list",
+    kmsKeyArns: "list",
+};
 
 /** ` (did you mean "X"?)` when one of `known` is a likely typo of `given`. */
 function nearest(given: string, known: string[]): string {
@@ -388,11 +404,55 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             return;
         }
         let name = entry.bucket;
+        let directory: ResolvedBucketAccess["directory"];
         const arn = BUCKET_ARN.exec(entry.bucket);
+        const expressArn = DIRECTORY_BUCKET_ARN.exec(entry.bucket);
         if (arn) {
             name = arn[2];
+        } else if (expressArn) {
+            name = expressArn[4];
+            directory = { zoneId: "", region: expressArn[2], account: expressArn[3] };
         } else if (entry.bucket.startsWith("arn:")) {
-            problems.push(`${field}.bucket "${entry.bucket}" is not an S3 bucket ARN: use arn:PARTITION:s3:::NAME or the bare name`);
+            problems.push(
+                `${field}.bucket "${entry.bucket}" is not an S3 bucket ARN: use arn:PARTITION:s3:::NAME, arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME (a directory bucket) or the bare name`,
+            );
+            return;
+        }
+        const kind = oneOf(
+            `${field}.kind`,
+            entry.kind,
+            BucketKind,
+            DIRECTORY_BUCKET_NAME.test(name) ? BucketKind.Directory : BucketKind.GeneralPurpose,
+            problems,
+        );
+        if (kind === BucketKind.Directory || directory) {
+            const problem = directoryBucketProblem(field, name, kind, directory?.region);
+            if (problem) {
+                problems.push(problem);
+                return;
+            }
+            directory = { ...directory, zoneId: DIRECTORY_BUCKET_NAME.exec(name)![2] };
+            if ((entry.prefixes ?? []).length > 0) {
+                problems.push(
+                    `${field}.prefixes: "${name}" is a directory bucket (S3 Express One Zone), reached through s3express:CreateSession, whose sessions cover the whole bucket: an identity policy cannot limit them to prefixes. Drop prefixes (one directory bucket per workload), or keep prefixed data in a general-purpose bucket`,
+                );
+            }
+        } else if (DIRECTORY_BUCKET_NAME.test(name)) {
+            problems.push(
+                `${field}.bucket "${name}" ends with "--x-s3", which S3 reserves for directory buckets: drop kind "generalPurpose" or give a general-purpose bucket's name`,
+            );
+            return;
+        }
+        if (directory) {
+            if (seen.has(name)) problems.push(`${field}.bucket "${name}" repeats ${label}[${seen.get(name)}]: list each bucket once`);
+            else seen.set(name, index);
+            const access = oneOf(`${field}.access`, entry.access, AccessLevel, AccessLevel.ReadWrite, problems);
+            const kmsKeyArns = entry.kmsKeyArns ?? [];
+            kmsKeyArns.forEach((key, k) => {
+                if (!KMS_KEY_ARN.test(key))
+                    problems.push(`${field}.kmsKeyArns[${k}] "${key}" is not a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID): use the key's ARN`);
+            });
+            resolved.push({ bucket: name, access, prefixes: [], kmsKeyArns, directory });
             return;
         }
         const nameProblem = bucketNameProblem(`${field}.bucket`, name);
@@ -599,6 +659,11 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     if (args.assetsExternalId !== undefined && strategy.podIdentity) {
         problems.push(`assetsExternalId is only valid when identity is "irsa": Pod Identity chains to the assets role itself`);
     }
+    if (roleSharing === RoleSharing.Abac && buckets.some((b) => b.directory)) {
+        problems.push(
+            `roleSharing "abac" cannot use directory buckets: it separates namespaces by key prefix, which a directory bucket's sessions cannot be limited to; use "perTenant" or "sessionPolicy"`,
+        );
+    }
     if (args.assetsProvider !== undefined && roleSharing === RoleSharing.Abac) {
         problems.push(`assetsProvider cannot be combined with roleSharing "abac": the assets role would not see the namespace session tag; use "perTenant"`);
     }
@@ -667,6 +732,25 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         maxSessionDuration,
         trustPolicyMaxLength,
     };
+}
+
+/** `arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME`: a directory bucket's ARN. */
+const DIRECTORY_BUCKET_ARN = new RegExp(`^arn:(${PARTITIONS}):s3express:([a-z0-9-]+):(\\d{12}):bucket/([^/]+)$`);
+/** A directory bucket's zone: an Availability Zone id (`usw2-az1`) or a Local Zone id (`usw2-lax1-az1`). */
+const ZONE_ID = /^[a-z]+\d+(-[a-z]+\d+)?-az\d+$/;
+
+/** The problem with a directory bucket's name (and its zone against the ARN's region), or undefined. */
+function directoryBucketProblem(field: string, name: string, kind: string, arnRegion: string | undefined): string | undefined {
+    const match = DIRECTORY_BUCKET_NAME.exec(name);
+    const rule = `a directory bucket's name is BASE--ZONEID--x-s3 (e.g. "ckpt--usw2-az1--x-s3"): lower-case letters, digits and "-", at most 63 characters`;
+    if (!match) return `${field}.bucket "${name}" is${kind === BucketKind.Directory ? ' given kind "directory" but' : ""} not a directory bucket name: ${rule}`;
+    if (name.length > 63 || name.includes(".")) return `${field}.bucket "${name}": ${rule}`;
+    const zone = match[2];
+    if (!ZONE_ID.test(zone)) return `${field}.bucket "${name}": "${zone}" is not a zone id (like usw2-az1, or usw2-lax1-az1 for a Local Zone): ${rule}`;
+    if (arnRegion !== undefined && zone.split("-")[0] !== zoneIdPrefix(arnRegion)) {
+        return `${field}.bucket: the directory bucket "${name}" is in zone ${zone}, which is not in ${arnRegion} (its zones start with "${zoneIdPrefix(arnRegion)}"): fix the ARN's region or the name`;
+    }
+    return undefined;
 }
 
 /** Is `inner` (a service account's bucket) within `outer` (the role's entry for the same bucket)? Why not, or undefined. */

@@ -85,7 +85,7 @@ describe("component schema (pulumi package add)", () => {
         assert.equal(clusterType.properties.provider.$ref, resource.inputProperties.assetsProvider.$ref);
         const bucketRef: string = resource.inputProperties.buckets.items.$ref;
         const bucketType = schema.types[bucketRef.replace("#/types/", "")];
-        assert.deepEqual(Object.keys(bucketType.properties).sort(), ["access", "bucket", "kmsKeyArns", "prefixes"]);
+        assert.deepEqual(Object.keys(bucketType.properties).sort(), ["access", "bucket", "kind", "kmsKeyArns", "prefixes"]);
         assert.deepEqual(bucketType.required, ["bucket"]);
     });
 

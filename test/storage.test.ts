@@ -1,0 +1,98 @@
+/**
+ * Directory buckets (S3 Express One Zone): the policy a bucket entry gets, decided by the independent evaluator,
+ * and the validation that stops a general-purpose policy on a directory bucket (issue: "a silent wrong policy").
+ */
+import { strict as assert } from "assert";
+import { evaluateProgram } from "../automation/mockEngine";
+import { RayS3Access, RayS3AccessArgs } from "../components";
+import { runProgram } from "../programs/main";
+import { ACCOUNT, identityAllows } from "./support/iamOracle";
+import { resetMocks, settle, useStack, valueOf, world } from "./support/mocks";
+
+const BUCKET = "ckpt--usw2-az1--x-s3";
+const arn = (name = BUCKET, region = "us-west-2", account = ACCOUNT) => `arn:aws:s3express:${region}:${account}:bucket/${name}`;
+
+async function policyFor(buckets: RayS3AccessArgs["buckets"], extra: Partial<RayS3AccessArgs> = {}): Promise<string> {
+    const component = new RayS3Access("ray", { namespace: "ray", identity: "podIdentity", clusterName: "ray-prod", buckets, ...extra });
+    const policy = await valueOf(component.permissionsPolicy);
+    await settle();
+    return policy;
+}
+
+const session = (policy: string, mode: "ReadOnly" | "ReadWrite", bucket = arn()) =>
+    identityAllows(policy, "s3express:CreateSession", bucket, { "s3express:SessionMode": mode });
+
+describe("directory buckets (S3 Express One Zone)", () => {
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    it("a name ending in --x-s3 gets s3express:CreateSession on its s3express ARN in the provider's region and account, not a general-purpose policy", async () => {
+        const policy = await policyFor([{ bucket: BUCKET }]);
+        const [statement] = JSON.parse(policy).Statement;
+        assert.deepEqual(statement, { Sid: "DirectoryBucketCkptUsw2Az1XS3", Effect: "Allow", Action: "s3express:CreateSession", Resource: arn() });
+        assert.doesNotMatch(policy, /arn:aws:s3:::/, "no general-purpose ARN that would grant nothing");
+    });
+
+    it("the evaluator: read gets ReadOnly sessions only; readWrite gets both; other buckets, zones and accounts are denied", async () => {
+        const read = await policyFor([{ bucket: BUCKET, access: "read" }]);
+        assert.equal(await session(read, "ReadOnly"), true);
+        assert.equal(await session(read, "ReadWrite"), false);
+        resetMocks();
+        const write = await policyFor([{ bucket: BUCKET }]);
+        assert.equal(await session(write, "ReadWrite"), true);
+        assert.equal(await session(write, "ReadOnly"), true);
+        assert.equal(await session(write, "ReadWrite", arn("other--usw2-az1--x-s3")), false, "another directory bucket");
+        assert.equal(await session(write, "ReadWrite", arn(BUCKET, "us-west-2", "444455556666")), false, "the same name in another account");
+        assert.equal(await identityAllows(write, "s3:GetObject", `arn:aws:s3:::${BUCKET}/x`), false, "no general-purpose access either");
+    });
+
+    it("an ARN names the region and account; kind directory is explicit; KMS keys as for general-purpose buckets", async () => {
+        const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd`;
+        const other = arn("data--use1-az4--x-s3", "us-east-1");
+        const policy = await policyFor([{ bucket: other, kind: "directory", access: "read", kmsKeyArns: [key] }]);
+        assert.equal(await session(policy, "ReadOnly", other), true);
+        assert.equal(await identityAllows(policy, "kms:Decrypt", key), true);
+        assert.equal(await identityAllows(policy, "kms:GenerateDataKey", key), false, "read only decrypts");
+    });
+
+    it("refuses what would be silently wrong, before anything is created", () => {
+        const refuse = (buckets: RayS3AccessArgs["buckets"], pattern: RegExp, extra: Partial<RayS3AccessArgs> = {}) =>
+            assert.throws(() => new RayS3Access("bad", { namespace: "ray", identity: "podIdentity", clusterName: "c", buckets, ...extra }), pattern);
+        refuse(
+            [{ bucket: BUCKET, prefixes: ["checkpoints/"] }],
+            /buckets\[0\].prefixes: "ckpt--usw2-az1--x-s3" is a directory bucket .* an identity policy cannot limit them to prefixes/,
+        );
+        refuse(
+            [{ bucket: "plain-bucket", kind: "directory" }],
+            /buckets\[0\].bucket "plain-bucket" is given kind "directory" but not a directory bucket name: .*BASE--ZONEID--x-s3/,
+        );
+        refuse([{ bucket: BUCKET, kind: "generalPurpose" }], /ends with "--x-s3", which S3 reserves for directory buckets/);
+        refuse([{ bucket: "ckpt--usw2--x-s3" }], /"usw2" is not a zone id/);
+        refuse(
+            [{ bucket: arn(BUCKET, "us-east-1") }],
+            /the directory bucket "ckpt--usw2-az1--x-s3" is in zone usw2-az1, which is not in us-east-1 \(its zones start with "use1"\)/,
+        );
+        refuse([{ bucket: BUCKET }], /roleSharing "abac" cannot use directory buckets/, { roleSharing: "abac" });
+        refuse([{ bucket: BUCKET, kind: "express" as any }], /buckets\[0\].kind "express" is not one of "generalPurpose", "directory"/);
+        assert.equal(world.resources.length, 0);
+    });
+
+    it("a zone outside the provider's region is refused when the region is known (check, offline, with aws:region)", async () => {
+        const config = (region: string) => ({
+            "aws:region": region,
+            "ray-s3-access:identity": "podIdentity",
+            "ray-s3-access:clusterName": "ray-prod",
+            "ray-s3-access:tenants": JSON.stringify([{ namespace: "ray", buckets: [{ bucket: BUCKET, access: "read" }] }]),
+        });
+        await assert.rejects(
+            evaluateProgram({ project: "ray-s3-access", stack: "dev", config: config("us-east-1"), program: runProgram }),
+            /the directory bucket "ckpt--usw2-az1--x-s3" is in zone usw2-az1, but the stack's AWS provider is in us-east-1 \(zones "use1-..."\)/,
+        );
+        const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "dev", config: config("us-west-2"), program: runProgram });
+        const policy = JSON.parse(resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy);
+        assert.equal(policy.Statement[0].Resource, `arn:aws:s3express:us-west-2:123456789012:bucket/${BUCKET}`);
+        assert.deepEqual(policy.Statement[0].Condition, { StringEquals: { "s3express:SessionMode": "ReadOnly" } });
+    });
+});
