@@ -19,7 +19,7 @@ import {
 import { isDeepStrictEqual } from "util";
 import { IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../components/constants";
 import { buildAssumeAssetsPolicy, chainActions, chainedEnvironment, ChainOptions } from "../components/crossAccount";
-import { abacScope, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
+import { abacScope, BucketLocation, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
 import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAccountRef } from "../components/trustPolicy";
 import { identityStrategy } from "../components/identities";
 import { validateArgs } from "../components/validation";
@@ -514,9 +514,9 @@ async function verifyAssetsRole(
 }
 
 /** The session policy a tenant's association carries under roleSharing "sessionPolicy": its own buckets. */
-function sessionPolicyFor(config: StackConfig, tenant: string, partition: string): PolicyDocument {
+function sessionPolicyFor(config: StackConfig, tenant: string, partition: string, location: BucketLocation): PolicyDocument {
     const entry = config.tenants.find((t) => t.namespace === tenant)!;
-    return buildS3PermissionsPolicy(partition, validateArgs(tenant, tenantArgs(config, entry)).buckets);
+    return buildS3PermissionsPolicy(partition, validateArgs(tenant, tenantArgs(config, entry)).buckets, {}, location);
 }
 
 /** The S3 prefixes a tenant's pod should be able to list, as `bucket/prefix`. */
@@ -587,7 +587,10 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
             verifyPodIdentityTrust(stack, group, trust, refs, c.clusterName!, c.region, untagged ? "untagged" : config.roleSharing === "abac", out);
             await verifyAssociations(stack, group, subjects, c.clusterName!, { ...clients, eks: eksClient(clients, c.region) }, out, {
                 disableSessionTags: untagged,
-                sessionPolicyOf: config.roleSharing === "sessionPolicy" ? (tenant) => sessionPolicyFor(config, tenant, partition) : undefined,
+                sessionPolicyOf:
+                    config.roleSharing === "sessionPolicy"
+                        ? (tenant) => sessionPolicyFor(config, tenant, partition, { region, account: arnParts(group.roleArn).account })
+                        : undefined,
             });
         }
     }
@@ -598,7 +601,14 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
         first.namespace,
         config.roleSharing === "sessionPolicy" ? { ...args, buckets: unionOfBuckets(group.tenants.flatMap((t) => t.buckets)) } : args,
     ).buckets;
-    const s3Policy = buildS3PermissionsPolicy(partition, buckets, config.roleSharing === "abac" ? abacScope(clusters.map((c) => c.clusterName!)) : {});
+    // Directory buckets named without their ARN are in the stack's region and the role's account.
+    const location = { region, account: arnParts(group.roleArn).account };
+    const s3Policy = buildS3PermissionsPolicy(
+        partition,
+        buckets,
+        config.roleSharing === "abac" ? abacScope(clusters.map((c) => c.clusterName!)) : {},
+        location,
+    );
     // Pod Identity alone pins each association's external id in the assets role's trust.
     const chain: ChainOptions = { tagSession: strategy.podIdentity, externalId: identity === "podIdentity" ? [] : first.assetsExternalId };
     const expected = first.assetsDeployRoleArn && group.assetsRoleArn ? buildAssumeAssetsPolicy(group.assetsRoleArn, chain) : s3Policy;

@@ -7,7 +7,10 @@ import { evaluateProgram } from "../automation/mockEngine";
 import { RayS3Access, RayS3AccessArgs } from "../components";
 import { runProgram } from "../programs/main";
 import { ACCOUNT, identityAllows } from "./support/iamOracle";
-import { resetMocks, settle, useStack, valueOf, world } from "./support/mocks";
+import { evaluatePolicies } from "../automation/evaluatePolicies";
+import { policies } from "../policies/rules";
+import { expectNone, expectViolations, iamPolicy, run } from "./policies/harness";
+import { recordedForPolicies, resetMocks, settle, useStack, valueOf, world } from "./support/mocks";
 
 const BUCKET = "ckpt--usw2-az1--x-s3";
 const arn = (name = BUCKET, region = "us-west-2", account = ACCOUNT) => `arn:aws:s3express:${region}:${account}:bucket/${name}`;
@@ -94,5 +97,54 @@ describe("directory buckets (S3 Express One Zone)", () => {
         const policy = JSON.parse(resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy);
         assert.equal(policy.Statement[0].Resource, `arn:aws:s3express:us-west-2:123456789012:bucket/${BUCKET}`);
         assert.deepEqual(policy.Statement[0].Condition, { StringEquals: { "s3express:SessionMode": "ReadOnly" } });
+    });
+
+    describe("the policy pack on S3 Express", () => {
+        const doc = (...Statement: object[]) => ({ Version: "2012-10-17", Statement });
+        const check = (document: object) => run(policies, [iamPolicy(document, "prod")]);
+
+        it("s3express:* (and * on directory buckets) is every S3 Express action, as s3:* is every S3 action", async () => {
+            expectViolations(
+                await check(doc({ Effect: "Allow", Action: "s3express:*", Resource: "*" })),
+                "no-s3-wildcard-in-production",
+                1,
+                /grants every S3 Express \(directory bucket\) action/,
+            );
+            expectViolations(
+                await check(doc({ Effect: "Allow", Action: "s3express:*", Resource: arn() })),
+                "no-s3-wildcard-in-production",
+                1,
+                /on Resource "arn:aws:s3express/,
+            );
+        });
+
+        it("a directory bucket's admin actions are findings; CreateSession on one bucket is not", async () => {
+            expectViolations(
+                await check(doc({ Effect: "Allow", Action: "s3express:PutBucketPolicy", Resource: arn() })),
+                "no-bucket-admin-for-workloads",
+                1,
+                /directory-bucket admin actions \(s3express:putbucketpolicy\)/,
+            );
+            expectNone(
+                await check(
+                    doc({
+                        Effect: "Allow",
+                        Action: "s3express:CreateSession",
+                        Resource: arn(),
+                        Condition: { StringEquals: { "s3express:SessionMode": "ReadOnly" } },
+                    }),
+                ),
+            );
+        });
+
+        it("the component's directory-bucket policy passes the whole pack in production", async () => {
+            useStack("prod");
+            await policyFor([
+                { bucket: BUCKET, access: "read" },
+                { bucket: "plain-bucket", prefixes: ["a/"] },
+            ]);
+            assert.deepEqual(await evaluatePolicies(policies, recordedForPolicies("prod")), []);
+            useStack("dev");
+        });
     });
 });

@@ -22,3 +22,19 @@ export const BUCKET_ADMIN_ACTIONS = [
     "s3:PutBucketWebsite",
     "s3:PutBucketLogging",
 ].map((a) => a.toLowerCase());
+
+/** The same for directory buckets (S3 Express One Zone): their policy, deletion, lifecycle, encryption, access points. */
+export const DIRECTORY_BUCKET_ADMIN_ACTIONS = [
+    "s3express:CreateBucket",
+    "s3express:DeleteBucket",
+    "s3express:PutBucketPolicy",
+    "s3express:DeleteBucketPolicy",
+    "s3express:PutLifecycleConfiguration",
+    "s3express:PutEncryptionConfiguration",
+    "s3express:CreateAccessPoint",
+    "s3express:DeleteAccessPoint",
+    "s3express:PutAccessPointPolicy",
+    "s3express:DeleteAccessPointPolicy",
+    "s3express:PutAccessPointScope",
+    "s3express:DeleteAccessPointScope",
+].map((a) => a.toLowerCase());

@@ -158,6 +158,8 @@ export interface DocumentAnalysis {
     statements: NormalizedStatement[];
     malformed: NormalizedStatement[];
     s3: StatementGrants[];
+    /** The same for S3 Express One Zone (directory buckets): `s3express:*`, CreateSession, bucket policy, ... */
+    s3express: StatementGrants[];
 }
 
 const analyses = new Map<string, Promise<DocumentAnalysis>>();
@@ -167,13 +169,16 @@ async function analyse(document: Record<string, unknown> | undefined, kind: Docu
     const wellFormed = statements.filter((s) => s.problems.length === 0);
     const denies = wellFormed.filter((s) => s.effect.toLowerCase() === "deny" && unconditionalDeny(s, kind));
     const s3: StatementGrants[] = [];
+    const s3express: StatementGrants[] = [];
     if (kind !== "trust") {
         for (const statement of wellFormed.filter((s) => s.effect.toLowerCase() === "allow")) {
             const grants = await statementGrants("s3", statement, denies);
             if (grants) s3.push(grants);
+            const express = await statementGrants("s3express", statement, denies);
+            if (express) s3express.push(express);
         }
     }
-    return { statements, malformed: statements.filter((s) => s.problems.length > 0), s3 };
+    return { statements, malformed: statements.filter((s) => s.problems.length > 0), s3, s3express };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { BUCKET_ADMIN_ACTIONS } from "../lib/bucketAdmin";
+import { BUCKET_ADMIN_ACTIONS, DIRECTORY_BUCKET_ADMIN_ACTIONS } from "../lib/bucketAdmin";
 import { analyseDocument } from "../lib/grants";
 import { BUCKET_ADMIN_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
 import { attachedPolicyArns, managedPolicyName, permissionDocuments } from "../lib/resources";
@@ -23,9 +23,21 @@ export const noBucketAdminForWorkloads = gradedResourceRule({
     check: async (resource, context) => {
         const findings: Finding[] = [];
         for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {
-            for (const { statement, granted, onEveryBucket } of (await analyseDocument(carried.document, carried.kind)).s3) {
+            const analysis = await analyseDocument(carried.document, carried.kind);
+            // Directory-bucket admin actions of a statement with no S3 grants; the others are reported with its S3 ones.
+            const expressAdmin = (statement: unknown) =>
+                DIRECTORY_BUCKET_ADMIN_ACTIONS.filter((a) => analysis.s3express.find((g) => g.statement === statement)?.granted.has(a));
+            for (const { statement } of analysis.s3express.filter((g) => !analysis.s3.some((s3) => s3.statement === g.statement))) {
+                const admin = expressAdmin(statement);
+                if (admin.length === 0) continue;
+                findings.push({
+                    level: productionLevel(context),
+                    message: `${resource.type} "${resource.name}" ${carried.where} statement ${statement.label}: grants directory-bucket admin actions (${listed(admin)}). Workload roles must not change a directory bucket's policy, lifecycle, encryption or access points.`,
+                });
+            }
+            for (const { statement, granted, onEveryBucket } of analysis.s3) {
                 const where = `${resource.type} "${resource.name}" ${carried.where} statement ${statement.label}`;
-                const admin = BUCKET_ADMIN_ACTIONS.filter((a) => granted.has(a));
+                const admin = [...BUCKET_ADMIN_ACTIONS.filter((a) => granted.has(a)), ...expressAdmin(statement)];
                 if (admin.length > 0) {
                     findings.push({
                         level: productionLevel(context),

@@ -20,20 +20,28 @@ export const noS3WildcardInProduction = productionOnlyResourceRule({
     check: async (resource) => {
         const findings: Finding[] = [];
         const s3Catalog = await serviceActions("s3");
+        const expressCatalog = await serviceActions("s3express");
         for (const carried of permissionDocuments(resource)) {
-            for (const { statement, everyActionOn } of (await analyseDocument(carried.document, carried.kind)).s3) {
-                if (everyActionOn === undefined) continue;
+            const analysis = await analyseDocument(carried.document, carried.kind);
+            // One finding per statement, naming S3, S3 Express (directory buckets) or both.
+            const wide = [...analysis.s3, ...analysis.s3express].filter((g) => g.everyActionOn !== undefined).map((g) => g.statement);
+            for (const statement of [...new Set(wide)]) {
+                const s3 = analysis.s3.find((g) => g.statement === statement)?.everyActionOn;
+                const express = analysis.s3express.find((g) => g.statement === statement)?.everyActionOn;
+                const services = [...(s3 !== undefined ? ["S3"] : []), ...(express !== undefined ? ["S3 Express (directory bucket)"] : [])].join(" and every ");
+                const catalog = s3 !== undefined ? s3Catalog : expressCatalog;
                 const how =
                     statement.actions !== undefined
-                        ? `Action ${JSON.stringify(patternsTouching(statement.actions, s3Catalog))}`
-                        : `NotAction ${JSON.stringify(statement.notActions)}, which leaves every S3 action in`;
+                        ? `Action ${JSON.stringify(patternsTouching(statement.actions, catalog))}`
+                        : `NotAction ${JSON.stringify(statement.notActions)}, which leaves every ${services} action in`;
+                const everyActionOn = (s3 ?? express)!;
                 const on = statement.resources !== undefined ? `Resource "${everyActionOn}"` : `NotResource ${JSON.stringify(statement.notResources)}`;
                 findings.push({
                     level: "mandatory",
                     message:
-                        `${resource.type} "${resource.name}" ${carried.where}: statement ${statement.label} grants every S3 action ` +
-                        `through ${how} on ${on}. Production stacks must list only the S3 actions the workload needs ` +
-                        `(RayS3Access grants read or readWrite per bucket and prefix).`,
+                        `${resource.type} "${resource.name}" ${carried.where}: statement ${statement.label} grants every ${services} action ` +
+                        `through ${how} on ${on}. Production stacks must list only the actions the workload needs ` +
+                        `(RayS3Access grants read or readWrite per bucket and prefix, and CreateSession for directory buckets).`,
                 });
             }
         }

@@ -18,7 +18,7 @@ import { assetsIamThrough, verifyStack, VerifyClients } from "../../automation/v
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "../../components/crossAccount";
 import { buildTrustPolicy } from "../../components/identities";
 import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, buildSharedPodIdentityTrustPolicy } from "../../components/trustPolicy";
-import { abacScope, buildS3PermissionsPolicy } from "../../components/s3Policy";
+import { abacScope, buildS3PermissionsPolicy, zoneIdPrefix } from "../../components/s3Policy";
 import { parseStackConfig } from "../../programs/config";
 import { roleGroups } from "../../programs/environment";
 import { MotoServer, startMoto } from "../support/moto";
@@ -260,6 +260,39 @@ describe("verify against moto", function () {
         const failed = (await verifyStack("prod", config, { ray: { roleArn } }, clients)).filter((f) => !f.ok);
         assert.equal(failed.length, 1);
         assert.match(failed[0].message, /trust does not admit the Pod Identity agent of cluster ray-green for ray\/ray-s3-sa/);
+    });
+
+    it("a directory bucket tenant: the s3express policy in the stack's region and account is the one verify expects", async () => {
+        await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const bucket = `ckpt--${zoneIdPrefix(moto.region)}-az1--x-s3`;
+        const express = buildS3PermissionsPolicy(
+            "aws",
+            [{ bucket, access: "readWrite", prefixes: [], kmsKeyArns: [], directory: { zoneId: `${zoneIdPrefix(moto.region)}-az1` } }],
+            {},
+            {
+                region: moto.region,
+                account: ACCOUNT,
+            },
+        );
+        const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
+        const roleArn = await deployRole(
+            iam,
+            "ray-role-x",
+            buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: refs }),
+            express,
+        );
+        const config = parseStackConfig("prod", {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            tenants: JSON.stringify([{ namespace: "ray", buckets: [{ bucket }] }]),
+        });
+        const clients = { iam, eks: withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } }), region: moto.region };
+        const findings = await verifyStack("prod", config, { ray: { roleArn } }, clients);
+        assert.ok(
+            findings.every((f) => f.ok),
+            JSON.stringify(findings.filter((f) => !f.ok)),
+        );
+        assert.match(findings.find((f) => f.check === "permissions")!.message, /the attached S3 policy matches the stack's/);
     });
 
     it("irsaAndPodIdentity: both paths, the annotation per step, and pods that still use IRSA before the last step", async () => {

@@ -179,8 +179,8 @@ export const CORPUS: CorpusCase[] = [
         source: "kics 'NotAction with Allow' fixture",
         carrier: "identity",
         document: doc({ Effect: "Allow", NotAction: "s3:DeleteBucket", Resource: "*" }),
-        findings: { "no-bucket-admin-for-workloads": 2 },
-        reason: "Every S3 action but DeleteBucket: not every S3 action, but PutBucketPolicy and the other admin actions, on every bucket.",
+        findings: { "no-bucket-admin-for-workloads": 2, "no-s3-wildcard-in-production": 1 },
+        reason: "Every S3 action but DeleteBucket: not every S3 action, but PutBucketPolicy and the other admin actions, on every bucket; and it leaves every S3 Express (directory bucket) action in, on *.",
     },
     {
         name: "public read bucket policy",

@@ -234,6 +234,8 @@ describe("properties of the pack (fast-check)", () => {
         await fc.assert(
             fc.asyncProperty(fc.array(validStatement, { maxLength: 4 }), wildcard, deny, fc.nat(), fc.nat(), async (statements, extra, denial, at, at2) => {
                 fc.pre(denial.Resource === "*" || extra.Resource === "arn:aws:s3:::b/*");
+                // Action "*" also grants every S3 Express (directory bucket) action, which only a Deny of "*" takes back.
+                fc.pre(extra.Action !== "*" || denial.Action === "*");
                 return !(await wildcardCaught(insert(insert(statements, extra, at), denial, at2), false));
             }),
             { numRuns: 150 },
