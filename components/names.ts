@@ -72,7 +72,7 @@ export function bucketNameProblem(field: string, value: string): string | undefi
     }
     const aliasSuffix = ["-s3alias", "--ol-s3"].find((s) => value.endsWith(s));
     if (aliasSuffix) {
-        return `${field} "${value}" ends with "${aliasSuffix}": that is an access point alias, not a bucket; give the bucket's name`;
+        return `${field} "${value}" ends with "${aliasSuffix}": that is an access point alias, which IAM policies cannot name; give the access point's ARN (arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME) or the bucket's name`;
     }
     const reservedSuffix = [".mrap", "--table-s3"].find((s) => value.endsWith(s));
     if (reservedSuffix) {

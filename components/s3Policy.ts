@@ -27,6 +27,8 @@ export interface ResolvedBucketAccess {
     kmsKeyArns: string[];
     /** An S3 Express One Zone directory bucket: its zone, and its region and account when its ARN named them. */
     directory?: { zoneId: string; region?: string; account?: string };
+    /** An S3 access point (given by its ARN) instead of a bucket: `bucket` is then the access point's name. */
+    accessPoint?: { arn: string };
 }
 
 /** Where directory buckets live when their ARN does not say: the provider's region and account. */
@@ -98,17 +100,16 @@ export function buildS3PermissionsPolicy(
             statements.push(directoryBucketStatement(partition, bucket, location));
             continue;
         }
-        const bucketArn = `arn:${partition}:s3:::${bucket.bucket}`;
+        // Through an access point, objects are `ACCESS_POINT_ARN/object/KEY` and listing is on the access point.
+        const bucketArn = bucket.accessPoint ? bucket.accessPoint.arn : `arn:${partition}:s3:::${bucket.bucket}`;
+        const objectArn = (suffix: string) => (bucket.accessPoint ? `${bucketArn}/object/${suffix}` : `${bucketArn}/${suffix}`);
         const write = bucket.access === "readWrite";
         const sid = sidFragment(bucket.bucket);
         const prefixes = [...new Set(scopedPrefixes(bucket, scope))].sort();
 
-        statements.push({
-            Sid: `BucketMetadata${sid}`,
-            Effect: "Allow",
-            Action: write ? [...READ_BUCKET_ACTIONS, ...WRITE_BUCKET_ACTIONS] : [...READ_BUCKET_ACTIONS],
-            Resource: bucketArn,
-        });
+        // GetBucketLocation has no access point resource type; the multipart listing has one.
+        const metadata = [...(bucket.accessPoint ? [] : READ_BUCKET_ACTIONS), ...(write ? WRITE_BUCKET_ACTIONS : [])];
+        if (metadata.length > 0) statements.push({ Sid: `BucketMetadata${sid}`, Effect: "Allow", Action: metadata, Resource: bucketArn });
         const list: PolicyStatement = {
             Sid: `ListBucket${sid}`,
             Effect: "Allow",
@@ -123,7 +124,7 @@ export function buildS3PermissionsPolicy(
             Sid: `${write ? "ReadWrite" : "Read"}Objects${sid}`,
             Effect: "Allow",
             Action: write ? [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS] : [...READ_OBJECT_ACTIONS],
-            Resource: prefixes.length > 0 ? prefixes.map((prefix) => `${bucketArn}/${prefix}*`) : `${bucketArn}/*`,
+            Resource: prefixes.length > 0 ? prefixes.map((prefix) => objectArn(`${prefix}*`)) : objectArn("*"),
         });
     }
 

@@ -77,7 +77,9 @@ export type BucketKind = (typeof BucketKind)[keyof typeof BucketKind];
 export interface BucketAccess {
     /**
      * The bucket's name (`my-bucket`, or a directory bucket's `ckpt--usw2-az1--x-s3`) or ARN (`arn:aws:s3:::my-bucket`,
-     * `arn:aws:s3express:us-west-2:111122223333:bucket/ckpt--usw2-az1--x-s3`). Not an `s3://` URL.
+     * `arn:aws:s3express:us-west-2:111122223333:bucket/ckpt--usw2-az1--x-s3`), or an access point's ARN
+     * (`arn:aws:s3:us-west-2:111122223333:accesspoint/NAME`: granted on it and its objects; the bucket's policy must
+     * delegate to access points). Not an `s3://` URL.
      */
     readonly bucket: string;
     /**

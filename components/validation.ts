@@ -390,6 +390,34 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: Record<
     return value as T;
 }
 
+/** A bucket (or access point) entry's access, prefixes and KMS keys, checked. */
+function resolveObjectEntry(field: string, entry: BucketAccess, problems: string[]): Pick<ResolvedBucketAccess, "access" | "prefixes" | "kmsKeyArns"> {
+    const access = oneOf(`${field}.access`, entry.access, AccessLevel, AccessLevel.ReadWrite, problems);
+    // shapeProblems has checked the types: lists of strings, without holes.
+    const prefixes = entry.prefixes ?? [];
+    prefixes.forEach((prefix, p) => {
+        const pfield = `${field}.prefixes[${p}]`;
+        if (prefix.length === 0) {
+            problems.push(`${pfield} is empty: drop it (no prefixes means the whole bucket) or give a key prefix`);
+        } else if (/[*?]/.test(prefix)) {
+            problems.push(`${pfield} "${prefix}" contains a wildcard ("*" or "?"): give a literal key prefix; the policy adds the "*" itself`);
+        } else if (prefix.startsWith("/")) {
+            problems.push(`${pfield} "${prefix}" starts with "/": S3 keys have no leading slash, use "${prefix.replace(/^\/+/, "")}"`);
+        } else if (prefix.includes("${")) {
+            problems.push(`${pfield} "${prefix}" contains a policy variable: give a literal key prefix`);
+        }
+    });
+    const kmsKeyArns = entry.kmsKeyArns ?? [];
+    kmsKeyArns.forEach((key, k) => {
+        if (!KMS_KEY_ARN.test(key)) {
+            problems.push(
+                `${field}.kmsKeyArns[${k}] "${key}" is not a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID): use the key's ARN, not an alias or a key id`,
+            );
+        }
+    });
+    return { access, prefixes, kmsKeyArns };
+}
+
 function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[], label = "buckets"): ResolvedBucketAccess[] {
     if (!Array.isArray(buckets) || buckets.length === 0) {
         problems.push(`${label} is empty: give at least one bucket, e.g. [{ bucket: "my-ray-checkpoints" }]`);
@@ -407,6 +435,28 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         let directory: ResolvedBucketAccess["directory"];
         const arn = BUCKET_ARN.exec(entry.bucket);
         const expressArn = DIRECTORY_BUCKET_ARN.exec(entry.bucket);
+        const accessPointArn = ACCESS_POINT_ARN.exec(entry.bucket);
+        if (accessPointArn) {
+            // An access point instead of a bucket: granted on its ARN and its objects; the bucket policy must delegate.
+            if (entry.kind !== undefined && entry.kind !== BucketKind.GeneralPurpose) {
+                problems.push(`${field}.kind "${entry.kind}" does not fit an access point ARN: drop kind`);
+                return;
+            }
+            name = accessPointArn[4];
+            if (seen.has(entry.bucket)) {
+                problems.push(`${field}.bucket "${entry.bucket}" repeats ${label}[${seen.get(entry.bucket)}]: list each access point once`);
+                return;
+            }
+            seen.set(entry.bucket, index);
+            const rest = resolveObjectEntry(field, entry, problems);
+            resolved.push({ bucket: name, ...rest, accessPoint: { arn: entry.bucket } });
+            return;
+        } else if (entry.bucket.includes(":accesspoint/")) {
+            problems.push(
+                `${field}.bucket "${entry.bucket}" is not an access point ARN: expected arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME (3 to 50 lower-case letters, digits and "-")`,
+            );
+            return;
+        }
         if (arn) {
             name = arn[2];
         } else if (expressArn) {
@@ -446,12 +496,7 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         if (directory) {
             if (seen.has(name)) problems.push(`${field}.bucket "${name}" repeats ${label}[${seen.get(name)}]: list each bucket once`);
             else seen.set(name, index);
-            const access = oneOf(`${field}.access`, entry.access, AccessLevel, AccessLevel.ReadWrite, problems);
-            const kmsKeyArns = entry.kmsKeyArns ?? [];
-            kmsKeyArns.forEach((key, k) => {
-                if (!KMS_KEY_ARN.test(key))
-                    problems.push(`${field}.kmsKeyArns[${k}] "${key}" is not a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID): use the key's ARN`);
-            });
+            const { access, kmsKeyArns } = resolveObjectEntry(field, { ...entry, prefixes: [] }, problems);
             resolved.push({ bucket: name, access, prefixes: [], kmsKeyArns, directory });
             return;
         }
@@ -465,36 +510,7 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             return;
         }
         seen.set(name, index);
-        const access = oneOf(`${field}.access`, entry.access, AccessLevel, AccessLevel.ReadWrite, problems);
-        // shapeProblems has checked the types: lists of strings, without holes.
-        const prefixes = entry.prefixes ?? [];
-        prefixes.forEach((prefix, p) => {
-            const pfield = `${field}.prefixes[${p}]`;
-            if (prefix.length === 0) {
-                problems.push(`${pfield} is empty: drop it (no prefixes means the whole bucket) or give a key prefix`);
-            } else if (/[*?]/.test(prefix)) {
-                problems.push(`${pfield} "${prefix}" contains a wildcard ("*" or "?"): give a literal key prefix; the policy adds the "*" itself`);
-            } else if (prefix.startsWith("/")) {
-                problems.push(`${pfield} "${prefix}" starts with "/": S3 keys have no leading slash, use "${prefix.replace(/^\/+/, "")}"`);
-            } else if (prefix.includes("${")) {
-                problems.push(`${pfield} "${prefix}" contains a policy variable: give a literal key prefix`);
-            }
-        });
-        const kmsKeyArns = entry.kmsKeyArns ?? [];
-        kmsKeyArns.forEach((key, k) => {
-            if (!KMS_KEY_ARN.test(key)) {
-                problems.push(
-                    `${field}.kmsKeyArns[${k}] "${key}" is not a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID): ` +
-                        `use the key's ARN, not an alias or a key id`,
-                );
-            }
-        });
-        resolved.push({
-            bucket: name,
-            access,
-            prefixes,
-            kmsKeyArns,
-        });
+        resolved.push({ bucket: name, ...resolveObjectEntry(field, entry, problems) });
     });
     return resolved;
 }
@@ -733,6 +749,9 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         trustPolicyMaxLength,
     };
 }
+
+/** `arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME`: an S3 access point's ARN. */
+const ACCESS_POINT_ARN = new RegExp(`^arn:(${PARTITIONS}):s3:([a-z0-9-]+):(\\d{12}):accesspoint/([a-z0-9][a-z0-9-]{1,48}[a-z0-9])$`);
 
 /** `arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME`: a directory bucket's ARN. */
 const DIRECTORY_BUCKET_ARN = new RegExp(`^arn:(${PARTITIONS}):s3express:([a-z0-9-]+):(\\d{12}):bucket/([^/]+)$`);

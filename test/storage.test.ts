@@ -148,3 +148,65 @@ describe("directory buckets (S3 Express One Zone)", () => {
         });
     });
 });
+
+describe("access points instead of buckets", () => {
+    const AP = `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/ray-ckpt-ap`;
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    it("grants on the access point's ARN and its objects, not on a bucket; the evaluator decides each request", async () => {
+        const policy = await policyFor([{ bucket: AP, prefixes: ["checkpoints/"] }]);
+        const statements = JSON.parse(policy).Statement;
+        assert.ok(
+            statements.every((st: any) => [st.Resource].flat().every((r: string) => r.startsWith(AP))),
+            policy,
+        );
+        const object = (key: string, ap = AP) => `${ap}/object/${key}`;
+        assert.equal(await identityAllows(policy, "s3:PutObject", object("checkpoints/step-1")), true);
+        assert.equal(await identityAllows(policy, "s3:GetObject", object("other/x")), false, "another prefix");
+        assert.equal(
+            await identityAllows(policy, "s3:GetObject", object("checkpoints/x", `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/other-ap`)),
+            false,
+            "another access point",
+        );
+        assert.equal(await identityAllows(policy, "s3:GetObject", "arn:aws:s3:::ray-ckpt/checkpoints/x"), false, "the bucket directly");
+        assert.equal(await identityAllows(policy, "s3:ListBucket", AP, { "s3:prefix": "checkpoints/run-1/" }), true);
+        assert.equal(await identityAllows(policy, "s3:ListBucket", AP, { "s3:prefix": "other/" }), false);
+    });
+
+    it("an alias or a malformed ARN is refused with the ARN to give; the pack judges s3:* on an access point like on a bucket", async () => {
+        assert.throws(
+            () =>
+                new RayS3Access("bad", {
+                    namespace: "ray",
+                    identity: "podIdentity",
+                    clusterName: "c",
+                    buckets: [{ bucket: "ray-ckpt-ap-abcdefghijklmnopqrstuvwxyz1234-s3alias" }],
+                }),
+            /access point alias, which IAM policies cannot name; give the access point's ARN/,
+        );
+        assert.throws(
+            () =>
+                new RayS3Access("bad", {
+                    namespace: "ray",
+                    identity: "podIdentity",
+                    clusterName: "c",
+                    buckets: [{ bucket: `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/Bad_Name` }],
+                }),
+            /is not an access point ARN: expected arn:PARTITION:s3:REGION:ACCOUNT:accesspoint\/NAME/,
+        );
+        const doc = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: [AP, `${AP}/object/*`] }] };
+        expectViolations(
+            await run(policies, [iamPolicy(doc, "prod")]),
+            "no-s3-wildcard-in-production",
+            1,
+            /grants every S3 action .* on Resource "arn:aws:s3:us-west-2:111122223333:accesspoint\/ray-ckpt-ap"/,
+        );
+        useStack("prod");
+        await policyFor([{ bucket: AP, prefixes: ["checkpoints/"] }]);
+        assert.deepEqual(await evaluatePolicies(policies, recordedForPolicies("prod")), []);
+        useStack("dev");
+    });
+});
