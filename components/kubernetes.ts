@@ -80,3 +80,67 @@ export function createAwsConfigMap(
         opts,
     );
 }
+
+/** One Mountpoint for Amazon S3 volume: a bucket (or a prefix of it) for a namespace's pods. */
+export interface MountpointVolumeSpec {
+    resourceName: string;
+    namespace: pulumi.Input<string>;
+    /** The PersistentVolumeClaim's name (in the namespace); the PersistentVolume is `NAMESPACE-CLAIM`. */
+    claimName: string;
+    bucket: string;
+    prefix?: string;
+    readOnly: boolean;
+    allowDelete: boolean;
+    region: pulumi.Input<string>;
+    /** IRSA: the STS region the driver uses for the pod's web-identity token. */
+    stsRegion?: pulumi.Input<string>;
+}
+
+/**
+ * A static PersistentVolume and its PersistentVolumeClaim for the Mountpoint CSI driver (`s3.csi.aws.com`), with
+ * the pod's own credentials (`authenticationSource: pod`), as the driver's static-provisioning examples write them.
+ */
+export function createMountpointVolume(spec: MountpointVolumeSpec, opts: pulumi.CustomResourceOptions): void {
+    const labels = { "app.kubernetes.io/managed-by": "ray-s3-access" };
+    const volumeName = pulumi.interpolate`${spec.namespace}-${spec.claimName}`;
+    const mountOptions = pulumi
+        .all([spec.region])
+        .apply(([region]) => [
+            ...(spec.prefix ? [`prefix ${spec.prefix}`] : []),
+            `region ${region}`,
+            ...(spec.readOnly ? ["read-only"] : []),
+            ...(spec.allowDelete ? ["allow-delete"] : []),
+        ]);
+    const accessModes = [spec.readOnly ? "ReadOnlyMany" : "ReadWriteMany"];
+    new k8s.core.v1.PersistentVolume(
+        `${spec.resourceName}-pv`,
+        {
+            metadata: { name: volumeName, labels },
+            spec: {
+                capacity: { storage: "1Gi" }, // required by Kubernetes, ignored by the driver
+                accessModes,
+                storageClassName: "", // static provisioning
+                claimRef: { namespace: spec.namespace, name: spec.claimName },
+                mountOptions,
+                csi: {
+                    driver: "s3.csi.aws.com",
+                    volumeHandle: volumeName,
+                    volumeAttributes: {
+                        bucketName: spec.bucket,
+                        authenticationSource: "pod",
+                        ...(spec.stsRegion !== undefined ? { stsRegion: spec.stsRegion } : {}),
+                    },
+                },
+            },
+        },
+        opts,
+    );
+    new k8s.core.v1.PersistentVolumeClaim(
+        `${spec.resourceName}-pvc`,
+        {
+            metadata: { name: spec.claimName, namespace: spec.namespace, labels },
+            spec: { accessModes, storageClassName: "", resources: { requests: { storage: "1Gi" } }, volumeName },
+        },
+        opts,
+    );
+}

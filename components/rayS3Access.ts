@@ -3,6 +3,7 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
+import { createMountpointVolume } from "./kubernetes";
 import { accountIdOf, partitionFromArn, partitionOf, regionOf } from "./lookups";
 import { abacScope, BucketLocation, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH, zoneIdPrefix } from "./s3Policy";
 import { issuerHostPath, ServiceAccountRef, STS_AUDIENCE } from "./trustPolicy";
@@ -164,6 +165,8 @@ export class RayS3Access extends pulumi.ComponentResource {
             },
         });
 
+        if (args.mountpointVolumes) this.mountpointVolumes(name, valid, namespace, childOpts);
+
         // Pod Identity's chain: the assets role's trust needs every association's external id, so it comes last.
         assets?.finish(externalIds);
 
@@ -184,6 +187,31 @@ export class RayS3Access extends pulumi.ComponentResource {
         // Registering them again would serialize eleven Outputs per tenant into the component's state: at 1,000
         // tenants that alone costs about 10% more evaluation time (see `npm run bench`).
         this.registerOutputs({});
+    }
+
+    /** One Mountpoint volume per bucket entry and prefix, in the workload's namespace, mounted with the pod's credentials. */
+    private mountpointVolumes(name: string, valid: ValidatedArgs, namespace: pulumi.Input<string>, childOpts: pulumi.CustomResourceOptions): void {
+        const region = regionOf(this);
+        for (const bucket of valid.buckets) {
+            for (const prefix of bucket.prefixes.length > 0 ? bucket.prefixes : [undefined]) {
+                const claimName = kubernetesName(["s3", bucket.bucket, prefix ?? ""]);
+                createMountpointVolume(
+                    {
+                        resourceName: `${name}-mp-${claimName}`,
+                        namespace,
+                        claimName,
+                        bucket: bucket.bucket,
+                        prefix,
+                        readOnly: bucket.access === "read",
+                        allowDelete: bucket.access === "readWrite" || bucket.allowDelete === true,
+                        region,
+                        // Pods on IRSA need the STS region: Mountpoint's pods may have no instance metadata to ask.
+                        stsRegion: valid.strategy.webIdentity ? region : undefined,
+                    },
+                    childOpts,
+                );
+            }
+        }
     }
 
     /**
@@ -414,6 +442,19 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
 function assetsRoleName(name: string): string {
     const base = `${name}-assets`.replace(/[^\w+=,.@-]/g, "-").slice(0, 55);
     return `${base}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+}
+
+/** A Kubernetes object name from parts: lower-case letters, digits and "-", at most 63, with a hash when cut. */
+function kubernetesName(parts: string[]): string {
+    const joined = parts
+        .filter((p) => p !== "")
+        .join("-")
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/-+/g, "-")
+        .replace(/^-|-$/g, "");
+    if (joined.length <= 63) return joined;
+    return `${joined.slice(0, 54).replace(/-$/, "")}-${createHash("sha256").update(joined).digest("hex").slice(0, 8)}`;
 }
 
 /** Everything the trust document depends on, from the validated arguments and the resolved values. */

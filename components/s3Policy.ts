@@ -22,7 +22,9 @@ export interface PolicyStatement {
 /** A bucket entry after validation: a name, never an ARN or URL. */
 export interface ResolvedBucketAccess {
     bucket: string;
-    access: "read" | "readWrite";
+    access: "read" | "readWrite" | "mountpoint";
+    /** `mountpoint` access: Mountpoint may delete files. */
+    allowDelete?: boolean;
     prefixes: string[];
     kmsKeyArns: string[];
     /** An S3 Express One Zone directory bucket: its zone, and its region and account when its ARN named them. */
@@ -42,6 +44,8 @@ export const WRITE_OBJECT_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:Abor
 /** Bucket-level actions a reader needs; neither supports the `s3:prefix` condition. */
 export const READ_BUCKET_ACTIONS = ["s3:GetBucketLocation"];
 export const WRITE_BUCKET_ACTIONS = ["s3:ListBucketMultipartUploads"];
+/** What Mountpoint for Amazon S3 calls on objects (its documentation's list), DeleteObject only when deletes are allowed. */
+export const MOUNTPOINT_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"];
 
 /** IAM's quota for a customer managed policy, in characters without white space. */
 export const MANAGED_POLICY_MAX_LENGTH = 6144;
@@ -104,11 +108,12 @@ export function buildS3PermissionsPolicy(
         const bucketArn = bucket.accessPoint ? bucket.accessPoint.arn : `arn:${partition}:s3:::${bucket.bucket}`;
         const objectArn = (suffix: string) => (bucket.accessPoint ? `${bucketArn}/object/${suffix}` : `${bucketArn}/${suffix}`);
         const write = bucket.access === "readWrite";
+        const mountpoint = bucket.access === "mountpoint";
         const sid = sidFragment(bucket.bucket);
         const prefixes = [...new Set(scopedPrefixes(bucket, scope))].sort();
 
-        // GetBucketLocation has no access point resource type; the multipart listing has one.
-        const metadata = [...(bucket.accessPoint ? [] : READ_BUCKET_ACTIONS), ...(write ? WRITE_BUCKET_ACTIONS : [])];
+        // GetBucketLocation has no access point resource type; the multipart listing has one. Mountpoint needs neither.
+        const metadata = mountpoint ? [] : [...(bucket.accessPoint ? [] : READ_BUCKET_ACTIONS), ...(write ? WRITE_BUCKET_ACTIONS : [])];
         if (metadata.length > 0) statements.push({ Sid: `BucketMetadata${sid}`, Effect: "Allow", Action: metadata, Resource: bucketArn });
         const list: PolicyStatement = {
             Sid: `ListBucket${sid}`,
@@ -121,9 +126,13 @@ export function buildS3PermissionsPolicy(
         }
         statements.push(list);
         statements.push({
-            Sid: `${write ? "ReadWrite" : "Read"}Objects${sid}`,
+            Sid: `${mountpoint ? "Mountpoint" : write ? "ReadWrite" : "Read"}Objects${sid}`,
             Effect: "Allow",
-            Action: write ? [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS] : [...READ_OBJECT_ACTIONS],
+            Action: mountpoint
+                ? [...MOUNTPOINT_OBJECT_ACTIONS, ...(bucket.allowDelete ? ["s3:DeleteObject"] : [])]
+                : write
+                  ? [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS]
+                  : [...READ_OBJECT_ACTIONS],
             Resource: prefixes.length > 0 ? prefixes.map((prefix) => objectArn(`${prefix}*`)) : objectArn("*"),
         });
     }
@@ -139,7 +148,7 @@ export function buildS3PermissionsPolicy(
     for (const bucket of buckets) {
         for (const key of bucket.kmsKeyArns) {
             decryptKeys.add(key);
-            if (bucket.access === "readWrite") {
+            if (bucket.access !== "read") {
                 encryptKeys.add(key);
             }
         }

@@ -54,10 +54,15 @@ export const RoleSharing = {
 /** See {@link RoleSharing}. */
 export type RoleSharing = (typeof RoleSharing)[keyof typeof RoleSharing];
 
-/** The S3 access a bucket entry grants. */
+/**
+ * The S3 access a bucket entry grants. `mountpoint`: exactly what Mountpoint for Amazon S3 needs to mount the
+ * bucket (or prefix) as files: ListBucket, GetObject, PutObject, AbortMultipartUpload, and DeleteObject only with
+ * `allowDelete`.
+ */
 export const AccessLevel = {
     Read: "read",
     ReadWrite: "readWrite",
+    Mountpoint: "mountpoint",
 } as const;
 /** See {@link AccessLevel}. */
 export type AccessLevel = (typeof AccessLevel)[keyof typeof AccessLevel];
@@ -95,6 +100,11 @@ export interface BucketAccess {
      * @default "readWrite"
      */
     readonly access?: AccessLevel;
+    /**
+     * `mountpoint` access only: let Mountpoint delete files (`s3:DeleteObject`, and the `allow-delete` mount option).
+     * @default false
+     */
+    readonly allowDelete?: boolean;
     /**
      * Key prefixes the workload is limited to (`checkpoints/`). Objects are limited to `bucket/PREFIX*` and
      * ListBucket to an `s3:prefix` of `PREFIX*`. No `*`, `?` or leading `/`.
@@ -219,6 +229,13 @@ export interface RayS3AccessArgs {
      * @default - none
      */
     readonly sessionPolicies?: SessionPolicyEntry[];
+    /**
+     * Create, per bucket entry and prefix, a static PersistentVolume and PersistentVolumeClaim for the Mountpoint for
+     * Amazon S3 CSI driver (`s3.csi.aws.com`), mounted with the pod's own credentials (`authenticationSource: pod`),
+     * so a RayCluster can mount checkpoints as files. Not for access points.
+     * @default false
+     */
+    readonly mountpointVolumes?: boolean;
     /**
      * IRSA: the token options written on the ServiceAccount (audience, lifetime, regional STS).
      * @default - the webhook's defaults (audience sts.amazonaws.com)

@@ -72,6 +72,7 @@ const ARG_KEYS: Record<
     annotateServiceAccount: "boolean",
     webIdentityToken: "token",
     disableSessionTags: "boolean",
+    mountpointVolumes: "boolean",
     sessionPolicies: "sessions",
     createOidcProvider: "boolean",
     namespace: "input",
@@ -107,10 +108,11 @@ const TOKEN_KEYS: Record<keyof WebIdentityToken, "string" | "integer" | "boolean
 };
 
 /** Every key of a bucket entry. */
-const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list"> = {
+const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list" | "boolean"> = {
     bucket: "string",
     kind: "enum",
     access: "enum",
+    allowDelete: "boolean",
     prefixes: "list",
     kmsKeyArns: "list",
 };
@@ -391,7 +393,11 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: Record<
 }
 
 /** A bucket (or access point) entry's access, prefixes and KMS keys, checked. */
-function resolveObjectEntry(field: string, entry: BucketAccess, problems: string[]): Pick<ResolvedBucketAccess, "access" | "prefixes" | "kmsKeyArns"> {
+function resolveObjectEntry(
+    field: string,
+    entry: BucketAccess,
+    problems: string[],
+): Pick<ResolvedBucketAccess, "access" | "prefixes" | "kmsKeyArns" | "allowDelete"> {
     const access = oneOf(`${field}.access`, entry.access, AccessLevel, AccessLevel.ReadWrite, problems);
     // shapeProblems has checked the types: lists of strings, without holes.
     const prefixes = entry.prefixes ?? [];
@@ -415,7 +421,10 @@ function resolveObjectEntry(field: string, entry: BucketAccess, problems: string
             );
         }
     });
-    return { access, prefixes, kmsKeyArns };
+    if (entry.allowDelete !== undefined && access !== AccessLevel.Mountpoint) {
+        problems.push(`${field}.allowDelete is only valid with access "mountpoint": readWrite already deletes, read never does`);
+    }
+    return { access, prefixes, kmsKeyArns, ...(access === AccessLevel.Mountpoint && entry.allowDelete ? { allowDelete: true } : {}) };
 }
 
 function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[], label = "buckets"): ResolvedBucketAccess[] {
@@ -496,8 +505,8 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         if (directory) {
             if (seen.has(name)) problems.push(`${field}.bucket "${name}" repeats ${label}[${seen.get(name)}]: list each bucket once`);
             else seen.set(name, index);
-            const { access, kmsKeyArns } = resolveObjectEntry(field, { ...entry, prefixes: [] }, problems);
-            resolved.push({ bucket: name, access, prefixes: [], kmsKeyArns, directory });
+            const { access, kmsKeyArns, allowDelete } = resolveObjectEntry(field, { ...entry, prefixes: [] }, problems);
+            resolved.push({ bucket: name, access, prefixes: [], kmsKeyArns, directory, ...(allowDelete ? { allowDelete } : {}) });
             return;
         }
         const nameProblem = bucketNameProblem(`${field}.bucket`, name);
@@ -675,6 +684,9 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     if (args.assetsExternalId !== undefined && strategy.podIdentity) {
         problems.push(`assetsExternalId is only valid when identity is "irsa": Pod Identity chains to the assets role itself`);
     }
+    if (args.mountpointVolumes && buckets.some((b) => b.accessPoint)) {
+        problems.push(`mountpointVolumes cannot mount access points: list the bucket itself for the volumes, or drop mountpointVolumes`);
+    }
     if (roleSharing === RoleSharing.Abac && buckets.some((b) => b.directory)) {
         problems.push(
             `roleSharing "abac" cannot use directory buckets: it separates namespaces by key prefix, which a directory bucket's sessions cannot be limited to; use "perTenant" or "sessionPolicy"`,
@@ -775,6 +787,12 @@ function directoryBucketProblem(field: string, name: string, kind: string, arnRe
 /** Is `inner` (a service account's bucket) within `outer` (the role's entry for the same bucket)? Why not, or undefined. */
 function notCovered(inner: ResolvedBucketAccess, outer: ResolvedBucketAccess | undefined): string | undefined {
     if (!outer) return `bucket "${inner.bucket}" is not in the role's buckets`;
+    if (inner.access === AccessLevel.Read && outer.access === AccessLevel.Mountpoint)
+        return `it reads object versions of "${inner.bucket}", which a mountpoint role does not grant`;
+    if (inner.access === AccessLevel.Mountpoint && outer.access === AccessLevel.Read)
+        return `it asks for mountpoint (writes) on "${inner.bucket}", which the role only reads`;
+    if (inner.access === AccessLevel.Mountpoint && inner.allowDelete && outer.access === AccessLevel.Mountpoint && !outer.allowDelete)
+        return `it asks to delete in "${inner.bucket}", which the role may not`;
     if (inner.access === AccessLevel.ReadWrite && outer.access !== AccessLevel.ReadWrite)
         return `it asks for readWrite on "${inner.bucket}", which the role only reads`;
     if (outer.prefixes.length > 0) {

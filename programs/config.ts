@@ -17,7 +17,9 @@ export const CONFIG_NAMESPACE = "ray-s3-access";
 const bucket = z
     .object({
         bucket: z.string().min(1),
-        access: z.enum(["read", "readWrite"]).optional(),
+        kind: z.enum(["generalPurpose", "directory"]).optional(),
+        access: z.enum(["read", "readWrite", "mountpoint"]).optional(),
+        allowDelete: z.boolean().optional(),
         prefixes: z.array(z.string()).optional(),
         kmsKeyArns: z.array(z.string()).optional(),
     })
@@ -82,6 +84,7 @@ export const tenantSchema = z
         annotateServiceAccount: z.boolean().optional(),
         webIdentityToken: webIdentityToken.optional(),
         disableSessionTags: z.boolean().optional(),
+        mountpointVolumes: z.boolean().optional(),
     })
     .strict()
     .superRefine((tenant, ctx) => {
@@ -103,6 +106,7 @@ export const stackConfigSchema = z
         annotateServiceAccount: z.boolean().optional(),
         webIdentityToken: webIdentityToken.optional(),
         disableSessionTags: z.boolean().optional(),
+        mountpointVolumes: z.boolean().optional(),
         roleSharing: z.enum(["perTenant", "abac", "packed", "sessionPolicy"]).default("perTenant"),
         tags: tags.optional(),
         tenants: z.array(tenantSchema).min(1),
@@ -138,6 +142,7 @@ export const TOP_LEVEL_KEYS = [
     "annotateServiceAccount",
     "webIdentityToken",
     "disableSessionTags",
+    "mountpointVolumes",
     "roleSharing",
     "tags",
     "tenants",
@@ -219,6 +224,7 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
         annotateServiceAccount: tenant.annotateServiceAccount ?? config.annotateServiceAccount,
         webIdentityToken: tenantIdentity === "podIdentity" ? undefined : (tenant.webIdentityToken ?? config.webIdentityToken),
         disableSessionTags: tenantIdentity === "irsa" ? undefined : (tenant.disableSessionTags ?? config.disableSessionTags),
+        mountpointVolumes: tenant.mountpointVolumes ?? config.mountpointVolumes,
         namespace: tenant.namespace,
         serviceAccountName: tenant.serviceAccountName ?? defaults[tenant.kind].serviceAccountName,
         manageServiceAccount: tenant.manageServiceAccount ?? defaults[tenant.kind].manageServiceAccount,

@@ -101,22 +101,34 @@ export function providerArnForPacking(config: StackConfig): string[] | undefined
  * any entry is, else every prefix, and every KMS key.
  */
 export function unionOfBuckets(entries: BucketAccess[]): BucketAccess[] {
-    const byBucket = new Map<string, { access: "read" | "readWrite"; prefixes: Set<string> | undefined; kmsKeyArns: Set<string> }>();
+    const byBucket = new Map<
+        string,
+        { access: "read" | "readWrite" | "mountpoint"; allowDelete: boolean; prefixes: Set<string> | undefined; kmsKeyArns: Set<string> }
+    >();
     for (const entry of entries) {
         const name = entry.bucket.replace(/^arn:[^:]+:s3:::/, "");
         const known = byBucket.get(name);
         const prefixes = entry.prefixes && entry.prefixes.length > 0 ? new Set(entry.prefixes) : undefined;
         if (!known) {
-            byBucket.set(name, { access: entry.access ?? "readWrite", prefixes, kmsKeyArns: new Set(entry.kmsKeyArns ?? []) });
+            byBucket.set(name, {
+                access: entry.access ?? "readWrite",
+                allowDelete: entry.allowDelete === true,
+                prefixes,
+                kmsKeyArns: new Set(entry.kmsKeyArns ?? []),
+            });
             continue;
         }
-        if ((entry.access ?? "readWrite") === "readWrite") known.access = "readWrite";
+        // read and mountpoint each lack something of the other; readWrite holds both.
+        const access = entry.access ?? "readWrite";
+        if (access !== known.access) known.access = "readWrite";
+        known.allowDelete ||= entry.allowDelete === true;
         known.prefixes = known.prefixes && prefixes ? new Set([...known.prefixes, ...prefixes]) : undefined;
         for (const key of entry.kmsKeyArns ?? []) known.kmsKeyArns.add(key);
     }
     return [...byBucket].map(([bucket, e]) => ({
         bucket,
         access: e.access,
+        ...(e.access === "mountpoint" && e.allowDelete ? { allowDelete: true } : {}),
         ...(e.prefixes ? { prefixes: [...e.prefixes].sort() } : {}),
         ...(e.kmsKeyArns.size > 0 ? { kmsKeyArns: [...e.kmsKeyArns].sort() } : {}),
     }));

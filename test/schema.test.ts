@@ -43,6 +43,7 @@ describe("component schema (pulumi package add)", () => {
             "identity",
             "manageServiceAccount",
             "maxSessionDuration",
+            "mountpointVolumes",
             "namespace",
             "oidcIssuerUrl",
             "oidcProviderArn",
@@ -85,7 +86,7 @@ describe("component schema (pulumi package add)", () => {
         assert.equal(clusterType.properties.provider.$ref, resource.inputProperties.assetsProvider.$ref);
         const bucketRef: string = resource.inputProperties.buckets.items.$ref;
         const bucketType = schema.types[bucketRef.replace("#/types/", "")];
-        assert.deepEqual(Object.keys(bucketType.properties).sort(), ["access", "bucket", "kind", "kmsKeyArns", "prefixes"]);
+        assert.deepEqual(Object.keys(bucketType.properties).sort(), ["access", "allowDelete", "bucket", "kind", "kmsKeyArns", "prefixes"]);
         assert.deepEqual(bucketType.required, ["bucket"]);
     });
 

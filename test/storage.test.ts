@@ -210,3 +210,77 @@ describe("access points instead of buckets", () => {
         useStack("dev");
     });
 });
+
+describe("Mountpoint for Amazon S3", () => {
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    it("access mountpoint grants exactly what Mountpoint calls, DeleteObject only with allowDelete (the evaluator decides)", async () => {
+        const policy = await policyFor([{ bucket: "ray-ckpt", access: "mountpoint", prefixes: ["checkpoints/"] }]);
+        const object = "arn:aws:s3:::ray-ckpt/checkpoints/step-1";
+        for (const action of ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"])
+            assert.equal(await identityAllows(policy, action, object), true, action);
+        assert.equal(await identityAllows(policy, "s3:DeleteObject", object), false, "no deletes unless asked");
+        assert.equal(await identityAllows(policy, "s3:GetObjectVersion", object), false, "nothing Mountpoint does not call");
+        assert.equal(await identityAllows(policy, "s3:ListBucket", "arn:aws:s3:::ray-ckpt", { "s3:prefix": "checkpoints/" }), true);
+        assert.equal(await identityAllows(policy, "s3:PutObject", "arn:aws:s3:::ray-ckpt/other/x"), false);
+        resetMocks();
+        const deleting = await policyFor([{ bucket: "ray-ckpt", access: "mountpoint", allowDelete: true, prefixes: ["checkpoints/"] }]);
+        assert.equal(await identityAllows(deleting, "s3:DeleteObject", object), true);
+        resetMocks();
+        const express = await policyFor([{ bucket: BUCKET, access: "mountpoint" }]);
+        assert.equal(await session(express, "ReadWrite"), true, "Mountpoint's directory-bucket sessions write");
+    });
+
+    it("mountpointVolumes: a static PV and PVC per bucket and prefix, with the fields of the driver's static-provisioning example", async () => {
+        const component = new RayS3Access("ray", {
+            namespace: "ray",
+            oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC`,
+            mountpointVolumes: true,
+            buckets: [
+                { bucket: "ray-ckpt", access: "mountpoint", allowDelete: true, prefixes: ["checkpoints/"] },
+                { bucket: "datasets", access: "read" },
+            ],
+        });
+        await valueOf(component.roleArn);
+        await settle();
+        const pvs = world.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolume");
+        const pvcs = world.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
+        assert.equal(pvs.length, 2);
+        assert.equal(pvcs.length, 2);
+        const pv = pvs.find((p) => p.inputs.spec.csi.volumeAttributes.bucketName === "ray-ckpt")!;
+        assert.equal(pv.inputs.spec.csi.driver, "s3.csi.aws.com");
+        assert.equal(pv.inputs.spec.csi.volumeAttributes.authenticationSource, "pod");
+        assert.equal(pv.inputs.spec.csi.volumeAttributes.stsRegion, "us-west-2", "IRSA pods need the STS region");
+        assert.equal(pv.inputs.spec.storageClassName, "");
+        assert.deepEqual(pv.inputs.spec.mountOptions, ["prefix checkpoints/", "region us-west-2", "allow-delete"]);
+        assert.deepEqual(pv.inputs.spec.accessModes, ["ReadWriteMany"]);
+        assert.deepEqual(pv.inputs.spec.claimRef, { namespace: "ray", name: "s3-ray-ckpt-checkpoints" });
+        assert.equal(pv.inputs.spec.csi.volumeHandle, pv.inputs.metadata.name, "unique per volume");
+        const pvc = pvcs.find((c) => c.inputs.metadata.name === "s3-ray-ckpt-checkpoints")!;
+        assert.equal(pvc.inputs.metadata.namespace, "ray");
+        assert.equal(pvc.inputs.spec.volumeName, pv.inputs.metadata.name);
+        assert.equal(pvc.inputs.spec.storageClassName, "");
+        const readOnly = pvs.find((p) => p.inputs.spec.csi.volumeAttributes.bucketName === "datasets")!;
+        assert.deepEqual(readOnly.inputs.spec.mountOptions, ["region us-west-2", "read-only"]);
+        assert.deepEqual(readOnly.inputs.spec.accessModes, ["ReadOnlyMany"]);
+    });
+
+    it("refuses allowDelete outside mountpoint access, and volumes for access points", () => {
+        const refuse = (args: Partial<RayS3AccessArgs>, pattern: RegExp) =>
+            assert.throws(
+                () => new RayS3Access("bad", { namespace: "ray", identity: "podIdentity", clusterName: "c", buckets: [], ...args } as RayS3AccessArgs),
+                pattern,
+            );
+        refuse(
+            { buckets: [{ bucket: "ray-ckpt", access: "readWrite", allowDelete: true }] },
+            /buckets\[0\].allowDelete is only valid with access "mountpoint"/,
+        );
+        refuse(
+            { mountpointVolumes: true, buckets: [{ bucket: `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/ray-ap`, access: "mountpoint" }] },
+            /mountpointVolumes cannot mount access points/,
+        );
+    });
+});
