@@ -157,6 +157,34 @@ describe("generated documents against moto (AWS API emulator)", function () {
         );
     });
 
+    it("IAM accepts the storage kinds' documents: a directory bucket, an access point, Mountpoint", async () => {
+        const { buildS3PermissionsPolicy } = await import("../../components/s3Policy");
+        const documents = {
+            directory: buildS3PermissionsPolicy(
+                "aws",
+                [{ bucket: "ckpt--use1-az4--x-s3", access: "read", prefixes: [], kmsKeyArns: [], directory: { zoneId: "use1-az4" } }],
+                {},
+                { region: "us-east-1", account: ACCOUNT },
+            ),
+            accessPoint: buildS3PermissionsPolicy("aws", [
+                {
+                    bucket: "ray-ap",
+                    access: "readWrite",
+                    prefixes: ["checkpoints/"],
+                    kmsKeyArns: [],
+                    accessPoint: { arn: `arn:aws:s3:us-east-1:${ACCOUNT}:accesspoint/ray-ap` },
+                },
+            ]),
+            mountpoint: buildS3PermissionsPolicy("aws", [
+                { bucket: "ray-ckpt", access: "mountpoint", allowDelete: true, prefixes: ["checkpoints/"], kmsKeyArns: [] },
+            ]),
+        };
+        for (const [name, document] of Object.entries(documents)) {
+            const created = await iam.send(new CreatePolicyCommand({ PolicyName: `storage-${name}`, PolicyDocument: JSON.stringify(document) }));
+            assert.ok(created.Policy?.Arn, name);
+        }
+    });
+
     it("with enforcement on, assumed-role credentials write under the granted prefix and are denied elsewhere", async () => {
         const { permissionsPolicy } = await generated("irsa");
         const s3Admin = new S3Client({ ...clientConfig, forcePathStyle: true });
