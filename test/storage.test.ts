@@ -22,6 +22,14 @@ async function policyFor(buckets: RayS3AccessArgs["buckets"], extra: Partial<Ray
     return policy;
 }
 
+/** Constructing the component with these arguments (over a Pod Identity tenant) fails, matching `pattern`. */
+function refuse(args: Partial<RayS3AccessArgs>, pattern: RegExp): void {
+    assert.throws(
+        () => new RayS3Access("bad", { namespace: "ray", identity: "podIdentity", clusterName: "c", buckets: [], ...args } as RayS3AccessArgs),
+        pattern,
+    );
+}
+
 const session = (policy: string, mode: "ReadOnly" | "ReadWrite", bucket = arn()) =>
     identityAllows(policy, "s3express:CreateSession", bucket, { "s3express:SessionMode": mode });
 
@@ -61,24 +69,24 @@ describe("directory buckets (S3 Express One Zone)", () => {
     });
 
     it("refuses what would be silently wrong, before anything is created", () => {
-        const refuse = (buckets: RayS3AccessArgs["buckets"], pattern: RegExp, extra: Partial<RayS3AccessArgs> = {}) =>
-            assert.throws(() => new RayS3Access("bad", { namespace: "ray", identity: "podIdentity", clusterName: "c", buckets, ...extra }), pattern);
-        refuse(
+        const refuseBuckets = (buckets: RayS3AccessArgs["buckets"], pattern: RegExp, extra: Partial<RayS3AccessArgs> = {}) =>
+            refuse({ buckets, ...extra }, pattern);
+        refuseBuckets(
             [{ bucket: BUCKET, prefixes: ["checkpoints/"] }],
             /buckets\[0\].prefixes: "ckpt--usw2-az1--x-s3" is a directory bucket .* an identity policy cannot limit them to prefixes/,
         );
-        refuse(
+        refuseBuckets(
             [{ bucket: "plain-bucket", kind: "directory" }],
             /buckets\[0\].bucket "plain-bucket" is given kind "directory" but not a directory bucket name: .*BASE--ZONEID--x-s3/,
         );
-        refuse([{ bucket: BUCKET, kind: "generalPurpose" }], /ends with "--x-s3", which S3 reserves for directory buckets/);
-        refuse([{ bucket: "ckpt--usw2--x-s3" }], /"usw2" is not a zone id/);
-        refuse(
+        refuseBuckets([{ bucket: BUCKET, kind: "generalPurpose" }], /ends with "--x-s3", which S3 reserves for directory buckets/);
+        refuseBuckets([{ bucket: "ckpt--usw2--x-s3" }], /"usw2" is not a zone id/);
+        refuseBuckets(
             [{ bucket: arn(BUCKET, "us-east-1") }],
             /the directory bucket "ckpt--usw2-az1--x-s3" is in zone usw2-az1, which is not in us-east-1 \(its zones start with "use1"\)/,
         );
-        refuse([{ bucket: BUCKET }], /roleSharing "abac" cannot use directory buckets/, { roleSharing: "abac" });
-        refuse([{ bucket: BUCKET, kind: "express" as any }], /buckets\[0\].kind "express" is not one of "generalPurpose", "directory"/);
+        refuseBuckets([{ bucket: BUCKET }], /roleSharing "abac" cannot use directory buckets/, { roleSharing: "abac" });
+        refuseBuckets([{ bucket: BUCKET, kind: "express" as any }], /buckets\[0\].kind "express" is not one of "generalPurpose", "directory"/);
         assert.equal(world.resources.length, 0);
     });
 
@@ -177,24 +185,12 @@ describe("access points instead of buckets", () => {
     });
 
     it("an alias or a malformed ARN is refused with the ARN to give; the pack judges s3:* on an access point like on a bucket", async () => {
-        assert.throws(
-            () =>
-                new RayS3Access("bad", {
-                    namespace: "ray",
-                    identity: "podIdentity",
-                    clusterName: "c",
-                    buckets: [{ bucket: "ray-ckpt-ap-abcdefghijklmnopqrstuvwxyz1234-s3alias" }],
-                }),
+        refuse(
+            { buckets: [{ bucket: "ray-ckpt-ap-abcdefghijklmnopqrstuvwxyz1234-s3alias" }] },
             /access point alias, which IAM policies cannot name; give the access point's ARN/,
         );
-        assert.throws(
-            () =>
-                new RayS3Access("bad", {
-                    namespace: "ray",
-                    identity: "podIdentity",
-                    clusterName: "c",
-                    buckets: [{ bucket: `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/Bad_Name` }],
-                }),
+        refuse(
+            { buckets: [{ bucket: `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/Bad_Name` }] },
             /is not an access point ARN: expected arn:PARTITION:s3:REGION:ACCOUNT:accesspoint\/NAME/,
         );
         const doc = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: [AP, `${AP}/object/*`] }] };
