@@ -552,6 +552,8 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
     const strategy = identityStrategy(identity);
     const migrating = identity === "irsaAndPodIdentity";
     const region = clients.region ?? "us-west-2";
+    // Directory buckets named without their ARN are in the stack's region and the role's account.
+    const location = { region, account: arnParts(group.roleArn).account };
     const clusters: ClusterUnderTest[] = [
         { clusterName: cluster, oidcProviderArn: stringOf(args.oidcProviderArn), oidcIssuerUrl: stringOf(args.oidcIssuerUrl), region, label: "" },
         ...(first.additionalClusters ?? config.additionalClusters ?? []).map((c) => ({
@@ -587,10 +589,7 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
             verifyPodIdentityTrust(stack, group, trust, refs, c.clusterName!, c.region, untagged ? "untagged" : config.roleSharing === "abac", out);
             await verifyAssociations(stack, group, subjects, c.clusterName!, { ...clients, eks: eksClient(clients, c.region) }, out, {
                 disableSessionTags: untagged,
-                sessionPolicyOf:
-                    config.roleSharing === "sessionPolicy"
-                        ? (tenant) => sessionPolicyFor(config, tenant, partition, { region, account: arnParts(group.roleArn).account })
-                        : undefined,
+                sessionPolicyOf: config.roleSharing === "sessionPolicy" ? (tenant) => sessionPolicyFor(config, tenant, partition, location) : undefined,
             });
         }
     }
@@ -601,8 +600,6 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
         first.namespace,
         config.roleSharing === "sessionPolicy" ? { ...args, buckets: unionOfBuckets(group.tenants.flatMap((t) => t.buckets)) } : args,
     ).buckets;
-    // Directory buckets named without their ARN are in the stack's region and the role's account.
-    const location = { region, account: arnParts(group.roleArn).account };
     const s3Policy = buildS3PermissionsPolicy(
         partition,
         buckets,

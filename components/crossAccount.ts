@@ -27,6 +27,7 @@ export function chainActions(options: ChainOptions): string | string[] {
 
 /** The assets role's trust: the workload role, and nothing else. */
 export function buildAssetsTrustPolicy(workloadRoleArn: string, options: ChainOptions): PolicyDocument {
+    const ids = [...new Set([options.externalId ?? []].flat())].filter((id) => id !== "").sort();
     return {
         Version: "2012-10-17",
         Statement: [
@@ -35,18 +36,7 @@ export function buildAssetsTrustPolicy(workloadRoleArn: string, options: ChainOp
                 Effect: "Allow",
                 Principal: { AWS: workloadRoleArn },
                 Action: chainActions(options),
-                ...(options.externalId !== undefined && options.externalId.length > 0
-                    ? {
-                          Condition: {
-                              StringEquals: {
-                                  "sts:ExternalId":
-                                      [options.externalId].flat().length === 1
-                                          ? [options.externalId].flat()[0]
-                                          : [...new Set([options.externalId].flat())].sort(),
-                              },
-                          },
-                      }
-                    : {}),
+                ...(ids.length > 0 ? { Condition: { StringEquals: { "sts:ExternalId": ids.length === 1 ? ids[0] : ids } } } : {}),
             },
         ],
     };

@@ -103,11 +103,10 @@ export class RayS3Access extends pulumi.ComponentResource {
             : undefined;
         const permissionsPolicy: pulumi.Input<string> =
             known.permissionsPolicy ??
-            pulumi
-                .all([partition, args.clusterName ?? "", location])
-                .apply(([p, cluster, where]) =>
-                    checkedPermissionsPolicy(name, valid, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")], where),
-                );
+            pulumi.all([partition, args.clusterName ?? "", location]).apply(([p, cluster, where]) => {
+                if (where) assertZonesIn(name, valid, where);
+                return checkedPermissionsPolicy(name, valid, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")], where);
+            });
         const describe = (text: (workload: string) => string): pulumi.Input<string> =>
             typeof namespace === "string" && typeof serviceAccountName === "string"
                 ? text(`${namespace}/${serviceAccountName}`)
@@ -483,38 +482,25 @@ function checkedSessionPolicy(name: string, entry: ResolvedSessionPolicy, partit
     return json;
 }
 
-/** The permissions policy measured without the zone check (the stand-in region is not a real one). */
-function checkedPermissionsPolicyUnchecked(name: string, valid: ValidatedArgs, partition: string, clusterNames: string[], location?: BucketLocation): string {
-    const json = compactJson(
-        buildS3PermissionsPolicy(partition, valid.buckets, valid.roleSharing === RoleSharing.Abac ? abacScope(clusterNames) : {}, location),
-    );
-    const length = iamJsonLength(json);
-    if (length > MANAGED_POLICY_MAX_LENGTH) throw new RayS3AccessValidationError(name, [managedPolicyLengthProblem(length)]);
-    return json;
-}
-
 /** Do some directory buckets need the provider's region and account (named without their ARN)? */
 function needsLocation(valid: ValidatedArgs): boolean {
     return [...valid.buckets, ...valid.sessionPolicies.flatMap((e) => e.buckets)].some((b) => b.directory && b.directory.region === undefined);
 }
 
-/** A directory bucket's zone must be in the region it is reached in. */
-function zoneProblems(valid: ValidatedArgs, location: BucketLocation): string[] {
-    return valid.buckets
+/** A directory bucket's zone must be in the region it is reached in (checked once the real region is known). */
+function assertZonesIn(name: string, valid: ValidatedArgs, location: BucketLocation): void {
+    const problems = valid.buckets
         .filter((b) => b.directory && b.directory.region === undefined && b.directory.zoneId.split("-")[0] !== zoneIdPrefix(location.region))
         .map(
             (b) =>
                 `buckets: the directory bucket "${b.bucket}" is in zone ${b.directory!.zoneId}, but the stack's AWS provider is in ${location.region} (zones "${zoneIdPrefix(location.region)}-..."): ` +
                 `a directory bucket is reached in its own region; give its ARN (arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME) or use a provider for its region`,
         );
+    if (problems.length > 0) throw new RayS3AccessValidationError(name, problems);
 }
 
 function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition: string, clusterNames: string[], location?: BucketLocation): string {
     const scope = valid.roleSharing === RoleSharing.Abac ? abacScope(clusterNames) : {};
-    if (location) {
-        const problems = zoneProblems(valid, location);
-        if (problems.length > 0) throw new RayS3AccessValidationError(name, problems);
-    }
     const document = buildS3PermissionsPolicy(partition, valid.buckets, scope, location);
     const json = compactJson(document);
     const length = iamJsonLength(json);
@@ -566,7 +552,7 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
     const clusterNames = [cluster ?? "x".repeat(100), ...valid.additionalClusters.map((c) => c.clusterName ?? "")];
     // Directory buckets named without their ARN: measured in a stand-in region and account of the longest length.
     const standInLocation = needsLocation(valid) ? { region: "xx-xxxxxxxxx-1", account: PLACEHOLDER_ACCOUNT } : undefined;
-    const permissions = check(() => checkedPermissionsPolicyUnchecked(name, valid, known.partition ?? "aws", clusterNames, standInLocation));
+    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws", clusterNames, standInLocation));
     if (known.partition !== undefined && !standInLocation && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
         known.permissionsPolicy = permissions;
     }

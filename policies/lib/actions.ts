@@ -71,12 +71,6 @@ export function patternsTouching(patterns: string[], catalog: string[]): string[
     return patterns.filter((pattern) => catalog.some((action) => actionPatternMatches(pattern, action)) || pattern === "*");
 }
 
-/** Does the statement grant every action of the service? */
-export async function grantsEveryAction(service: string, statement: { actions?: string[]; notActions?: string[] }): Promise<boolean> {
-    const catalog = await serviceActions(service);
-    return (await grantedActions(service, statement)).length === catalog.length;
-}
-
 /** Does the statement's Action (or NotAction) cover this one action? */
 export function statementAllows(statement: { actions?: string[]; notActions?: string[] }, action: string): boolean {
     if (statement.actions !== undefined) return statement.actions.some((pattern) => actionPatternMatches(pattern, action));

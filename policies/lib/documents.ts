@@ -137,11 +137,6 @@ export function allowStatements(document: unknown, kind?: DocumentKind): Normali
     return statementsOf(parseDocument(document), kind).filter((s) => s.problems.length === 0 && s.effect.toLowerCase() === "allow");
 }
 
-/** Well-formed Deny statements. */
-export function denyStatements(document: unknown, kind?: DocumentKind): NormalizedStatement[] {
-    return statementsOf(parseDocument(document), kind).filter((s) => s.problems.length === 0 && s.effect.toLowerCase() === "deny");
-}
-
 /** The values a principal block names for a kind (`AWS`, `Federated`, `Service`), or `["*"]` for `"*"`. */
 export function principalValues(principal: unknown, kind: string): string[] {
     if (principal === "*") return ["*"];

@@ -1,3 +1,4 @@
+import { NormalizedStatement } from "../lib/documents";
 import { BUCKET_ADMIN_ACTIONS, DIRECTORY_BUCKET_ADMIN_ACTIONS } from "../lib/bucketAdmin";
 import { analyseDocument } from "../lib/grants";
 import { BUCKET_ADMIN_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
@@ -25,8 +26,8 @@ export const noBucketAdminForWorkloads = gradedResourceRule({
         for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {
             const analysis = await analyseDocument(carried.document, carried.kind);
             // Directory-bucket admin actions of a statement with no S3 grants; the others are reported with its S3 ones.
-            const expressAdmin = (statement: unknown) =>
-                DIRECTORY_BUCKET_ADMIN_ACTIONS.filter((a) => analysis.s3express.find((g) => g.statement === statement)?.granted.has(a));
+            const expressGrants = new Map(analysis.s3express.map((g) => [g.statement, g.granted]));
+            const expressAdmin = (statement: NormalizedStatement) => DIRECTORY_BUCKET_ADMIN_ACTIONS.filter((a) => expressGrants.get(statement)?.has(a));
             for (const { statement } of analysis.s3express.filter((g) => !analysis.s3.some((s3) => s3.statement === g.statement))) {
                 const admin = expressAdmin(statement);
                 if (admin.length === 0) continue;
