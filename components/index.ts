@@ -8,5 +8,14 @@ export { RayS3Access } from "./rayS3Access";
 export { DEFAULT_SERVICE_ACCOUNT_NAME, IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL, RAY_S3_ACCESS_TYPE } from "./constants";
 export { AccessLevel, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
 export { RayS3AccessValidationError } from "./validation";
-export { buildS3PermissionsPolicy, PolicyDocument, PolicyScope, PolicyStatement, ResolvedBucketAccess } from "./s3Policy";
+export {
+    buildAccessPointDelegationStatement,
+    buildDirectoryAccessPointPolicy,
+    buildS3PermissionsPolicy,
+    directoryAccessPointScope,
+    PolicyDocument,
+    PolicyScope,
+    PolicyStatement,
+    ResolvedBucketAccess,
+} from "./s3Policy";
 export { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, PodIdentityTrustScope, serviceAccountSubject, ServiceAccountRef } from "./trustPolicy";

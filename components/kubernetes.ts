@@ -94,6 +94,8 @@ export interface MountpointVolumeSpec {
     region: pulumi.Input<string>;
     /** IRSA: the STS region the driver uses for the pod's web-identity token. */
     stsRegion?: pulumi.Input<string>;
+    /** A directory bucket Mountpoint uses as its shared cache (the `cache-xz` mount option). */
+    expressCache?: string;
 }
 
 /**
@@ -110,6 +112,7 @@ export function createMountpointVolume(spec: MountpointVolumeSpec, opts: pulumi.
             `region ${region}`,
             ...(spec.readOnly ? ["read-only"] : []),
             ...(spec.allowDelete ? ["allow-delete"] : []),
+            ...(spec.expressCache ? [`cache-xz ${spec.expressCache}`] : []),
         ]);
     const accessModes = [spec.readOnly ? "ReadOnlyMany" : "ReadWriteMany"];
     new k8s.core.v1.PersistentVolume(

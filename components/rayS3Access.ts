@@ -5,7 +5,17 @@ import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
 import { createMountpointVolume } from "./kubernetes";
 import { accountIdOf, partitionFromArn, partitionOf, regionOf } from "./lookups";
-import { abacScope, BucketLocation, buildS3PermissionsPolicy, compactJson, iamJsonLength, MANAGED_POLICY_MAX_LENGTH, zoneIdPrefix } from "./s3Policy";
+import {
+    abacScope,
+    BucketLocation,
+    buildDirectoryAccessPointPolicy,
+    buildS3PermissionsPolicy,
+    compactJson,
+    directoryAccessPointScope,
+    iamJsonLength,
+    MANAGED_POLICY_MAX_LENGTH,
+    zoneIdPrefix,
+} from "./s3Policy";
 import { issuerHostPath, ServiceAccountRef, STS_AUDIENCE } from "./trustPolicy";
 import { buildTrustPolicy, TrustScope } from "./identities";
 import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing } from "./types";
@@ -165,6 +175,7 @@ export class RayS3Access extends pulumi.ComponentResource {
         });
 
         if (args.mountpointVolumes) this.mountpointVolumes(name, valid, namespace, childOpts);
+        this.directoryAccessPoints(name, valid, role, partition, location, childOpts);
 
         // Pod Identity's chain: the assets role's trust needs every association's external id, so it comes last.
         assets?.finish(externalIds);
@@ -188,6 +199,39 @@ export class RayS3Access extends pulumi.ComponentResource {
         this.registerOutputs({});
     }
 
+    /**
+     * `createAccessPoint`: per directory bucket entry, an access point for directory buckets whose scope holds the
+     * entry's prefixes and its access level's operations, and whose policy admits only the role (in the same session
+     * mode as the role's own policy).
+     */
+    private directoryAccessPoints(
+        name: string,
+        valid: ValidatedArgs,
+        role: aws.iam.Role,
+        partition: pulumi.Input<string>,
+        location: pulumi.Input<BucketLocation | undefined>,
+        childOpts: pulumi.CustomResourceOptions,
+    ): void {
+        for (const bucket of valid.buckets) {
+            const accessPoint = bucket.directory?.accessPoint;
+            if (!accessPoint?.create) continue;
+            const resourceName = `${name}-ap-${accessPoint.name.replace(/--xa-s3$/, "")}`;
+            const policy = pulumi
+                .all([partition, location, role.arn])
+                .apply(([p, where, roleArn]) => compactJson(buildDirectoryAccessPointPolicy(p, bucket, roleArn, where)));
+            const created = new aws.s3.AccessPoint(resourceName, { bucket: bucket.bucket, name: accessPoint.name, policy }, childOpts);
+            new aws.s3control.DirectoryBucketAccessPointScope(
+                `${resourceName}-scope`,
+                {
+                    accountId: pulumi.output(location).apply((where) => bucket.directory!.account ?? where!.account),
+                    name: accessPoint.name,
+                    scope: directoryAccessPointScope(bucket),
+                },
+                { ...childOpts, dependsOn: [created] },
+            );
+        }
+    }
+
     /** One Mountpoint volume per bucket entry and prefix, in the workload's namespace, mounted with the pod's credentials. */
     private mountpointVolumes(name: string, valid: ValidatedArgs, namespace: pulumi.Input<string>, childOpts: pulumi.CustomResourceOptions): void {
         const region = regionOf(this);
@@ -206,6 +250,7 @@ export class RayS3Access extends pulumi.ComponentResource {
                         region,
                         // Pods on IRSA need the STS region: Mountpoint's pods may have no instance metadata to ask.
                         stsRegion: valid.strategy.webIdentity ? region : undefined,
+                        expressCache: bucket.expressCache?.bucket,
                     },
                     childOpts,
                 );
@@ -484,18 +529,42 @@ function checkedSessionPolicy(name: string, entry: ResolvedSessionPolicy, partit
 
 /** Do some directory buckets need the provider's region and account (named without their ARN)? */
 function needsLocation(valid: ValidatedArgs): boolean {
-    return [...valid.buckets, ...valid.sessionPolicies.flatMap((e) => e.buckets)].some((b) => b.directory && b.directory.region === undefined);
+    return [...valid.buckets, ...valid.sessionPolicies.flatMap((e) => e.buckets)].some(
+        (b) =>
+            (b.directory && (b.directory.region === undefined || b.directory.accessPoint?.create)) || (b.expressCache && b.expressCache.region === undefined),
+    );
 }
 
-/** A directory bucket's zone must be in the region it is reached in (checked once the real region is known). */
+/**
+ * A directory bucket's zone must be in the region it is reached in, and an access point the component creates must
+ * be in the provider's account (checked once the real region and account are known).
+ */
 function assertZonesIn(name: string, valid: ValidatedArgs, location: BucketLocation): void {
-    const problems = valid.buckets
-        .filter((b) => b.directory && b.directory.region === undefined && b.directory.zoneId.split("-")[0] !== zoneIdPrefix(location.region))
-        .map(
-            (b) =>
-                `buckets: the directory bucket "${b.bucket}" is in zone ${b.directory!.zoneId}, but the stack's AWS provider is in ${location.region} (zones "${zoneIdPrefix(location.region)}-..."): ` +
-                `a directory bucket is reached in its own region; give its ARN (arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME) or use a provider for its region`,
-        );
+    const problems: string[] = [];
+    const zonePrefix = zoneIdPrefix(location.region);
+    for (const b of valid.buckets) {
+        const places = [
+            ...(b.directory
+                ? [{ what: b.directory.accessPoint && !b.directory.accessPoint.create ? "access point" : "directory bucket", name: b.bucket, at: b.directory }]
+                : []),
+            ...(b.expressCache ? [{ what: "shared-cache directory bucket", name: b.expressCache.bucket, at: b.expressCache }] : []),
+        ];
+        for (const { what, name: where, at } of places) {
+            if (at.region === undefined && at.zoneId.split("-")[0] !== zonePrefix) {
+                problems.push(
+                    `buckets: the ${what} "${where}" is in zone ${at.zoneId}, but the stack's AWS provider is in ${location.region} (zones "${zonePrefix}-..."): ` +
+                        `a directory bucket is reached in its own region; give its ARN (arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME) or use a provider for its region`,
+                );
+            }
+        }
+        const created = b.directory?.accessPoint?.create ? b.directory : undefined;
+        if (created && ((created.account ?? location.account) !== location.account || (created.region ?? location.region) !== location.region)) {
+            problems.push(
+                `buckets: createAccessPoint on "${b.bucket}" (${created.region ?? location.region}, account ${created.account ?? location.account}): the component creates the access point with its own AWS provider (${location.region}, account ${location.account}); ` +
+                    `use a provider for the bucket's region and account, or create the access point there and list its ARN`,
+            );
+        }
+    }
     if (problems.length > 0) throw new RayS3AccessValidationError(name, problems);
 }
 

@@ -27,8 +27,14 @@ export interface ResolvedBucketAccess {
     allowDelete?: boolean;
     prefixes: string[];
     kmsKeyArns: string[];
-    /** An S3 Express One Zone directory bucket: its zone, and its region and account when its ARN named them. */
-    directory?: { zoneId: string; region?: string; account?: string };
+    /**
+     * An S3 Express One Zone directory bucket: its zone, and its region and account when its ARN named them. With
+     * `accessPoint`, the role reaches it through that access point for directory buckets: an existing one (`bucket`
+     * is then the access point's name) or one the component creates, whose scope holds `prefixes`.
+     */
+    directory?: { zoneId: string; region?: string; account?: string; accessPoint?: { name: string; create: boolean } };
+    /** `mountpoint` access: the directory bucket Mountpoint uses as its shared cache (`cache-xz`). */
+    expressCache?: { bucket: string; zoneId: string; region?: string; account?: string };
     /** An S3 access point (given by its ARN) instead of a bucket: `bucket` is then the access point's name. */
     accessPoint?: { arn: string };
 }
@@ -110,6 +116,16 @@ export function buildS3PermissionsPolicy(
         const write = bucket.access === "readWrite";
         const mountpoint = bucket.access === "mountpoint";
         const sid = sidFragment(bucket.bucket);
+        if (bucket.expressCache) {
+            // Mountpoint reads and writes cache blocks in its shared cache: a ReadWrite session on that directory bucket.
+            const cache = bucket.expressCache;
+            statements.push({
+                Sid: `MountpointCache${sid}`,
+                Effect: "Allow",
+                Action: "s3express:CreateSession",
+                Resource: directoryArn(partition, "bucket", cache.bucket, cache, location),
+            });
+        }
         const prefixes = [...new Set(scopedPrefixes(bucket, scope))].sort();
 
         // GetBucketLocation has no access point resource type; the multipart listing has one. Mountpoint needs neither.
@@ -174,19 +190,85 @@ export function buildS3PermissionsPolicy(
  * name keys inside it, so the whole bucket is granted.
  */
 function directoryBucketStatement(partition: string, bucket: ResolvedBucketAccess, location: BucketLocation | undefined): PolicyStatement {
-    const region = bucket.directory!.region ?? location?.region;
-    const account = bucket.directory!.account ?? location?.account;
-    if (region === undefined || account === undefined) {
-        throw new Error(`directory bucket ${bucket.bucket}: its region and account are needed for its ARN (give its ARN, or a location)`);
-    }
+    const directory = bucket.directory!;
     const statement: PolicyStatement = {
-        Sid: `DirectoryBucket${sidFragment(bucket.bucket)}`,
+        Sid: `${directory.accessPoint ? "DirectoryAccessPoint" : "DirectoryBucket"}${sidFragment(bucket.bucket)}`,
         Effect: "Allow",
         Action: "s3express:CreateSession",
-        Resource: `arn:${partition}:s3express:${region}:${account}:bucket/${bucket.bucket}`,
+        Resource: directory.accessPoint
+            ? directoryArn(partition, "accesspoint", directory.accessPoint.name, directory, location)
+            : directoryArn(partition, "bucket", bucket.bucket, directory, location),
     };
     if (bucket.access === "read") statement.Condition = { StringEquals: { "s3express:SessionMode": "ReadOnly" } };
     return statement;
+}
+
+/**
+ * The operations an access point for directory buckets lets through for each access level (its scope's
+ * `Permissions`): what the identity policy grants on a general-purpose bucket, in the scope's vocabulary.
+ */
+export const ACCESS_POINT_SCOPE_PERMISSIONS: Record<ResolvedBucketAccess["access"], string[]> = {
+    read: ["GetObject", "GetObjectAttributes", "ListBucket"],
+    readWrite: [
+        "AbortMultipartUpload",
+        "DeleteObject",
+        "GetObject",
+        "GetObjectAttributes",
+        "ListBucket",
+        "ListBucketMultipartUploads",
+        "ListMultipartUploadParts",
+        "PutObject",
+    ],
+    mountpoint: ["AbortMultipartUpload", "GetObject", "ListBucket", "PutObject"],
+};
+
+/** The scope of the access point the component creates for a directory bucket entry: its prefixes and operations. */
+export function directoryAccessPointScope(bucket: ResolvedBucketAccess): { permissions: string[]; prefixes: string[] } {
+    const permissions = [...ACCESS_POINT_SCOPE_PERMISSIONS[bucket.access], ...(bucket.allowDelete ? ["DeleteObject"] : [])].sort();
+    return { permissions, prefixes: [...new Set(bucket.prefixes)].sort().map((prefix) => `${prefix}*`) };
+}
+
+/**
+ * The policy of the access point the component creates for a directory bucket entry: only the role may create
+ * sessions through it, in `ReadOnly` mode for `read`.
+ */
+export function buildDirectoryAccessPointPolicy(partition: string, bucket: ResolvedBucketAccess, roleArn: string, location?: BucketLocation): PolicyDocument {
+    const statement = directoryBucketStatement(partition, bucket, location);
+    return { Version: "2012-10-17", Statement: [{ ...statement, Sid: "RayS3AccessRole", Principal: { AWS: roleArn } }] };
+}
+
+/**
+ * The statement a directory bucket's owner adds to the bucket's policy so that access points of the account decide
+ * (S3 checks the bucket policy and the access point's policy on every request through an access point).
+ */
+export function buildAccessPointDelegationStatement(bucketArn: string, account: string): PolicyStatement {
+    return {
+        Sid: "DelegateToAccessPoints",
+        Effect: "Allow",
+        Principal: { AWS: "*" },
+        Action: "s3express:CreateSession",
+        Resource: bucketArn,
+        Condition: { StringEquals: { "s3express:DataAccessPointAccount": account } },
+    };
+}
+
+/**
+ * The `s3express` ARN of a directory bucket or of an access point for one, in the region and account its own ARN
+ * gave, else the location's.
+ */
+export function directoryArn(
+    partition: string,
+    type: "bucket" | "accesspoint",
+    name: string,
+    where: { region?: string; account?: string },
+    location: BucketLocation | undefined,
+): string {
+    const region = where.region ?? location?.region;
+    const account = where.account ?? location?.account;
+    if (region === undefined || account === undefined) {
+        throw new Error(`directory bucket ${name}: its region and account are needed for its ARN (give its ARN, or a location)`);
+    }
+    return `arn:${partition}:s3express:${region}:${account}:${type}/${name}`;
 }
 
 /** `us-west-2` -> `usw2`: the prefix of the region's Availability Zone ids (`usw2-az1`). */

@@ -84,7 +84,9 @@ export interface BucketAccess {
      * The bucket's name (`my-bucket`, or a directory bucket's `ckpt--usw2-az1--x-s3`) or ARN (`arn:aws:s3:::my-bucket`,
      * `arn:aws:s3express:us-west-2:111122223333:bucket/ckpt--usw2-az1--x-s3`), or an access point's ARN
      * (`arn:aws:s3:us-west-2:111122223333:accesspoint/NAME`: granted on it and its objects; the bucket's policy must
-     * delegate to access points). Not an `s3://` URL.
+     * delegate to access points), or an access point for a directory bucket's ARN or name
+     * (`arn:aws:s3express:us-west-2:111122223333:accesspoint/ckpt-ap--usw2-az1--xa-s3`: `CreateSession` on it; its
+     * scope decides the prefixes). Not an `s3://` URL.
      */
     readonly bucket: string;
     /**
@@ -117,6 +119,28 @@ export interface BucketAccess {
      * @default - no KMS permissions
      */
     readonly kmsKeyArns?: string[];
+    /**
+     * Directory buckets with `prefixes`: enforce the prefixes through an access point for directory buckets that the
+     * component creates in the bucket's zone. Its scope holds the prefixes (`PREFIX*`, 256 bytes in all) and the
+     * operations of `access`; its policy admits only the role; the role gets `s3express:CreateSession` on the access
+     * point instead of the bucket. The bucket's own policy must delegate to access points (see the README). Pods use
+     * the access point's name as the bucket.
+     * @default false
+     */
+    readonly createAccessPoint?: boolean;
+    /**
+     * With `createAccessPoint`: the access point's name, `BASE--ZONEID--xa-s3` in the bucket's zone (BASE 3 to 50
+     * lower-case letters, digits and `-`), unique in the zone.
+     * @default - `<component name>-<8 hex>--ZONEID--xa-s3`, stable for a component and bucket
+     */
+    readonly accessPointName?: string;
+    /**
+     * `mountpoint` access on a general-purpose bucket: a directory bucket (name or ARN) Mountpoint uses as its shared
+     * cache. The role gets `s3express:CreateSession` on it (Mountpoint writes cache blocks), and the volume the
+     * `cache-xz` mount option.
+     * @default - no shared cache
+     */
+    readonly expressCache?: string;
 }
 
 /**

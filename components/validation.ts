@@ -2,6 +2,7 @@
  * Input validation for RayS3Access. Runs before the component registers anything, and reports every problem
  * at once, each naming the field, the value, the rule and the fix.
  */
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "./constants";
 import {
@@ -115,6 +116,9 @@ const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list" | "bool
     allowDelete: "boolean",
     prefixes: "list",
     kmsKeyArns: "list",
+    createAccessPoint: "boolean",
+    accessPointName: "string",
+    expressCache: "string",
 };
 
 /** ` (did you mean "X"?)` when one of `known` is a likely typo of `given`. */
@@ -307,6 +311,13 @@ function bucketShapeProblems(buckets: unknown, label = "buckets"): string[] {
             problems.push(`${field}.bucket must be a string, not ${describeType(entry.bucket)}`);
         if (entry.access !== undefined && typeof entry.access !== "string")
             problems.push(`${field}.access must be a string, not ${describeType(entry.access)}`);
+        for (const key of ["kind", "accessPointName", "expressCache"] as const) {
+            if (entry[key] !== undefined && typeof entry[key] !== "string") problems.push(`${field}.${key} must be a string, not ${describeType(entry[key])}`);
+        }
+        for (const key of ["allowDelete", "createAccessPoint"] as const) {
+            if (entry[key] !== undefined && typeof entry[key] !== "boolean")
+                problems.push(`${field}.${key} must be true or false, not ${describeType(entry[key])}`);
+        }
         problems.push(...stringListProblems(`${field}.prefixes`, entry.prefixes, `["checkpoints/"]`));
         problems.push(...stringListProblems(`${field}.kmsKeyArns`, entry.kmsKeyArns, `["arn:aws:kms:us-west-2:111122223333:key/ID"]`));
         return problems;
@@ -427,7 +438,7 @@ function resolveObjectEntry(
     return { access, prefixes, kmsKeyArns, ...(access === AccessLevel.Mountpoint && entry.allowDelete ? { allowDelete: true } : {}) };
 }
 
-function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[], label = "buckets"): ResolvedBucketAccess[] {
+function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[], label = "buckets", componentName = ""): ResolvedBucketAccess[] {
     if (!Array.isArray(buckets) || buckets.length === 0) {
         problems.push(`${label} is empty: give at least one bucket, e.g. [{ bucket: "my-ray-checkpoints" }]`);
         return [];
@@ -445,6 +456,45 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         const arn = BUCKET_ARN.exec(entry.bucket);
         const expressArn = DIRECTORY_BUCKET_ARN.exec(entry.bucket);
         const accessPointArn = ACCESS_POINT_ARN.exec(entry.bucket);
+        const directoryAccessPoint = directoryAccessPointOf(entry.bucket);
+        if (directoryAccessPoint) {
+            // An access point for a directory bucket: its scope (set by its owner) decides prefixes and operations.
+            if (directoryAccessPoint.problem !== undefined) {
+                problems.push(`${field}.${directoryAccessPoint.problem}`);
+                return;
+            }
+            const problem = directoryEntryOptionsProblem(field, entry, "an access point");
+            if (problem) {
+                problems.push(problem);
+                return;
+            }
+            if ((entry.prefixes ?? []).length > 0) {
+                problems.push(
+                    `${field}.prefixes: "${directoryAccessPoint.name}" is an access point for a directory bucket, whose own scope (set by its owner) holds the prefixes it serves; an identity policy cannot narrow a session: drop prefixes, or give the directory bucket with prefixes and createAccessPoint: true`,
+                );
+                return;
+            }
+            if (seen.has(directoryAccessPoint.name)) {
+                problems.push(`${field}.bucket "${entry.bucket}" repeats ${label}[${seen.get(directoryAccessPoint.name)}]: list each access point once`);
+                return;
+            }
+            seen.set(directoryAccessPoint.name, index);
+            const { access, kmsKeyArns, allowDelete } = resolveObjectEntry(field, { ...entry, prefixes: [] }, problems);
+            resolved.push({
+                bucket: directoryAccessPoint.name,
+                access,
+                prefixes: [],
+                kmsKeyArns,
+                directory: {
+                    zoneId: directoryAccessPoint.zoneId,
+                    region: directoryAccessPoint.region,
+                    account: directoryAccessPoint.account,
+                    accessPoint: { name: directoryAccessPoint.name, create: false },
+                },
+                ...(allowDelete ? { allowDelete } : {}),
+            });
+            return;
+        }
         if (accessPointArn) {
             // An access point instead of a bucket: granted on its ARN and its objects; the bucket policy must delegate.
             if (entry.kind !== undefined && entry.kind !== BucketKind.GeneralPurpose) {
@@ -491,9 +541,11 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
                 return;
             }
             directory = { ...directory, zoneId: DIRECTORY_BUCKET_NAME.exec(name)![2] };
-            if ((entry.prefixes ?? []).length > 0) {
+            const accessPoint = createdAccessPoint(field, entry, name, directory.zoneId, componentName, problems);
+            if (accessPoint) directory.accessPoint = accessPoint;
+            else if ((entry.prefixes ?? []).length > 0) {
                 problems.push(
-                    `${field}.prefixes: "${name}" is a directory bucket (S3 Express One Zone), reached through s3express:CreateSession, whose sessions cover the whole bucket: an identity policy cannot limit them to prefixes. Drop prefixes (one directory bucket per workload), or keep prefixed data in a general-purpose bucket`,
+                    `${field}.prefixes: "${name}" is a directory bucket (S3 Express One Zone), reached through s3express:CreateSession, whose sessions cover the whole bucket: an identity policy cannot limit them to prefixes. Add createAccessPoint: true (an access point for directory buckets whose scope holds the prefixes), drop prefixes, or keep prefixed data in a general-purpose bucket`,
                 );
             }
         } else if (DIRECTORY_BUCKET_NAME.test(name)) {
@@ -505,8 +557,35 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         if (directory) {
             if (seen.has(name)) problems.push(`${field}.bucket "${name}" repeats ${label}[${seen.get(name)}]: list each bucket once`);
             else seen.set(name, index);
-            const { access, kmsKeyArns, allowDelete } = resolveObjectEntry(field, { ...entry, prefixes: [] }, problems);
-            resolved.push({ bucket: name, access, prefixes: [], kmsKeyArns, directory, ...(allowDelete ? { allowDelete } : {}) });
+            const { access, prefixes, kmsKeyArns, allowDelete } = resolveObjectEntry(
+                field,
+                directory.accessPoint ? entry : { ...entry, prefixes: [] },
+                problems,
+            );
+            if (directory.accessPoint) {
+                const scope = accessPointScopePrefixes(prefixes);
+                if (Buffer.byteLength(scope.join(""), "utf8") > ACCESS_POINT_SCOPE_PREFIX_BYTES) {
+                    problems.push(
+                        `${field}.prefixes: an access point scope's prefixes may total ${ACCESS_POINT_SCOPE_PREFIX_BYTES} bytes, and ${JSON.stringify(scope)} take ${Buffer.byteLength(scope.join(""), "utf8")}: give fewer or shorter prefixes`,
+                    );
+                }
+            }
+            if (entry.expressCache !== undefined) problems.push(expressCacheOnDirectoryProblem(field));
+            resolved.push({
+                bucket: name,
+                access,
+                prefixes: directory.accessPoint ? prefixes : [],
+                kmsKeyArns,
+                directory,
+                ...(allowDelete ? { allowDelete } : {}),
+            });
+            return;
+        }
+        const generalOption = (["createAccessPoint", "accessPointName"] as const).find((key) => entry[key] !== undefined);
+        if (generalOption) {
+            problems.push(
+                `${field}.${generalOption} is only for directory buckets (access points for directory buckets enforce their prefixes); a general-purpose bucket's prefixes are enforced by the identity policy itself: drop it`,
+            );
             return;
         }
         const nameProblem = bucketNameProblem(`${field}.bucket`, name);
@@ -519,9 +598,121 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             return;
         }
         seen.set(name, index);
-        resolved.push({ bucket: name, ...resolveObjectEntry(field, entry, problems) });
+        const rest = resolveObjectEntry(field, entry, problems);
+        const expressCache = expressCacheOf(field, entry, rest.access, problems);
+        resolved.push({ bucket: name, ...rest, ...(expressCache ? { expressCache } : {}) });
     });
     return resolved;
+}
+
+/** The total size S3 allows for an access point scope's prefixes. */
+export const ACCESS_POINT_SCOPE_PREFIX_BYTES = 256;
+
+/** The scope prefixes of an access point for directory buckets: each prefix and everything under it. */
+export function accessPointScopePrefixes(prefixes: readonly string[]): string[] {
+    return [...new Set(prefixes)].sort().map((prefix) => `${prefix}*`);
+}
+
+/** The option that does not fit an entry naming an existing access point, or undefined. */
+function directoryEntryOptionsProblem(field: string, entry: BucketAccess, what: string): string | undefined {
+    if (entry.kind !== undefined && entry.kind !== BucketKind.Directory)
+        return `${field}.kind "${entry.kind}" does not fit ${what} for a directory bucket: drop kind`;
+    const option = (["createAccessPoint", "accessPointName"] as const).find((key) => entry[key] !== undefined);
+    if (option)
+        return `${field}.${option} does not fit ${what}: it creates an access point for a directory bucket; give the directory bucket's name instead, or drop it`;
+    if (entry.expressCache !== undefined) return expressCacheOnDirectoryProblem(field);
+    return undefined;
+}
+
+function expressCacheOnDirectoryProblem(field: string): string {
+    return `${field}.expressCache is Mountpoint's shared cache for a general-purpose bucket; a directory bucket is already S3 Express One Zone: drop it`;
+}
+
+/** An existing access point for a directory bucket, by ARN or name (`BASE--ZONEID--xa-s3`), or undefined. */
+function directoryAccessPointOf(
+    value: string,
+): { name: string; zoneId: string; region?: string; account?: string; problem?: undefined } | { problem: string; name: string } | undefined {
+    const arn = DIRECTORY_ACCESS_POINT_ARN.exec(value);
+    const name = arn ? arn[4] : value;
+    if (!arn && (value.startsWith("arn:") || !name.endsWith("--xa-s3"))) {
+        return value.includes(":accesspoint/") && value.includes(":s3express:")
+            ? {
+                  name: value,
+                  problem: `bucket "${value}" is not an access point ARN for a directory bucket: expected arn:PARTITION:s3express:REGION:ACCOUNT:accesspoint/BASE--ZONEID--xa-s3`,
+              }
+            : undefined;
+    }
+    const match = DIRECTORY_ACCESS_POINT_NAME.exec(name);
+    const rule = `an access point for a directory bucket is named BASE--ZONEID--xa-s3, BASE 3 to 50 lower-case letters, digits and "-" (not at either end)`;
+    if (!match) return { name, problem: `bucket "${value}" ends with "--xa-s3" but is not an access point name for a directory bucket: ${rule}` };
+    if (!ZONE_ID.test(match[2])) return { name, problem: `bucket "${value}": "${match[2]}" is not a zone id (like usw2-az1): ${rule}` };
+    if (arn && match[2].split("-")[0] !== zoneIdPrefix(arn[2])) {
+        return {
+            name,
+            problem: `bucket "${value}": zone ${match[2]} is not in ${arn[2]} (its zones start with "${zoneIdPrefix(arn[2])}"): fix the ARN's region or the name`,
+        };
+    }
+    return { name, zoneId: match[2], region: arn?.[2], account: arn?.[3] };
+}
+
+/**
+ * `createAccessPoint`: the access point for directory buckets the component creates for an entry, named by
+ * `accessPointName` or `<component>-<8 hex>--ZONEID--xa-s3` (unique per component and bucket), or undefined.
+ */
+function createdAccessPoint(
+    field: string,
+    entry: BucketAccess,
+    bucket: string,
+    zoneId: string,
+    componentName: string,
+    problems: string[],
+): { name: string; create: true } | undefined {
+    if (entry.accessPointName !== undefined && entry.createAccessPoint !== true) {
+        problems.push(`${field}.accessPointName is only used with createAccessPoint: true: add it, or drop accessPointName`);
+        return undefined;
+    }
+    if (entry.createAccessPoint !== true) return undefined;
+    if ((entry.prefixes ?? []).length === 0) {
+        problems.push(
+            `${field}.createAccessPoint: the access point would enforce prefixes, and "${bucket}" lists none: give prefixes, or drop createAccessPoint (the role then reaches the whole bucket)`,
+        );
+        return undefined;
+    }
+    if (entry.accessPointName !== undefined) {
+        const match = DIRECTORY_ACCESS_POINT_NAME.exec(entry.accessPointName);
+        if (!match || match[2] !== zoneId) {
+            problems.push(
+                `${field}.accessPointName "${entry.accessPointName}" is not an access point name in the bucket's zone: expected BASE--${zoneId}--xa-s3, BASE 3 to 50 lower-case letters, digits and "-" (not at either end)`,
+            );
+            return undefined;
+        }
+        return { name: entry.accessPointName, create: true };
+    }
+    const hash = createHash("sha256").update(`${componentName}\0${bucket}`).digest("hex").slice(0, 8);
+    const base = componentName
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/^-+|-+$/g, "")
+        .slice(0, 41)
+        .replace(/-+$/, "");
+    return { name: `${base === "" ? "ray" : base}-${hash}--${zoneId}--xa-s3`, create: true };
+}
+
+/** `expressCache`: Mountpoint's shared cache, a directory bucket, for a `mountpoint` entry of a general-purpose bucket. */
+function expressCacheOf(field: string, entry: BucketAccess, access: string, problems: string[]): ResolvedBucketAccess["expressCache"] {
+    if (entry.expressCache === undefined) return undefined;
+    if (access !== AccessLevel.Mountpoint) {
+        problems.push(`${field}.expressCache is Mountpoint's shared cache (cache-xz), only valid with access "mountpoint": set access "mountpoint" or drop it`);
+        return undefined;
+    }
+    const arn = DIRECTORY_BUCKET_ARN.exec(entry.expressCache);
+    const name = arn ? arn[4] : entry.expressCache;
+    const problem = directoryBucketProblem(`${field}.expressCache`, name, "", arn?.[2]);
+    if (problem) {
+        problems.push(problem.replace(`${field}.expressCache.bucket`, `${field}.expressCache`));
+        return undefined;
+    }
+    return { bucket: name, zoneId: DIRECTORY_BUCKET_NAME.exec(name)![2], region: arn?.[2], account: arn?.[3] };
 }
 
 function parseServiceAccountRefs(values: readonly string[] | undefined, problems: string[]): ServiceAccountRef[] {
@@ -596,7 +787,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         }
     }
 
-    const buckets = validateBuckets(args.buckets, problems);
+    const buckets = validateBuckets(args.buckets, problems, "buckets", componentName);
     const additionalServiceAccounts = parseServiceAccountRefs(args.additionalServiceAccounts, problems);
 
     if (strategy.webIdentity) {
@@ -684,8 +875,19 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     if (args.assetsExternalId !== undefined && strategy.podIdentity) {
         problems.push(`assetsExternalId is only valid when identity is "irsa": Pod Identity chains to the assets role itself`);
     }
-    if (args.mountpointVolumes && buckets.some((b) => b.accessPoint)) {
+    if (args.mountpointVolumes && buckets.some((b) => b.accessPoint || b.directory?.accessPoint)) {
         problems.push(`mountpointVolumes cannot mount access points: list the bucket itself for the volumes, or drop mountpointVolumes`);
+    }
+    const created = buckets.filter((b) => b.directory?.accessPoint?.create).map((b) => b.bucket);
+    if (created.length > 0 && args.assetsProvider !== undefined) {
+        problems.push(
+            `buckets: createAccessPoint cannot be combined with assetsProvider: the access point belongs in the buckets' account; create it in that account's stack and list its ARN (arn:PARTITION:s3express:REGION:ACCOUNT:accesspoint/NAME) here`,
+        );
+    }
+    if (created.length > 0 && roleSharing === RoleSharing.SessionPolicy) {
+        problems.push(
+            `buckets: createAccessPoint cannot be combined with roleSharing "sessionPolicy": a session policy cannot narrow a directory bucket's sessions to one service account's prefixes; use "perTenant"`,
+        );
     }
     if (roleSharing === RoleSharing.Abac && buckets.some((b) => b.directory)) {
         problems.push(
@@ -765,6 +967,11 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
 /** `arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME`: an S3 access point's ARN. */
 const ACCESS_POINT_ARN = new RegExp(`^arn:(${PARTITIONS}):s3:([a-z0-9-]+):(\\d{12}):accesspoint/([a-z0-9][a-z0-9-]{1,48}[a-z0-9])$`);
 
+/** `arn:PARTITION:s3express:REGION:ACCOUNT:accesspoint/NAME`: an access point for a directory bucket. */
+const DIRECTORY_ACCESS_POINT_ARN = new RegExp(`^arn:(${PARTITIONS}):s3express:([a-z0-9-]+):(\\d{12}):accesspoint/([^/]+)$`);
+/** `BASE--ZONEID--xa-s3`: an access point for a directory bucket's name. */
+const DIRECTORY_ACCESS_POINT_NAME = /^([a-z0-9][a-z0-9-]{1,48}[a-z0-9])--([a-z0-9-]+)--xa-s3$/;
+
 /** `arn:PARTITION:s3express:REGION:ACCOUNT:bucket/NAME`: a directory bucket's ARN. */
 const DIRECTORY_BUCKET_ARN = new RegExp(`^arn:(${PARTITIONS}):s3express:([a-z0-9-]+):(\\d{12}):bucket/([^/]+)$`);
 /** A directory bucket's zone: an Availability Zone id (`usw2-az1`) or a Local Zone id (`usw2-lax1-az1`). */
@@ -799,6 +1006,8 @@ function notCovered(inner: ResolvedBucketAccess, outer: ResolvedBucketAccess | u
         const outside = inner.prefixes.length === 0 ? ["(the whole bucket)"] : inner.prefixes.filter((p) => !outer.prefixes.some((o) => p.startsWith(o)));
         if (outside.length > 0) return `prefixes ${JSON.stringify(outside)} of "${inner.bucket}" are outside the role's ${JSON.stringify(outer.prefixes)}`;
     }
+    if (inner.expressCache && inner.expressCache.bucket !== outer.expressCache?.bucket)
+        return `its shared cache "${inner.expressCache.bucket}" is not the role's for "${inner.bucket}"`;
     const keys = inner.kmsKeyArns.filter((k) => !outer.kmsKeyArns.includes(k));
     if (keys.length > 0) return `KMS keys ${JSON.stringify(keys)} are not among the role's for "${inner.bucket}"`;
     return undefined;
@@ -848,6 +1057,10 @@ function validateSessionPolicies(
         }
         const buckets = validateBuckets(entry.buckets, problems, `${field}.buckets`);
         for (const bucket of buckets) {
+            if (bucket.directory?.accessPoint?.create) {
+                problems.push(`${field}.buckets: createAccessPoint belongs in the role's buckets, not in a session policy: drop it here`);
+                continue;
+            }
             const why = notCovered(
                 bucket,
                 roleBuckets.find((b) => b.bucket === bucket.bucket),

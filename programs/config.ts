@@ -22,6 +22,9 @@ const bucket = z
         allowDelete: z.boolean().optional(),
         prefixes: z.array(z.string()).optional(),
         kmsKeyArns: z.array(z.string()).optional(),
+        createAccessPoint: z.boolean().optional(),
+        accessPointName: z.string().optional(),
+        expressCache: z.string().optional(),
     })
     .strict();
 

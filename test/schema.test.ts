@@ -86,7 +86,17 @@ describe("component schema (pulumi package add)", () => {
         assert.equal(clusterType.properties.provider.$ref, resource.inputProperties.assetsProvider.$ref);
         const bucketRef: string = resource.inputProperties.buckets.items.$ref;
         const bucketType = schema.types[bucketRef.replace("#/types/", "")];
-        assert.deepEqual(Object.keys(bucketType.properties).sort(), ["access", "allowDelete", "bucket", "kind", "kmsKeyArns", "prefixes"]);
+        assert.deepEqual(Object.keys(bucketType.properties).sort(), [
+            "access",
+            "accessPointName",
+            "allowDelete",
+            "bucket",
+            "createAccessPoint",
+            "expressCache",
+            "kind",
+            "kmsKeyArns",
+            "prefixes",
+        ]);
         assert.deepEqual(bucketType.required, ["bucket"]);
     });
 

@@ -4,13 +4,13 @@
  */
 import { strict as assert } from "assert";
 import { evaluateProgram } from "../automation/mockEngine";
-import { RayS3Access, RayS3AccessArgs } from "../components";
+import { buildAccessPointDelegationStatement, RayS3Access, RayS3AccessArgs } from "../components";
 import { runProgram } from "../programs/main";
-import { ACCOUNT, identityAllows } from "./support/iamOracle";
+import { ACCOUNT, identityAllows, resourcePolicyAllows } from "./support/iamOracle";
 import { evaluatePolicies } from "../automation/evaluatePolicies";
 import { policies } from "../policies/rules";
 import { expectNone, expectViolations, iamPolicy, run } from "./policies/harness";
-import { recordedForPolicies, resetMocks, settle, useStack, valueOf, world } from "./support/mocks";
+import { recordedForPolicies, resetMocks, resourcesOfType, settle, useStack, valueOf, world } from "./support/mocks";
 
 const BUCKET = "ckpt--usw2-az1--x-s3";
 const arn = (name = BUCKET, region = "us-west-2", account = ACCOUNT) => `arn:aws:s3express:${region}:${account}:bucket/${name}`;
@@ -145,6 +145,70 @@ describe("directory buckets (S3 Express One Zone)", () => {
             );
         });
 
+        it("directory-bucket-read-sessions: a read-only policy's CreateSession without ReadOnly is reported exactly when the evaluator allows a ReadWrite session", async () => {
+            const read = { Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: ["arn:aws:s3:::data", "arn:aws:s3:::data/*"] };
+            const create = (Condition?: object) => ({
+                Effect: "Allow",
+                Action: "s3express:CreateSession",
+                Resource: arn(),
+                ...(Condition ? { Condition } : {}),
+            });
+            const cases: [string, object[]][] = [
+                ["no condition", [read, create()]],
+                ["StringEquals ReadOnly", [read, create({ StringEquals: { "s3express:SessionMode": "ReadOnly" } })]],
+                ["StringEqualsIfExists ReadOnly", [read, create({ StringEqualsIfExists: { "s3express:SessionMode": "ReadOnly" } })]],
+                ["StringNotEquals ReadWrite", [read, create({ StringNotEquals: { "s3express:SessionMode": "ReadWrite" } })]],
+                ["StringLike Read* (matches ReadWrite)", [read, create({ StringLike: { "s3express:SessionMode": "Read*" } })]],
+                ["both modes listed", [read, create({ StringEquals: { "s3express:SessionMode": ["ReadOnly", "ReadWrite"] } })]],
+                [
+                    "a Deny of ReadWrite sessions",
+                    [
+                        read,
+                        create(),
+                        {
+                            Effect: "Deny",
+                            Action: "s3express:CreateSession",
+                            Resource: "*",
+                            Condition: { StringEquals: { "s3express:SessionMode": "ReadWrite" } },
+                        },
+                    ],
+                ],
+                [
+                    "a Deny of ReadWrite sessions on another bucket only",
+                    [
+                        read,
+                        create(),
+                        {
+                            Effect: "Deny",
+                            Action: "s3express:CreateSession",
+                            Resource: arn("other--usw2-az1--x-s3"),
+                            Condition: { StringEquals: { "s3express:SessionMode": "ReadWrite" } },
+                        },
+                    ],
+                ],
+            ];
+            for (const [title, statements] of cases) {
+                const document = doc(...statements);
+                const writes = await identityAllows(document, "s3express:CreateSession", arn(), { "s3express:SessionMode": "ReadWrite" });
+                const prod = await check(document);
+                const reported = prod.some((v) => v.policy === "directory-bucket-read-sessions");
+                assert.equal(reported, writes, `${title}: reported ${reported}, evaluator allows a ReadWrite session: ${writes}`);
+                if (writes) {
+                    expectViolations(
+                        prod,
+                        "directory-bucket-read-sessions",
+                        1,
+                        /without limiting s3express:SessionMode to ReadOnly, while every S3 action the policy grants only reads/,
+                    );
+                    expectViolations(await run(policies, [iamPolicy(document, "dev")]), "directory-bucket-read-sessions-advisory", 1);
+                }
+            }
+            // Not a read-only workload: it writes to S3, or it grants nothing on S3 to tell.
+            const writer = { ...read, Action: ["s3:GetObject", "s3:PutObject"] };
+            expectNone(await check(doc(writer, create())));
+            expectNone(await check(doc(create())));
+        });
+
         it("the component's directory-bucket policy passes the whole pack in production", async () => {
             useStack("prod");
             await policyFor([
@@ -207,6 +271,177 @@ describe("access points instead of buckets", () => {
     });
 });
 
+describe("access points for directory buckets (prefixes inside a directory bucket)", () => {
+    const apArn = (name: string, account = ACCOUNT) => `arn:aws:s3express:us-west-2:${account}:accesspoint/${name}`;
+    const AP_TYPE = "aws:s3/accessPoint:AccessPoint";
+    const SCOPE_TYPE = "aws:s3control/directoryBucketAccessPointScope:DirectoryBucketAccessPointScope";
+    beforeEach(() => {
+        resetMocks();
+        useStack("dev");
+    });
+
+    async function created(entry: NonNullable<RayS3AccessArgs["buckets"]>[number]) {
+        const component = new RayS3Access("ray", { namespace: "ray", identity: "podIdentity", clusterName: "ray-prod", buckets: [entry] });
+        const policy = await valueOf(component.permissionsPolicy);
+        const roleArn = await valueOf(component.roleArn);
+        await settle();
+        const [accessPoint] = resourcesOfType(AP_TYPE);
+        const [scope] = resourcesOfType(SCOPE_TYPE);
+        return { policy, roleArn, accessPoint, scope };
+    }
+
+    it("createAccessPoint: the access point's scope holds the prefixes and the access level's operations; the role gets sessions on the access point only", async () => {
+        const { policy, roleArn, accessPoint, scope } = await created({
+            bucket: BUCKET,
+            access: "read",
+            prefixes: ["team-a/", "shared/"],
+            createAccessPoint: true,
+        });
+        const name = accessPoint.inputs.name as string;
+        assert.match(name, /^ray-[0-9a-f]{8}--usw2-az1--xa-s3$/, "BASE--ZONEID--xa-s3 in the bucket's zone");
+        assert.equal(accessPoint.inputs.bucket, BUCKET);
+        assert.equal(scope.inputs.name, name);
+        assert.equal(scope.inputs.accountId, ACCOUNT);
+        assert.deepEqual(scope.inputs.scope, { permissions: ["GetObject", "GetObjectAttributes", "ListBucket"], prefixes: ["shared/*", "team-a/*"] });
+        // The role: ReadOnly sessions through this access point; not the bucket itself, not another access point.
+        assert.equal(await session(policy, "ReadOnly", apArn(name)), true);
+        assert.equal(await session(policy, "ReadWrite", apArn(name)), false, "read is ReadOnly through the access point too");
+        assert.equal(await session(policy, "ReadOnly", arn()), false, "the bucket directly would bypass the scope");
+        assert.equal(await session(policy, "ReadOnly", apArn("other-ap--usw2-az1--xa-s3")), false, "another access point");
+        assert.equal(await session(policy, "ReadOnly", apArn(name, "444455556666")), false, "another account");
+        // The access point's own policy admits the role (same mode) and no one else.
+        const apPolicy = accessPoint.inputs.policy as string;
+        const rolePrincipal = `arn:aws:sts::${ACCOUNT}:assumed-role/${roleArn.split("/").pop()}/pod`;
+        assert.equal(
+            await resourcePolicyAllows(apPolicy, "s3express:CreateSession", apArn(name), { "s3express:SessionMode": "ReadOnly" }, rolePrincipal),
+            true,
+        );
+        assert.equal(
+            await resourcePolicyAllows(apPolicy, "s3express:CreateSession", apArn(name), { "s3express:SessionMode": "ReadWrite" }, rolePrincipal),
+            false,
+        );
+        assert.equal(
+            await resourcePolicyAllows(
+                apPolicy,
+                "s3express:CreateSession",
+                apArn(name),
+                { "s3express:SessionMode": "ReadOnly" },
+                `arn:aws:sts::${ACCOUNT}:assumed-role/other/pod`,
+            ),
+            false,
+            "another role of the account",
+        );
+    });
+
+    it("readWrite and mountpoint scopes; a chosen name; the same component and bucket always get the same default name", async () => {
+        const write = await created({ bucket: BUCKET, prefixes: ["ckpt/"], createAccessPoint: true, accessPointName: "team-a-ckpt--usw2-az1--xa-s3" });
+        assert.equal(write.accessPoint.inputs.name, "team-a-ckpt--usw2-az1--xa-s3");
+        assert.deepEqual(write.scope.inputs.scope.permissions, [
+            "AbortMultipartUpload",
+            "DeleteObject",
+            "GetObject",
+            "GetObjectAttributes",
+            "ListBucket",
+            "ListBucketMultipartUploads",
+            "ListMultipartUploadParts",
+            "PutObject",
+        ]);
+        assert.equal(await session(write.policy, "ReadWrite", apArn("team-a-ckpt--usw2-az1--xa-s3")), true);
+        resetMocks();
+        const mount = await created({ bucket: BUCKET, access: "mountpoint", prefixes: ["ckpt/"], createAccessPoint: true });
+        assert.deepEqual(
+            mount.scope.inputs.scope.permissions,
+            ["AbortMultipartUpload", "GetObject", "ListBucket", "PutObject"],
+            "no DeleteObject unless allowed",
+        );
+        resetMocks();
+        const again = await created({ bucket: BUCKET, access: "mountpoint", prefixes: ["ckpt/"], createAccessPoint: true, allowDelete: true });
+        assert.equal(again.accessPoint.inputs.name, mount.accessPoint.inputs.name, "stable across runs");
+        assert.ok(again.scope.inputs.scope.permissions.includes("DeleteObject"));
+    });
+
+    it("an existing access point for a directory bucket, by ARN or name: CreateSession on it, its scope decides", async () => {
+        const name = "team-a--usw2-az1--xa-s3";
+        const byArn = await policyFor([{ bucket: apArn(name), access: "read" }]);
+        assert.deepEqual(JSON.parse(byArn).Statement, [
+            {
+                Sid: "DirectoryAccessPointTeamAUsw2Az1XaS3",
+                Effect: "Allow",
+                Action: "s3express:CreateSession",
+                Resource: apArn(name),
+                Condition: { StringEquals: { "s3express:SessionMode": "ReadOnly" } },
+            },
+        ]);
+        resetMocks();
+        const byName = await policyFor([{ bucket: name }]);
+        assert.equal(await session(byName, "ReadWrite", apArn(name)), true, "the provider's region and account");
+        assert.equal(await session(byName, "ReadWrite", arn()), false);
+        assert.equal(resourcesOfType(AP_TYPE).length, 0, "nothing created for an existing access point");
+    });
+
+    it("refuses names, zones, options and combinations S3 or IAM would refuse, before anything is created", () => {
+        const refuseBuckets = (buckets: RayS3AccessArgs["buckets"], pattern: RegExp, extra: Partial<RayS3AccessArgs> = {}) =>
+            refuse({ buckets, ...extra }, pattern);
+        refuseBuckets(
+            [{ bucket: BUCKET, createAccessPoint: true }],
+            /buckets\[0\].createAccessPoint: the access point would enforce prefixes, and "ckpt--usw2-az1--x-s3" lists none/,
+        );
+        refuseBuckets(
+            [{ bucket: BUCKET, prefixes: ["a/"], createAccessPoint: true, accessPointName: "team--use1-az4--xa-s3" }],
+            /accessPointName "team--use1-az4--xa-s3" is not an access point name in the bucket's zone: expected BASE--usw2-az1--xa-s3/,
+        );
+        refuseBuckets(
+            [{ bucket: BUCKET, prefixes: ["a/"], accessPointName: "team--usw2-az1--xa-s3" }],
+            /accessPointName is only used with createAccessPoint: true/,
+        );
+        refuseBuckets([{ bucket: "plain-bucket", prefixes: ["a/"], createAccessPoint: true }], /buckets\[0\].createAccessPoint is only for directory buckets/);
+        refuseBuckets(
+            [{ bucket: BUCKET, prefixes: ["x".repeat(300)], createAccessPoint: true }],
+            /an access point scope's prefixes may total 256 bytes, and .* take 301/,
+        );
+        refuseBuckets([{ bucket: "ab--usw2-az1--xa-s3" }], /ends with "--xa-s3" but is not an access point name for a directory bucket/);
+        refuseBuckets([{ bucket: apArn("team--use1-az4--xa-s3") }], /zone use1-az4 is not in us-west-2/);
+        refuseBuckets([{ bucket: "team--usw2-az1--xa-s3", prefixes: ["a/"] }], /whose own scope \(set by its owner\) holds the prefixes it serves/);
+        refuseBuckets([{ bucket: "team--usw2-az1--xa-s3", createAccessPoint: true }], /createAccessPoint does not fit an access point/);
+        refuseBuckets(
+            [{ bucket: BUCKET, prefixes: ["a/"], createAccessPoint: "yes" as any }],
+            /buckets\[0\].createAccessPoint must be true or false, not a string/,
+        );
+        refuseBuckets([{ bucket: BUCKET, prefixes: ["a/"], createAccessPoint: true }], /mountpointVolumes cannot mount access points/, {
+            mountpointVolumes: true,
+        });
+        assert.equal(world.resources.length, 0);
+    });
+
+    it("the bucket owner's delegation admits no direct request, and the pack passes the component in production", async () => {
+        // What the evaluator can decide: the delegation statement lets no one create a session on the bucket directly
+        // (which would bypass the scope). That it admits requests through the account's access points rests on
+        // s3express:DataAccessPointAccount, which the Service Authorization Reference does not list for CreateSession,
+        // so no evaluator here can decide it (docs/verification.md).
+        const delegation = buildAccessPointDelegationStatement(arn(), ACCOUNT);
+        assert.deepEqual(delegation, {
+            Sid: "DelegateToAccessPoints",
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: "s3express:CreateSession",
+            Resource: arn(),
+            Condition: { StringEquals: { "s3express:DataAccessPointAccount": ACCOUNT } },
+        });
+        const bucketPolicy = { Version: "2012-10-17", Statement: [delegation] };
+        for (const principal of [`arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/pod`, "arn:aws:sts::444455556666:assumed-role/x/y"]) {
+            assert.equal(
+                await resourcePolicyAllows(bucketPolicy, "s3express:CreateSession", arn(), { "s3express:SessionMode": "ReadWrite" }, principal),
+                false,
+                `not directly, without an access point (${principal})`,
+            );
+        }
+        useStack("prod");
+        await created({ bucket: BUCKET, prefixes: ["team-a/"], createAccessPoint: true });
+        assert.deepEqual(await evaluatePolicies(policies, recordedForPolicies("prod")), []);
+        useStack("dev");
+    });
+});
+
 describe("Mountpoint for Amazon S3", () => {
     beforeEach(() => {
         resetMocks();
@@ -262,6 +497,34 @@ describe("Mountpoint for Amazon S3", () => {
         const readOnly = pvs.find((p) => p.inputs.spec.csi.volumeAttributes.bucketName === "datasets")!;
         assert.deepEqual(readOnly.inputs.spec.mountOptions, ["region us-west-2", "read-only"]);
         assert.deepEqual(readOnly.inputs.spec.accessModes, ["ReadOnlyMany"]);
+    });
+
+    it("expressCache: Mountpoint's shared cache in a directory bucket gets ReadWrite sessions there and the cache-xz mount option", async () => {
+        const cache = "mp-cache--usw2-az1--x-s3";
+        const component = new RayS3Access("ray", {
+            namespace: "ray",
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            mountpointVolumes: true,
+            buckets: [{ bucket: "datasets", access: "mountpoint", prefixes: ["imagenet/"], expressCache: cache }],
+        });
+        const policy = await valueOf(component.permissionsPolicy);
+        await settle();
+        assert.equal(await session(policy, "ReadWrite", arn(cache)), true, "Mountpoint writes cache blocks");
+        assert.equal(await session(policy, "ReadWrite", arn()), false, "only the cache bucket");
+        assert.equal(await identityAllows(policy, "s3:GetObject", "arn:aws:s3:::datasets/imagenet/x"), true);
+        const [pv] = resourcesOfType("kubernetes:core/v1:PersistentVolume");
+        assert.deepEqual(pv.inputs.spec.mountOptions, ["prefix imagenet/", "region us-west-2", `cache-xz ${cache}`]);
+        assert.equal(pv.inputs.spec.csi.volumeAttributes.bucketName, "datasets");
+        refuse(
+            { buckets: [{ bucket: "datasets", access: "read", expressCache: cache }] },
+            /buckets\[0\].expressCache is Mountpoint's shared cache \(cache-xz\), only valid with access "mountpoint"/,
+        );
+        refuse(
+            { buckets: [{ bucket: "datasets", access: "mountpoint", expressCache: "not-a-directory-bucket" }] },
+            /buckets\[0\].expressCache "not-a-directory-bucket" is not a directory bucket name: a directory bucket's name is BASE--ZONEID--x-s3/,
+        );
+        refuse({ buckets: [{ bucket: BUCKET, access: "mountpoint", expressCache: cache }] }, /a directory bucket is already S3 Express One Zone: drop it/);
     });
 
     it("refuses allowDelete outside mountpoint access, and volumes for access points", () => {

@@ -3,6 +3,7 @@
  * PolicyPack itself is built in ../index.ts.
  */
 import type { Policies } from "@pulumi/policy";
+import { directoryBucketReadSessions } from "./directoryBucketReadSessions";
 import { iamStatementsWellFormed } from "./iamStatementsWellFormed";
 import { irsaTrustPinned } from "./irsaTrustPinned";
 import { noBucketAdminForWorkloads } from "./noBucketAdminForWorkloads";
@@ -10,7 +11,15 @@ import { noS3WildcardInProduction } from "./noS3WildcardInProduction";
 import { serviceAccountRoleTrustMatch } from "./serviceAccountRoleTrustMatch";
 import { trustPrincipalsPinned } from "./trustPrincipalsPinned";
 
-export { iamStatementsWellFormed, irsaTrustPinned, noBucketAdminForWorkloads, noS3WildcardInProduction, serviceAccountRoleTrustMatch, trustPrincipalsPinned };
+export {
+    directoryBucketReadSessions,
+    iamStatementsWellFormed,
+    irsaTrustPinned,
+    noBucketAdminForWorkloads,
+    noS3WildcardInProduction,
+    serviceAccountRoleTrustMatch,
+    trustPrincipalsPinned,
+};
 
 export const policies: Policies = [
     noS3WildcardInProduction,
@@ -19,4 +28,5 @@ export const policies: Policies = [
     ...noBucketAdminForWorkloads,
     serviceAccountRoleTrustMatch,
     iamStatementsWellFormed,
+    ...directoryBucketReadSessions,
 ];

@@ -147,3 +147,30 @@ export function podIdentityContext(cluster: string, namespace: string, serviceAc
         "aws:RequestTag/kubernetes-pod-uid": "0a1b2c3d",
     };
 }
+
+/**
+ * Does a resource's own policy (an access point's, a bucket's) let this principal of the same account perform
+ * `action` on `resource`, with no identity policy? It admits named principals by itself.
+ */
+export async function resourcePolicyAllows(
+    resourcePolicy: string | object,
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+    principal = `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/session`,
+): Promise<boolean> {
+    const result = await runSimulation(
+        {
+            identityPolicies: [],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            resourcePolicy: typeof resourcePolicy === "string" ? JSON.parse(resourcePolicy) : resourcePolicy,
+            request: { action, principal, resource: { resource, accountId: resource.split(":")[4] || ACCOUNT }, contextVariables: context },
+        },
+        {},
+    );
+    if (result.resultType === "error") {
+        throw new Error(`iam-simulate rejected the simulation of ${action} on ${resource}: ${JSON.stringify(result.errors)}`);
+    }
+    return result.overallResult === "Allowed";
+}
