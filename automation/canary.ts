@@ -31,7 +31,12 @@ except Exception as error:
     out("identity-error", line(error))
 s3 = boto3.client("s3")
 for target in os.environ.get("CANARY_TARGETS", "").split():
-    bucket, _, prefix = target.partition("/")
+    if target.startswith("arn:"):  # an access point's ARN, then the prefix
+        head, _, rest = target.partition(":accesspoint/")
+        name, _, prefix = rest.partition("/")
+        bucket = head + ":accesspoint/" + name
+    else:
+        bucket, _, prefix = target.partition("/")
     try:
         s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
         out("list", target, "ok")
@@ -52,7 +57,10 @@ if ! command -v aws >/dev/null 2>&1; then echo "$M no-sdk neither python3 with b
 echo "$M sdk aws-cli $(aws --version 2>&1 | sed -n 's|^aws-cli/\\([0-9.]*\\).*|\\1|p')"
 if out=$(aws sts get-caller-identity --query Arn --output text 2>&1); then echo "$M identity $out"; echo "$M source $(aws configure list 2>/dev/null | awk '$1=="access_key"{print $3}')"; else echo "$M identity-error $(echo "$out" | oneline)"; fi
 for t in $CANARY_TARGETS; do
-  b=\${t%%/*}; p=\${t#*/}
+  case "$t" in
+    arn:*) r=\${t#*:accesspoint/}; n=\${r%%/*}; b=\${t%%:accesspoint/*}:accesspoint/$n; p=\${r#"$n"}; p=\${p#/} ;;
+    *) b=\${t%%/*}; p=\${t#*/} ;;
+  esac
   if out=$(aws s3api list-objects-v2 --bucket "$b" --prefix "$p" --max-keys 1 --output json 2>&1); then echo "$M list $t ok"; else echo "$M list-error $t $(echo "$out" | oneline)"; fi
 done
 echo "$M done"

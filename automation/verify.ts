@@ -519,11 +519,17 @@ function sessionPolicyFor(config: StackConfig, tenant: string, partition: string
     return buildS3PermissionsPolicy(partition, validateArgs(tenant, tenantArgs(config, entry)).buckets, {}, location);
 }
 
-/** The S3 prefixes a tenant's pod should be able to list, as `bucket/prefix`. */
+/**
+ * The S3 prefixes a tenant's pod should be able to list, as `bucket/prefix`: what the pod names as the bucket, which
+ * is an access point's ARN for a general-purpose access point and an access point's name for a directory bucket's.
+ */
 function canaryTargets(config: StackConfig, tenant: TenantConfig): string[] {
     const valid = validateArgs(tenant.namespace, tenantArgs(config, tenant)).buckets;
     const base = config.roleSharing === "abac" ? `${tenant.namespace}/` : "";
-    return valid.flatMap((bucket) => (bucket.prefixes.length ? bucket.prefixes : [""]).map((prefix) => `${bucket.bucket}/${base}${prefix}`));
+    return valid.flatMap((bucket) => {
+        const named = bucket.accessPoint?.arn ?? bucket.directory?.accessPoint?.name ?? bucket.bucket;
+        return (bucket.prefixes.length ? bucket.prefixes : [""]).map((prefix) => `${named}/${base}${prefix}`);
+    });
 }
 
 async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupUnderTest, clients: VerifyClients, out: Recorder): Promise<void> {

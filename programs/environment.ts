@@ -9,7 +9,9 @@ import { RayS3AccessValidationError } from "../components";
 import { checkBeforeRegistration } from "../components/rayS3Access";
 import { STS_AUDIENCE } from "../components/trustPolicy";
 import { CONFIG_NAMESPACE, parseStackConfig, StackConfig, StackConfigError, TOP_LEVEL_KEYS } from "./config";
-import { packTenants, providerArnForPacking, RoleGroup } from "./sharing";
+import { roleGroups } from "./sharing";
+
+export { roleGroups };
 import { createRoleGroup, roleGroupArgs, TenantOutputs } from "./tenants";
 
 /** Every `ray-s3-access:*` value of the running stack, raw. */
@@ -36,20 +38,6 @@ export function clusterOidcProvider(config: StackConfig): pulumi.Input<string> |
     const issuer = config.oidcIssuerUrl ?? aws.eks.getClusterOutput({ name: config.clusterName! }).identities[0].oidcs[0].issuer;
     const audiences = [...new Set([STS_AUDIENCE, config.webIdentityToken?.audience ?? STS_AUDIENCE])];
     return new aws.iam.OpenIdConnectProvider("cluster-oidc", { url: issuer, clientIdLists: audiences, tags: config.tags }).arn;
-}
-
-/** Which tenants share which role, per `ray-s3-access:roleSharing`. */
-export function roleGroups(config: StackConfig): RoleGroup[] {
-    switch (config.roleSharing) {
-        case "abac":
-            return [{ name: "abac-shared", tenants: config.tenants }];
-        case "sessionPolicy":
-            return [{ name: "session-shared", tenants: config.tenants }];
-        case "packed":
-            return packTenants(config, config.tenants, providerArnForPacking(config)!, config.trustPolicyMaxLength);
-        default:
-            return config.tenants.map((tenant) => ({ name: tenant.namespace, tenants: [tenant] }));
-    }
 }
 
 /** Role groups created between two yields to the event loop (a few hundred milliseconds of work). */

@@ -133,3 +133,17 @@ export function unionOfBuckets(entries: BucketAccess[]): BucketAccess[] {
         ...(e.kmsKeyArns.size > 0 ? { kmsKeyArns: [...e.kmsKeyArns].sort() } : {}),
     }));
 }
+
+/** Which tenants share which role, per `ray-s3-access:roleSharing`; each group's name is its component's. */
+export function roleGroups(config: StackConfig): RoleGroup[] {
+    switch (config.roleSharing) {
+        case "abac":
+            return [{ name: "abac-shared", tenants: config.tenants }];
+        case "sessionPolicy":
+            return [{ name: "session-shared", tenants: config.tenants }];
+        case "packed":
+            return packTenants(config, config.tenants, providerArnForPacking(config)!, config.trustPolicyMaxLength);
+        default:
+            return config.tenants.map((tenant) => ({ name: tenant.namespace, tenants: [tenant] }));
+    }
+}

@@ -124,6 +124,13 @@ describe("directory buckets (S3 Express One Zone)", () => {
                 1,
                 /on Resource "arn:aws:s3express/,
             );
+            const accessPoint = `arn:aws:s3express:us-west-2:${ACCOUNT}:accesspoint/team-a--usw2-az1--xa-s3`;
+            expectViolations(
+                await check(doc({ Effect: "Allow", Action: "s3express:*", Resource: accessPoint })),
+                "no-s3-wildcard-in-production",
+                1,
+                /grants every S3 Express \(directory bucket\) action .* on Resource "arn:aws:s3express:us-west-2:111122223333:accesspoint\/team-a--usw2-az1--xa-s3"/,
+            );
         });
 
         it("a directory bucket's admin actions are findings; CreateSession on one bucket is not", async () => {
@@ -411,6 +418,29 @@ describe("access points for directory buckets (prefixes inside a directory bucke
             mountpointVolumes: true,
         });
         assert.equal(world.resources.length, 0);
+    });
+
+    it("from stack config (the bundled program, offline): the access point and its scope are rendered, in the provider's account", async () => {
+        const { resources } = await evaluateProgram({
+            project: "ray-s3-access",
+            stack: "dev",
+            config: {
+                "aws:region": "us-west-2",
+                "ray-s3-access:identity": "podIdentity",
+                "ray-s3-access:clusterName": "ray-prod",
+                "ray-s3-access:tenants": JSON.stringify([
+                    { namespace: "team-a", buckets: [{ bucket: BUCKET, access: "read", prefixes: ["team-a/"], createAccessPoint: true }] },
+                ]),
+            },
+            program: runProgram,
+        });
+        const accessPoint = resources.find((r) => r.type === AP_TYPE)!;
+        const scope = resources.find((r) => r.type === SCOPE_TYPE)!;
+        assert.match(accessPoint.inputs.name, /^team-a-[0-9a-f]{8}--usw2-az1--xa-s3$/, "named after the tenant's component");
+        assert.equal(scope.inputs.accountId, "123456789012");
+        assert.deepEqual(scope.inputs.scope.prefixes, ["team-a/*"]);
+        const policy = JSON.parse(resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy);
+        assert.equal(policy.Statement[0].Resource, `arn:aws:s3express:us-west-2:123456789012:accesspoint/${accessPoint.inputs.name}`);
     });
 
     it("the bucket owner's delegation admits no direct request, and the pack passes the component in production", async () => {

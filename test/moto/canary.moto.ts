@@ -25,6 +25,9 @@ import { buildTrustPolicy } from "../../components/identities";
 import { buildPodIdentityTrustPolicy } from "../../components/trustPolicy";
 import { parseStackConfig } from "../../programs/config";
 import { LocalCluster, LocalJobs } from "../support/localJobs";
+import { S3ExpressStandIn, startS3Express } from "../support/s3Express";
+import { validateArgs } from "../../components/validation";
+import { BucketAccess } from "../../components/types";
 import { MotoServer, startMoto } from "../support/moto";
 import { withRecordedAssociations } from "../support/recordedEks";
 
@@ -57,10 +60,13 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
     // Whole buckets: moto's S3 rejects the signature of a ListObjects request whose prefix holds "/" (botocore
     // signs "prefix=checkpoints%2F", moto recomputes it differently), whatever the credentials. Prefix scoping is
     // proven by the IAM evaluator and the component's moto suite; here the point is the pod's credential chain.
-    const buckets: { bucket: string; prefixes?: string[] }[] = [{ bucket: "ray-ckpt" }];
+    const buckets: BucketAccess[] = [{ bucket: "ray-ckpt" }];
 
     /** A deployed tenant (role, policy, bucket with one checkpoint), as `up` would leave it. */
-    async function deploy(identity: "irsa" | "podIdentity" | "irsaAndPodIdentity") {
+    async function deploy(
+        identity: "irsa" | "podIdentity" | "irsaAndPodIdentity",
+        permissions: object = buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: [], kmsKeyArns: [] }]),
+    ) {
         const s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
         for (const bucket of ["ray-ckpt", "other-team"]) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
         await s3.send(new PutObjectCommand({ Bucket: "ray-ckpt", Key: "checkpoints/run-1/ckpt.pt", Body: "weights" }));
@@ -92,7 +98,7 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         const policy = await iam.send(
             new CreatePolicyCommand({
                 PolicyName: "ray-policy-canary",
-                PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: [], kmsKeyArns: [] }])),
+                PolicyDocument: JSON.stringify(permissions),
             }),
         );
         await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-canary", PolicyArn: policy.Policy!.Arn! }));
@@ -217,6 +223,61 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
         assert.ok(env.AWS_WEB_IDENTITY_TOKEN_FILE && env.AWS_CONTAINER_CREDENTIALS_FULL_URI, "the pod had both");
         assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
         assert.match(finding.message, /via IRSA \(web identity\)/);
+    });
+
+    describe("directory buckets (S3 Express One Zone): the SDK's own path, CreateSession then the listing", () => {
+        const DIRECTORY = "ckpt--usw2-az1--x-s3";
+        const ACCESS_POINT = "team-a--usw2-az1--xa-s3";
+        const expressArn = (name: string) => `arn:aws:s3express:us-west-2:${ACCOUNT}:${name.endsWith("--xa-s3") ? "accesspoint" : "bucket"}/${name}`;
+        let express: S3ExpressStandIn | undefined;
+        afterEach(async () => {
+            await express?.stop();
+            express = undefined;
+        });
+
+        /** A tenant of these buckets: its policy as the component builds it, deployed; the stand-in decides with it. */
+        async function expressTenant(tenantBuckets: BucketAccess[]) {
+            const resolved = validateArgs("ray", { namespace: "ray", clusterName: "ray-prod", buckets: tenantBuckets }).buckets;
+            const permissions = buildS3PermissionsPolicy("aws", resolved, {}, { region: "us-west-2", account: ACCOUNT });
+            const deployed = await deploy("irsa", permissions);
+            express = await startS3Express(JSON.stringify(permissions), `arn:aws:sts::${ACCOUNT}:assumed-role/ray-role-canary/pod`, expressArn);
+            return { deployed, cluster: { annotations: { "ray/ray-s3-sa": deployed.roleArn }, s3Endpoint: express.endpoint } };
+        }
+
+        for (const sdk of ["python", "cli"] as const) {
+            it(`a read tenant's pod (${sdk === "python" ? "boto3" : "AWS CLI"}) gets a ReadOnly session, not ReadWrite, and lists the directory bucket`, async function () {
+                if (sdk === "cli" && spawnSync("aws", ["--version"]).status !== 0) this.skip();
+                const tenantBuckets = [{ bucket: DIRECTORY, access: "read" as const }];
+                const { deployed, cluster } = await expressTenant(tenantBuckets);
+                const { finding, findings } = await canary(deployed, cluster, { sdk }, tenantBuckets);
+                assert.deepEqual(
+                    findings.filter((f) => !f.ok),
+                    [],
+                );
+                assert.match(finding.message, new RegExp(`lists s3://${DIRECTORY}/$`));
+                // The SDK asked for no mode: S3 tries ReadWrite, which the policy refuses, then ReadOnly.
+                assert.deepEqual(express!.sessions, [{ name: DIRECTORY, mode: "ReadOnly" }]);
+                assert.deepEqual(express!.lists, [DIRECTORY]);
+            });
+        }
+
+        it("a readWrite tenant gets a ReadWrite session; through the access point the component creates, the pod names the access point", async () => {
+            const tenantBuckets = [{ bucket: DIRECTORY, prefixes: ["team-a/"], createAccessPoint: true, accessPointName: ACCESS_POINT }];
+            const { deployed, cluster } = await expressTenant(tenantBuckets);
+            const { finding } = await canary(deployed, cluster, {}, tenantBuckets);
+            assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
+            assert.match(finding.message, new RegExp(`lists s3://${ACCESS_POINT}/team-a/$`));
+            assert.deepEqual(express!.sessions, [{ name: ACCESS_POINT, mode: "ReadWrite" }]);
+        });
+
+        it("a directory bucket the role does not reach: CreateSession is refused, and the canary reports AccessDenied from inside the pod", async () => {
+            const { deployed, cluster } = await expressTenant([{ bucket: DIRECTORY }]);
+            // The stack now lists another directory bucket (the role was not updated): the pod's session is refused.
+            const { finding } = await canary(deployed, cluster, {}, [{ bucket: "other--usw2-az1--x-s3" }]);
+            assert.equal(finding.ok, false);
+            assert.match(finding.message, /other--usw2-az1--x-s3.*AccessDenied/s);
+            assert.deepEqual(express!.sessions, [{ name: "other--usw2-az1--x-s3", mode: "denied" }]);
+        });
     });
 
     it("an image with neither boto3 nor the AWS CLI is named, with the option to change it", async () => {

@@ -35,6 +35,8 @@ export interface LocalCluster {
     bothEnvironments?: boolean;
     /** Commands the "image" lacks: a PATH without python3 (or without aws) is built for the run. */
     hide?: ("python3" | "aws")[];
+    /** Where the pod's S3 requests go instead of moto (the S3 Express stand-in, for directory buckets). */
+    s3Endpoint?: string;
 }
 
 export class LocalJobs implements CanaryKube {
@@ -110,6 +112,7 @@ export class LocalJobs implements CanaryKube {
             AWS_ENDPOINT_URL: this.moto.endpoint,
             AWS_REGION: this.moto.region,
         };
+        if (this.cluster.s3Endpoint) env.AWS_ENDPOINT_URL_S3 = this.cluster.s3Endpoint;
         if (process.env.PYENV_ROOT) env.PYENV_ROOT = process.env.PYENV_ROOT;
         for (const { name: k, value } of container.env) env[k] = value;
         // Pod Identity first: the agent's own AssumeRole must not use up the one unauthenticated request that
