@@ -602,6 +602,13 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
         const expressCache = expressCacheOf(field, entry, rest.access, problems);
         resolved.push({ bucket: name, ...rest, ...(expressCache ? { expressCache } : {}) });
     });
+    // An access point name is unique in its zone: one the component creates may not repeat another entry's.
+    const accessPoints = resolved.map((b) => b.directory?.accessPoint?.name).filter((n): n is string => n !== undefined);
+    for (const repeated of new Set(accessPoints.filter((n, i) => accessPoints.indexOf(n) !== i))) {
+        problems.push(
+            `${label}: the access point "${repeated}" is named by two entries: S3 names access points uniquely in a zone; give each its own accessPointName`,
+        );
+    }
     return resolved;
 }
 

@@ -152,47 +152,34 @@ describe("directory buckets (S3 Express One Zone)", () => {
             );
         });
 
-        it("directory-bucket-read-sessions: a read-only policy's CreateSession without ReadOnly is reported exactly when the evaluator allows a ReadWrite session", async () => {
-            const read = { Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: ["arn:aws:s3:::data", "arn:aws:s3:::data/*"] };
-            const create = (Condition?: object) => ({
+        it("directory-bucket-read-sessions: a read-only statement's CreateSession without ReadOnly is reported exactly when the evaluator allows a ReadWrite session", async () => {
+            // A statement that reads (general-purpose read actions beside CreateSession), or whose Sid says it reads.
+            const reading = (Condition?: object, extra: object = {}) => ({
                 Effect: "Allow",
-                Action: "s3express:CreateSession",
-                Resource: arn(),
+                Action: ["s3:GetObject", "s3:ListBucket", "s3express:CreateSession"],
+                Resource: ["arn:aws:s3:::data", "arn:aws:s3:::data/*", arn()],
                 ...(Condition ? { Condition } : {}),
+                ...extra,
+            });
+            const denyReadWrite = (Resource: string) => ({
+                Effect: "Deny",
+                Action: "s3express:CreateSession",
+                Resource,
+                Condition: { StringEquals: { "s3express:SessionMode": "ReadWrite" } },
             });
             const cases: [string, object[]][] = [
-                ["no condition", [read, create()]],
-                ["StringEquals ReadOnly", [read, create({ StringEquals: { "s3express:SessionMode": "ReadOnly" } })]],
-                ["StringEqualsIfExists ReadOnly", [read, create({ StringEqualsIfExists: { "s3express:SessionMode": "ReadOnly" } })]],
-                ["StringNotEquals ReadWrite", [read, create({ StringNotEquals: { "s3express:SessionMode": "ReadWrite" } })]],
-                ["StringLike Read* (matches ReadWrite)", [read, create({ StringLike: { "s3express:SessionMode": "Read*" } })]],
-                ["both modes listed", [read, create({ StringEquals: { "s3express:SessionMode": ["ReadOnly", "ReadWrite"] } })]],
+                ["no condition", [reading()]],
                 [
-                    "a Deny of ReadWrite sessions",
-                    [
-                        read,
-                        create(),
-                        {
-                            Effect: "Deny",
-                            Action: "s3express:CreateSession",
-                            Resource: "*",
-                            Condition: { StringEquals: { "s3express:SessionMode": "ReadWrite" } },
-                        },
-                    ],
+                    "a Sid that says it reads, CreateSession alone",
+                    [{ Sid: "ReadOnlyCheckpoints", Effect: "Allow", Action: "s3express:CreateSession", Resource: arn() }],
                 ],
-                [
-                    "a Deny of ReadWrite sessions on another bucket only",
-                    [
-                        read,
-                        create(),
-                        {
-                            Effect: "Deny",
-                            Action: "s3express:CreateSession",
-                            Resource: arn("other--usw2-az1--x-s3"),
-                            Condition: { StringEquals: { "s3express:SessionMode": "ReadWrite" } },
-                        },
-                    ],
-                ],
+                ["StringEquals ReadOnly", [reading({ StringEquals: { "s3express:SessionMode": "ReadOnly" } })]],
+                ["StringEqualsIfExists ReadOnly", [reading({ StringEqualsIfExists: { "s3express:SessionMode": "ReadOnly" } })]],
+                ["StringNotEquals ReadWrite", [reading({ StringNotEquals: { "s3express:SessionMode": "ReadWrite" } })]],
+                ["StringLike Read* (matches ReadWrite)", [reading({ StringLike: { "s3express:SessionMode": "Read*" } })]],
+                ["both modes listed", [reading({ StringEquals: { "s3express:SessionMode": ["ReadOnly", "ReadWrite"] } })]],
+                ["a Deny of ReadWrite sessions", [reading(), denyReadWrite("*")]],
+                ["a Deny of ReadWrite sessions on another bucket only", [reading(), denyReadWrite(arn("other--usw2-az1--x-s3"))]],
             ];
             for (const [title, statements] of cases) {
                 const document = doc(...statements);
@@ -205,15 +192,21 @@ describe("directory buckets (S3 Express One Zone)", () => {
                         prod,
                         "directory-bucket-read-sessions",
                         1,
-                        /without limiting s3express:SessionMode to ReadOnly, while every S3 action the policy grants only reads/,
+                        /without limiting s3express:SessionMode to ReadOnly, although (its other actions \(s3:getobject, s3:listbucket\) only read|its Sid "ReadOnlyCheckpoints" says it reads)/,
                     );
                     expectViolations(await run(policies, [iamPolicy(document, "dev")]), "directory-bucket-read-sessions-advisory", 1);
                 }
             }
-            // Not a read-only workload: it writes to S3, or it grants nothing on S3 to tell.
-            const writer = { ...read, Action: ["s3:GetObject", "s3:PutObject"] };
-            expectNone(await check(doc(writer, create())));
-            expectNone(await check(doc(create())));
+            // No sign of a read-only intent: a statement that also writes, CreateSession on its own (checkpoints written
+            // to a directory bucket beside a dataset read from a general-purpose one), a Sid that says it writes.
+            const create = { Effect: "Allow", Action: "s3express:CreateSession", Resource: arn() };
+            expectNone(await check(doc({ ...reading(), Action: ["s3:GetObject", "s3:PutObject", "s3express:CreateSession"] })));
+            expectNone(
+                await check(
+                    doc({ Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: ["arn:aws:s3:::data", "arn:aws:s3:::data/*"] }, create),
+                ),
+            );
+            expectNone(await check(doc({ ...create, Sid: "ReadWriteCheckpoints" })));
         });
 
         it("the component's directory-bucket policy passes the whole pack in production", async () => {
@@ -417,6 +410,10 @@ describe("access points for directory buckets (prefixes inside a directory bucke
         refuseBuckets([{ bucket: BUCKET, prefixes: ["a/"], createAccessPoint: true }], /mountpointVolumes cannot mount access points/, {
             mountpointVolumes: true,
         });
+        refuseBuckets(
+            [{ bucket: BUCKET, prefixes: ["a/"], createAccessPoint: true, accessPointName: "team--usw2-az1--xa-s3" }, { bucket: "team--usw2-az1--xa-s3" }],
+            /buckets: the access point "team--usw2-az1--xa-s3" is named by two entries/,
+        );
         assert.equal(world.resources.length, 0);
     });
 

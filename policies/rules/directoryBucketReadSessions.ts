@@ -53,37 +53,55 @@ function readWriteDenied(denies: NormalizedStatement[], pattern: string): boolea
     });
 }
 
+/** Why the statement reads as meant for reading only, or undefined: its other actions only read, or its Sid says so. */
+async function readOnlyIntent(
+    statement: NormalizedStatement,
+    granted: Map<string, string[]>,
+    s3Granted: Map<string, string[]> | undefined,
+): Promise<string | undefined> {
+    const others = [...(s3Granted?.keys() ?? []), ...[...granted.keys()].filter((a) => a !== CREATE_SESSION)];
+    if (others.length > 0) {
+        const levelsGranted = await Promise.all(others.map(accessLevel));
+        if (levelsGranted.every((level) => level === "Read" || level === "List"))
+            return `its other actions (${others.slice(0, 4).join(", ")}${others.length > 4 ? ", ..." : ""}) only read`;
+        return undefined;
+    }
+    const sid = typeof statement.raw.Sid === "string" ? statement.raw.Sid : "";
+    if (/read/i.test(sid) && !/write/i.test(sid)) return `its Sid "${sid}" says it reads`;
+    return undefined;
+}
+
 /**
- * Checks that an identity policy that only reads S3 (every S3 action it grants is of the Read or List level) and
- * also lets its principal create S3 Express One Zone sessions limits them to `s3express:SessionMode` `ReadOnly`:
- * a session created without that limit can write, overwrite and delete every object of the directory bucket.
+ * Checks that a statement meant for reading (its other actions only read or list, or its Sid says it reads) that also
+ * lets its principal create S3 Express One Zone sessions limits them to `s3express:SessionMode` `ReadOnly`: a session
+ * created without that limit can write, overwrite and delete every object of the directory bucket. A policy that
+ * reads general-purpose buckets in one statement and creates sessions in another (checkpoints written to a directory
+ * bucket) says nothing about the sessions, and is not judged.
  */
 export const directoryBucketReadSessions = gradedResourceRule({
     name: "directory-bucket-read-sessions",
     description:
-        "Checks that an identity policy whose S3 grants only read or list, and which allows s3express:CreateSession, limits the " +
-        "sessions to s3express:SessionMode ReadOnly: without it the read-only workload can write and delete in the directory bucket.",
+        "Checks that a read-only statement (its other actions only read or list, or its Sid says it reads) that allows " +
+        "s3express:CreateSession limits the sessions to s3express:SessionMode ReadOnly: without it the workload can write and delete in the directory bucket.",
     check: async (resource, context) => {
         const findings: Finding[] = [];
         for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {
             const analysis = await analyseDocument(carried.document, carried.kind);
-            const s3Actions = [...new Set(analysis.s3.flatMap((g) => [...g.granted.keys()]))];
-            if (s3Actions.length === 0) continue; // nothing says whether the workload is meant to write
-            const levelsGranted = await Promise.all(s3Actions.map(accessLevel));
-            if (levelsGranted.some((level) => level !== "Read" && level !== "List")) continue;
             const denies = analysis.statements.filter((s) => s.problems.length === 0 && s.effect.toLowerCase() === "deny");
             for (const { statement, granted } of analysis.s3express) {
                 const on = granted.get(CREATE_SESSION);
                 if (on === undefined || readOnlyCondition(statement)) continue;
                 const open = on.filter((pattern) => !readWriteDenied(denies, pattern));
                 if (open.length === 0) continue;
+                const intent = await readOnlyIntent(statement, granted, analysis.s3.find((g) => g.statement === statement)?.granted);
+                if (intent === undefined) continue;
                 findings.push({
                     level: productionLevel(context),
                     message:
                         `${resource.type} "${resource.name}" ${carried.where} statement ${statement.label}: allows s3express:CreateSession on ${JSON.stringify(open)} ` +
-                        `without limiting s3express:SessionMode to ReadOnly, while every S3 action the policy grants only reads. A ReadWrite session can write ` +
-                        `and delete every object of the directory bucket: add Condition { "StringEquals": { "s3express:SessionMode": "ReadOnly" } } ` +
-                        `(RayS3Access does for access "read").`,
+                        `without limiting s3express:SessionMode to ReadOnly, although ${intent}. A ReadWrite session can write and delete every object ` +
+                        `of the directory bucket: add Condition { "StringEquals": { "s3express:SessionMode": "ReadOnly" } } (RayS3Access does for access "read"), ` +
+                        `or put CreateSession in a statement of its own if the workload writes there.`,
                 });
             }
         }

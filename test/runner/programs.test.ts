@@ -6,6 +6,7 @@ import { parseStackConfig, StackConfigError } from "../../programs/config";
 import { runProgram } from "../../programs/main";
 import { program as eksRayCluster } from "../../examples/eks-ray-cluster/program";
 import { program as podIdentityExisting } from "../../examples/pod-identity-existing-cluster/program";
+import { program as expressCheckpoints } from "../../examples/express-checkpoints/program";
 import { resetMocks } from "../support/mocks";
 
 const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
@@ -55,6 +56,33 @@ describe("programs and examples, evaluated under the mock engine", function () {
             "ray/ray-worker",
             "skypilot/skypilot-service-account",
         ]);
+        const violations = await evaluatePolicies(
+            policies,
+            resources.map((r) => ({
+                type: r.type,
+                name: r.name,
+                urn: r.urn,
+                props: { ...r.inputs, ...r.outputs },
+                dependencies: r.dependencies,
+                propertyDependencies: r.propertyDependencies,
+            })),
+        );
+        assert.deepEqual(violations, []);
+    });
+
+    it("example express-checkpoints: an access point per team in the directory bucket, a Mountpoint volume with a shared cache, and the whole pack passes in production", async () => {
+        const { resources } = await evaluateProgram({
+            project: "express-checkpoints",
+            stack: "prod",
+            config: { "aws:region": "us-west-2", "express-checkpoints:clusterName": "ray-prod" },
+            program: expressCheckpoints,
+        });
+        const accessPoints = ofType(resources, "aws:s3/accessPoint:AccessPoint");
+        assert.deepEqual(accessPoints.map((a) => a.inputs.name).sort(), ["team-a-ckpt--usw2-az1--xa-s3", "team-b-ckpt--usw2-az1--xa-s3"]);
+        const scopes = ofType(resources, "aws:s3control/directoryBucketAccessPointScope:DirectoryBucketAccessPointScope");
+        assert.deepEqual(scopes.map((s) => s.inputs.scope.prefixes).sort(), [["team-a/*"], ["team-b/*"]]);
+        const [pv] = ofType(resources, "kubernetes:core/v1:PersistentVolume");
+        assert.ok(pv.inputs.spec.mountOptions.includes("cache-xz ray-cache--usw2-az1--x-s3"));
         const violations = await evaluatePolicies(
             policies,
             resources.map((r) => ({
