@@ -1,4 +1,7 @@
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { CanaryJobState, CanaryKube, canaryJob, CanaryTarget, judgeCanary, parseCanaryLog, runCanary } from "../../automation/canary";
 import { main } from "../../automation/cli";
@@ -56,6 +59,68 @@ describe("verify --canary: the Job and how its report is read", () => {
         assert.deepEqual(pod.containers[0].command.slice(0, 2), ["sh", "-c"]);
         assert.equal(pod.containers[0].env.find((e: any) => e.name === "CANARY_TARGETS").value, "ray-ckpt/checkpoints/");
         assert.equal(pod.volumes, undefined);
+    });
+
+    it("the Job's script hands each target to the SDK as the pods would: an access point's ARN or a directory bucket's name as the bucket, then the prefix", function () {
+        this.timeout(30_000);
+        // The real script, run here with stand-in SDKs that record their calls: a boto3 module, and an `aws` command.
+        const targets = [
+            "arn:aws:s3:us-west-2:111122223333:accesspoint/ray-ap/checkpoints/run-1/",
+            "team-a--usw2-az1--xa-s3/team-a/",
+            "ckpt--usw2-az1--x-s3/",
+            "ray-ckpt/a/b/",
+        ];
+        const job: any = canaryJob("ray-s3-canary-x", { ...irsaTarget, targets }, { image: "x", sdk: "auto", timeoutSeconds: 60 });
+        const container = job.spec.template.spec.containers[0];
+        const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ray-s3-canary-sdk-"));
+        try {
+            fs.mkdirSync(path.join(dir, "boto3"));
+            fs.writeFileSync(
+                path.join(dir, "boto3", "__init__.py"),
+                [
+                    "import json",
+                    "__version__ = '1.35.0'",
+                    "class _Client:",
+                    "    def get_caller_identity(self): return {'Arn': 'arn:aws:sts::111122223333:assumed-role/r/s'}",
+                    "    def list_objects_v2(self, **kw): print('CALL', json.dumps(kw, sort_keys=True))",
+                    "def client(name): return _Client()",
+                    "class Session:",
+                    "    def get_credentials(self): return None",
+                ].join("\n"),
+            );
+            // The CLI's output is captured by the script, so the stand-in records its arguments in a file.
+            fs.writeFileSync(path.join(dir, "aws"), `#!/bin/sh\ncase "$2" in list-objects-v2) echo "$*" >> "${dir}/calls";; esac\nexit 0\n`, { mode: 0o755 });
+            const run = (sdk: string) =>
+                spawnSync(container.command[0], container.command.slice(1), {
+                    env: { PATH: `${dir}:${process.env.PATH}`, PYTHONPATH: dir, ...env, CANARY_SDK: sdk },
+                    encoding: "utf8",
+                    timeout: 20_000,
+                }).stdout;
+            const python = run("python")
+                .split("\n")
+                .filter((l) => l.startsWith("CALL "))
+                .map((l) => JSON.parse(l.slice(5)));
+            assert.deepEqual(
+                python.map((c) => [c.Bucket, c.Prefix]),
+                [
+                    ["arn:aws:s3:us-west-2:111122223333:accesspoint/ray-ap", "checkpoints/run-1/"],
+                    ["team-a--usw2-az1--xa-s3", "team-a/"],
+                    ["ckpt--usw2-az1--x-s3", ""],
+                    ["ray-ckpt", "a/b/"],
+                ],
+            );
+            run("cli");
+            const cli = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+            assert.deepEqual(cli, [
+                "s3api list-objects-v2 --bucket arn:aws:s3:us-west-2:111122223333:accesspoint/ray-ap --prefix checkpoints/run-1/ --max-keys 1 --output json",
+                "s3api list-objects-v2 --bucket team-a--usw2-az1--xa-s3 --prefix team-a/ --max-keys 1 --output json",
+                "s3api list-objects-v2 --bucket ckpt--usw2-az1--x-s3 --prefix  --max-keys 1 --output json",
+                "s3api list-objects-v2 --bucket ray-ckpt --prefix a/b/ --max-keys 1 --output json",
+            ]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("an IRSA cross-account tenant's Job mounts the chained profile and selects it", () => {
