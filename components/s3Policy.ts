@@ -238,17 +238,21 @@ export function buildDirectoryAccessPointPolicy(partition: string, bucket: Resol
 }
 
 /**
- * The statement a directory bucket's owner adds to the bucket's policy so that access points of the account decide
- * (S3 checks the bucket policy and the access point's policy on every request through an access point).
+ * The statement a bucket's owner adds to the bucket's policy so that the account's access points decide (S3 checks
+ * the bucket's policy and the access point's on every request through an access point): the S3 user guide's
+ * "delegating access control to access points". It admits only requests made through an access point of `account`.
+ * For a directory bucket (`arn:PARTITION:s3express:...`) it covers `CreateSession`; for a general-purpose bucket,
+ * every action on the bucket and its objects.
  */
 export function buildAccessPointDelegationStatement(bucketArn: string, account: string): PolicyStatement {
+    const directory = bucketArn.includes(":s3express:");
     return {
         Sid: "DelegateToAccessPoints",
         Effect: "Allow",
         Principal: { AWS: "*" },
-        Action: "s3express:CreateSession",
-        Resource: bucketArn,
-        Condition: { StringEquals: { "s3express:DataAccessPointAccount": account } },
+        Action: directory ? "s3express:CreateSession" : "*",
+        Resource: directory ? bucketArn : [bucketArn, `${bucketArn}/*`],
+        Condition: { StringEquals: { [directory ? "s3express:DataAccessPointAccount" : "s3:DataAccessPointAccount"]: account } },
     };
 }
 

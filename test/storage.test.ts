@@ -9,6 +9,7 @@ import { runProgram } from "../programs/main";
 import { ACCOUNT, identityAllows, resourcePolicyAllows } from "./support/iamOracle";
 import { evaluatePolicies } from "../automation/evaluatePolicies";
 import { policies } from "../policies/rules";
+import { BUCKET_POLICY_TYPE } from "../policies/lib/resources";
 import { expectNone, expectViolations, iamPolicy, run } from "./policies/harness";
 import { recordedForPolicies, resetMocks, resourcesOfType, settle, useStack, valueOf, world } from "./support/mocks";
 
@@ -246,6 +247,43 @@ describe("access points instead of buckets", () => {
         assert.equal(await identityAllows(policy, "s3:GetObject", "arn:aws:s3:::ray-ckpt/checkpoints/x"), false, "the bucket directly");
         assert.equal(await identityAllows(policy, "s3:ListBucket", AP, { "s3:prefix": "checkpoints/run-1/" }), true);
         assert.equal(await identityAllows(policy, "s3:ListBucket", AP, { "s3:prefix": "other/" }), false);
+    });
+
+    it("the bucket owner's delegation to access points admits only requests through an access point of the account, and passes the pack in production", async () => {
+        const bucketArn = "arn:aws:s3:::ray-ckpt";
+        const delegation = buildAccessPointDelegationStatement(bucketArn, ACCOUNT);
+        const bucketPolicy = { Version: "2012-10-17", Statement: [delegation] };
+        const principal = `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/pod`;
+        const object = `${bucketArn}/checkpoints/step-1`;
+        // The S3 guide's statement, word for word in substance.
+        assert.deepEqual(delegation, {
+            Sid: "DelegateToAccessPoints",
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: "*",
+            Resource: [bucketArn, `${bucketArn}/*`],
+            Condition: { StringEquals: { "s3:DataAccessPointAccount": ACCOUNT } },
+        });
+        // What the evaluator can decide: no direct request gets in, from this account or another. (That requests
+        // through the account's access points do is not decidable here: the IAM catalog lists s3:DataAccessPointAccount
+        // for access point resources only, while S3 evaluates the bucket policy against the bucket's ARN.)
+        for (const who of [principal, "arn:aws:sts::444455556666:assumed-role/x/y"]) {
+            assert.equal(await resourcePolicyAllows(bucketPolicy, "s3:GetObject", object, {}, who), false, `not directly (${who})`);
+            assert.equal(await resourcePolicyAllows(bucketPolicy, "s3:PutBucketPolicy", bucketArn, {}, who), false, `no bucket admin (${who})`);
+        }
+        // Action "*" for any principal, yet it grants nothing by itself: the access points' policies decide.
+        const bucketPolicyResource = (document: object) => ({
+            type: BUCKET_POLICY_TYPE,
+            name: "ray-ckpt-policy",
+            urn: "urn:pulumi:prod::p::aws:s3/bucketPolicy:BucketPolicy::ray-ckpt-policy",
+            props: { bucket: "ray-ckpt", policy: JSON.stringify(document) },
+        });
+        expectNone(await run(policies, [bucketPolicyResource(bucketPolicy)]));
+        // A condition that also admits direct requests (IfExists, or negated) is a grant, and judged as one.
+        for (const operator of ["StringEqualsIfExists", "StringNotEquals"]) {
+            const open = { ...delegation, Condition: { [operator]: { "s3:DataAccessPointAccount": ACCOUNT } } };
+            expectViolations(await run(policies, [bucketPolicyResource({ Version: "2012-10-17", Statement: [open] })]), "no-s3-wildcard-in-production", 1);
+        }
     });
 
     it("an alias or a malformed ARN is refused with the ARN to give; the pack judges s3:* on an access point like on a bucket", async () => {

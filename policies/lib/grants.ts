@@ -164,6 +164,21 @@ export interface DocumentAnalysis {
 
 const analyses = new Map<string, Promise<DocumentAnalysis>>();
 
+/** The condition keys present only on requests made through an access point. */
+const DATA_ACCESS_POINT_KEYS = ["s3:dataaccesspointaccount", "s3:dataaccesspointarn", "s3express:dataaccesspointaccount", "s3express:dataaccesspointarn"];
+
+/**
+ * A bucket policy's Allow that only admits requests made through access points (the S3 guide's "delegating access
+ * control to access points": a condition that the request's access point is of an account, or is one of some ARNs).
+ * It grants nothing by itself: the access point's policy, and the caller's identity policy on the access point,
+ * decide. A negated or `IfExists` condition also admits direct requests, so it does not count.
+ */
+export function delegatesToAccessPoints(statement: NormalizedStatement): boolean {
+    return statement.conditions.some(
+        ({ operator, key }) => DATA_ACCESS_POINT_KEYS.includes(key.toLowerCase()) && /^(stringequals|stringlike|arnequals|arnlike)$/i.test(operator),
+    );
+}
+
 async function analyse(document: Record<string, unknown> | undefined, kind: DocumentKind): Promise<DocumentAnalysis> {
     const statements = statementsOf(document, kind);
     const wellFormed = statements.filter((s) => s.problems.length === 0);
@@ -171,7 +186,8 @@ async function analyse(document: Record<string, unknown> | undefined, kind: Docu
     const s3: StatementGrants[] = [];
     const s3express: StatementGrants[] = [];
     if (kind !== "trust") {
-        for (const statement of wellFormed.filter((s) => s.effect.toLowerCase() === "allow")) {
+        const allows = wellFormed.filter((s) => s.effect.toLowerCase() === "allow" && !(kind === "resource" && delegatesToAccessPoints(s)));
+        for (const statement of allows) {
             const grants = await statementGrants("s3", statement, denies);
             if (grants) s3.push(grants);
             const express = await statementGrants("s3express", statement, denies);

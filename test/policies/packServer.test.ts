@@ -39,6 +39,8 @@ describe("policy pack under the Pulumi CLI's layout (analyzer gRPC protocol)", f
             "no-bucket-admin-for-workloads-advisory": EnforcementLevel.ADVISORY,
             "service-account-role-trust-match": EnforcementLevel.MANDATORY,
             "iam-statements-well-formed": EnforcementLevel.MANDATORY,
+            "directory-bucket-read-sessions": EnforcementLevel.MANDATORY,
+            "directory-bucket-read-sessions-advisory": EnforcementLevel.ADVISORY,
         });
     });
 
