@@ -19,7 +19,16 @@ import {
 import { isDeepStrictEqual } from "util";
 import { IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../components/constants";
 import { buildAssumeAssetsPolicy, chainActions, chainedEnvironment, ChainOptions } from "../components/crossAccount";
-import { abacScope, BucketLocation, buildS3PermissionsPolicy, PolicyDocument } from "../components/s3Policy";
+import { GetAccessPointPolicyCommand, GetAccessPointScopeCommand } from "@aws-sdk/client-s3-control";
+import {
+    abacScope,
+    BucketLocation,
+    buildDirectoryAccessPointPolicy,
+    buildS3PermissionsPolicy,
+    directoryAccessPointScope,
+    PolicyDocument,
+    ResolvedBucketAccess,
+} from "../components/s3Policy";
 import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAccountRef } from "../components/trustPolicy";
 import { identityStrategy } from "../components/identities";
 import { validateArgs } from "../components/validation";
@@ -49,6 +58,11 @@ export interface VerifyClients {
     readServiceAccount?: (namespace: string, name: string) => Promise<{ annotations?: Record<string, string> } | undefined>;
     /** An IAM client for the buckets' account, from the role the program deploys there with. */
     assetsIam?: (deployRoleArn: string) => Promise<Sender>;
+    /**
+     * An S3 Control client for a region: the access points for directory buckets the component creates (their scope
+     * and policy). Without it those are not checked.
+     */
+    s3controlFor?: (region: string) => Sender;
     /** With a canary runner, a Job per tenant checks the access from inside a pod. */
     canary?: { kube: CanaryKube; options: CanaryOptions; signal?: AbortSignal };
 }
@@ -628,6 +642,82 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
         `the policy was edited or detached outside the stack: run \`ray-s3-access up --stack ${stack}\``,
     );
     if (first.assetsDeployRoleArn) await verifyAssetsRole(stack, group, first, chain, s3Policy, clients, out);
+    await verifyAccessPoints(stack, group, buckets, partition, location, clients, out);
+}
+
+/** What S3 Control answers for a missing access point (or its policy). */
+function missing(error: unknown): boolean {
+    const name = (error as { name?: string; Code?: string }).name ?? (error as { Code?: string }).Code;
+    return name === "NoSuchAccessPoint" || name === "NoSuchAccessPointPolicy" || name === "NotFound";
+}
+
+/**
+ * The access points for directory buckets the component created (`createAccessPoint`): each exists, its scope holds
+ * the stack's prefixes and operations (no more), and its policy admits the role as the stack writes it.
+ */
+async function verifyAccessPoints(
+    stack: string,
+    group: RoleGroupUnderTest,
+    buckets: ResolvedBucketAccess[],
+    partition: string,
+    location: BucketLocation,
+    clients: VerifyClients,
+    out: Recorder,
+): Promise<void> {
+    if (!clients.s3controlFor) return;
+    const fix = `the access point was changed or deleted outside the stack: run \`ray-s3-access up --stack ${stack}\``;
+    for (const bucket of buckets.filter((b) => b.directory?.accessPoint?.create)) {
+        const name = bucket.directory!.accessPoint!.name;
+        const AccountId = bucket.directory!.account ?? location.account;
+        const s3control = clients.s3controlFor(bucket.directory!.region ?? location.region);
+        let scope: { Prefixes?: string[]; Permissions?: string[] };
+        try {
+            scope = (await s3control.send(new GetAccessPointScopeCommand({ AccountId, Name: name }))).Scope ?? {};
+        } catch (error) {
+            if (!missing(error)) throw error;
+            out.add(group.label, "access-point", false, `access point ${name} (directory bucket ${bucket.bucket}) does not exist`, fix);
+            continue;
+        }
+        let policy: unknown;
+        try {
+            policy = decode((await s3control.send(new GetAccessPointPolicyCommand({ AccountId, Name: name }))).Policy);
+        } catch (error) {
+            if (!missing(error)) throw error;
+        }
+        const expected = directoryAccessPointScope(bucket);
+        const sorted = (values: string[] | undefined) => [...(values ?? [])].sort();
+        const wider = [
+            ...sorted(scope.Prefixes)
+                .filter((p) => !expected.prefixes.includes(p))
+                .map((p) => `prefix ${p}`),
+            ...sorted(scope.Permissions)
+                .filter((p) => !expected.permissions.includes(p))
+                .map((p) => `operation ${p}`),
+        ];
+        // An empty scope list means no limit: every prefix, or every operation.
+        if ((scope.Prefixes ?? []).length === 0) wider.push("every prefix (no prefixes in its scope)");
+        if ((scope.Permissions ?? []).length === 0) wider.push("every operation (no permissions in its scope)");
+        const narrower = [
+            ...expected.prefixes.filter((p) => !(scope.Prefixes ?? []).includes(p)).map((p) => `prefix ${p}`),
+            ...expected.permissions.filter((p) => !(scope.Permissions ?? []).includes(p)).map((p) => `operation ${p}`),
+        ];
+        const expectedPolicy = buildDirectoryAccessPointPolicy(partition, bucket, group.roleArn, location);
+        const policyMatches = isDeepStrictEqual(policy, expectedPolicy);
+        const problems = [
+            ...(wider.length > 0 ? [`its scope also lets through ${wider.join(", ")}`] : []),
+            ...(narrower.length > 0 ? [`its scope lacks ${narrower.join(", ")}`] : []),
+            ...(policyMatches ? [] : [policy === undefined ? "it has no policy" : "its policy is not the stack's (it should admit only the role)"]),
+        ];
+        out.add(
+            group.label,
+            "access-point",
+            problems.length === 0,
+            problems.length === 0
+                ? `access point ${name} on ${bucket.bucket}: scope ${JSON.stringify(expected.prefixes)} with ${expected.permissions.length} operations, policy admits the role`
+                : `access point ${name} on ${bucket.bucket}: ${problems.join("; ")}`,
+            fix,
+        );
+    }
 }
 
 /** The canary target of a tenant: its first service account, the role its pod should end up as. */

@@ -17,11 +17,13 @@ export async function defaultVerifyClients(region: string): Promise<VerifyClient
     const { IAMClient } = await import("@aws-sdk/client-iam");
     const { EKSClient } = await import("@aws-sdk/client-eks");
     const { STSClient } = await import("@aws-sdk/client-sts");
+    const { S3ControlClient } = await import("@aws-sdk/client-s3-control");
     const k8s = await import("@kubernetes/client-node");
     const kubeconfig = new k8s.KubeConfig();
     kubeconfig.loadFromDefault();
     const core = kubeconfig.makeApiClient(k8s.CoreV1Api);
     const eksByRegion = new Map<string, InstanceType<typeof EKSClient>>([[region, new EKSClient({ region })]]);
+    const s3controlByRegion = new Map<string, InstanceType<typeof S3ControlClient>>();
     return {
         iam: new IAMClient({ region }),
         eks: eksByRegion.get(region)!,
@@ -31,6 +33,10 @@ export async function defaultVerifyClients(region: string): Promise<VerifyClient
             return eksByRegion.get(other)!;
         },
         region,
+        s3controlFor: (other) => {
+            if (!s3controlByRegion.has(other)) s3controlByRegion.set(other, new S3ControlClient({ region: other }));
+            return s3controlByRegion.get(other)!;
+        },
         assetsIam: assetsIamThrough(new STSClient({ region }), (credentials) => new IAMClient({ region, credentials })),
         listPods: async (namespace, serviceAccount) => {
             const pods = await core.listNamespacedPod({ namespace, fieldSelector: `spec.serviceAccountName=${serviceAccount}` });

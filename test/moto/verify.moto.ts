@@ -18,7 +18,9 @@ import { assetsIamThrough, verifyStack, VerifyClients } from "../../automation/v
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "../../components/crossAccount";
 import { buildTrustPolicy } from "../../components/identities";
 import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, buildSharedPodIdentityTrustPolicy } from "../../components/trustPolicy";
-import { abacScope, buildS3PermissionsPolicy, zoneIdPrefix } from "../../components/s3Policy";
+import { GetAccessPointScopeCommand } from "@aws-sdk/client-s3-control";
+import { abacScope, buildDirectoryAccessPointPolicy, buildS3PermissionsPolicy, zoneIdPrefix } from "../../components/s3Policy";
+import { validateArgs } from "../../components/validation";
 import { parseStackConfig } from "../../programs/config";
 import { roleGroups } from "../../programs/environment";
 import { MotoServer, startMoto } from "../support/moto";
@@ -293,6 +295,77 @@ describe("verify against moto", function () {
             JSON.stringify(findings.filter((f) => !f.ok)),
         );
         assert.match(findings.find((f) => f.check === "permissions")!.message, /the attached S3 policy matches the stack's/);
+    });
+
+    it("an access point the component created for a directory bucket: there, its scope no wider than the stack's, its policy admitting the role", async () => {
+        await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const zone = `${zoneIdPrefix(moto.region)}-az1`;
+        const bucket = `ckpt--${zone}--x-s3`;
+        const accessPoint = `team-a--${zone}--xa-s3`;
+        const entry = { bucket, access: "read" as const, prefixes: ["team-a/"], createAccessPoint: true, accessPointName: accessPoint };
+        const location = { region: moto.region, account: ACCOUNT };
+        const [resolved] = validateArgs("ray", { namespace: "ray", identity: "podIdentity", clusterName: "ray-prod", buckets: [entry] }).buckets;
+        const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
+        const roleArn = await deployRole(
+            iam,
+            "ray-role-ap",
+            buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: refs }),
+            buildS3PermissionsPolicy("aws", [resolved], {}, location),
+        );
+        const config = parseStackConfig("prod", {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            tenants: JSON.stringify([{ namespace: "ray", buckets: [entry] }]),
+        });
+        // S3 Control as `up` leaves it (moto has no access points for directory buckets): the scope in S3's own order.
+        const healthy = {
+            scope: { Permissions: ["ListBucket", "GetObjectAttributes", "GetObject"], Prefixes: ["team-a/*"] },
+            policy: JSON.stringify(buildDirectoryAccessPointPolicy("aws", resolved, roleArn, location)),
+        };
+        const calls: string[] = [];
+        const s3control = (accessPoints: Record<string, { scope: object; policy?: string }>) => (region: string) => ({
+            async send(command: any) {
+                calls.push(`${region} ${command.constructor.name} ${command.input.AccountId} ${command.input.Name}`);
+                const found = accessPoints[command.input.Name];
+                if (!found) throw Object.assign(new Error("The specified accesspoint does not exist"), { name: "NoSuchAccessPoint" });
+                if (command instanceof GetAccessPointScopeCommand) return { Scope: found.scope };
+                if (!found.policy) throw Object.assign(new Error("The access point policy does not exist"), { name: "NoSuchAccessPointPolicy" });
+                return { Policy: found.policy };
+            },
+        });
+        const verify = async (accessPoints: Record<string, { scope: object; policy?: string }>) => {
+            const clients = {
+                iam,
+                eks: withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } }),
+                region: moto.region,
+                s3controlFor: s3control(accessPoints),
+            };
+            return (await verifyStack("prod", config, { ray: { roleArn } }, clients)).find((f) => f.check === "access-point")!;
+        };
+        const ok = await verify({ [accessPoint]: healthy });
+        assert.equal(ok.ok, true, ok.message);
+        assert.match(
+            ok.message,
+            /access point team-a--usw2-az1--xa-s3 on ckpt--usw2-az1--x-s3: scope \["team-a\/\*"\] with 3 operations, policy admits the role/,
+        );
+        assert.deepEqual(calls.slice(0, 2), [
+            `${moto.region} GetAccessPointScopeCommand ${ACCOUNT} ${accessPoint}`,
+            `${moto.region} GetAccessPointPolicyCommand ${ACCOUNT} ${accessPoint}`,
+        ]);
+        const widened = await verify({
+            [accessPoint]: { ...healthy, scope: { Permissions: [...healthy.scope.Permissions, "PutObject"], Prefixes: ["team-a/*", "team-b/*"] } },
+        });
+        assert.equal(widened.ok, false);
+        assert.match(widened.message, /its scope also lets through prefix team-b\/\*, operation PutObject/);
+        assert.match(widened.fix!, /run `ray-s3-access up --stack prod`/);
+        const unscoped = await verify({ [accessPoint]: { ...healthy, scope: { Permissions: [], Prefixes: [] } } });
+        assert.match(unscoped.message, /every prefix \(no prefixes in its scope\), every operation \(no permissions in its scope\)/);
+        const opened = await verify({
+            [accessPoint]: { ...healthy, policy: healthy.policy.replace(roleArn, `arn:aws:iam::${ACCOUNT}:root`) },
+        });
+        assert.match(opened.message, /its policy is not the stack's \(it should admit only the role\)/);
+        const gone = await verify({});
+        assert.match(gone.message, /access point team-a--usw2-az1--xa-s3 \(directory bucket ckpt--usw2-az1--x-s3\) does not exist/);
     });
 
     it("irsaAndPodIdentity: both paths, the annotation per step, and pods that still use IRSA before the last step", async () => {
