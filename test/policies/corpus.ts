@@ -26,6 +26,15 @@ const objectReadWrite = doc(
     { Sid: "AllObjectActions", Effect: "Allow", Action: "s3:*Object", Resource: ["arn:aws:s3:::bucket-name/*"] },
 );
 
+/** The S3 guide's bucket policy statement that delegates to the account's access points, with this operator. */
+const delegation = (operator: string) => ({
+    Effect: "Allow",
+    Principal: { AWS: "*" },
+    Action: "*",
+    Resource: ["arn:aws:s3:::DOC-EXAMPLE-BUCKET", "arn:aws:s3:::DOC-EXAMPLE-BUCKET/*"],
+    Condition: { [operator]: { "s3:DataAccessPointAccount": ACCOUNT } },
+});
+
 export const CORPUS: CorpusCase[] = [
     {
         name: "read and write objects in one bucket",
@@ -213,13 +222,7 @@ export const CORPUS: CorpusCase[] = [
         name: "bucket policy that delegates access control to access points",
         source: "AWS S3 user guide, 'Delegating access control to access points'",
         carrier: "bucket",
-        document: doc({
-            Effect: "Allow",
-            Principal: { AWS: "*" },
-            Action: "*",
-            Resource: ["arn:aws:s3:::DOC-EXAMPLE-BUCKET", "arn:aws:s3:::DOC-EXAMPLE-BUCKET/*"],
-            Condition: { StringEquals: { "s3:DataAccessPointAccount": ACCOUNT } },
-        }),
+        document: doc(delegation("StringEquals")),
         findings: {},
         reason: "Every action for anyone, but only for requests made through an access point of the account (the key is absent from direct requests): the access points' policies grant, this statement only delegates.",
     },
@@ -227,13 +230,7 @@ export const CORPUS: CorpusCase[] = [
         name: "the same delegation with StringEqualsIfExists",
         source: "a variant of the S3 user guide's delegation (IfExists)",
         carrier: "bucket",
-        document: doc({
-            Effect: "Allow",
-            Principal: { AWS: "*" },
-            Action: "*",
-            Resource: ["arn:aws:s3:::DOC-EXAMPLE-BUCKET", "arn:aws:s3:::DOC-EXAMPLE-BUCKET/*"],
-            Condition: { StringEqualsIfExists: { "s3:DataAccessPointAccount": ACCOUNT } },
-        }),
+        document: doc(delegation("StringEqualsIfExists")),
         findings: { "no-s3-wildcard-in-production": 1 },
         reason: "IfExists passes a request without the key, so every direct request gets in: s3:* on the bucket and its objects for anyone.",
     },

@@ -22,21 +22,38 @@ export async function identityAllows(
     context: Record<string, string | string[]> = {},
     principal = `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/session`,
 ): Promise<boolean> {
+    // KMS needs its key policy to delegate to IAM; this is the default key policy that does.
+    return allowed([parse(policy)], action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined, action, resource, context, principal);
+}
+
+function parse(policy: string | object): object {
+    return typeof policy === "string" ? JSON.parse(policy) : policy;
+}
+
+/** One request through the evaluator: these identity policies and this resource policy. */
+async function allowed(
+    identityPolicies: object[],
+    resourcePolicy: object | undefined,
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]>,
+    principal: string,
+    resourceAccount?: string,
+): Promise<boolean> {
     const result = await runSimulation(
         {
-            identityPolicies: [{ name: "permissions", policy: typeof policy === "string" ? JSON.parse(policy) : policy }],
+            identityPolicies: identityPolicies.map((policy, i) => ({ name: `permissions-${i}`, policy })),
             serviceControlPolicies: [],
             resourceControlPolicies: [],
-            // KMS needs its key policy to delegate to IAM; this is the default key policy that does.
-            resourcePolicy: action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined,
-            // ARNs without an account (S3) are taken to be in the caller's account.
+            resourcePolicy,
+            // ARNs without an account (S3) are in `resourceAccount`, else taken to be in the caller's account.
             request: {
                 action,
                 principal,
-                resource: { resource, accountId: resource.split(":")[4] || principal.split(":")[4] || ACCOUNT },
+                resource: { resource, accountId: resource.split(":")[4] || resourceAccount || principal.split(":")[4] || ACCOUNT },
                 contextVariables: context,
             },
-        },
+        } as any,
         {},
     );
     if (result.resultType === "error") {
@@ -159,18 +176,5 @@ export async function resourcePolicyAllows(
     context: Record<string, string | string[]> = {},
     principal = `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/session`,
 ): Promise<boolean> {
-    const result = await runSimulation(
-        {
-            identityPolicies: [],
-            serviceControlPolicies: [],
-            resourceControlPolicies: [],
-            resourcePolicy: typeof resourcePolicy === "string" ? JSON.parse(resourcePolicy) : resourcePolicy,
-            request: { action, principal, resource: { resource, accountId: resource.split(":")[4] || ACCOUNT }, contextVariables: context },
-        },
-        {},
-    );
-    if (result.resultType === "error") {
-        throw new Error(`iam-simulate rejected the simulation of ${action} on ${resource}: ${JSON.stringify(result.errors)}`);
-    }
-    return result.overallResult === "Allowed";
+    return allowed([], parse(resourcePolicy), action, resource, context, principal, ACCOUNT);
 }
