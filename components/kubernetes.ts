@@ -96,7 +96,12 @@ export interface MountpointVolumeSpec {
     stsRegion?: pulumi.Input<string>;
     /** A directory bucket Mountpoint uses as its shared cache (the `cache-xz` mount option). */
     expressCache?: string;
+    /** A directory bucket's zone id: the volume's pods are scheduled on nodes in that zone. */
+    zoneId?: string;
 }
+
+/** The zone-id label EKS (1.30 and later) puts on every node, the same in every account. */
+export const ZONE_ID_LABEL = "topology.k8s.aws/zone-id";
 
 /**
  * A static PersistentVolume and its PersistentVolumeClaim for the Mountpoint CSI driver (`s3.csi.aws.com`), with
@@ -125,6 +130,14 @@ export function createMountpointVolume(spec: MountpointVolumeSpec, opts: pulumi.
                 storageClassName: "", // static provisioning
                 claimRef: { namespace: spec.namespace, name: spec.claimName },
                 mountOptions,
+                // A directory bucket lives in one zone: its pods run there, as the driver's S3 Express example does.
+                ...(spec.zoneId
+                    ? {
+                          nodeAffinity: {
+                              required: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE_ID_LABEL, operator: "In", values: [spec.zoneId] }] }] },
+                          },
+                      }
+                    : {}),
                 csi: {
                     driver: "s3.csi.aws.com",
                     volumeHandle: volumeName,

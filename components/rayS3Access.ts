@@ -251,6 +251,7 @@ export class RayS3Access extends pulumi.ComponentResource {
                         // Pods on IRSA need the STS region: Mountpoint's pods may have no instance metadata to ask.
                         stsRegion: valid.strategy.webIdentity ? region : undefined,
                         expressCache: bucket.expressCache?.bucket,
+                        zoneId: bucket.directory?.zoneId,
                     },
                     childOpts,
                 );

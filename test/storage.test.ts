@@ -581,6 +581,7 @@ describe("Mountpoint for Amazon S3", () => {
         const [pv] = resourcesOfType("kubernetes:core/v1:PersistentVolume");
         assert.deepEqual(pv.inputs.spec.mountOptions, ["prefix imagenet/", "region us-west-2", `cache-xz ${cache}`]);
         assert.equal(pv.inputs.spec.csi.volumeAttributes.bucketName, "datasets");
+        assert.equal(pv.inputs.spec.nodeAffinity, undefined, "a general-purpose bucket is regional: no zone");
         refuse(
             { buckets: [{ bucket: "datasets", access: "read", expressCache: cache }] },
             /buckets\[0\].expressCache is Mountpoint's shared cache \(cache-xz\), only valid with access "mountpoint"/,
@@ -590,6 +591,24 @@ describe("Mountpoint for Amazon S3", () => {
             /buckets\[0\].expressCache "not-a-directory-bucket" is not a directory bucket name: a directory bucket's name is BASE--ZONEID--x-s3/,
         );
         refuse({ buckets: [{ bucket: BUCKET, access: "mountpoint", expressCache: cache }] }, /a directory bucket is already S3 Express One Zone: drop it/);
+    });
+
+    it("a directory bucket's volume schedules its pods in the bucket's zone (the zone-id label EKS puts on nodes)", async () => {
+        const component = new RayS3Access("ray", {
+            namespace: "ray",
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            mountpointVolumes: true,
+            buckets: [{ bucket: BUCKET, access: "mountpoint", allowDelete: true }],
+        });
+        await valueOf(component.roleArn);
+        await settle();
+        const [pv] = resourcesOfType("kubernetes:core/v1:PersistentVolume");
+        assert.equal(pv.inputs.spec.csi.volumeAttributes.bucketName, BUCKET);
+        assert.deepEqual(pv.inputs.spec.nodeAffinity, {
+            required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "topology.k8s.aws/zone-id", operator: "In", values: ["usw2-az1"] }] }] },
+        });
+        assert.deepEqual(pv.inputs.spec.mountOptions, ["region us-west-2", "allow-delete"]);
     });
 
     it("refuses allowDelete outside mountpoint access, and volumes for access points", () => {
