@@ -3,6 +3,9 @@
  * and the validation that stops a general-purpose policy on a directory bucket (issue: "a silent wrong policy").
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
 import { evaluateProgram } from "../automation/mockEngine";
 import { buildAccessPointDelegationStatement, RayS3Access, RayS3AccessArgs } from "../components";
 import { runProgram } from "../programs/main";
@@ -10,7 +13,7 @@ import { ACCOUNT, identityAllows, resourcePolicyAllows } from "./support/iamOrac
 import { evaluatePolicies } from "../automation/evaluatePolicies";
 import { policies } from "../policies/rules";
 import { BUCKET_POLICY_TYPE } from "../policies/lib/resources";
-import { expectNone, expectViolations, iamPolicy, run } from "./policies/harness";
+import { expectNone, expectViolations, iamPolicy, programViolations, run } from "./policies/harness";
 import { recordedForPolicies, resetMocks, resourcesOfType, settle, useStack, valueOf, world } from "./support/mocks";
 
 const BUCKET = "ckpt--usw2-az1--x-s3";
@@ -504,6 +507,37 @@ describe("access points for directory buckets (prefixes inside a directory bucke
         await created({ bucket: BUCKET, prefixes: ["team-a/"], createAccessPoint: true });
         assert.deepEqual(await evaluatePolicies(policies, recordedForPolicies("prod")), []);
         useStack("dev");
+    });
+});
+
+describe("SageMaker HyperPod managed tiered checkpointing (the README's recipe)", () => {
+    it("the README's tenant, run through the bundled program, grants read/write on the checkpoint prefix and nothing else; CloudWatch comes from the user's policy", async () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("**SageMaker HyperPod managed tiered checkpointing**"));
+        const tenants = yaml.load(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as { additionalPolicyArns: string[] }[];
+        const { resources } = await evaluateProgram({
+            project: "ray-s3-access",
+            stack: "prod",
+            config: {
+                "aws:region": "us-west-2",
+                "ray-s3-access:identity": "podIdentity",
+                "ray-s3-access:clusterName": "hyperpod",
+                "ray-s3-access:tenants": JSON.stringify(tenants),
+            },
+            program: runProgram,
+        });
+        const policy = resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy;
+        const object = (key: string) => `arn:aws:s3:::ray-prod-checkpoints/${key}`;
+        for (const action of ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]) {
+            assert.equal(await identityAllows(policy, action, object("hyperpod/step-100/shard-0")), true, action);
+        }
+        assert.equal(await identityAllows(policy, "s3:ListBucket", "arn:aws:s3:::ray-prod-checkpoints", { "s3:prefix": "hyperpod/" }), true);
+        assert.equal(await identityAllows(policy, "s3:PutObject", object("other-team/x")), false, "outside the checkpoint prefix");
+        assert.equal(await identityAllows(policy, "s3:PutBucketPolicy", "arn:aws:s3:::ray-prod-checkpoints"), false);
+        assert.equal(await identityAllows(policy, "cloudwatch:PutMetricData", "*"), false, "S3 only: CloudWatch is the user's own policy");
+        const attached = resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) => r.inputs.policyArn);
+        assert.ok(attached.includes(tenants[0].additionalPolicyArns[0]), JSON.stringify(attached));
+        assert.deepEqual(await programViolations(resources), []);
     });
 });
 

@@ -6,6 +6,8 @@ import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import { strict as assert } from "assert";
 import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, buildS3PermissionsPolicy } from "../../components";
 import { EvaluatedResource, evaluatePolicies, resourceUrn, Violation } from "../../automation/evaluatePolicies";
+import type { RecordedResource } from "../../automation/mockEngine";
+import { policies as allPolicies } from "../../policies/rules";
 
 export const ACCOUNT = "111122223333";
 export const ISSUER = "oidc.eks.us-west-2.amazonaws.com/id/ABC123";
@@ -65,4 +67,19 @@ export function expectViolations(violations: Violation[], policy: string, count:
 
 export function expectNone(violations: Violation[]): void {
     assert.deepEqual(violations, [], `expected no violations, got ${JSON.stringify(violations, null, 1)}`);
+}
+
+/** The whole pack on what a program registered under the mock engine, as the CLI's analyzer would see it. */
+export function programViolations(resources: RecordedResource[]): Promise<Violation[]> {
+    return evaluatePolicies(
+        allPolicies,
+        resources.map((r) => ({
+            type: r.type,
+            name: r.name,
+            urn: r.urn,
+            props: { ...r.inputs, ...r.outputs },
+            dependencies: r.dependencies,
+            propertyDependencies: r.propertyDependencies,
+        })),
+    );
 }

@@ -8,23 +8,9 @@ import { program as eksRayCluster } from "../../examples/eks-ray-cluster/program
 import { program as podIdentityExisting } from "../../examples/pod-identity-existing-cluster/program";
 import { program as expressCheckpoints } from "../../examples/express-checkpoints/program";
 import { resetMocks } from "../support/mocks";
+import { programViolations } from "../policies/harness";
 
 const ofType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
-
-/** The whole pack on what a program registered, as the CLI's analyzer would see it. */
-function packViolations(resources: RecordedResource[]) {
-    return evaluatePolicies(
-        policies,
-        resources.map((r) => ({
-            type: r.type,
-            name: r.name,
-            urn: r.urn,
-            props: { ...r.inputs, ...r.outputs },
-            dependencies: r.dependencies,
-            propertyDependencies: r.propertyDependencies,
-        })),
-    );
-}
 
 function stackConfig(values: Record<string, unknown>): Record<string, string> {
     return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
@@ -71,7 +57,7 @@ describe("programs and examples, evaluated under the mock engine", function () {
             "ray/ray-worker",
             "skypilot/skypilot-service-account",
         ]);
-        assert.deepEqual(await packViolations(resources), []);
+        assert.deepEqual(await programViolations(resources), []);
     });
 
     it("example express-checkpoints: an access point per team in the directory bucket, a Mountpoint volume with a shared cache, and the whole pack passes in production", async () => {
@@ -87,7 +73,7 @@ describe("programs and examples, evaluated under the mock engine", function () {
         assert.deepEqual(scopes.map((s) => s.inputs.scope.prefixes).sort(), [["team-a/*"], ["team-b/*"]]);
         const [pv] = ofType(resources, "kubernetes:core/v1:PersistentVolume");
         assert.ok(pv.inputs.spec.mountOptions.includes("cache-xz ray-cache--usw2-az1--x-s3"));
-        assert.deepEqual(await packViolations(resources), []);
+        assert.deepEqual(await programViolations(resources), []);
     });
 
     it("a Kubeflow profile under Pod Identity gets its association and no IRSA plugin", async () => {
