@@ -564,9 +564,9 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             );
             if (directory.accessPoint) {
                 const scope = accessPointScopePrefixes(prefixes);
-                if (Buffer.byteLength(scope.join(""), "utf8") > ACCESS_POINT_SCOPE_PREFIX_BYTES) {
+                if (Buffer.byteLength(scope.join(""), "utf8") >= ACCESS_POINT_SCOPE_PREFIX_BYTES) {
                     problems.push(
-                        `${field}.prefixes: an access point scope's prefixes may total ${ACCESS_POINT_SCOPE_PREFIX_BYTES} bytes, and ${JSON.stringify(scope)} take ${Buffer.byteLength(scope.join(""), "utf8")}: give fewer or shorter prefixes`,
+                        `${field}.prefixes: an access point scope's prefixes must total less than ${ACCESS_POINT_SCOPE_PREFIX_BYTES} bytes, and ${JSON.stringify(scope)} take ${Buffer.byteLength(scope.join(""), "utf8")}: give fewer or shorter prefixes`,
                     );
                 }
             }
@@ -612,7 +612,7 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
     return resolved;
 }
 
-/** The total size S3 allows for an access point scope's prefixes. */
+/** S3's bound on an access point scope's prefixes: their total size must be less than this. */
 export const ACCESS_POINT_SCOPE_PREFIX_BYTES = 256;
 
 /** The scope prefixes of an access point for directory buckets: each prefix and everything under it. */
@@ -698,7 +698,7 @@ function createdAccessPoint(
     const hash = createHash("sha256").update(`${componentName}\0${bucket}`).digest("hex").slice(0, 8);
     const base = componentName
         .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/[^a-z0-9]+/g, "-")
         .replace(/^-+|-+$/g, "")
         .slice(0, 41)
         .replace(/-+$/, "");

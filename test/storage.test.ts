@@ -436,9 +436,10 @@ describe("access points for directory buckets (prefixes inside a directory bucke
             /accessPointName is only used with createAccessPoint: true/,
         );
         refuseBuckets([{ bucket: "plain-bucket", prefixes: ["a/"], createAccessPoint: true }], /buckets\[0\].createAccessPoint is only for directory buckets/);
+        // At the bound: two prefixes of 127 and 126 characters are 255 bytes with their "*" (accepted), one more is 256.
         refuseBuckets(
-            [{ bucket: BUCKET, prefixes: ["x".repeat(300)], createAccessPoint: true }],
-            /an access point scope's prefixes may total 256 bytes, and .* take 301/,
+            [{ bucket: BUCKET, prefixes: ["a".repeat(127), "b".repeat(127)], createAccessPoint: true }],
+            /an access point scope's prefixes must total less than 256 bytes, and .* take 256/,
         );
         refuseBuckets([{ bucket: "ab--usw2-az1--xa-s3" }], /ends with "--xa-s3" but is not an access point name for a directory bucket/);
         refuseBuckets([{ bucket: apArn("team--use1-az4--xa-s3") }], /zone use1-az4 is not in us-west-2/);
@@ -456,6 +457,15 @@ describe("access points for directory buckets (prefixes inside a directory bucke
             /buckets: the access point "team--usw2-az1--xa-s3" is named by two entries/,
         );
         assert.equal(world.resources.length, 0);
+        assert.doesNotThrow(
+            () =>
+                new RayS3Access("at-bound", {
+                    namespace: "ray",
+                    identity: "podIdentity",
+                    clusterName: "c",
+                    buckets: [{ bucket: BUCKET, prefixes: ["a".repeat(127), "b".repeat(126)], createAccessPoint: true }],
+                }),
+        );
     });
 
     it("from stack config (the bundled program, offline): the access point and its scope are rendered, in the provider's account", async () => {
