@@ -19,7 +19,7 @@ import {
 import { isDeepStrictEqual } from "util";
 import { IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from "../components/constants";
 import { buildAssumeAssetsPolicy, chainActions, chainedEnvironment, ChainOptions } from "../components/crossAccount";
-import { GetAccessPointPolicyCommand, GetAccessPointScopeCommand } from "@aws-sdk/client-s3-control";
+import { GetAccessPointPolicyCommand, GetAccessPointScopeCommand, ListAccessPointsCommand } from "@aws-sdk/client-s3-control";
 import {
     abacScope,
     BucketLocation,
@@ -35,7 +35,7 @@ import { validateArgs } from "../components/validation";
 import { allowStatements, principalValues } from "../policies/lib/documents";
 import { AssumeRequest, trustAdmitsRequest, trustAdmitsSubject } from "../policies/lib/trust";
 import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "../programs/config";
-import { unionOfBuckets } from "../programs/sharing";
+import { roleGroups, unionOfBuckets } from "../programs/sharing";
 import { CanaryKube, CanaryOptions, CanaryResult, CanaryTarget, runCanary } from "./canary";
 import { pooled } from "./pool";
 
@@ -533,12 +533,27 @@ function sessionPolicyFor(config: StackConfig, tenant: string, partition: string
     return buildS3PermissionsPolicy(partition, validateArgs(tenant, tenantArgs(config, entry)).buckets, {}, location);
 }
 
+const componentNames = new WeakMap<StackConfig, Map<string, string>>();
+
+/**
+ * The name of the RayS3Access that serves a tenant (the namespace, or its shared role's group): what the component
+ * derives names from, such as the default name of an access point it creates.
+ */
+function componentNameOf(config: StackConfig, tenant: TenantConfig): string {
+    let names = componentNames.get(config);
+    if (!names) {
+        names = new Map(roleGroups(config).flatMap((group) => group.tenants.map((t) => [t.namespace, group.name] as const)));
+        componentNames.set(config, names);
+    }
+    return names.get(tenant.namespace) ?? tenant.namespace;
+}
+
 /**
  * The S3 prefixes a tenant's pod should be able to list, as `bucket/prefix`: what the pod names as the bucket, which
  * is an access point's ARN for a general-purpose access point and an access point's name for a directory bucket's.
  */
 function canaryTargets(config: StackConfig, tenant: TenantConfig): string[] {
-    const valid = validateArgs(tenant.namespace, tenantArgs(config, tenant)).buckets;
+    const valid = validateArgs(componentNameOf(config, tenant), tenantArgs(config, tenant)).buckets;
     const base = config.roleSharing === "abac" ? `${tenant.namespace}/` : "";
     return valid.flatMap((bucket) => {
         const named = bucket.accessPoint?.arn ?? bucket.directory?.accessPoint?.name ?? bucket.bucket;
@@ -616,10 +631,27 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
 
     // The S3 policy the stack would attach, compared as documents (not strings).
     // A sessionPolicy role holds every tenant's buckets (the union); each association narrows it.
-    const buckets = validateArgs(
-        first.namespace,
+    const named = validateArgs(
+        componentNameOf(config, first),
         config.roleSharing === "sessionPolicy" ? { ...args, buckets: unionOfBuckets(group.tenants.flatMap((t) => t.buckets)) } : args,
     ).buckets;
+    // Access points named by alias: the ARNs the component looked up, among the account's access points in the region.
+    const aliases = await withAliasArns(named, location, clients);
+    if (!aliases || aliases.missing.length > 0) {
+        out.add(
+            group.label,
+            "permissions",
+            false,
+            aliases
+                ? `no access point of account ${location.account} in ${location.region} has the alias ${aliases.missing.map((a) => `"${a}"`).join(", ")}`
+                : `the stack names access points by alias, and this run cannot look their ARNs up (no S3 Control client)`,
+            aliases
+                ? `check the alias in the stack (an access point of another account or region cannot be named by alias: give its ARN)`
+                : `give the access points' ARNs in the stack`,
+        );
+        return;
+    }
+    const buckets = aliases.buckets;
     const s3Policy = buildS3PermissionsPolicy(
         partition,
         buckets,
@@ -643,6 +675,36 @@ async function verifyGroup(stack: string, config: StackConfig, group: RoleGroupU
     );
     if (first.assetsDeployRoleArn) await verifyAssetsRole(stack, group, first, chain, s3Policy, clients, out);
     await verifyAccessPoints(stack, group, buckets, partition, location, clients, out);
+}
+
+/**
+ * The buckets with each access point alias replaced by its ARN, from S3 Control's list of the account's access
+ * points in the region (as the component looks them up), and the aliases no access point has. Undefined when
+ * aliases need a client this run does not have.
+ */
+async function withAliasArns(
+    buckets: ResolvedBucketAccess[],
+    location: BucketLocation,
+    clients: VerifyClients,
+): Promise<{ buckets: ResolvedBucketAccess[]; missing: string[] } | undefined> {
+    if (!buckets.some((b) => b.accessPoint?.alias !== undefined)) return { buckets, missing: [] };
+    if (!clients.s3controlFor) return undefined;
+    const s3control = clients.s3controlFor(location.region);
+    const byAlias = new Map<string, string>();
+    let NextToken: string | undefined;
+    do {
+        const page = await s3control.send(new ListAccessPointsCommand({ AccountId: location.account, NextToken }));
+        for (const point of page.AccessPointList ?? []) {
+            if (point.Alias && point.AccessPointArn) byAlias.set(point.Alias, point.AccessPointArn);
+        }
+        NextToken = page.NextToken;
+    } while (NextToken);
+    const missing = buckets.map((b) => b.accessPoint?.alias).filter((a): a is string => a !== undefined && !byAlias.has(a));
+    const resolved = buckets.map((b) => {
+        const arn = b.accessPoint?.alias === undefined ? undefined : byAlias.get(b.accessPoint.alias);
+        return arn === undefined ? b : { ...b, accessPoint: { arn } };
+    });
+    return { buckets: resolved, missing };
 }
 
 /** What S3 Control answers for a missing access point (or its policy). */

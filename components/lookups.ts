@@ -50,6 +50,18 @@ export function regionOf(resource: pulumi.Resource): pulumi.Output<string> {
     return shared(resource, "region", (opts) => aws.getRegionOutput({}, opts).region);
 }
 
+/**
+ * The access points of the resource's AWS provider's account and region, by alias (alias -> ARN); undefined when
+ * the lookup gives no list (an engine that cannot ask AWS, such as the offline `check`).
+ */
+export function accessPointsByAliasOf(resource: pulumi.Resource): pulumi.Output<Record<string, string> | undefined> {
+    return shared(resource, "accessPointsByAlias", (opts) =>
+        aws.s3control
+            .getAccessPointsOutput({}, opts)
+            .apply((result) => JSON.stringify(result.accessPoints ? Object.fromEntries(result.accessPoints.map((a) => [a.alias, a.accessPointArn])) : null)),
+    ).apply((json) => (JSON.parse(json) as Record<string, string> | null) ?? undefined);
+}
+
 /** The partition an ARN names, or undefined for anything that is not a plain ARN string. */
 export function partitionFromArn(value: unknown): string | undefined {
     return typeof value === "string" && value.startsWith("arn:") ? value.split(":")[1] || undefined : undefined;

@@ -70,9 +70,11 @@ export function bucketNameProblem(field: string, value: string): string | undefi
     if (reservedPrefix) {
         return `${field} "${value}" starts with "${reservedPrefix}", which S3 reserves: no bucket can have this name; check the bucket's real name`;
     }
-    const aliasSuffix = ["-s3alias", "--ol-s3"].find((s) => value.endsWith(s));
-    if (aliasSuffix) {
-        return `${field} "${value}" ends with "${aliasSuffix}": that is an access point alias, which IAM policies cannot name; give the access point's ARN (arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME) or the bucket's name`;
+    if (value.endsWith("-s3alias")) {
+        return `${field} "${value}" ends with "-s3alias" but is not an access point alias (NAME-RANDOM-s3alias: lower-case letters, digits and "-", S3's random string, at most 63 characters): copy the alias S3 shows, or give the access point's ARN`;
+    }
+    if (value.endsWith("--ol-s3")) {
+        return `${field} "${value}" ends with "--ol-s3": that is an Object Lambda access point's alias, which this package does not grant; give the access point's ARN (arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME) or the bucket's name`;
     }
     const reservedSuffix = [".mrap", "--table-s3"].find((s) => value.endsWith(s));
     if (reservedSuffix) {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
 import { createMountpointVolume } from "./kubernetes";
-import { accountIdOf, partitionFromArn, partitionOf, regionOf } from "./lookups";
+import { accessPointsByAliasOf, accountIdOf, partitionFromArn, partitionOf, regionOf } from "./lookups";
 import {
     abacScope,
     BucketLocation,
@@ -111,11 +111,14 @@ export class RayS3Access extends pulumi.ComponentResource {
         const location: pulumi.Input<BucketLocation | undefined> = needsLocation(valid)
             ? pulumi.all([regionOf(this), accountIdOf(this)]).apply(([region, account]) => ({ region, account }))
             : undefined;
+        // Access points named by alias: IAM needs their ARNs, looked up among the provider's account's access points.
+        const byAlias = hasAliases(valid) ? accessPointsByAliasOf(this) : undefined;
         const permissionsPolicy: pulumi.Input<string> =
             known.permissionsPolicy ??
-            pulumi.all([partition, args.clusterName ?? "", location]).apply(([p, cluster, where]) => {
+            pulumi.all([partition, args.clusterName ?? "", location, byAlias]).apply(([p, cluster, where, aliases]) => {
                 if (where) assertZonesIn(name, valid, where);
-                return checkedPermissionsPolicy(name, valid, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")], where);
+                const resolved = hasAliases(valid) ? withAliasesResolved(name, valid, p, where!, aliases) : valid;
+                return checkedPermissionsPolicy(name, resolved, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")], where);
             });
         const describe = (text: (workload: string) => string): pulumi.Input<string> =>
             typeof namespace === "string" && typeof serviceAccountName === "string"
@@ -528,12 +531,49 @@ function checkedSessionPolicy(name: string, entry: ResolvedSessionPolicy, partit
     return json;
 }
 
-/** Do some directory buckets need the provider's region and account (named without their ARN)? */
+/** Do some buckets need the provider's region and account (directory buckets named without their ARN, aliases)? */
 function needsLocation(valid: ValidatedArgs): boolean {
     return [...valid.buckets, ...valid.sessionPolicies.flatMap((e) => e.buckets)].some(
         (b) =>
-            (b.directory && (b.directory.region === undefined || b.directory.accessPoint?.create)) || (b.expressCache && b.expressCache.region === undefined),
+            (b.directory && (b.directory.region === undefined || b.directory.accessPoint?.create)) ||
+            (b.expressCache && b.expressCache.region === undefined) ||
+            b.accessPoint?.alias !== undefined,
     );
+}
+
+/** Are some access points named by alias? */
+function hasAliases(valid: ValidatedArgs): boolean {
+    return valid.buckets.some((b) => b.accessPoint?.alias !== undefined);
+}
+
+/**
+ * The arguments with every access point alias replaced by its access point's ARN, from the provider's account's
+ * access points. Without a list (an engine that cannot ask AWS), a stand-in ARN in the provider's region and
+ * account, named after the alias. An alias no access point has is refused, naming where it was looked for.
+ */
+function withAliasesResolved(
+    name: string,
+    valid: ValidatedArgs,
+    partition: string,
+    location: BucketLocation,
+    byAlias: Record<string, string> | undefined,
+): ValidatedArgs {
+    const problems: string[] = [];
+    const buckets = valid.buckets.map((bucket, index) => {
+        const alias = bucket.accessPoint?.alias;
+        if (alias === undefined) return bucket;
+        const arn = byAlias === undefined ? `arn:${partition}:s3:${location.region}:${location.account}:accesspoint/${alias}` : byAlias[alias];
+        if (arn === undefined) {
+            problems.push(
+                `buckets[${index}].bucket "${alias}": no access point of account ${location.account} in ${location.region} (the AWS provider's) has this alias; ` +
+                    `check the alias, or give the access point's ARN (an access point of another account or region cannot be looked up by alias)`,
+            );
+            return bucket;
+        }
+        return { ...bucket, accessPoint: { arn } };
+    });
+    if (problems.length > 0) throw new RayS3AccessValidationError(name, problems);
+    return { ...valid, buckets };
 }
 
 /**
@@ -622,7 +662,9 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
     const clusterNames = [cluster ?? "x".repeat(100), ...valid.additionalClusters.map((c) => c.clusterName ?? "")];
     // Directory buckets named without their ARN: measured in a stand-in region and account of the longest length.
     const standInLocation = needsLocation(valid) ? { region: "xx-xxxxxxxxx-1", account: PLACEHOLDER_ACCOUNT } : undefined;
-    const permissions = check(() => checkedPermissionsPolicy(name, valid, known.partition ?? "aws", clusterNames, standInLocation));
+    // Access point aliases: measured with a stand-in ARN named after the alias (longer than any access point's name).
+    const measured = hasAliases(valid) ? withAliasesResolved(name, valid, known.partition ?? "aws", standInLocation!, undefined) : valid;
+    const permissions = check(() => checkedPermissionsPolicy(name, measured, known.partition ?? "aws", clusterNames, standInLocation));
     if (known.partition !== undefined && !standInLocation && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
         known.permissionsPolicy = permissions;
     }

@@ -35,8 +35,11 @@ export interface ResolvedBucketAccess {
     directory?: { zoneId: string; region?: string; account?: string; accessPoint?: { name: string; create: boolean } };
     /** `mountpoint` access: the directory bucket Mountpoint uses as its shared cache (`cache-xz`). */
     expressCache?: { bucket: string; zoneId: string; region?: string; account?: string };
-    /** An S3 access point (given by its ARN) instead of a bucket: `bucket` is then the access point's name. */
-    accessPoint?: { arn: string };
+    /**
+     * An S3 access point instead of a bucket: `bucket` is then the access point's name, or its alias. An alias is
+     * resolved to the ARN (IAM names access points by ARN only) before a policy is built.
+     */
+    accessPoint?: { arn: string; alias?: undefined } | { arn?: string; alias: string };
 }
 
 /** Where directory buckets live when their ARN does not say: the provider's region and account. */
@@ -111,7 +114,10 @@ export function buildS3PermissionsPolicy(
             continue;
         }
         // Through an access point, objects are `ACCESS_POINT_ARN/object/KEY` and listing is on the access point.
-        const bucketArn = bucket.accessPoint ? bucket.accessPoint.arn : `arn:${partition}:s3:::${bucket.bucket}`;
+        if (bucket.accessPoint && bucket.accessPoint.arn === undefined) {
+            throw new Error(`access point alias ${bucket.accessPoint.alias}: resolve it to the access point's ARN before building the policy`);
+        }
+        const bucketArn = bucket.accessPoint ? bucket.accessPoint.arn! : `arn:${partition}:s3:::${bucket.bucket}`;
         const objectArn = (suffix: string) => (bucket.accessPoint ? `${bucketArn}/object/${suffix}` : `${bucketArn}/${suffix}`);
         const write = bucket.access === "readWrite";
         const mountpoint = bucket.access === "mountpoint";

@@ -84,7 +84,8 @@ export interface BucketAccess {
      * The bucket's name (`my-bucket`, or a directory bucket's `ckpt--usw2-az1--x-s3`) or ARN (`arn:aws:s3:::my-bucket`,
      * `arn:aws:s3express:us-west-2:111122223333:bucket/ckpt--usw2-az1--x-s3`), or an access point's ARN
      * (`arn:aws:s3:us-west-2:111122223333:accesspoint/NAME`: granted on it and its objects; the bucket's policy must
-     * delegate to access points), or an access point for a directory bucket's ARN or name
+     * delegate to access points) or alias (`NAME-RANDOM-s3alias`: its ARN is looked up among the provider's
+     * account's access points in its region), or an access point for a directory bucket's ARN or name
      * (`arn:aws:s3express:us-west-2:111122223333:accesspoint/ckpt-ap--usw2-az1--xa-s3`: `CreateSession` on it; its
      * scope decides the prefixes). Not an `s3://` URL.
      */

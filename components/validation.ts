@@ -495,20 +495,28 @@ function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[]
             });
             return;
         }
-        if (accessPointArn) {
+        const accessPointAlias = ACCESS_POINT_ALIAS.test(entry.bucket);
+        if (accessPointArn || accessPointAlias) {
             // An access point instead of a bucket: granted on its ARN and its objects; the bucket policy must delegate.
+            // An alias is looked up (among the provider's account's access points) when the policy is built.
+            const what = accessPointArn ? "an access point ARN" : "an access point alias";
             if (entry.kind !== undefined && entry.kind !== BucketKind.GeneralPurpose) {
-                problems.push(`${field}.kind "${entry.kind}" does not fit an access point ARN: drop kind`);
+                problems.push(`${field}.kind "${entry.kind}" does not fit ${what}: drop kind`);
                 return;
             }
-            name = accessPointArn[4];
+            const option = (["createAccessPoint", "accessPointName", "expressCache"] as const).find((key) => entry[key] !== undefined);
+            if (option) {
+                problems.push(`${field}.${option} does not fit ${what}: drop it`);
+                return;
+            }
+            name = accessPointArn ? accessPointArn[4] : entry.bucket;
             if (seen.has(entry.bucket)) {
                 problems.push(`${field}.bucket "${entry.bucket}" repeats ${label}[${seen.get(entry.bucket)}]: list each access point once`);
                 return;
             }
             seen.set(entry.bucket, index);
             const rest = resolveObjectEntry(field, entry, problems);
-            resolved.push({ bucket: name, ...rest, accessPoint: { arn: entry.bucket } });
+            resolved.push({ bucket: name, ...rest, accessPoint: accessPointArn ? { arn: entry.bucket } : { alias: entry.bucket } });
             return;
         } else if (entry.bucket.includes(":accesspoint/")) {
             problems.push(
@@ -971,6 +979,12 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     };
 }
 
+/**
+ * `NAME-RANDOM-s3alias`: an S3 access point's alias (a prefix of its name, S3's random string, `-s3alias`; at most 63
+ * characters), which S3 accepts wherever a bucket name goes.
+ */
+const ACCESS_POINT_ALIAS = /^(?=.{3,63}$)[a-z0-9][a-z0-9-]*-[a-z0-9]{16,}-s3alias$/;
+
 /** `arn:PARTITION:s3:REGION:ACCOUNT:accesspoint/NAME`: an S3 access point's ARN. */
 const ACCESS_POINT_ARN = new RegExp(`^arn:(${PARTITIONS}):s3:([a-z0-9-]+):(\\d{12}):accesspoint/([a-z0-9][a-z0-9-]{1,48}[a-z0-9])$`);
 
@@ -1066,6 +1080,12 @@ function validateSessionPolicies(
         for (const bucket of buckets) {
             if (bucket.directory?.accessPoint?.create) {
                 problems.push(`${field}.buckets: createAccessPoint belongs in the role's buckets, not in a session policy: drop it here`);
+                continue;
+            }
+            if (bucket.accessPoint?.alias !== undefined) {
+                problems.push(
+                    `${field}.buckets: "${bucket.accessPoint.alias}" is an access point alias; a session policy names access points by ARN: give the ARN`,
+                );
                 continue;
             }
             const why = notCovered(

@@ -289,10 +289,63 @@ describe("access points instead of buckets", () => {
         }
     });
 
-    it("an alias or a malformed ARN is refused with the ARN to give; the pack judges s3:* on an access point like on a bucket", async () => {
+    it("an alias is looked up among the provider's account's access points and granted by its ARN; an unknown alias is refused when it resolves", async () => {
+        const alias = "ray-ckpt-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias";
+        world.accessPoints = [
+            { alias: "other-ap-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-s3alias", accessPointArn: `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/other-ap` },
+            { alias, accessPointArn: AP },
+        ];
+        const policy = await policyFor([{ bucket: alias, prefixes: ["checkpoints/"] }]);
+        assert.equal(await identityAllows(policy, "s3:PutObject", `${AP}/object/checkpoints/step-1`), true);
+        assert.equal(await identityAllows(policy, "s3:PutObject", `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/other-ap/object/checkpoints/x`), false);
+        assert.doesNotMatch(policy, /s3alias/, "IAM names access points by ARN only");
+        assert.ok(world.calls.some((c) => c.token === "aws:s3control/getAccessPoints:getAccessPoints"));
+        // An alias no access point of the account has: refused once the lookup answers, before a policy is written.
+        resetMocks();
+        world.accessPoints = [];
+        const unknown = new RayS3Access("ray", { namespace: "ray", identity: "podIdentity", clusterName: "ray-prod", buckets: [{ bucket: alias }] });
+        await assert.rejects(
+            (unknown.permissionsPolicy as any).promise(),
+            /buckets\[0\].bucket "ray-ckpt-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias": no access point of account 111122223333 in us-west-2 \(the AWS provider's\) has this alias; check the alias, or give the access point's ARN/,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.ok(
+            world.resources.filter((r) => r.type === "aws:iam/policy:Policy").every((r) => !String(r.inputs.policy ?? "").includes("s3alias")),
+            "no policy names the alias",
+        );
+        resetMocks();
+    });
+
+    it("offline (no AWS to ask), an alias renders as a stand-in ARN named after it; a session policy must name the ARN", async () => {
+        const alias = "ray-ckpt-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias";
+        const { resources } = await evaluateProgram({
+            project: "ray-s3-access",
+            stack: "dev",
+            config: {
+                "aws:region": "us-west-2",
+                "ray-s3-access:identity": "podIdentity",
+                "ray-s3-access:clusterName": "ray-prod",
+                "ray-s3-access:tenants": JSON.stringify([{ namespace: "ray", buckets: [{ bucket: alias, prefixes: ["checkpoints/"] }] }]),
+            },
+            program: runProgram,
+        });
+        const policy = resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy;
+        assert.match(policy, new RegExp(`arn:aws:s3:us-west-2:123456789012:accesspoint/${alias}/object/checkpoints/\\*`));
         refuse(
-            { buckets: [{ bucket: "ray-ckpt-ap-abcdefghijklmnopqrstuvwxyz1234-s3alias" }] },
-            /access point alias, which IAM policies cannot name; give the access point's ARN/,
+            {
+                roleSharing: "sessionPolicy",
+                additionalServiceAccounts: [],
+                buckets: [{ bucket: AP }],
+                sessionPolicies: [{ serviceAccount: "ray:ray-s3-sa", buckets: [{ bucket: alias }] }],
+            },
+            /sessionPolicies\[0\].buckets: "ray-ckpt-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias" is an access point alias; a session policy names access points by ARN/,
+        );
+    });
+
+    it("a malformed ARN is refused with the ARN to give; the pack judges s3:* on an access point like on a bucket", async () => {
+        refuse(
+            { buckets: [{ bucket: "ray-ckpt-ap-abcdefghijklmnopqrstuvwxyz1234--ol-s3" }] },
+            /ends with "--ol-s3": that is an Object Lambda access point's alias, which this package does not grant; give the access point's ARN/,
         );
         refuse(
             { buckets: [{ bucket: `arn:aws:s3:us-west-2:${ACCOUNT}:accesspoint/Bad_Name` }] },

@@ -18,7 +18,7 @@ import { assetsIamThrough, verifyStack, VerifyClients } from "../../automation/v
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "../../components/crossAccount";
 import { buildTrustPolicy } from "../../components/identities";
 import { buildIrsaTrustPolicy, buildPodIdentityTrustPolicy, buildSharedPodIdentityTrustPolicy } from "../../components/trustPolicy";
-import { GetAccessPointScopeCommand } from "@aws-sdk/client-s3-control";
+import { GetAccessPointScopeCommand, ListAccessPointsCommand } from "@aws-sdk/client-s3-control";
 import { abacScope, buildDirectoryAccessPointPolicy, buildS3PermissionsPolicy, zoneIdPrefix } from "../../components/s3Policy";
 import { validateArgs } from "../../components/validation";
 import { parseStackConfig } from "../../programs/config";
@@ -368,6 +368,47 @@ describe("verify against moto", function () {
         assert.match(gone.message, /access point team-a--usw2-az1--xa-s3 \(directory bucket ckpt--usw2-az1--x-s3\) does not exist/);
     });
 
+    it("an access point named by alias: verify looks its ARN up as the component does (every page of the account's list), and reports an alias no access point has", async () => {
+        await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const alias = "ray-ckpt-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias";
+        const arn = `arn:aws:s3:${moto.region}:${ACCOUNT}:accesspoint/ray-ckpt-ap`;
+        const entry = { bucket: alias, prefixes: ["checkpoints/"] };
+        const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
+        const [resolved] = validateArgs("ray", { namespace: "ray", identity: "podIdentity", clusterName: "ray-prod", buckets: [entry] }).buckets;
+        const roleArn = await deployRole(
+            iam,
+            "ray-role-alias",
+            buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: refs }),
+            buildS3PermissionsPolicy("aws", [{ ...resolved, accessPoint: { arn } }]),
+        );
+        const config = parseStackConfig("prod", {
+            identity: "podIdentity",
+            clusterName: "ray-prod",
+            tenants: JSON.stringify([{ namespace: "ray", buckets: [entry] }]),
+        });
+        // S3 Control's ListAccessPoints, in two pages (the alias on the second).
+        const pages = (last: { Alias: string; AccessPointArn: string }[]) => (_region: string) => ({
+            async send(command: any) {
+                assert.ok(command instanceof ListAccessPointsCommand);
+                assert.equal(command.input.AccountId, ACCOUNT);
+                return command.input.NextToken === "page-2"
+                    ? { AccessPointList: last }
+                    : { AccessPointList: [{ Alias: "other-ap-aaaaaaaaaaaaaaaaaaaaaaaa-s3alias", AccessPointArn: `${arn}-other` }], NextToken: "page-2" };
+            },
+        });
+        const permissions = async (s3controlFor?: VerifyClients["s3controlFor"]) => {
+            const clients = { iam, eks: withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } }), region: moto.region, s3controlFor };
+            return (await verifyStack("prod", config, { ray: { roleArn } }, clients)).find((f) => f.check === "permissions")!;
+        };
+        const found = await permissions(pages([{ Alias: alias, AccessPointArn: arn }]));
+        assert.equal(found.ok, true, found.message);
+        const missing = await permissions(pages([]));
+        assert.equal(missing.ok, false);
+        assert.match(missing.message, new RegExp(`no access point of account ${ACCOUNT} in ${moto.region} has the alias "${alias}"`));
+        const noClient = await permissions(undefined);
+        assert.match(noClient.message, /names access points by alias, and this run cannot look their ARNs up/);
+    });
+
     it("irsaAndPodIdentity: both paths, the annotation per step, and pods that still use IRSA before the last step", async () => {
         const providerArn = await clusterWithProvider(iam, eks);
         const refs = [{ namespace: "ray", name: "ray-s3-sa" }];
@@ -608,6 +649,28 @@ describe("verify against moto: shared and cross-account roles", function () {
         const failed = drifted.filter((f) => !f.ok);
         assert.deepEqual(checks(failed), [`${group} (4 tenants) trust false`, "t4 service-account false"]);
         assert.match(failed[0].message, /trust does not admit system:serviceaccount:t3:ray-s3-sa$/);
+    });
+
+    it("packed tenants behind an access point the component created: verify derives its default name from the shared role's component, as the program does", async () => {
+        const providerArn = await clusterWithProvider(iam, eks);
+        const entry = { bucket: `ckpt--${zoneIdPrefix(moto.region)}-az1--x-s3`, prefixes: ["shared/"], createAccessPoint: true };
+        const config = parseStackConfig("dev", {
+            oidcProviderArn: providerArn,
+            clusterName: "ray-prod",
+            roleSharing: "packed",
+            tenants: JSON.stringify(["t1", "t2"].map((namespace) => ({ namespace, buckets: [entry] }))),
+        });
+        const [group] = roleGroups(config);
+        // What the program attaches: the component is named after the group, and so is its access point.
+        const [resolved] = validateArgs(group.name, { namespace: "t1", oidcProviderArn: providerArn, buckets: [entry] }).buckets;
+        assert.ok(resolved.directory!.accessPoint!.name.startsWith(`${group.name}-`), resolved.directory!.accessPoint!.name);
+        const refs = group.tenants.map((t) => ({ namespace: t.namespace, name: "ray-s3-sa" }));
+        const policy = buildS3PermissionsPolicy("aws", [resolved], {}, { region: moto.region, account: ACCOUNT });
+        const roleArn = await role(`${group.name}-role`, buildIrsaTrustPolicy(providerArn, refs), policy);
+        const outputs = Object.fromEntries(group.tenants.map((t) => [t.namespace, { roleArn, role: group.name }]));
+        const annotations = { "eks.amazonaws.com/role-arn": roleArn };
+        const findings = await verifyStack("dev", config, outputs, { iam, eks, region: moto.region, readServiceAccount: async () => ({ annotations }) });
+        assert.equal(findings.find((f) => f.check === "permissions")!.ok, true, JSON.stringify(findings.filter((f) => !f.ok)));
     });
 
     it("cross-account: the workload role may only assume the assets role; the assets role (read in its own account) trusts only the workload role", async () => {

@@ -29,6 +29,8 @@ export interface MockWorld {
     clusterIssuers: Record<string, string>;
     resources: RecordedResource[];
     calls: { token: string; inputs: Record<string, any>; provider?: string }[];
+    /** What `aws.s3control.getAccessPoints` lists; undefined answers no list, as the offline engine does. */
+    accessPoints?: { alias: string; accessPointArn: string }[];
 }
 
 function defaultWorld(): MockWorld {
@@ -86,6 +88,8 @@ const mocks: pulumi.runtime.Mocks = {
                     identities: issuer ? [{ oidcs: [{ issuer }] }] : [],
                 };
             }
+            case "aws:s3control/getAccessPoints:getAccessPoints":
+                return world.accessPoints ? { accessPoints: world.accessPoints, id: world.accountId } : {};
             default:
                 return {};
         }
