@@ -34,6 +34,21 @@ function refuse(args: Partial<RayS3AccessArgs>, pattern: RegExp): void {
     );
 }
 
+/** The bundled program, offline (as `check` runs it), over these tenants: Pod Identity on cluster ray-prod. */
+function renderTenants(tenants: unknown[], stack = "dev", region = "us-west-2") {
+    return evaluateProgram({
+        project: "ray-s3-access",
+        stack,
+        config: {
+            "aws:region": region,
+            "ray-s3-access:identity": "podIdentity",
+            "ray-s3-access:clusterName": "ray-prod",
+            "ray-s3-access:tenants": JSON.stringify(tenants),
+        },
+        program: runProgram,
+    });
+}
+
 const session = (policy: string, mode: "ReadOnly" | "ReadWrite", bucket = arn()) =>
     identityAllows(policy, "s3express:CreateSession", bucket, { "s3express:SessionMode": mode });
 
@@ -318,17 +333,7 @@ describe("access points instead of buckets", () => {
 
     it("offline (no AWS to ask), an alias renders as a stand-in ARN named after it; a session policy must name the ARN", async () => {
         const alias = "ray-ckpt-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias";
-        const { resources } = await evaluateProgram({
-            project: "ray-s3-access",
-            stack: "dev",
-            config: {
-                "aws:region": "us-west-2",
-                "ray-s3-access:identity": "podIdentity",
-                "ray-s3-access:clusterName": "ray-prod",
-                "ray-s3-access:tenants": JSON.stringify([{ namespace: "ray", buckets: [{ bucket: alias, prefixes: ["checkpoints/"] }] }]),
-            },
-            program: runProgram,
-        });
+        const { resources } = await renderTenants([{ namespace: "ray", buckets: [{ bucket: alias, prefixes: ["checkpoints/"] }] }]);
         const policy = resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy;
         assert.match(policy, new RegExp(`arn:aws:s3:us-west-2:123456789012:accesspoint/${alias}/object/checkpoints/\\*`));
         refuse(
@@ -522,19 +527,9 @@ describe("access points for directory buckets (prefixes inside a directory bucke
     });
 
     it("from stack config (the bundled program, offline): the access point and its scope are rendered, in the provider's account", async () => {
-        const { resources } = await evaluateProgram({
-            project: "ray-s3-access",
-            stack: "dev",
-            config: {
-                "aws:region": "us-west-2",
-                "ray-s3-access:identity": "podIdentity",
-                "ray-s3-access:clusterName": "ray-prod",
-                "ray-s3-access:tenants": JSON.stringify([
-                    { namespace: "team-a", buckets: [{ bucket: BUCKET, access: "read", prefixes: ["team-a/"], createAccessPoint: true }] },
-                ]),
-            },
-            program: runProgram,
-        });
+        const { resources } = await renderTenants([
+            { namespace: "team-a", buckets: [{ bucket: BUCKET, access: "read", prefixes: ["team-a/"], createAccessPoint: true }] },
+        ]);
         const accessPoint = resources.find((r) => r.type === AP_TYPE)!;
         const scope = resources.find((r) => r.type === SCOPE_TYPE)!;
         assert.match(accessPoint.inputs.name, /^team-a-[0-9a-f]{8}--usw2-az1--xa-s3$/, "named after the tenant's component");
@@ -578,17 +573,7 @@ describe("SageMaker HyperPod managed tiered checkpointing (the README's recipe)"
         const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
         const section = readme.slice(readme.indexOf("**SageMaker HyperPod managed tiered checkpointing**"));
         const tenants = yaml.load(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as { additionalPolicyArns: string[] }[];
-        const { resources } = await evaluateProgram({
-            project: "ray-s3-access",
-            stack: "prod",
-            config: {
-                "aws:region": "us-west-2",
-                "ray-s3-access:identity": "podIdentity",
-                "ray-s3-access:clusterName": "hyperpod",
-                "ray-s3-access:tenants": JSON.stringify(tenants),
-            },
-            program: runProgram,
-        });
+        const { resources } = await renderTenants(tenants, "prod");
         const policy = resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy;
         const object = (key: string) => `arn:aws:s3:::ray-prod-checkpoints/${key}`;
         for (const action of ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]) {
