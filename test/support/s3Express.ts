@@ -80,12 +80,21 @@ export async function startS3Express(policy: string, principal: string, arnOf: (
         reply(501, `<Error><Code>NotImplemented</Code><Message>${request.method} ${request.url}</Message></Error>`);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    // Requests cannot hold the server open past the test: nothing here keeps sockets alive.
+    // Requests cannot hold the server open past the test: idle sockets close after a second, the server itself
+    // never keeps the process alive, and it stops by itself after ten minutes if no test stops it.
     server.keepAliveTimeout = 1000;
+    server.unref();
+    const lifetime = setTimeout(() => server.close(), 10 * 60_000);
+    lifetime.unref();
     return {
         endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         sessions,
         lists,
-        stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        stop: () =>
+            new Promise<void>((resolve) => {
+                clearTimeout(lifetime);
+                server.close(() => resolve());
+                server.closeAllConnections();
+            }),
     };
 }
