@@ -28,6 +28,7 @@ import {
     directoryAccessPointScope,
     PolicyDocument,
     ResolvedBucketAccess,
+    withAccessPointArns,
 } from "../components/s3Policy";
 import { issuerFromProviderArn, issuerHostPath, serviceAccountSubject, ServiceAccountRef } from "../components/trustPolicy";
 import { identityStrategy } from "../components/identities";
@@ -699,16 +700,11 @@ async function withAliasArns(
         }
         NextToken = page.NextToken;
     } while (NextToken);
-    const missing = buckets.map((b) => b.accessPoint?.alias).filter((a): a is string => a !== undefined && !byAlias.has(a));
-    const resolved = buckets.map((b) => {
-        const arn = b.accessPoint?.alias === undefined ? undefined : byAlias.get(b.accessPoint.alias);
-        return arn === undefined ? b : { ...b, accessPoint: { arn } };
-    });
-    return { buckets: resolved, missing };
+    return withAccessPointArns(buckets, (alias) => byAlias.get(alias));
 }
 
 /** What S3 Control answers for a missing access point (or its policy). */
-function missing(error: unknown): boolean {
+function isNoSuchAccessPoint(error: unknown): boolean {
     const name = (error as { name?: string; Code?: string }).name ?? (error as { Code?: string }).Code;
     return name === "NoSuchAccessPoint" || name === "NoSuchAccessPointPolicy" || name === "NotFound";
 }
@@ -736,7 +732,7 @@ async function verifyAccessPoints(
         try {
             scope = (await s3control.send(new GetAccessPointScopeCommand({ AccountId, Name: name }))).Scope ?? {};
         } catch (error) {
-            if (!missing(error)) throw error;
+            if (!isNoSuchAccessPoint(error)) throw error;
             out.add(group.label, "access-point", false, `access point ${name} (directory bucket ${bucket.bucket}) does not exist`, fix);
             continue;
         }
@@ -744,25 +740,22 @@ async function verifyAccessPoints(
         try {
             policy = decode((await s3control.send(new GetAccessPointPolicyCommand({ AccountId, Name: name }))).Policy);
         } catch (error) {
-            if (!missing(error)) throw error;
+            if (!isNoSuchAccessPoint(error)) throw error;
         }
         const expected = directoryAccessPointScope(bucket);
-        const sorted = (values: string[] | undefined) => [...(values ?? [])].sort();
-        const wider = [
-            ...sorted(scope.Prefixes)
-                .filter((p) => !expected.prefixes.includes(p))
-                .map((p) => `prefix ${p}`),
-            ...sorted(scope.Permissions)
-                .filter((p) => !expected.permissions.includes(p))
-                .map((p) => `operation ${p}`),
+        const have = { prefixes: scope.Prefixes ?? [], permissions: scope.Permissions ?? [] };
+        // What one list holds that the other lacks, as "prefix P" / "operation O".
+        const outside = (from: typeof have, of: typeof have) => [
+            ...from.prefixes.filter((p) => !of.prefixes.includes(p)).map((p) => `prefix ${p}`),
+            ...from.permissions.filter((p) => !of.permissions.includes(p)).map((p) => `operation ${p}`),
         ];
         // An empty scope list means no limit: every prefix, or every operation.
-        if ((scope.Prefixes ?? []).length === 0) wider.push("every prefix (no prefixes in its scope)");
-        if ((scope.Permissions ?? []).length === 0) wider.push("every operation (no permissions in its scope)");
-        const narrower = [
-            ...expected.prefixes.filter((p) => !(scope.Prefixes ?? []).includes(p)).map((p) => `prefix ${p}`),
-            ...expected.permissions.filter((p) => !(scope.Permissions ?? []).includes(p)).map((p) => `operation ${p}`),
+        const wider = [
+            ...outside({ prefixes: [...have.prefixes].sort(), permissions: [...have.permissions].sort() }, expected),
+            ...(have.prefixes.length === 0 ? ["every prefix (no prefixes in its scope)"] : []),
+            ...(have.permissions.length === 0 ? ["every operation (no permissions in its scope)"] : []),
         ];
+        const narrower = outside(expected, have);
         const expectedPolicy = buildDirectoryAccessPointPolicy(partition, bucket, group.roleArn, location);
         const policyMatches = isDeepStrictEqual(policy, expectedPolicy);
         const problems = [

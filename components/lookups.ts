@@ -6,12 +6,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-type Lookups = Map<pulumi.ProviderResource | undefined, Map<string, pulumi.Output<string>>>;
+type Lookups = Map<pulumi.ProviderResource | undefined, Map<string, pulumi.Output<unknown>>>;
 
 /** Keyed by the engine connection, so a new deployment (or a test's fresh mock engine) starts empty. */
 const cache = new WeakMap<object, Lookups>();
 
-function shared(resource: pulumi.Resource, key: string, lookup: (opts: pulumi.InvokeOutputOptions) => pulumi.Output<string>): pulumi.Output<string> {
+function shared<T>(resource: pulumi.Resource, key: string, lookup: (opts: pulumi.InvokeOutputOptions) => pulumi.Output<T>): pulumi.Output<T> {
     const monitor = pulumi.runtime.getMonitor() as object | undefined;
     const provider = resource.getProvider("aws::lookup");
     if (!monitor) {
@@ -27,7 +27,7 @@ function shared(resource: pulumi.Resource, key: string, lookup: (opts: pulumi.In
         values = new Map();
         byProvider.set(provider, values);
     }
-    let value = values.get(key);
+    let value = values.get(key) as pulumi.Output<T> | undefined;
     if (!value) {
         value = lookup({ parent: resource });
         values.set(key, value);
@@ -58,8 +58,8 @@ export function accessPointsByAliasOf(resource: pulumi.Resource): pulumi.Output<
     return shared(resource, "accessPointsByAlias", (opts) =>
         aws.s3control
             .getAccessPointsOutput({}, opts)
-            .apply((result) => JSON.stringify(result.accessPoints ? Object.fromEntries(result.accessPoints.map((a) => [a.alias, a.accessPointArn])) : null)),
-    ).apply((json) => (JSON.parse(json) as Record<string, string> | null) ?? undefined);
+            .apply((result) => (result.accessPoints ? Object.fromEntries(result.accessPoints.map((a) => [a.alias, a.accessPointArn])) : undefined)),
+    );
 }
 
 /** The partition an ARN names, or undefined for anything that is not a plain ARN string. */

@@ -4,7 +4,13 @@
  * undefined. Used by the component's validation, and through it by the stack config's.
  */
 
+import { createHash } from "crypto";
 import { closest, distance } from "fastest-levenshtein";
+
+/** Eight hex digits of the text's SHA-256: a stable suffix that keeps derived names unique and short. */
+export function shortHash(text: string): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

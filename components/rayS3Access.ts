@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
-import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
 import { createMountpointVolume } from "./kubernetes";
+import { shortHash } from "./names";
 import { accessPointsByAliasOf, accountIdOf, partitionFromArn, partitionOf, regionOf } from "./lookups";
 import {
     abacScope,
@@ -14,6 +14,7 @@ import {
     directoryAccessPointScope,
     iamJsonLength,
     MANAGED_POLICY_MAX_LENGTH,
+    withAccessPointArns,
     zoneIdPrefix,
 } from "./s3Policy";
 import { issuerHostPath, ServiceAccountRef, STS_AUDIENCE } from "./trustPolicy";
@@ -489,7 +490,7 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
 /** The assets role's name when its ARN must be known before it exists: from the component's name, stable, at most 64 characters. */
 function assetsRoleName(name: string): string {
     const base = `${name}-assets`.replace(/[^\w+=,.@-]/g, "-").slice(0, 55);
-    return `${base}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+    return `${base}-${shortHash(name)}`;
 }
 
 /** A Kubernetes object name from parts: lower-case letters, digits and "-", at most 63, with a hash when cut. */
@@ -502,7 +503,7 @@ function kubernetesName(parts: string[]): string {
         .replace(/-+/g, "-")
         .replace(/^-|-$/g, "");
     if (joined.length <= 63) return joined;
-    return `${joined.slice(0, 54).replace(/-$/, "")}-${createHash("sha256").update(joined).digest("hex").slice(0, 8)}`;
+    return `${joined.slice(0, 54).replace(/-$/, "")}-${shortHash(joined)}`;
 }
 
 /** Everything the trust document depends on, from the validated arguments and the resolved values. */
@@ -558,20 +559,14 @@ function withAliasesResolved(
     location: BucketLocation,
     byAlias: Record<string, string> | undefined,
 ): ValidatedArgs {
-    const problems: string[] = [];
-    const buckets = valid.buckets.map((bucket, index) => {
-        const alias = bucket.accessPoint?.alias;
-        if (alias === undefined) return bucket;
-        const arn = byAlias === undefined ? `arn:${partition}:s3:${location.region}:${location.account}:accesspoint/${alias}` : byAlias[alias];
-        if (arn === undefined) {
-            problems.push(
-                `buckets[${index}].bucket "${alias}": no access point of account ${location.account} in ${location.region} (the AWS provider's) has this alias; ` +
-                    `check the alias, or give the access point's ARN (an access point of another account or region cannot be looked up by alias)`,
-            );
-            return bucket;
-        }
-        return { ...bucket, accessPoint: { arn } };
-    });
+    const { buckets, missing } = withAccessPointArns(valid.buckets, (alias) =>
+        byAlias === undefined ? `arn:${partition}:s3:${location.region}:${location.account}:accesspoint/${alias}` : byAlias[alias],
+    );
+    const problems = missing.map(
+        (alias) =>
+            `buckets[${valid.buckets.findIndex((b) => b.accessPoint?.alias === alias)}].bucket "${alias}": no access point of account ${location.account} in ${location.region} (the AWS provider's) has this alias; ` +
+            `check the alias, or give the access point's ARN (an access point of another account or region cannot be looked up by alias)`,
+    );
     if (problems.length > 0) throw new RayS3AccessValidationError(name, problems);
     return { ...valid, buckets };
 }

@@ -209,6 +209,21 @@ function directoryBucketStatement(partition: string, bucket: ResolvedBucketAcces
     return statement;
 }
 
+/** The buckets with each access point alias replaced by the ARN `arnOf` gives for it, and the aliases it gives none for. */
+export function withAccessPointArns(
+    buckets: readonly ResolvedBucketAccess[],
+    arnOf: (alias: string) => string | undefined,
+): { buckets: ResolvedBucketAccess[]; missing: string[] } {
+    const missing: string[] = [];
+    const resolved = buckets.map((bucket) => {
+        const alias = bucket.accessPoint?.alias;
+        const arn = alias === undefined ? undefined : arnOf(alias);
+        if (alias !== undefined && arn === undefined) missing.push(alias);
+        return arn === undefined ? bucket : { ...bucket, accessPoint: { arn } };
+    });
+    return { buckets: resolved, missing };
+}
+
 /**
  * The operations an access point for directory buckets lets through for each access level (its scope's
  * `Permissions`): what the identity policy grants on a general-purpose bucket, in the scope's vocabulary.

@@ -2,7 +2,6 @@
  * Input validation for RayS3Access. Runs before the component registers anything, and reports every problem
  * at once, each naming the field, the value, the rule and the fix.
  */
-import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "./constants";
 import {
@@ -16,6 +15,7 @@ import {
     nearestName,
     roleNameProblem,
     serviceAccountNameProblem,
+    shortHash,
     tagsProblems,
 } from "./names";
 import { DIRECTORY_BUCKET_NAME, ResolvedBucketAccess, zoneIdPrefix } from "./s3Policy";
@@ -165,17 +165,11 @@ function shapeProblems(args: Record<string, unknown>): string[] {
         if (value === undefined) continue;
         switch (kind) {
             case "input":
-                if (typeof value !== "string" && !isDeferred(value)) problems.push(`${key} must be a string (or an Output of one), not ${describeType(value)}`);
-                break;
             case "string":
             case "enum":
-                if (typeof value !== "string") problems.push(`${key} must be a string, not ${describeType(value)}`);
-                break;
             case "boolean":
-                if (typeof value !== "boolean") problems.push(`${key} must be true or false, not ${describeType(value)}`);
-                break;
             case "integer":
-                if (typeof value !== "number") problems.push(`${key} must be a number, not ${describeType(value)}`);
+                problems.push(...fieldTypeProblems("", { [key]: value }, { [key]: kind }));
                 break;
             case "list":
                 problems.push(
@@ -235,12 +229,26 @@ function tokenShapeProblems(token: unknown): string[] {
     for (const key of Object.keys(token)) {
         if (!(key in TOKEN_KEYS)) problems.push(`webIdentityToken has an unknown key "${key}"${nearest(key, keys)}: it takes ${keys.join(", ")}`);
     }
-    for (const [key, kind] of Object.entries(TOKEN_KEYS)) {
-        const value = token[key];
+    problems.push(...fieldTypeProblems("webIdentityToken", token, TOKEN_KEYS));
+    return problems;
+}
+
+/**
+ * The fields of an entry (`field` "" for the arguments themselves) whose values are not of their key's scalar kind:
+ * a string, an enum's string, true or false, a number, or a string Input. Lists, maps and providers have rules of
+ * their own.
+ */
+function fieldTypeProblems(field: string, entry: Record<string, unknown>, kinds: Record<string, string>): string[] {
+    const problems: string[] = [];
+    for (const [key, kind] of Object.entries(kinds)) {
+        const value = entry[key];
         if (value === undefined) continue;
-        if (kind === "string" && typeof value !== "string") problems.push(`webIdentityToken.${key} must be a string, not ${describeType(value)}`);
-        if (kind === "integer" && typeof value !== "number") problems.push(`webIdentityToken.${key} must be a number, not ${describeType(value)}`);
-        if (kind === "boolean" && typeof value !== "boolean") problems.push(`webIdentityToken.${key} must be true or false, not ${describeType(value)}`);
+        const name = field === "" ? key : `${field}.${key}`;
+        if ((kind === "string" || kind === "enum") && typeof value !== "string") problems.push(`${name} must be a string, not ${describeType(value)}`);
+        if (kind === "integer" && typeof value !== "number") problems.push(`${name} must be a number, not ${describeType(value)}`);
+        if (kind === "boolean" && typeof value !== "boolean") problems.push(`${name} must be true or false, not ${describeType(value)}`);
+        if (kind === "input" && typeof value !== "string" && !isDeferred(value))
+            problems.push(`${name} must be a string (or an Output of one), not ${describeType(value)}`);
     }
     return problems;
 }
@@ -286,38 +294,19 @@ function clusterShapeProblems(clusters: unknown): string[] {
         Object.keys(CLUSTER_KEYS),
         "an additional cluster",
         `{ clusterName: "ray-green" }`,
-        (field, entry) => {
-            const problems: string[] = [];
-            for (const [key, kind] of Object.entries(CLUSTER_KEYS)) {
-                const value = entry[key];
-                if (value === undefined) continue;
-                if (kind === "string" && typeof value !== "string") problems.push(`${field}.${key} must be a string, not ${describeType(value)}`);
-                if (kind === "input" && typeof value !== "string" && !isDeferred(value))
-                    problems.push(`${field}.${key} must be a string (or an Output of one), not ${describeType(value)}`);
-                if (kind === "provider" && !pulumi.ProviderResource.isInstance(value)) {
-                    problems.push(`${field}.provider must be an aws.Provider for the cluster's region (new aws.Provider(...)), not ${describeType(value)}`);
-                }
-            }
-            return problems;
-        },
+        (field, entry) => [
+            ...fieldTypeProblems(field, entry, CLUSTER_KEYS),
+            ...(entry.provider !== undefined && !pulumi.ProviderResource.isInstance(entry.provider)
+                ? [`${field}.provider must be an aws.Provider for the cluster's region (new aws.Provider(...)), not ${describeType(entry.provider)}`]
+                : []),
+        ],
     );
 }
 
 function bucketShapeProblems(buckets: unknown, label = "buckets"): string[] {
     if (!Array.isArray(buckets)) return [`${label} must be a list of { bucket, access?, prefixes?, kmsKeyArns? }, not ${describeType(buckets)}`];
     return entryShapeProblems(label, buckets, Object.keys(BUCKET_KEYS), "a bucket entry", `{ bucket: "my-ray-checkpoints" }`, (field, entry) => {
-        const problems: string[] = [];
-        if (entry.bucket !== undefined && typeof entry.bucket !== "string")
-            problems.push(`${field}.bucket must be a string, not ${describeType(entry.bucket)}`);
-        if (entry.access !== undefined && typeof entry.access !== "string")
-            problems.push(`${field}.access must be a string, not ${describeType(entry.access)}`);
-        for (const key of ["kind", "accessPointName", "expressCache"] as const) {
-            if (entry[key] !== undefined && typeof entry[key] !== "string") problems.push(`${field}.${key} must be a string, not ${describeType(entry[key])}`);
-        }
-        for (const key of ["allowDelete", "createAccessPoint"] as const) {
-            if (entry[key] !== undefined && typeof entry[key] !== "boolean")
-                problems.push(`${field}.${key} must be true or false, not ${describeType(entry[key])}`);
-        }
+        const problems = fieldTypeProblems(field, entry, BUCKET_KEYS);
         problems.push(...stringListProblems(`${field}.prefixes`, entry.prefixes, `["checkpoints/"]`));
         problems.push(...stringListProblems(`${field}.kmsKeyArns`, entry.kmsKeyArns, `["arn:aws:kms:us-west-2:111122223333:key/ID"]`));
         return problems;
@@ -703,7 +692,7 @@ function createdAccessPoint(
         }
         return { name: entry.accessPointName, create: true };
     }
-    const hash = createHash("sha256").update(`${componentName}\0${bucket}`).digest("hex").slice(0, 8);
+    const hash = shortHash(`${componentName}\0${bucket}`);
     const base = componentName
         .toLowerCase()
         .replace(/[^a-z0-9]+/g, "-")

