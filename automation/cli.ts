@@ -17,6 +17,7 @@ import yargs, { Argv, CommandModule } from "yargs";
 import type { CanaryKube, CanarySdk } from "./canary";
 import type { Operation, StackDriver } from "./driver";
 import { CancelledError, isUsageError, UsageError } from "./errors";
+import { evaluationsAbandoned } from "./mockEngine";
 import type { Project } from "./project";
 import type { StackTarget } from "./stacks";
 import type { VerifyClients } from "./verify";
@@ -104,7 +105,12 @@ function policyOptions<T>(y: Argv<T>) {
 }
 
 function accountOption<T>(y: Argv<T>, describe: string) {
-    return y.option("account-id", { type: "string", requiresArg: true, coerce: accountId, describe });
+    return y.option("account-id", { type: "string", requiresArg: true, coerce: accountId, describe }).option("timeout", {
+        type: "number",
+        requiresArg: true,
+        coerce: wholeNumber("timeout", 1, " of seconds"),
+        describe: "Seconds one stack's evaluation may take before the run ends with exit 2 (default 120)",
+    });
 }
 
 async function defaultListNamespaces(labelSelector: string): Promise<string[]> {
@@ -171,7 +177,7 @@ async function guarded(context: CliContext, body: () => Promise<number>): Promis
     }
 }
 
-type RenderArgs = CommonArgs & { out?: string; "account-id"?: string };
+type RenderArgs = CommonArgs & { out?: string; "account-id"?: string; timeout?: number };
 
 function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
     return {
@@ -190,7 +196,11 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
             guarded(context, async () => {
                 const { formatRendered, renderTargets, stackSummary, writeRendered } = await import("./offline");
                 const { project, targets } = await targetsFor(args, context);
-                const rendered = await renderTargets(project, targets, { accountId: args["account-id"], signal: context.signal });
+                const rendered = await renderTargets(project, targets, {
+                    accountId: args["account-id"],
+                    signal: context.signal,
+                    timeoutMs: args.timeout && args.timeout * 1000,
+                });
                 if (args.out) {
                     const written = writeRendered(path.resolve(args.out), rendered);
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
@@ -209,20 +219,25 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
     };
 }
 
-function checkCommand(context: CliContext): CommandModule<object, CommonArgs & PolicyArgs & { "account-id"?: string }> {
+function checkCommand(context: CliContext): CommandModule<object, CommonArgs & PolicyArgs & { "account-id"?: string; timeout?: number }> {
     return {
         command: "check",
         describe: "Run the policy pack on what each stack would create, offline; exit 1 on a mandatory violation",
         builder: (y) => accountOption(policyOptions(commonOptions(y)), "AWS account id for the offline evaluation") as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { checkStack, renderTargets } = await import("./offline");
+                const { assertSomethingToCheck, checkStack, renderTargets } = await import("./offline");
                 const { loadPolicyConfig, loadPolicyPack } = await import("./policyPacks");
                 // Paths given on the command line are relative to where the command runs, as in the Pulumi CLI.
                 const pack = loadPolicyPack(process.cwd(), args["policy-pack"]);
                 const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"]);
                 const { project, targets } = await targetsFor(args, context);
-                const rendered = await renderTargets(project, targets, { accountId: args["account-id"], signal: context.signal });
+                const rendered = await renderTargets(project, targets, {
+                    accountId: args["account-id"],
+                    signal: context.signal,
+                    timeoutMs: args.timeout && args.timeout * 1000,
+                });
+                for (const stack of rendered) assertSomethingToCheck(stack);
                 const results = [];
                 for (const stack of rendered) {
                     results.push({ stack, violations: await checkStack(stack, pack.policies, config) });
@@ -433,7 +448,8 @@ export async function main(argv: string[], context: Omit<CliContext, "exitCode">
 if (require.main === module) {
     const controller = new AbortController();
     let interrupts = 0;
-    process.on("SIGINT", () => {
+    // SIGTERM (a CI runner's cancel, `kill`, Kubernetes) cleans up as Ctrl-C does.
+    const onSignal = () => {
         interrupts++;
         if (interrupts === 1) {
             process.stderr.write("\ncancelling (running updates stop and release their locks); Ctrl-C again to quit at once\n");
@@ -441,10 +457,12 @@ if (require.main === module) {
         } else {
             process.exit(130);
         }
-    });
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal }).then((code) => {
-        // A cancelled evaluation leaves the engine's work behind it: do not wait for it.
-        if (code === 130) process.exit(130);
+        // A cancelled or timed-out evaluation leaves the program's work behind it: do not wait for it.
+        if (code === 130 || evaluationsAbandoned() > 0) process.exit(code);
         process.exitCode = code;
     });
 }

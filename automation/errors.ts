@@ -31,3 +31,25 @@ export class CancelledError extends Error {
 export function isUsageError(error: unknown): error is UsageError | ToolMissingError {
     return error instanceof UsageError || error instanceof ToolMissingError;
 }
+
+/**
+ * A stage ran past its deadline (a program that never resolves, a policy that never returns): exit code 2, naming the
+ * stack and the way out. The work it abandoned may still be running: the CLI ends the process after reporting.
+ */
+export class DeadlineError extends UsageError {
+    constructor(message: string) {
+        super(message);
+        this.name = "DeadlineError";
+    }
+}
+
+/**
+ * The user's program misbehaved in a way that leaves nothing checked: it called `process.exit`, or failed after the
+ * runner started reading it (an apply that throws). The stack failed: exit code 1, never "passed".
+ */
+export class ProgramError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ProgramError";
+    }
+}

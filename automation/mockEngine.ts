@@ -8,7 +8,7 @@
  */
 import type * as PulumiSdk from "@pulumi/pulumi";
 import * as path from "path";
-import { CancelledError } from "./errors";
+import { CancelledError, DeadlineError, ProgramError } from "./errors";
 
 /** The three modules of a Pulumi Node.js SDK the engine drives. */
 interface Sdk {
@@ -35,6 +35,15 @@ function sdkFor(from?: string): Sdk {
 }
 
 export const PLACEHOLDER_ACCOUNT_ID = "123456789012";
+
+/** How long one stack's evaluation may take unless the caller says (`--timeout`). */
+export const DEFAULT_EVALUATION_TIMEOUT_MS = 120_000;
+
+/** Evaluations that ran past their deadline or were cancelled, whose program may still hold the event loop. */
+let abandonedEvaluations = 0;
+export function evaluationsAbandoned(): number {
+    return abandonedEvaluations;
+}
 
 export interface RecordedResource {
     type: string;
@@ -67,7 +76,7 @@ export interface EvaluateProgramOptions {
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** Aborted on Ctrl-C: the evaluation stops with a CancelledError. */
     signal?: AbortSignal;
-    /** The most time evaluation may take. */
+    /** The most time evaluation may take (default `DEFAULT_EVALUATION_TIMEOUT_MS`). */
     timeoutMs?: number;
 }
 
@@ -209,27 +218,68 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
 
     // A failed registration never settles the engine's bookkeeping; its error arrives as an unhandled
     // rejection, so it is caught here and ends the evaluation.
-    let fail: (error: unknown) => void = () => undefined;
-    const failed = new Promise<never>((_, reject) => (fail = reject));
+    let reject: (error: unknown) => void = () => undefined;
+    const failed = new Promise<never>((_, r) => (reject = r));
+    let failure: { error: unknown } | undefined;
+    const fail = (error: unknown) => {
+        failure ??= { error };
+        reject(error);
+    };
     const onRejection = (reason: unknown) => fail(reason);
     process.on("unhandledRejection", onRejection);
-    const timeoutMs = options.timeoutMs ?? 120_000;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_EVALUATION_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s`)), timeoutMs);
+        timer = setTimeout(() => {
+            abandonedEvaluations++;
+            reject(
+                new DeadlineError(
+                    `evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s: the program has not finished (an Output or promise that never resolves?); ` +
+                        `if it is only slow, raise the limit with --timeout SECONDS`,
+                ),
+            );
+        }, timeoutMs);
     });
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new CancelledError(`cancelled (Ctrl-C) while evaluating stack "${options.stack}"`));
+        onAbort = () => {
+            abandonedEvaluations++;
+            reject(new CancelledError(`cancelled (Ctrl-C) while evaluating stack "${options.stack}"`));
+        };
         if (options.signal?.aborted) onAbort();
         else options.signal?.addEventListener("abort", onAbort, { once: true });
     });
+    // The program is the user's: it must not end the runner's process (a check that exits 0 has checked nothing), and
+    // what it prints is not the runner's output (`--json` stays parseable), so it goes to stderr.
+    const exit = process.exit;
+    const stdoutWrite = process.stdout.write;
+    process.exit = ((code?: number) => {
+        const error = new ProgramError(
+            `the program called process.exit(${code ?? ""}) while stack "${options.stack}" was evaluated: nothing was checked; a Pulumi program ends by returning`,
+        );
+        fail(error);
+        throw error;
+    }) as typeof process.exit;
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+    // The SDK reports an apply that throws through its log (and marks the run failed) instead of rejecting anything the
+    // program returns: the log's errors fail the evaluation.
+    const log = pulumi.log as { error: (...args: unknown[]) => Promise<void> };
+    const logError = log.error;
+    log.error = (message: unknown, ...rest: unknown[]) => {
+        fail(new ProgramError(`the program failed while stack "${options.stack}" was evaluated: ${String(message)}`));
+        return logError.call(log, message, ...rest);
+    };
     try {
         const outputs = options.program();
         const resolved = await Promise.race([
             (async () => {
                 const value = await (pulumi.output(outputs as any) as any).promise();
                 await settings.waitForRPCs();
+                // An apply that throws rejects a few turns after the last registration: let those turns pass, so the
+                // failure is seen before anything is reported.
+                for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+                await settings.waitForRPCs();
+                if (failure) throw failure.error;
                 return value;
             })(),
             failed,
@@ -238,6 +288,9 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         ]);
         return { resources: order.map((urn) => byUrn.get(urn)!), outputs: resolved };
     } finally {
+        process.exit = exit;
+        process.stdout.write = stdoutWrite;
+        log.error = logError;
         clearTimeout(timer);
         process.removeListener("unhandledRejection", onRejection);
         if (onAbort) options.signal?.removeEventListener("abort", onAbort);

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { RAY_S3_ACCESS_TYPE } from "../components/constants";
-import { isServiceAccountSubject } from "../components/names";
+import { isServiceAccountSubject, shortHash } from "../components/names";
 import { allowStatements } from "../policies/lib/documents";
 import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
 import { evaluateProgram, RecordedResource } from "./mockEngine";
@@ -149,15 +149,23 @@ export function roleDocuments(resources: RecordedResource[], outputs: Record<str
 
 export interface OfflineOptions {
     accountId?: string;
+    /** The most time one stack's evaluation may take. */
+    timeoutMs?: number;
     /** Aborted on Ctrl-C: evaluation stops with a CancelledError before anything is written. */
     signal?: AbortSignal;
 }
 
-/** Re-runs a user's program from scratch: its own modules (not node_modules) are dropped from the module cache. */
-function forgetProjectModules(dir: string): void {
-    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
+/**
+ * Re-runs a user's program from scratch: its modules (not packages under node_modules) are dropped from the module
+ * cache: those under the project directory, by the path given and by its real path (Node.js keys the cache by real
+ * path, so a symlinked checkout would otherwise keep the first stack's modules and every later stack would register
+ * nothing), and every module loaded since `baseline` (`main: ../shared/index.js` and what it loads).
+ */
+function forgetProgramModules(dirs: string[], baseline: ReadonlySet<string>): void {
+    const prefixes = dirs.map((dir) => (dir.endsWith(path.sep) ? dir : dir + path.sep));
     for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(prefix) && !file.slice(prefix.length).split(path.sep).includes("node_modules")) delete require.cache[file];
+        if (file.split(path.sep).includes("node_modules")) continue;
+        if (!baseline.has(file) || prefixes.some((prefix) => file.startsWith(prefix))) delete require.cache[file];
     }
 }
 
@@ -174,11 +182,21 @@ async function programOf(project: Project): Promise<() => unknown> {
             `${project.dir} cannot load @pulumi/pulumi: install the project's dependencies first (npm install), as \`pulumi preview\` needs too`,
         );
     }
+    // `.ts` entries resolve only once TypeScript is registered.
+    if (project.typescript) registerTypeScript(project.dir);
+    let main: string;
+    try {
+        main = require.resolve(project.main);
+    } catch {
+        throw new UsageError(
+            `Pulumi.yaml's main "${path.relative(project.dir, project.main) || "."}" (${project.main}) has no program: no such file, no index.js / index.ts, and no package.json "main" there; point main at the program's entry file`,
+        );
+    }
+    const baseline = new Set(Object.keys(require.cache));
     return () => {
-        if (project.typescript) registerTypeScript(project.dir);
-        forgetProjectModules(project.dir);
+        forgetProgramModules([project.dir, fs.realpathSync(project.dir), path.dirname(main)], baseline);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const exported = require(project.main);
+        const exported = require(main);
         // As the host does: an exported function is the program (its result, awaited, is the stack's outputs).
         return exported instanceof Function ? exported() : exported;
     };
@@ -208,6 +226,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 stackOutputs,
                 sdkFrom: project.mode === "own" ? project.dir : undefined,
                 signal: options.signal,
+                timeoutMs: options.timeoutMs,
             }).catch((error: unknown) => {
                 // Say which stack (the class, and so the exit code, stays).
                 if (error instanceof Error && error.name !== "CancelledError" && !error.message.includes(`"${target.stack}"`))
@@ -230,6 +249,19 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
     return rendered;
 }
 
+/**
+ * `check` reports only on a stack whose program registered something to check: a program that returned before
+ * registering (a condition on config that skipped everything, an early return) would otherwise pass the gate vacuously.
+ */
+export function assertSomethingToCheck(stack: RenderedStack): void {
+    const registered = stack.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+    if (registered.length === 0) {
+        throw new UsageError(
+            `stack "${stack.stack}": the program registered no resources, so there is nothing to check and the stack cannot pass; check that its config selects what it should create`,
+        );
+    }
+}
+
 /** The resources as the policy server would receive them. */
 export function asPolicyResources(stack: RenderedStack): EvaluatedResource[] {
     return stack.resources.map((r) => ({
@@ -247,11 +279,36 @@ export async function checkStack(stack: RenderedStack, policies: Policies, confi
     return evaluatePolicies(policies, asPolicyResources(stack), { config });
 }
 
-/** A resource or stack name as one path segment: never "." or "..", never a separator. */
+/**
+ * A resource or stack name as one path segment: never "." or "..", never a separator. A name that had to change gets
+ * a hash of the original, so `team/a` and `team_a` never share a directory.
+ */
 function dirName(name: string): string {
     const safe = name.replace(/[^A-Za-z0-9._-]/g, "_");
-    return safe === "." || safe === ".." || safe === "" ? safe.replace(/./g, "_") || "_" : safe;
+    if (safe === name && safe !== "." && safe !== ".." && safe !== "") return safe;
+    return `${safe.replace(/^\.+$/, (dots) => "_".repeat(dots.length)) || "_"}-${shortHash(name)}`;
 }
+
+/**
+ * Refuses two names that would share a directory (after `dirName`, compared without case, since macOS and Windows
+ * file systems ignore it): one would overwrite the other.
+ */
+function assertDistinctDirs(what: string, names: string[]): void {
+    const seen = new Map<string, string>();
+    for (const name of names) {
+        const key = dirName(name).toLowerCase();
+        const other = seen.get(key);
+        if (other !== undefined && other !== name) {
+            throw new UsageError(
+                `--out: ${what} "${other}" and "${name}" would be written to one directory (${dirName(name)}) on a case-insensitive file system: rename one`,
+            );
+        }
+        seen.set(key, name);
+    }
+}
+
+/** A temporary directory `render --out` writes a stack into before renaming it into place. */
+const TEMP_DIR = /^\..+\.tmp-\d+$/;
 
 /** The file that marks a directory as written by `render --out`, listing its stacks. */
 export const RENDER_MARKER = ".ray-s3-access-render.json";
@@ -274,6 +331,8 @@ export function writeRendered(outDir: string, stacks: RenderedStack[]): string[]
     try {
         if (fs.existsSync(root)) {
             if (!fs.statSync(root).isDirectory()) throw new UsageError(`--out ${outDir} is a file: give a directory`);
+            // A render killed mid-write (SIGKILL, power loss) leaves its temporary directories: they are ours to remove.
+            for (const entry of fs.readdirSync(root).filter((e) => TEMP_DIR.test(e))) fs.rmSync(path.join(root, entry), { recursive: true, force: true });
             const entries = fs.readdirSync(root);
             if (entries.length > 0 && !fs.existsSync(marker)) {
                 throw new UsageError(
@@ -287,6 +346,15 @@ export function writeRendered(outDir: string, stacks: RenderedStack[]): string[]
         if (error instanceof UsageError) throw error;
         throw fsProblem(`use ${root}`, error);
     }
+    assertDistinctDirs(
+        "stacks",
+        stacks.map((s) => s.stack),
+    );
+    for (const stack of stacks)
+        assertDistinctDirs(
+            `stack ${stack.stack}: components`,
+            stack.roles.map((r) => r.component),
+        );
     const written: string[] = [];
     for (const stack of stacks) {
         const finalDir = path.join(root, dirName(stack.stack));
