@@ -11,6 +11,7 @@ import { RayS3AccessValidationError } from "../components";
 import { checkBeforeRegistration } from "../components/rayS3Access";
 import { ServiceAccountRef } from "../components/trustPolicy";
 import { RayS3AccessArgs } from "../components/types";
+import { sharedRoleProblems } from "../components/validation/combinations";
 
 export const CONFIG_NAMESPACE = "ray-s3-access";
 
@@ -185,7 +186,8 @@ export function decodeConfigValue(value: unknown): unknown {
             return value;
         }
     }
-    if (/^-?\d+$/.test(trimmed)) return Number(trimmed);
+    // Only a number's own spelling is a number: "0123" (a cluster name) stays the string it is.
+    if (/^-?\d+$/.test(trimmed) && String(Number(trimmed)) === trimmed) return Number(trimmed);
     return value;
 }
 
@@ -216,8 +218,12 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
         skypilot: { serviceAccountName: "skypilot-service-account", manageServiceAccount: "create" },
     };
     const irsa = tenantIdentity !== "podIdentity";
-    const providerArn = irsa ? (tenant.oidcProviderArn ?? clusterOidcProviderArn ?? config.oidcProviderArn) : undefined;
-    const issuerUrl = irsa && !providerArn ? (tenant.oidcIssuerUrl ?? config.oidcIssuerUrl) : undefined;
+    // A tenant in a cluster of its own does not inherit the stack cluster's OIDC provider: it would be trusted from
+    // the stack's cluster, which it never listed. Its issuer is looked up from its cluster unless it gives one.
+    const ownCluster = tenant.clusterName !== undefined && tenant.clusterName !== config.clusterName;
+    const inherits = !ownCluster && tenant.oidcIssuerUrl === undefined;
+    const providerArn = irsa ? (tenant.oidcProviderArn ?? (inherits ? (clusterOidcProviderArn ?? config.oidcProviderArn) : undefined)) : undefined;
+    const issuerUrl = irsa && !providerArn ? (tenant.oidcIssuerUrl ?? (ownCluster ? undefined : config.oidcIssuerUrl)) : undefined;
     return {
         identity: tenantIdentity,
         clusterName: tenant.clusterName ?? config.clusterName,
@@ -243,7 +249,15 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
     };
 }
 
-/** What roleSharing needs of the tenants. */
+/**
+ * A tenant's arguments as role sharing compares them: `tenantArgs`, with each additional cluster's `region` kept (the
+ * same cluster name in two regions is two clusters).
+ */
+export function sharingArgs(config: StackConfig, tenant: TenantConfig): RayS3AccessArgs {
+    return { ...tenantArgs(config, tenant), additionalClusters: tenant.additionalClusters ?? config.additionalClusters };
+}
+
+/** What roleSharing needs of the tenants; the matrix of mode and option is `SHARING_MATRIX` (components/validation/combinations). */
 function sharingProblems(config: StackConfig): string[] {
     const problems: string[] = [];
     const key = `${CONFIG_NAMESPACE}:roleSharing`;
@@ -262,16 +276,13 @@ function sharingProblems(config: StackConfig): string[] {
             problems.push(`tenant ${index} ("${tenant.namespace}") field assetsDeployRoleArn: cross-account buckets need ${key} "perTenant"`);
         }
     });
-    if (config.roleSharing === "abac") {
-        const reference = JSON.stringify(config.tenants[0].buckets);
-        config.tenants.forEach((tenant, index) => {
-            if (JSON.stringify(tenant.buckets) !== reference) {
-                problems.push(
-                    `tenant ${index} ("${tenant.namespace}") field buckets: with ${key} "abac" every tenant shares one policy, so every tenant must list the same buckets as tenant 0 (each reaches bucket/<its namespace>/<prefix>)`,
-                );
-            }
-        });
-    }
+    problems.push(
+        ...sharedRoleProblems(
+            config.roleSharing,
+            config.tenants.map((tenant, index) => ({ label: `tenant ${index} ("${tenant.namespace}")`, args: sharingArgs(config, tenant) })),
+            key,
+        ),
+    );
     if (config.roleSharing === "packed" && !config.oidcProviderArn && !config.oidcIssuerUrl) {
         problems.push(`${key} "packed" measures trust policies before deploying: set ${CONFIG_NAMESPACE}:oidcProviderArn or ${CONFIG_NAMESPACE}:oidcIssuerUrl`);
     }

@@ -11,7 +11,8 @@ import { buildIrsaTrustPolicy, ServiceAccountRef } from "../components/trustPoli
 import { iamPolicyLength } from "../components/s3Policy";
 import { shortHash } from "../components/names";
 import { BucketAccess } from "../components/types";
-import { StackConfig, TenantConfig, tenantArgs, tenantSubjects } from "./config";
+import { roleGroupKey } from "../components/validation/combinations";
+import { sharingArgs, StackConfig, TenantConfig, tenantSubjects } from "./config";
 
 /** One role of the stack and the tenants it serves. */
 export interface RoleGroup {
@@ -20,35 +21,48 @@ export interface RoleGroup {
     tenants: TenantConfig[];
 }
 
-/** What must be equal for tenants to share a role: everything but who they are. */
+/**
+ * What must be equal for tenants to share a packed role: every option the sharing matrix says groups (clusters, token,
+ * storage kinds, access levels, deletes, caches, role settings), everything but who they are.
+ */
 export function permissionSignature(config: StackConfig, tenant: TenantConfig): string {
-    const args = tenantArgs(config, tenant);
-    const buckets = [...args.buckets]
-        .map((b) => ({
-            bucket: b.bucket,
-            access: b.access ?? "readWrite",
-            prefixes: [...(b.prefixes ?? [])].sort(),
-            kmsKeyArns: [...(b.kmsKeyArns ?? [])].sort(),
-        }))
-        .sort((a, b) => (a.bucket < b.bucket ? -1 : 1));
-    return JSON.stringify({
-        kind: tenant.kind,
-        identity: args.identity,
-        manageServiceAccount: args.manageServiceAccount,
-        buckets,
-        rolePath: args.rolePath ?? null,
-        permissionsBoundaryArn: args.permissionsBoundaryArn ?? null,
-        maxSessionDuration: args.maxSessionDuration ?? null,
-        additionalPolicyArns: [...(args.additionalPolicyArns ?? [])].sort(),
-        tags: tenant.tags ?? null,
-    });
+    return roleGroupKey(sharingArgs(config, tenant));
+}
+
+/** The longest issuer EKS writes, for trusts whose issuer is looked up at deployment. */
+const LONGEST_ISSUER = "https://oidc.eks.xx-xxxxxxxxx-1.amazonaws.com/id/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
+
+function standInProviderArn(issuerUrl: string): string {
+    return `arn:aws-us-gov:iam::000000000000:oidc-provider/${issuerUrl.replace(/^https:\/\//, "").replace(/\/+$/, "")}`;
 }
 
 /**
- * Packs tenants into IRSA roles. `providerArn` is the OIDC provider the trust names (or a stand-in of the
- * same length); `quota` the trust-policy limit in characters without white space.
+ * The OIDC provider ARNs (or stand-ins of the same length) a tenant's packed trust names, one per cluster: its
+ * primary's, then each additional cluster's (the longest issuer EKS writes when it is looked up).
  */
-export function packTenants(config: StackConfig, tenants: TenantConfig[], providerArn: string | string[], quota: number): RoleGroup[] {
+export function tenantProviderArns(config: StackConfig, tenant: TenantConfig): string[] {
+    const args = sharingArgs(config, tenant);
+    const primary =
+        typeof args.oidcProviderArn === "string"
+            ? args.oidcProviderArn
+            : standInProviderArn(typeof args.oidcIssuerUrl === "string" ? args.oidcIssuerUrl : LONGEST_ISSUER);
+    const more = (args.additionalClusters ?? []).map((c) =>
+        typeof c.oidcProviderArn === "string" ? c.oidcProviderArn : standInProviderArn(typeof c.oidcIssuerUrl === "string" ? c.oidcIssuerUrl : LONGEST_ISSUER),
+    );
+    return [primary, ...more];
+}
+
+/** Does the tenant take its clusters from the stack (no cluster option of its own)? */
+function usesStackClusters(tenant: TenantConfig): boolean {
+    return (["clusterName", "oidcProviderArn", "oidcIssuerUrl", "additionalClusters"] as const).every((key) => tenant[key] === undefined);
+}
+
+/**
+ * Packs tenants into IRSA roles. Tenants share a role only when their signatures are equal; each role's trust is
+ * measured with its own clusters' providers (`stackProviderArn`, or stand-ins of the same length, for tenants that take
+ * the stack's clusters); `quota` is the trust-policy limit in characters without white space.
+ */
+export function packTenants(config: StackConfig, tenants: TenantConfig[], stackProviderArn: string | string[], quota: number): RoleGroup[] {
     const bySignature = new Map<string, TenantConfig[]>();
     for (const tenant of tenants) {
         const signature = permissionSignature(config, tenant);
@@ -57,6 +71,7 @@ export function packTenants(config: StackConfig, tenants: TenantConfig[], provid
     const groups: RoleGroup[] = [];
     for (const [signature, members] of bySignature) {
         const id = shortHash(signature);
+        const providerArn = usesStackClusters(members[0]) ? stackProviderArn : tenantProviderArns(config, members[0]);
         const roles: { tenants: TenantConfig[]; subjects: ServiceAccountRef[] }[] = [];
         for (const tenant of members) {
             const subjects = tenantSubjects(config, tenant);
@@ -79,16 +94,13 @@ export function packTenants(config: StackConfig, tenants: TenantConfig[], provid
 }
 
 /**
- * The OIDC provider ARNs (or stand-ins of the same length) packed trust policies name, one per cluster: the
- * primary's, then each additional cluster's (the longest issuer EKS writes when it is looked up).
+ * The OIDC provider ARNs (or stand-ins of the same length) the stack's clusters give packed trust policies, one per
+ * cluster: the primary's, then each additional cluster's (the longest issuer EKS writes when it is looked up).
  */
 export function providerArnForPacking(config: StackConfig): string[] | undefined {
-    const standIn = (issuerUrl: string) => `arn:aws-us-gov:iam::000000000000:oidc-provider/${issuerUrl.replace(/^https:\/\//, "").replace(/\/+$/, "")}`;
-    const primary = config.oidcProviderArn ?? (config.oidcIssuerUrl ? standIn(config.oidcIssuerUrl) : undefined);
+    const primary = config.oidcProviderArn ?? (config.oidcIssuerUrl ? standInProviderArn(config.oidcIssuerUrl) : undefined);
     if (primary === undefined) return undefined;
-    const more = (config.additionalClusters ?? []).map(
-        (c) => c.oidcProviderArn ?? standIn(c.oidcIssuerUrl ?? "https://oidc.eks.xx-xxxxxxxxx-1.amazonaws.com/id/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
-    );
+    const more = (config.additionalClusters ?? []).map((c) => c.oidcProviderArn ?? standInProviderArn(c.oidcIssuerUrl ?? LONGEST_ISSUER));
     return [primary, ...more];
 }
 

@@ -608,8 +608,34 @@ describe("Mountpoint for Amazon S3", () => {
         const deleting = await policyFor([{ bucket: "ray-ckpt", access: "mountpoint", allowDelete: true, prefixes: ["checkpoints/"] }]);
         assert.equal(await identityAllows(deleting, "s3:DeleteObject", object), true);
         resetMocks();
-        const express = await policyFor([{ bucket: BUCKET, access: "mountpoint" }]);
+        const express = await policyFor([{ bucket: BUCKET, access: "mountpoint", allowDelete: true }]);
         assert.equal(await session(express, "ReadWrite"), true, "Mountpoint's directory-bucket sessions write");
+    });
+
+    it("a directory bucket with access mountpoint and no allowDelete is refused: its ReadWrite session would delete", async () => {
+        resetMocks();
+        assert.throws(
+            () =>
+                new RayS3Access("ray", {
+                    identity: "podIdentity",
+                    clusterName: "ml",
+                    namespace: "ray",
+                    buckets: [{ bucket: BUCKET, access: "mountpoint" }],
+                }),
+            /access "mountpoint" without allowDelete cannot be enforced on a directory bucket: its ReadWrite session deletes too\. Set allowDelete: true/,
+        );
+        // Through an access point the component creates, the scope leaves DeleteObject out: accepted.
+        resetMocks();
+        const component = new RayS3Access("ray", {
+            identity: "podIdentity",
+            clusterName: "ml",
+            namespace: "ray",
+            buckets: [{ bucket: BUCKET, access: "mountpoint", prefixes: ["ckpt/"], createAccessPoint: true }],
+        });
+        await valueOf(component.roleArn);
+        await settle();
+        const scope = resourcesOfType("aws:s3control/directoryBucketAccessPointScope:DirectoryBucketAccessPointScope")[0].inputs.scope;
+        assert.ok(!scope.permissions.includes("DeleteObject"), JSON.stringify(scope));
     });
 
     it("mountpointVolumes: a static PV and PVC per bucket and prefix, with the fields of the driver's static-provisioning example", async () => {

@@ -45,7 +45,7 @@ describe("roleSharing in the project's program", function () {
                     roleSharing: "abac",
                     tenants: JSON.stringify([...tenants(1), ...tenants(1, [{ bucket: "other-bucket" }], 1)]),
                 }),
-            /tenant 1 \("team-1"\) field buckets: with ray-s3-access:roleSharing "abac" every tenant shares one policy/,
+            /tenant 1 \("team-1"\) field buckets: ray-s3-access:roleSharing "abac" gives every tenant one role, and tenant 0 \("team-0"\) has .* Give every tenant the same buckets/,
         );
     });
 
