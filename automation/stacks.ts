@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as v8 from "v8";
-import { CONFIG_NAMESPACE, parseStackConfig, StackConfig } from "../programs/config";
+import { CONFIG_NAMESPACE, StackConfig } from "../programs/config";
+import { validateStackConfig } from "../programs/stackConfig";
 import { UsageError } from "./errors";
 import { Project } from "./project";
 import { loadYamlFile } from "./yamlFiles";
@@ -135,7 +136,7 @@ function validated(stack: string, config: Record<string, string>): StackConfig {
         if (key.startsWith(`${CONFIG_NAMESPACE}:`)) own[key] = value;
     }
     try {
-        return parseStackConfig(stack, own);
+        return validateStackConfig(stack, own);
     } catch (error) {
         throw new UsageError((error as Error).message);
     }

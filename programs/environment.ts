@@ -5,14 +5,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { RayS3AccessValidationError } from "../components";
-import { checkBeforeRegistration } from "../components/rayS3Access";
 import { STS_AUDIENCE } from "../components/trustPolicy";
-import { CONFIG_NAMESPACE, parseStackConfig, StackConfig, StackConfigError, TOP_LEVEL_KEYS } from "./config";
+import { StackConfig, TOP_LEVEL_KEYS } from "./config";
+import { validateStackConfig } from "./stackConfig";
 import { roleGroups } from "./sharing";
 
 export { roleGroups };
-import { createRoleGroup, roleGroupArgs, TenantOutputs } from "./tenants";
+import { createRoleGroup, TenantOutputs } from "./tenants";
 
 /** Every `ray-s3-access:*` value of the running stack, raw. */
 export function rawStackConfig(): Record<string, unknown> {
@@ -48,23 +47,10 @@ const GROUPS_PER_TURN = 25;
  * the program yields to the event loop between batches: Ctrl-C and timeouts are heard while it runs.
  */
 export async function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): Promise<EnvironmentOutputs> {
-    const config = parseStackConfig(stack, raw);
+    const config = validateStackConfig(stack, raw);
     const providerArn = clusterOidcProvider(config);
     const tenants: Record<string, TenantOutputs> = {};
     const groups = config.tenantStacks ? [] : roleGroups(config);
-    // A shared role's documents depend on every tenant (the union, each session policy): checked before anything is created.
-    if (config.roleSharing === "sessionPolicy" || config.roleSharing === "abac") {
-        const problems: string[] = [];
-        for (const group of groups) {
-            try {
-                checkBeforeRegistration(group.name, roleGroupArgs(config, group));
-            } catch (error) {
-                if (!(error instanceof RayS3AccessValidationError)) throw error;
-                problems.push(...error.problems.map((p) => `${CONFIG_NAMESPACE}:roleSharing "${config.roleSharing}", shared role "${group.name}": ${p}`));
-            }
-        }
-        if (problems.length > 0) throw new StackConfigError(stack, problems);
-    }
     for (const [index, group] of groups.entries()) {
         if (index > 0 && index % GROUPS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
         Object.assign(tenants, createRoleGroup(config, group, providerArn));

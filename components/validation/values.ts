@@ -37,7 +37,6 @@ export const ISSUER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
 export function literalProblem(field: string, value: string, wildcards = true): string | undefined {
     if (value.includes("${")) return `${field} "${value}" contains a policy variable ("\${"): IAM would substitute it; give the literal value`;
     if (wildcards && /[*?]/.test(value)) return `${field} "${value}" contains a wildcard ("*" or "?"): IAM would match it as a pattern; give the literal value`;
-    // eslint-disable-next-line no-control-regex
     const refused = /[^\u0009\u000A\u000D\u0020-\u00FF]/.exec(value);
     if (refused) {
         const code = refused[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");

@@ -1,0 +1,252 @@
+/**
+ * Feature combinations never widen access: random stacks of sharing mode, clusters, storage kinds, access levels,
+ * deletes and tokens, run through the bundled program; for every tenant the independent evaluator is asked whether
+ * it is trusted from, associated in, or granted anything (another tenant's clusters, buckets, prefixes, writes,
+ * deletes) it did not list. A stack the program refuses is fine; one it accepts must pass every question.
+ */
+import { strict as assert } from "assert";
+import fc from "fast-check";
+import { evaluateProgram, RecordedResource } from "../automation/mockEngine";
+import { StackConfigError } from "../programs/config";
+import { validateStackConfig } from "../programs/stackConfig";
+import { runProgram } from "../programs/main";
+import { SHARING_MATRIX } from "../components/validation/combinations";
+import { ACCOUNT, identityAllows, sessionAllows, webIdentityAllows } from "./support/iamOracle";
+import { resetMocks } from "./support/mocks";
+
+const CLUSTERS = ["blue", "green", "dr"] as const;
+type Cluster = (typeof CLUSTERS)[number];
+const provider = (cluster: string) => `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/${cluster.toUpperCase()}`;
+const DIRECTORY = "ckpt--usw2-az1--x-s3";
+
+interface Entry {
+    bucket: string;
+    access: "read" | "readWrite" | "mountpoint";
+    allowDelete?: boolean;
+    prefixes?: string[];
+}
+interface Tenant {
+    namespace: string;
+    clusterName?: Cluster;
+    additionalClusters?: Cluster[];
+    audience?: string;
+    buckets: Entry[];
+}
+interface Stack {
+    mode: "perTenant" | "packed" | "abac" | "sessionPolicy";
+    irsa: boolean;
+    tenants: Tenant[];
+}
+
+const entry: fc.Arbitrary<Entry> = fc
+    .record({
+        bucket: fc.constantFrom("shared-data", "team-data", "other-data", DIRECTORY),
+        access: fc.constantFrom("read", "readWrite", "mountpoint") as fc.Arbitrary<Entry["access"]>,
+        allowDelete: fc.boolean(),
+        prefix: fc.constantFrom(undefined, "ckpt/", "data/"),
+    })
+    .map(({ bucket, access, allowDelete, prefix }) => ({
+        bucket,
+        access,
+        ...(access === "mountpoint" && allowDelete ? { allowDelete: true } : {}),
+        ...(prefix && bucket !== DIRECTORY ? { prefixes: [prefix] } : {}),
+    }));
+
+const tenantOptions = fc.record({
+    clusterName: fc.option(fc.constantFrom(...CLUSTERS), { nil: undefined }),
+    additionalClusters: fc.option(fc.subarray([...CLUSTERS], { minLength: 1 }), { nil: undefined }),
+    audience: fc.option(fc.constantFrom("sts.amazonaws.com", "ray-jobs"), { nil: undefined }),
+    buckets: fc.array(entry, { minLength: 1, maxLength: 2 }),
+});
+
+const stack: fc.Arbitrary<Stack> = fc
+    .record({
+        mode: fc.constantFrom("perTenant", "packed", "abac", "sessionPolicy") as fc.Arbitrary<Stack["mode"]>,
+        irsaForPerTenant: fc.boolean(),
+        // Alike: every tenant gets the first one's options, or only its buckets (the shared modes then accept the stack
+        // more often, and clusters and tokens are what differs).
+        alike: fc.constantFrom("no", "all", "buckets"),
+        tenants: fc.array(tenantOptions, { minLength: 2, maxLength: 3 }),
+    })
+    .map(({ mode, irsaForPerTenant, alike, tenants }) => {
+        const irsa = mode === "packed" || (mode === "perTenant" && irsaForPerTenant);
+        return {
+            mode,
+            irsa,
+            tenants: tenants.map((t, i) => ({
+                ...(alike === "all" ? tenants[0] : t),
+                ...(alike === "buckets" ? { buckets: tenants[0].buckets } : {}),
+                namespace: `team-${i}`,
+            })),
+        };
+    });
+
+/** The stack config the bundled program reads. */
+function configOf(s: Stack): Record<string, string> {
+    const tenants = s.tenants.map((t) => ({
+        namespace: t.namespace,
+        buckets: t.buckets,
+        ...(t.clusterName ? { clusterName: t.clusterName, ...(s.irsa ? { oidcProviderArn: provider(t.clusterName) } : {}) } : {}),
+        ...(t.additionalClusters
+            ? {
+                  additionalClusters: t.additionalClusters
+                      .filter((c) => c !== (t.clusterName ?? "blue"))
+                      .map((c) => ({ clusterName: c, ...(s.irsa ? { oidcProviderArn: provider(c) } : {}) })),
+              }
+            : {}),
+        ...(s.irsa && t.audience ? { webIdentityToken: { audience: t.audience } } : {}),
+    }));
+    const values: Record<string, unknown> = {
+        identity: s.irsa ? "irsa" : "podIdentity",
+        clusterName: "blue",
+        ...(s.irsa ? { oidcProviderArn: provider("blue") } : {}),
+        roleSharing: s.mode,
+        tenants,
+    };
+    return {
+        "aws:region": "us-west-2",
+        ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`ray-s3-access:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
+    };
+}
+
+/** The clusters a tenant listed: its own (or the stack's) and its additional ones. */
+function listedClusters(t: Tenant): Set<string> {
+    return new Set([t.clusterName ?? "blue", ...(t.additionalClusters ?? [])]);
+}
+
+/** What a tenant listed for a bucket: may it read, write or delete `key` there? */
+function listed(t: Tenant, bucket: string, key: string): { read: boolean; write: boolean; remove: boolean } {
+    const entries = t.buckets.filter((e) => e.bucket === bucket && (!e.prefixes || e.prefixes.some((p) => key.startsWith(p))));
+    return {
+        read: entries.length > 0,
+        write: entries.some((e) => e.access !== "read"),
+        remove: entries.some((e) => e.access === "readWrite" || e.allowDelete === true),
+    };
+}
+
+/** A role of the stack: its trust, permissions and the Pod Identity associations that hand it out. */
+interface Role {
+    trust: string;
+    policy: string;
+    associations: RecordedResource[];
+}
+
+function rolesOf(resources: RecordedResource[]): Role[] {
+    return resources
+        .filter((r) => r.type === "aws:iam/role:Role")
+        .map((role) => ({
+            trust: role.inputs.assumeRolePolicy,
+            policy: resources.find((r) => r.type === "aws:iam/policy:Policy" && r.parent === role.parent)!.inputs.policy,
+            associations: resources.filter((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && r.parent === role.parent),
+        }));
+}
+
+/** Every way tenant `t`'s pods get a role: the cluster, and the session policy and tags of that way. */
+function sessionsOf(s: Stack, t: Tenant, roles: Role[]): { role: Role; cluster: string; sessionPolicy?: string; tags: Record<string, string> }[] {
+    const sessions = [];
+    const sub = `system:serviceaccount:${t.namespace}:ray-s3-sa`;
+    for (const role of roles) {
+        if (s.irsa) {
+            for (const cluster of CLUSTERS) {
+                for (const aud of ["sts.amazonaws.com", "ray-jobs"]) {
+                    if (webIdentityAllows(role.trust, provider(cluster), sub, aud)) {
+                        sessions.push({ role, cluster, tags: {} });
+                        break;
+                    }
+                }
+            }
+        } else {
+            for (const association of role.associations.filter((a) => a.inputs.namespace === t.namespace && a.inputs.serviceAccount === "ray-s3-sa")) {
+                sessions.push({
+                    role,
+                    cluster: association.inputs.clusterName,
+                    sessionPolicy: association.inputs.policy,
+                    tags: {
+                        "aws:PrincipalTag/eks-cluster-name": association.inputs.clusterName,
+                        "aws:PrincipalTag/kubernetes-namespace": t.namespace,
+                        "aws:PrincipalTag/kubernetes-service-account": "ray-s3-sa",
+                    },
+                });
+            }
+        }
+    }
+    return sessions;
+}
+
+async function allows(session: ReturnType<typeof sessionsOf>[number], action: string, resource: string, context: Record<string, string> = {}) {
+    if (session.sessionPolicy) return sessionAllows(session.role.policy, session.sessionPolicy, action, resource);
+    return identityAllows(session.role.policy, action, resource, { ...session.tags, ...context });
+}
+
+describe("feature combinations never widen access (property, with the evaluator)", function () {
+    this.timeout(600_000);
+    after(() => resetMocks());
+
+    it("every cell of the sharing matrix is decided, with its reason", () => {
+        for (const [option, row] of Object.entries(SHARING_MATRIX)) {
+            for (const mode of ["packed", "abac", "sessionPolicy"] as const) assert.ok(row[mode], `${option} x ${mode}`);
+            assert.ok(row.why.length > 10, option);
+        }
+    });
+
+    it("no tenant is trusted from, associated in, or granted anything it did not list", async () => {
+        let accepted = 0;
+        let refused = 0;
+        await fc.assert(
+            fc.asyncProperty(stack, async (s) => {
+                const config = configOf(s);
+                const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("ray-s3-access:")));
+                try {
+                    validateStackConfig("dev", raw);
+                } catch (error) {
+                    if (!(error instanceof StackConfigError)) throw error;
+                    refused++;
+                    return;
+                }
+                accepted++;
+                resetMocks();
+                const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "dev", config, program: runProgram, accountId: ACCOUNT });
+                const roles = rolesOf(resources);
+                for (const t of s.tenants) {
+                    const sessions = sessionsOf(s, t, roles);
+                    assert.ok(sessions.length > 0, `${t.namespace} gets a role`);
+                    for (const session of sessions) {
+                        assert.ok(
+                            listedClusters(t).has(session.cluster),
+                            `${t.namespace} reaches a role from cluster ${session.cluster}, which it never listed`,
+                        );
+                        for (const u of s.tenants) {
+                            for (const e of u.buckets) {
+                                if (e.bucket === DIRECTORY) {
+                                    const arn = `arn:aws:s3express:us-west-2:${ACCOUNT}:bucket/${DIRECTORY}`;
+                                    const own = listed(t, DIRECTORY, "");
+                                    if (!own.read)
+                                        assert.equal(await allows(session, "s3express:CreateSession", arn), false, `${t.namespace} sessions on ${DIRECTORY}`);
+                                    if (!own.remove) {
+                                        const readWrite = await allows(session, "s3express:CreateSession", arn, { "s3express:SessionMode": "ReadWrite" });
+                                        assert.equal(readWrite, false, `${t.namespace} gets ReadWrite (deleting) sessions on ${DIRECTORY}`);
+                                    }
+                                    continue;
+                                }
+                                const key = `${e.prefixes?.[0] ?? "any/"}step-1`;
+                                const own = listed(t, e.bucket, key);
+                                // abac keeps each tenant under its namespace; the question is about u's objects.
+                                const object = `arn:aws:s3:::${e.bucket}/${s.mode === "abac" ? `${u.namespace}/` : ""}${key}`;
+                                const ownObject = u === t;
+                                if (!own.read || (!ownObject && s.mode === "abac")) {
+                                    assert.equal(await allows(session, "s3:GetObject", object), false, `${t.namespace} reads ${object}`);
+                                }
+                                if (!own.write) assert.equal(await allows(session, "s3:PutObject", object), false, `${t.namespace} writes ${object}`);
+                                if (!own.remove) assert.equal(await allows(session, "s3:DeleteObject", object), false, `${t.namespace} deletes ${object}`);
+                            }
+                        }
+                    }
+                }
+            }),
+            { numRuns: 100, seed: 20261206 },
+        );
+        // The property is not vacuous: both outcomes occur.
+        assert.ok(accepted >= 30, `${accepted} accepted`);
+        assert.ok(refused >= 5, `${refused} refused`);
+    });
+});
