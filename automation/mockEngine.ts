@@ -261,8 +261,8 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         throw error;
     }) as typeof process.exit;
     process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-    // The SDK reports an apply that throws through its log (and marks the run failed) instead of rejecting anything the
-    // program returns: the log's errors fail the evaluation.
+    // An error the program logs (`pulumi.log.error`) fails a run under the CLI: it fails the evaluation too. (An apply
+    // that throws arrives as an unhandled rejection, below.)
     const log = pulumi.log as { error: (...args: unknown[]) => Promise<void> };
     const logError = log.error;
     log.error = (message: unknown, ...rest: unknown[]) => {

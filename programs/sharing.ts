@@ -32,37 +32,26 @@ export function permissionSignature(config: StackConfig, tenant: TenantConfig): 
 /** The longest issuer EKS writes, for trusts whose issuer is looked up at deployment. */
 const LONGEST_ISSUER = "https://oidc.eks.xx-xxxxxxxxx-1.amazonaws.com/id/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
 
-function standInProviderArn(issuerUrl: string): string {
-    return `arn:aws-us-gov:iam::000000000000:oidc-provider/${issuerUrl.replace(/^https:\/\//, "").replace(/\/+$/, "")}`;
-}
-
 /**
  * The OIDC provider ARNs (or stand-ins of the same length) a tenant's packed trust names, one per cluster: its
- * primary's, then each additional cluster's (the longest issuer EKS writes when it is looked up).
+ * primary's, then each additional cluster's; a cluster whose issuer is looked up at deployment counts with the longest
+ * issuer EKS writes.
  */
 export function tenantProviderArns(config: StackConfig, tenant: TenantConfig): string[] {
     const args = sharingArgs(config, tenant);
-    const primary =
-        typeof args.oidcProviderArn === "string"
-            ? args.oidcProviderArn
-            : standInProviderArn(typeof args.oidcIssuerUrl === "string" ? args.oidcIssuerUrl : LONGEST_ISSUER);
-    const more = (args.additionalClusters ?? []).map((c) =>
-        typeof c.oidcProviderArn === "string" ? c.oidcProviderArn : standInProviderArn(typeof c.oidcIssuerUrl === "string" ? c.oidcIssuerUrl : LONGEST_ISSUER),
-    );
-    return [primary, ...more];
-}
-
-/** Does the tenant take its clusters from the stack (no cluster option of its own)? */
-function usesStackClusters(tenant: TenantConfig): boolean {
-    return (["clusterName", "oidcProviderArn", "oidcIssuerUrl", "additionalClusters"] as const).every((key) => tenant[key] === undefined);
+    const arnOf = (cluster: { oidcProviderArn?: unknown; oidcIssuerUrl?: unknown }) =>
+        typeof cluster.oidcProviderArn === "string"
+            ? cluster.oidcProviderArn
+            : `arn:aws-us-gov:iam::000000000000:oidc-provider/${(typeof cluster.oidcIssuerUrl === "string" ? cluster.oidcIssuerUrl : LONGEST_ISSUER).replace(/^https:\/\//, "").replace(/\/+$/, "")}`;
+    return [arnOf(args), ...(args.additionalClusters ?? []).map(arnOf)];
 }
 
 /**
- * Packs tenants into IRSA roles. Tenants share a role only when their signatures are equal; each role's trust is
- * measured with its own clusters' providers (`stackProviderArn`, or stand-ins of the same length, for tenants that take
- * the stack's clusters); `quota` is the trust-policy limit in characters without white space.
+ * Packs tenants into IRSA roles. Tenants share a role only when their signatures are equal, so the members of a
+ * group have the same clusters: each role's trust is measured with them, against `quota` (the trust-policy limit in
+ * characters without white space).
  */
-export function packTenants(config: StackConfig, tenants: TenantConfig[], stackProviderArn: string | string[], quota: number): RoleGroup[] {
+export function packTenants(config: StackConfig, tenants: TenantConfig[], quota: number): RoleGroup[] {
     const bySignature = new Map<string, TenantConfig[]>();
     for (const tenant of tenants) {
         const signature = permissionSignature(config, tenant);
@@ -71,7 +60,7 @@ export function packTenants(config: StackConfig, tenants: TenantConfig[], stackP
     const groups: RoleGroup[] = [];
     for (const [signature, members] of bySignature) {
         const id = shortHash(signature);
-        const providerArn = usesStackClusters(members[0]) ? stackProviderArn : tenantProviderArns(config, members[0]);
+        const providerArn = tenantProviderArns(config, members[0]);
         const roles: { tenants: TenantConfig[]; subjects: ServiceAccountRef[] }[] = [];
         for (const tenant of members) {
             const subjects = tenantSubjects(config, tenant);
@@ -91,17 +80,6 @@ export function packTenants(config: StackConfig, tenants: TenantConfig[], stackP
         roles.forEach((role, index) => groups.push({ name: `packed-${id}-${index}`, tenants: role.tenants }));
     }
     return groups;
-}
-
-/**
- * The OIDC provider ARNs (or stand-ins of the same length) the stack's clusters give packed trust policies, one per
- * cluster: the primary's, then each additional cluster's (the longest issuer EKS writes when it is looked up).
- */
-export function providerArnForPacking(config: StackConfig): string[] | undefined {
-    const primary = config.oidcProviderArn ?? (config.oidcIssuerUrl ? standInProviderArn(config.oidcIssuerUrl) : undefined);
-    if (primary === undefined) return undefined;
-    const more = (config.additionalClusters ?? []).map((c) => c.oidcProviderArn ?? standInProviderArn(c.oidcIssuerUrl ?? LONGEST_ISSUER));
-    return [primary, ...more];
 }
 
 /**
@@ -150,7 +128,7 @@ export function roleGroups(config: StackConfig): RoleGroup[] {
         case "sessionPolicy":
             return [{ name: "session-shared", tenants: config.tenants }];
         case "packed":
-            return packTenants(config, config.tenants, providerArnForPacking(config)!, config.trustPolicyMaxLength);
+            return packTenants(config, config.tenants, config.trustPolicyMaxLength);
         default:
             return config.tenants.map((tenant) => ({ name: tenant.namespace, tenants: [tenant] }));
     }

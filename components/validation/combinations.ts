@@ -277,6 +277,7 @@ export function sharedRoleProblems(mode: SharedMode | "perTenant", tenants: Shar
                 }
             }
         } else if (decision === "same" && option !== "identity") {
+            // identity is "same" with a value the mode fixes: the caller checks each tenant against that value.
             const reference = canonical(option, (first.args as unknown as Record<string, unknown>)[option]);
             for (const tenant of tenants.slice(1)) {
                 const value = canonical(option, (tenant.args as unknown as Record<string, unknown>)[option]);

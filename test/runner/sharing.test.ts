@@ -3,7 +3,7 @@ import { evaluateProgram } from "../../automation/mockEngine";
 import { iamPolicyLength } from "../../components/s3Policy";
 import { parseStackConfig } from "../../programs/config";
 import { runProgram } from "../../programs/main";
-import { packTenants, providerArnForPacking } from "../../programs/sharing";
+import { packTenants, tenantProviderArns } from "../../programs/sharing";
 import { resetMocks } from "../support/mocks";
 import { sessionAllows, webIdentityAllows } from "../support/iamOracle";
 
@@ -87,8 +87,8 @@ describe("roleSharing in the project's program", function () {
         const before = parseStackConfig("dev", { ...base, tenants: JSON.stringify(tenants(100)) });
         const after = parseStackConfig("dev", { ...base, tenants: JSON.stringify(tenants(130)) });
         const place = (groups: ReturnType<typeof packTenants>) => new Map(groups.flatMap((g) => g.tenants.map((t) => [t.namespace, g.name])));
-        const was = place(packTenants(before, before.tenants, providerArnForPacking(before)!, 2048));
-        const now = place(packTenants(after, after.tenants, providerArnForPacking(after)!, 2048));
+        const was = place(packTenants(before, before.tenants, 2048));
+        const now = place(packTenants(after, after.tenants, 2048));
         for (const [namespace, role] of was) assert.equal(now.get(namespace), role, namespace);
     });
 
@@ -97,9 +97,9 @@ describe("roleSharing in the project's program", function () {
         const values = { oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: tenants(60) };
         const one = parseStackConfig("dev", config(values));
         const two = parseStackConfig("dev", config({ ...values, additionalClusters: [{ oidcProviderArn: GREEN }] }));
-        assert.deepEqual(providerArnForPacking(two), [PROVIDER, GREEN]);
-        const rolesOne = packTenants(one, one.tenants, providerArnForPacking(one)!, 2048).length;
-        const rolesTwo = packTenants(two, two.tenants, providerArnForPacking(two)!, 2048).length;
+        assert.deepEqual(tenantProviderArns(two, two.tenants[0]), [PROVIDER, GREEN]);
+        const rolesOne = packTenants(one, one.tenants, 2048).length;
+        const rolesTwo = packTenants(two, two.tenants, 2048).length;
         assert.ok(rolesTwo > rolesOne, `${rolesOne} roles for one cluster, ${rolesTwo} for two`);
         const { resources } = await evaluateProgram({
             project: "ray-s3-access",
@@ -168,8 +168,8 @@ describe("roleSharing in the project's program", function () {
 
     it("a raised quota packs more subjects per role", () => {
         const parsed = parseStackConfig("dev", { oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: JSON.stringify(tenants(200)) });
-        const at2048 = packTenants(parsed, parsed.tenants, PROVIDER, 2048).length;
-        const at4096 = packTenants(parsed, parsed.tenants, PROVIDER, 4096).length;
+        const at2048 = packTenants(parsed, parsed.tenants, 2048).length;
+        const at4096 = packTenants(parsed, parsed.tenants, 4096).length;
         assert.ok(at4096 < at2048 && at4096 <= Math.ceil(at2048 / 2) + 1, `${at2048} roles at 2048, ${at4096} at 4096`);
     });
 
