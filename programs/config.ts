@@ -125,8 +125,11 @@ export const stackConfigSchema = z
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 
-/** A config error: every problem, each naming the stack, the tenant and the field. */
-export class StackConfigError extends Error {
+/**
+ * A config error: every problem, each naming the stack, the tenant and the field. A `pulumi.RunError`, so the Pulumi
+ * CLI prints the message without a stack trace.
+ */
+export class StackConfigError extends pulumi.RunError {
     constructor(
         readonly stack: string,
         readonly problems: string[],

@@ -112,6 +112,32 @@ describe("hostile input to RayS3Access", () => {
         await assert.rejects((badType.trustPolicy as any).promise(), /serviceAccountName resolved to a number \(42\): it must be a string/);
         resetMocks();
     });
+
+    it("every refusal is a pulumi.RunError, which the Pulumi CLI prints without a stack trace, also when decided while the program runs", async () => {
+        resetMocks();
+        useStack("prod");
+        const late = new RayS3Access("late", { ...base, namespace: pulumi.output("Bad_NS") });
+        const resolved = await (late.trustPolicy as any).promise().catch((error: unknown) => error);
+        assert.ok(pulumi.RunError.isInstance(resolved), String(resolved));
+        resetMocks();
+        const atOnce = (() => {
+            try {
+                new RayS3Access("bad", { ...base, namespace: "Bad_NS" });
+            } catch (error) {
+                return error;
+            }
+        })();
+        assert.ok(pulumi.RunError.isInstance(atOnce), String(atOnce));
+        const config = (() => {
+            try {
+                parseStackConfig("prod", { tenants: "[]" });
+            } catch (error) {
+                return error;
+            }
+        })();
+        assert.ok(pulumi.RunError.isInstance(config), String(config));
+        resetMocks();
+    });
 });
 
 describe("hostile stack config", () => {

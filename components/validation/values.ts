@@ -2,11 +2,15 @@
  * The rules for single values that reach IAM, EKS or Kubernetes (ARNs, issuer URLs, names, partitions, quotas), the
  * validation error, and the enum check; shared by every other validation module.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { clusterNameProblem, describeType, iamPathProblem, namespaceProblem, roleNameProblem, serviceAccountNameProblem } from "../names";
 import { IdentityType, RayS3AccessArgs } from "../types";
 
-/** Thrown for invalid arguments; `problems` lists each one. */
-export class RayS3AccessValidationError extends Error {
+/**
+ * Thrown for invalid arguments; `problems` lists each one. A `pulumi.RunError`, so the Pulumi CLI prints the message
+ * alone, without a Node.js stack trace, also when the refusal is decided while the program runs (a value that resolves).
+ */
+export class RayS3AccessValidationError extends pulumi.RunError {
     constructor(
         readonly componentName: string,
         readonly problems: string[],
