@@ -18,7 +18,7 @@ import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolici
 import { evaluateProgram, RecordedResource } from "./mockEngine";
 import { UsageError } from "./errors";
 import { Project } from "./project";
-import { SECRET_PLACEHOLDER, StackTarget } from "./stacks";
+import { offlineConfig, StackTarget } from "./stacks";
 import { registerTypeScript } from "./typescript";
 
 export interface ServiceAccountRef {
@@ -215,11 +215,11 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
     if (project.mode === "own") process.chdir(project.dir);
     try {
         for (const target of targets) {
-            const secretKeys = Object.keys(target.secrets);
+            const { config, secretKeys } = offlineConfig(target.config, target.secrets);
             const evaluated = await evaluateProgram({
                 project: project.name,
                 stack: target.stack,
-                config: { ...target.config, ...Object.fromEntries(secretKeys.map((key) => [key, SECRET_PLACEHOLDER])) },
+                config,
                 secretKeys,
                 program,
                 accountId: options.accountId,

@@ -44,6 +44,40 @@ export interface StackTarget {
 /** The value offline evaluation gives a secret it cannot decrypt. */
 export const SECRET_PLACEHOLDER = "offline-secret-placeholder";
 
+/** `{ secure: CIPHERTEXT }`, as Pulumi writes an encrypted value, at the top level or nested in structured config. */
+function isSecure(value: unknown): value is SecureValue {
+    return !!value && typeof value === "object" && !Array.isArray(value) && typeof (value as SecureValue).secure === "string";
+}
+
+/**
+ * The config as offline evaluation sees it, without the secrets it cannot decrypt: every secure value, at the top
+ * level or nested in structured config (the Pulumi CLI decrypts those too), becomes `SECRET_PLACEHOLDER`, and the keys
+ * that held one are secret, as the program would see them under the CLI.
+ */
+export function offlineConfig(config: Record<string, string>, secrets: Record<string, SecureValue>): { config: Record<string, string>; secretKeys: string[] } {
+    const result: Record<string, string> = { ...config };
+    const secretKeys = new Set(Object.keys(secrets));
+    for (const key of secretKeys) result[key] = SECRET_PLACEHOLDER;
+    for (const [key, value] of Object.entries(config)) {
+        if (!/^\s*[[{]/.test(value) || !value.includes('"secure"')) continue;
+        let nested = false;
+        let structured: unknown;
+        try {
+            structured = JSON.parse(value, (_key, v) => {
+                if (!isSecure(v)) return v;
+                nested = true;
+                return SECRET_PLACEHOLDER;
+            });
+        } catch {
+            continue;
+        }
+        if (!nested) continue;
+        result[key] = JSON.stringify(structured);
+        secretKeys.add(key);
+    }
+    return { config: result, secretKeys: [...secretKeys] };
+}
+
 /** Stack names that have a Pulumi.NAME.yaml in the directory. */
 export function discoverStacks(dir: string): string[] {
     return fs
@@ -83,8 +117,12 @@ export function readStackFile(project: Pick<Project, "name" | "stackConfigDir" |
     for (const [key, value] of Object.entries(project.defaults)) config[key] = flatten(value);
     for (const [rawKey, value] of Object.entries(block as Record<string, unknown>)) {
         const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
-        if (value && typeof value === "object" && !Array.isArray(value) && typeof (value as SecureValue).secure === "string") {
-            secrets[key] = { secure: (value as SecureValue).secure };
+        if (value === null && key.startsWith(`${CONFIG_NAMESPACE}:`)) {
+            // YAML's `~` or an empty value: taking it as the string "null" would name a cluster "null".
+            throw new UsageError(`${path.basename(file)}: ${key} is empty (null): give it a value, or remove the key to use the default`);
+        }
+        if (isSecure(value)) {
+            secrets[key] = { secure: value.secure };
             delete config[key];
             continue;
         }
@@ -194,7 +232,7 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
             if (tooLarge) throw new UsageError(tooLarge);
         }
         // Secrets count as keys the program will read (a mistyped secret key is as wrong as a plain one).
-        const parsed = validated(stack, { ...config, ...Object.fromEntries(Object.keys(secrets).map((key) => [key, SECRET_PLACEHOLDER])) });
+        const parsed = validated(stack, offlineConfig(config, secrets).config);
         const selected = parsed.tenants.filter((t) => !filter || filter.has(t.namespace));
         selected.forEach((t) => matched.add(t.namespace));
         const target = (name: string, role: StackRole, stackConfig: Record<string, string>, stackTenants: string[]): StackTarget => ({

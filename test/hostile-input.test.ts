@@ -126,6 +126,7 @@ describe("hostile input to RayS3Access", () => {
             } catch (error) {
                 return error;
             }
+            return undefined;
         })();
         assert.ok(pulumi.RunError.isInstance(atOnce), String(atOnce));
         const config = (() => {
@@ -134,6 +135,7 @@ describe("hostile input to RayS3Access", () => {
             } catch (error) {
                 return error;
             }
+            return undefined;
         })();
         assert.ok(pulumi.RunError.isInstance(config), String(config));
         resetMocks();

@@ -223,4 +223,36 @@ describe("gate: a run never ends passed without having checked", function () {
         assert.equal(refused.code, 2);
         assert.match(refused.stderr, /components "Team-A" and "team-a" would be written to one directory/);
     });
+
+    it("clusterName: ~ is refused naming the key, not taken as a cluster named null", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-null-"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.dev.yaml"),
+            "config:\n  ray-s3-access:identity: podIdentity\n  ray-s3-access:clusterName: ~\n  ray-s3-access:tenants:\n    - namespace: team-a\n      buckets: [{ bucket: ml-data }]\n",
+        );
+        const { code, stdout, stderr } = await runCli(["render", "--cwd", dir, "--json"]);
+        assert.equal(code, 2, stdout);
+        assert.match(stderr, /Pulumi.dev.yaml: ray-s3-access:clusterName is empty \(null\): give it a value, or remove the key/);
+    });
+
+    it("a secure value nested in structured config reaches the program as the offline placeholder string, and the key is secret", async () => {
+        const dir = project(
+            {
+                "Pulumi.yaml": "name: nested\nruntime: nodejs\nmain: index.js\n",
+                "index.js":
+                    WIDE_PROGRAM +
+                    `
+const pulumi = require("@pulumi/pulumi");
+const team = new pulumi.Config().requireObject("team");
+new aws.iam.Policy("probe", { description: typeof team.password + ":" + team.password + ":" + team.name, policy: "{}" });
+`,
+                "Pulumi.dev.yaml": "config:\n  nested:team:\n    name: ml\n    password:\n      secure: v1:AAAA:ciphertext\n",
+            },
+            ["dev"],
+        );
+        const { code, stdout, stderr } = await runCli(["render", "--cwd", dir, "--json"]);
+        assert.equal(code, 0, stderr);
+        const probe = JSON.parse(stdout).stacks[0].resources.find((r: any) => r.name === "probe");
+        assert.equal(probe.inputs.description, "string:offline-secret-placeholder:ml");
+    });
 });
