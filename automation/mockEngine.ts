@@ -8,6 +8,7 @@
  */
 import type * as PulumiSdk from "@pulumi/pulumi";
 import * as path from "path";
+import { regionPartition } from "../components/validation/values";
 import { CancelledError, DeadlineError, ProgramError } from "./errors";
 
 /** The three modules of a Pulumi Node.js SDK the engine drives. */
@@ -86,9 +87,7 @@ export interface EvaluatedProgram {
 }
 
 export function partitionOf(region: string): string {
-    if (region.startsWith("cn-")) return "aws-cn";
-    if (region.startsWith("us-gov-")) return "aws-us-gov";
-    return "aws";
+    return regionPartition(region);
 }
 
 /** Outputs a provider would return: ARNs, ids, generated names. */

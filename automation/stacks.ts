@@ -174,7 +174,7 @@ function validated(stack: string, config: Record<string, string>): StackConfig {
         if (key.startsWith(`${CONFIG_NAMESPACE}:`)) own[key] = value;
     }
     try {
-        return validateStackConfig(stack, own);
+        return validateStackConfig(stack, own, config["aws:region"]);
     } catch (error) {
         throw new UsageError((error as Error).message);
     }

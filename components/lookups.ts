@@ -61,8 +61,3 @@ export function accessPointsByAliasOf(resource: pulumi.Resource): pulumi.Output<
             .apply((result) => (result.accessPoints ? Object.fromEntries(result.accessPoints.map((a) => [a.alias, a.accessPointArn])) : undefined)),
     );
 }
-
-/** The partition an ARN names, or undefined for anything that is not a plain ARN string. */
-export function partitionFromArn(value: unknown): string | undefined {
-    return typeof value === "string" && value.startsWith("arn:") ? value.split(":")[1] || undefined : undefined;
-}

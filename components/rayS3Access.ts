@@ -4,7 +4,7 @@ import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
 import { createMountpointVolume } from "./kubernetes";
 import { shortHash } from "./names";
-import { accessPointsByAliasOf, accountIdOf, partitionFromArn, partitionOf, regionOf } from "./lookups";
+import { accessPointsByAliasOf, accountIdOf, partitionOf, regionOf } from "./lookups";
 import {
     abacScope,
     BucketLocation,
@@ -23,6 +23,7 @@ import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing } from ".
 import {
     DEFERRED_CHECKED_FIELDS,
     isDeferred,
+    plainArns,
     RayS3AccessValidationError,
     ResolvedSessionPolicy,
     resolvedValueProblem,
@@ -640,7 +641,8 @@ interface KnownDocuments {
 function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: ValidatedArgs): KnownDocuments {
     const problems: string[] = [];
     const known: KnownDocuments = {
-        partition: partitionFromArn(args.oidcProviderArn) ?? args.buckets.map((b) => partitionFromArn(b.bucket)).find((p) => p !== undefined),
+        // Every plain ARN is in one partition (validated): the first one says which, so no lookup is needed.
+        partition: plainArns(args)[0]?.[1].split(":")[1],
     };
     const check = (measure: () => string): string | undefined => {
         try {

@@ -47,7 +47,7 @@ const GROUPS_PER_TURN = 25;
  * the program yields to the event loop between batches: Ctrl-C and timeouts are heard while it runs.
  */
 export async function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): Promise<EnvironmentOutputs> {
-    const config = validateStackConfig(stack, raw);
+    const config = validateStackConfig(stack, raw, new pulumi.Config("aws").get("region"));
     const providerArn = clusterOidcProvider(config);
     const tenants: Record<string, TenantOutputs> = {};
     const groups = config.tenantStacks ? [] : roleGroups(config);

@@ -4,13 +4,13 @@
  * `ray-s3-access:environmentStack`) or from this stack's own config.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "./config";
+import { validateStackConfig } from "./stackConfig";
 import { rawStackConfig } from "./environment";
 import { createTenant, TenantOutputs } from "./tenants";
 
 /** Runs the per-tenant program for the current stack. */
 export function tenantProgram(stack = pulumi.getStack()): TenantOutputs {
-    const config = parseStackConfig(stack, rawStackConfig());
+    const config = validateStackConfig(stack, rawStackConfig(), new pulumi.Config("aws").get("region"));
     const environmentStack = config.environmentStack;
     let providerArn: pulumi.Input<string> | undefined = config.oidcProviderArn;
     if (environmentStack) {

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import { RayS3Access, RayS3AccessArgs } from "../components";
 import { parseStackConfig } from "../programs/config";
+import { validateStackConfig } from "../programs/stackConfig";
 import { resetMocks, useStack, world } from "./support/mocks";
 
 const PROVIDER_ARN = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123";
@@ -207,5 +208,89 @@ describe("hostile stack config", () => {
         });
         assert.match(message, /tenant 1 \("b"\): the trust policy would be \d+ characters .* over the IAM quota of 2048/);
         assert.match(message, /tenant 2 \("c"\): buckets\[0\]\.bucket "C_bad" is not a valid S3 bucket name/);
+    });
+});
+
+describe("input the platform refuses, refused before anything runs", () => {
+    beforeEach(() => useStack("prod"));
+    after(() => resetMocks());
+
+    it("an additional cluster's OIDC provider in another account: a role trusts its own account's providers only", () => {
+        refused(
+            { ...base, additionalClusters: [{ oidcProviderArn: "arn:aws:iam::444455556666:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/GREEN" }] },
+            /additionalClusters\[0\]\.oidcProviderArn "arn:aws:iam::444455556666:.*" is in account 444455556666, the role's other providers in 111122223333: a role trusts OIDC providers of its own account only/,
+        );
+    });
+
+    it("issuer URLs with a query, fragment or port, and policy variables, wildcards or characters IAM refuses in free text", () => {
+        const irsa = { namespace: "ray", buckets: [{ bucket: "ckpt-bucket" }] };
+        refused({ ...irsa, oidcIssuerUrl: "https://oidc.eks.us-west-2.amazonaws.com/id/ABC?x=1" }, /oidcIssuerUrl .* has no query, fragment or port/);
+        refused({ ...irsa, oidcIssuerUrl: "https://oidc.eks.us-west-2.amazonaws.com:8443/id/ABC" }, /oidcIssuerUrl .* has no query, fragment or port/);
+        refused(
+            { ...base, webIdentityToken: { audience: "${oidc.eks.us-west-2.amazonaws.com/id/ABC123:aud}" } },
+            /webIdentityToken\.audience .* contains a policy variable/,
+        );
+        refused(
+            { ...base, buckets: [{ bucket: "ckpt-bucket", prefixes: ["team\u2028a/"] }] },
+            /buckets\[0\]\.prefixes\[0\] [^]* contains U\+2028, which IAM refuses/,
+        );
+        refused({ ...base, oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/${aws:username}" }, /oidcProviderArn .* contains a policy variable/);
+    });
+
+    it("a shared-cache ARN in aws-cn keeps its partition: the documents are written in aws-cn, never rewritten into aws", async () => {
+        resetMocks();
+        const component = new RayS3Access("cn", {
+            identity: "podIdentity",
+            clusterName: "ml",
+            namespace: "ray",
+            buckets: [
+                { bucket: "ckpt-bucket", access: "mountpoint", expressCache: "arn:aws-cn:s3express:cn-north-1:111122223333:bucket/cache--cnn1-az1--x-s3" },
+            ],
+        });
+        const policy = await (component.permissionsPolicy as any).promise();
+        assert.match(policy, /arn:aws-cn:s3express:cn-north-1:111122223333:bucket\/cache--cnn1-az1--x-s3/);
+        assert.doesNotMatch(policy, /arn:aws:/);
+        refused(
+            {
+                ...base,
+                buckets: [
+                    { bucket: "ckpt-bucket", access: "mountpoint", expressCache: "arn:aws-cn:s3express:cn-north-1:111122223333:bucket/cache--cnn1-az1--x-s3" },
+                ],
+            },
+            /buckets\[0\]\.expressCache "arn:aws-cn:.*" is in partition "aws-cn" but oidcProviderArn is in "aws"/,
+        );
+    });
+
+    it("stack config: ARNs and cluster regions of another partition than the stack's aws:region, each named once", () => {
+        const problems = (raw: Record<string, unknown>, region: string) => {
+            try {
+                validateStackConfig("prod", raw, region);
+            } catch (error) {
+                return (error as Error).message;
+            }
+            return "";
+        };
+        const tenants = JSON.stringify([
+            { namespace: "a", buckets: [{ bucket: "arn:aws-cn:s3:::cn-data" }] },
+            { namespace: "b", buckets: [{ bucket: "ckpt" }], additionalClusters: [{ clusterName: "beijing", region: "cn-north-1" }] },
+        ]);
+        const message = problems({ identity: "podIdentity", clusterName: "ml", tenants }, "us-west-2");
+        assert.match(
+            message,
+            /tenant 0 \("a"\) field buckets\[0\]\.bucket: "arn:aws-cn:s3:::cn-data" is in partition "aws-cn", the stack's aws:region us-west-2 in "aws"/,
+        );
+        assert.match(message, /tenant 1 \("b"\) field additionalClusters\[0\]\.region: cn-north-1 is in partition "aws-cn"/);
+        const inChina = problems(
+            {
+                oidcProviderArn: PROVIDER_ARN,
+                tenants: JSON.stringify([
+                    { namespace: "a", buckets: [{ bucket: "x-1" }] },
+                    { namespace: "b", buckets: [{ bucket: "x-1" }] },
+                ]),
+            },
+            "cn-north-1",
+        );
+        assert.equal(inChina.match(/ray-s3-access:oidcProviderArn: "arn:aws:iam::/g)?.length, 1, inChina);
+        assert.equal(problems({ oidcProviderArn: PROVIDER_ARN, tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "x-1" }] }]) }, "us-west-2"), "");
     });
 });

@@ -83,6 +83,18 @@ export function validateAdditionalClusters(args: RayS3AccessArgs, strategy: Iden
             problems.push(`${field}.clusterName is required when identity is "${strategy.identity}": the associations are created in the cluster it names`);
         }
     });
+    // AssumeRoleWithWebIdentity finds the OIDC provider in the role's own account.
+    const accounts = [args.oidcProviderArn, ...clusters.map((c) => c.oidcProviderArn)].map((arn) => (typeof arn === "string" ? arn.split(":")[4] : undefined));
+    const primaryAccount = accounts.find((a) => a !== undefined);
+    clusters.forEach((cluster, index) => {
+        const account = accounts[index + 1];
+        if (strategy.webIdentity && account !== undefined && primaryAccount !== undefined && account !== primaryAccount) {
+            problems.push(
+                `additionalClusters[${index}].oidcProviderArn "${String(cluster.oidcProviderArn)}" is in account ${account}, the role's other providers in ${primaryAccount}: ` +
+                    `a role trusts OIDC providers of its own account only; create the cluster's provider in ${primaryAccount} (its issuer URL as oidcIssuerUrl with createOidcProvider, or aws iam create-open-id-connect-provider) and give that ARN`,
+            );
+        }
+    });
     if (args.roleSharing === RoleSharing.Abac && clusters.length > 0 && typeof args.clusterName !== "string") {
         problems.push(`additionalClusters with roleSharing "abac" needs clusterName as a plain string: the permissions policy pins every cluster's name`);
     }

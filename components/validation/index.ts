@@ -246,6 +246,8 @@ export {
     OIDC_PROVIDER_ARN,
     RayS3AccessValidationError,
     resolvedValueProblem,
+    plainArns,
+    regionPartition,
     trustPolicyLengthProblem,
 } from "./values";
 export { ACCESS_POINT_SCOPE_PREFIX_BYTES, accessPointScopePrefixes } from "./buckets";

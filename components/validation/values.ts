@@ -62,12 +62,12 @@ export const RESOLVED_RULES: Partial<Record<keyof RayS3AccessArgs, (field: strin
             ? undefined
             : `${field} "${value}" is not an IAM OIDC provider ARN: expected arn:PARTITION:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID`),
     oidcIssuerUrl: (field, value) =>
-        literalProblem(field, value) ??
+        literalProblem(field, value, false) ??
         (!ISSUER_URL.test(value)
             ? `${field} "${value}" is not an https URL: use the cluster's issuer, \`aws eks describe-cluster --query cluster.identity.oidc.issuer\``
             : /[?#]/.test(value) || /:\d*\//.test(value.slice("https://".length))
               ? `${field} "${value}": an OIDC issuer URL has no query, fragment or port (IAM refuses them in a provider URL): use the cluster's issuer as EKS gives it`
-              : undefined),
+              : literalProblem(field, value)),
     permissionsBoundaryArn: (field, value) =>
         MANAGED_POLICY_ARN.test(value) ? undefined : `${field} "${value}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`,
 };
@@ -102,20 +102,9 @@ export function oneOf<T extends string>(field: string, value: unknown, allowed: 
 
 /** Every ARN given as a plain value must be in one partition: a role cannot trust or grant across them. */
 export function partitionProblems(args: RayS3AccessArgs): string[] {
-    const arns: [string, unknown][] = [
-        ["oidcProviderArn", args.oidcProviderArn],
-        ...(args.additionalClusters ?? []).map((c, i): [string, unknown] => [`additionalClusters[${i}].oidcProviderArn`, c?.oidcProviderArn]),
-        ["permissionsBoundaryArn", args.permissionsBoundaryArn],
-        ...(args.additionalPolicyArns ?? []).map((arn, i): [string, unknown] => [`additionalPolicyArns[${i}]`, arn]),
-        ...(Array.isArray(args.buckets) ? args.buckets : []).flatMap((b, i): [string, unknown][] => [
-            [`buckets[${i}].bucket`, b?.bucket],
-            ...(b?.kmsKeyArns ?? []).map((k, j): [string, unknown] => [`buckets[${i}].kmsKeyArns[${j}]`, k]),
-        ]),
-    ];
     let first: [string, string] | undefined;
     const problems: string[] = [];
-    for (const [field, value] of arns) {
-        if (typeof value !== "string" || !value.startsWith("arn:")) continue;
+    for (const [field, value] of plainArns(args)) {
         const partition = value.split(":")[1];
         if (!first) {
             first = [field, partition];
@@ -126,6 +115,34 @@ export function partitionProblems(args: RayS3AccessArgs): string[] {
         }
     }
     return problems;
+}
+
+/** Every ARN the arguments give as a plain value, with the field that holds it. */
+export function plainArns(args: RayS3AccessArgs): [string, string][] {
+    const arns: [string, unknown][] = [
+        ["oidcProviderArn", args.oidcProviderArn],
+        ...(args.additionalClusters ?? []).map((c, i): [string, unknown] => [`additionalClusters[${i}].oidcProviderArn`, c?.oidcProviderArn]),
+        ["permissionsBoundaryArn", args.permissionsBoundaryArn],
+        ...(args.additionalPolicyArns ?? []).map((arn, i): [string, unknown] => [`additionalPolicyArns[${i}]`, arn]),
+        ...(Array.isArray(args.buckets) ? args.buckets : []).flatMap((b, i): [string, unknown][] => [
+            [`buckets[${i}].bucket`, b?.bucket],
+            [`buckets[${i}].expressCache`, b?.expressCache],
+            ...(b?.kmsKeyArns ?? []).map((k, j): [string, unknown] => [`buckets[${i}].kmsKeyArns[${j}]`, k]),
+        ]),
+    ];
+    return arns.filter((entry): entry is [string, string] => typeof entry[1] === "string" && entry[1].startsWith("arn:"));
+}
+
+/** The partition of an AWS region (`cn-north-1` is in aws-cn, `us-gov-west-1` in aws-us-gov, ...). */
+export function regionPartition(region: string): string {
+    if (region.startsWith("cn-")) return "aws-cn";
+    if (region.startsWith("us-gov-")) return "aws-us-gov";
+    if (region.startsWith("us-isob-")) return "aws-iso-b";
+    if (region.startsWith("us-isof-") || region.startsWith("eu-isof-")) return "aws-iso-f";
+    if (region.startsWith("eu-isoe-")) return "aws-iso-e";
+    if (region.startsWith("us-iso-")) return "aws-iso";
+    if (region.startsWith("eusc-")) return "aws-eusc";
+    return "aws";
 }
 
 /** The problem with a trust policy that is longer than the quota, or undefined. */
