@@ -178,3 +178,26 @@ export function describeType(value: unknown): string {
             return "an object";
     }
 }
+
+/** A child-name suffix from a service account, stable across reordering of the list it came from. */
+export function refSuffix(ref: { namespace: string; name: string }): string {
+    return `${ref.namespace}-${ref.name}`;
+}
+
+/** A child-name suffix from a managed policy ARN: its path and name. */
+export function policyArnSuffix(arn: string): string {
+    return arn.replace(/^arn:[^:]+:iam::[^:]+:policy\//, "").replace(/[^A-Za-z0-9-]+/g, "-");
+}
+
+/** A Kubernetes object name from parts: lower-case letters, digits and "-", at most 63, with a hash when cut. */
+export function kubernetesName(parts: string[]): string {
+    const joined = parts
+        .filter((p) => p !== "")
+        .join("-")
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/-+/g, "-")
+        .replace(/^-|-$/g, "");
+    if (joined.length <= 63) return joined;
+    return `${joined.slice(0, 54).replace(/-$/, "")}-${shortHash(joined)}`;
+}

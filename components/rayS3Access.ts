@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RAY_S3_ACCESS_TYPE } from "./constants";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "./crossAccount";
 import { createMountpointVolume } from "./kubernetes";
-import { shortHash } from "./names";
+import { kubernetesName, policyArnSuffix, refSuffix, shortHash } from "./names";
 import { accessPointsByAliasOf, accountIdOf, partitionOf, regionOf } from "./lookups";
 import {
     abacScope,
@@ -37,16 +37,6 @@ export { RAY_S3_ACCESS_TYPE };
 
 /** A 12-digit stand-in account used to measure documents before the real account id is known. */
 const PLACEHOLDER_ACCOUNT = "000000000000";
-
-/** A child-name suffix from a service account, stable across reordering of the list it came from. */
-function refSuffix(ref: ServiceAccountRef): string {
-    return `${ref.namespace}-${ref.name}`;
-}
-
-/** A child-name suffix from a managed policy ARN: its path and name. */
-function policyArnSuffix(arn: string): string {
-    return arn.replace(/^arn:[^:]+:iam::[^:]+:policy\//, "").replace(/[^A-Za-z0-9-]+/g, "-");
-}
 
 /**
  * Least-privilege S3 access for the pods of one workload (a Ray cluster, a Kubeflow profile, a SkyPilot
@@ -492,19 +482,6 @@ function checkedTrustPolicy(name: string, valid: ValidatedArgs, subjects: number
 function assetsRoleName(name: string): string {
     const base = `${name}-assets`.replace(/[^\w+=,.@-]/g, "-").slice(0, 55);
     return `${base}-${shortHash(name)}`;
-}
-
-/** A Kubernetes object name from parts: lower-case letters, digits and "-", at most 63, with a hash when cut. */
-function kubernetesName(parts: string[]): string {
-    const joined = parts
-        .filter((p) => p !== "")
-        .join("-")
-        .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, "-")
-        .replace(/-+/g, "-")
-        .replace(/^-|-$/g, "");
-    if (joined.length <= 63) return joined;
-    return `${joined.slice(0, 54).replace(/-$/, "")}-${shortHash(joined)}`;
 }
 
 /** Everything the trust document depends on, from the validated arguments and the resolved values. */

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../components/constants";
-import { nearestName } from "../components/names";
+import { kubernetesName, nearestName } from "../components/names";
 import { RayS3AccessValidationError } from "../components";
 import { checkBeforeRegistration } from "../components/rayS3Access";
 import { ServiceAccountRef } from "../components/trustPolicy";
@@ -402,6 +402,14 @@ function conflictProblems(config: StackConfig): string[] {
     const problems: string[] = [];
     const owners = new Map<string, number>();
     const roleNames = new Map<string, number>();
+    const accessPoints = new Map<string, number>();
+    const volumes = new Map<string, number>();
+    const claim = (seen: Map<string, number>, name: string, index: number, where: string, rule: string) => {
+        const other = seen.get(name);
+        if (other !== undefined && other !== index) {
+            problems.push(`${where}: "${name}" is also tenant ${other} ("${config.tenants[other].namespace}")'s: ${rule}`);
+        } else seen.set(name, index);
+    };
     config.tenants.forEach((tenant, index) => {
         const label = `tenant ${index} ("${tenant.namespace}")`;
         const subjects = tenantSubjects(config, tenant).map((ref) => `${ref.namespace}:${ref.name}`);
@@ -415,6 +423,33 @@ function conflictProblems(config: StackConfig): string[] {
             } else {
                 owners.set(subject, index);
             }
+        }
+        // Names the platform keeps unique: an access point's in the account and region, a PersistentVolume's in the cluster.
+        tenant.buckets.forEach((entry, b) => {
+            if (entry.accessPointName !== undefined) {
+                claim(
+                    accessPoints,
+                    entry.accessPointName,
+                    index,
+                    `${label} field buckets[${b}].accessPointName`,
+                    "access point names are unique in an account and region",
+                );
+            }
+        });
+        if (tenant.mountpointVolumes ?? config.mountpointVolumes) {
+            tenant.buckets.forEach((entry, b) => {
+                const bucket = entry.bucket.replace(/^arn:[^:]+:s3:::/, "");
+                for (const prefix of entry.prefixes && entry.prefixes.length > 0 ? entry.prefixes : [""]) {
+                    const volume = `${tenant.namespace}-${kubernetesName(["s3", bucket, prefix])}`;
+                    claim(
+                        volumes,
+                        volume,
+                        index,
+                        `${label} field buckets[${b}]`,
+                        `PersistentVolume names are unique in a cluster (NAMESPACE-CLAIM): rename a namespace or a prefix`,
+                    );
+                }
+            });
         }
         if (typeof tenant.roleName === "string") {
             const other = roleNames.get(tenant.roleName);

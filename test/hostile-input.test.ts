@@ -168,6 +168,31 @@ describe("hostile stack config", () => {
         assert.match(message, /ray-s3-access:tenant and ray-s3-access:tenants are both set/);
     });
 
+    it("two tenants whose PersistentVolumes or access points would share a name are refused, naming both", () => {
+        const volumes = configProblems({
+            oidcProviderArn: PROVIDER_ARN,
+            mountpointVolumes: true,
+            tenants: tenants([
+                { namespace: "a", buckets: [{ bucket: "s3-b", access: "mountpoint" }] },
+                { namespace: "a-s3", buckets: [{ bucket: "b", access: "mountpoint" }] },
+            ]),
+        });
+        assert.match(volumes, /tenant 1 \("a-s3"\) field buckets\[0\]: "a-s3-s3-b" is also tenant 0 \("a"\)'s: PersistentVolume names are unique in a cluster/);
+        const accessPoints = configProblems({
+            identity: "podIdentity",
+            clusterName: "ml",
+            tenants: tenants(
+                ["a", "b"].map((namespace) => ({
+                    namespace,
+                    buckets: [
+                        { bucket: "ckpt--usw2-az1--x-s3", prefixes: [`${namespace}/`], createAccessPoint: true, accessPointName: "teams--usw2-az1--xa-s3" },
+                    ],
+                })),
+            ),
+        });
+        assert.match(accessPoints, /tenant 1 \("b"\) field buckets\[0\]\.accessPointName: "teams--usw2-az1--xa-s3" is also tenant 0 \("a"\)'s/);
+    });
+
     it("one service account claimed by two tenants, or one role name twice, names both tenants", () => {
         const shared = configProblems({
             oidcProviderArn: PROVIDER_ARN,
@@ -292,5 +317,25 @@ describe("input the platform refuses, refused before anything runs", () => {
         );
         assert.equal(inChina.match(/ray-s3-access:oidcProviderArn: "arn:aws:iam::/g)?.length, 1, inChina);
         assert.equal(problems({ oidcProviderArn: PROVIDER_ARN, tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "x-1" }] }]) }, "us-west-2"), "");
+    });
+
+    it("children whose names collide once normalised: service accounts, associations, Mountpoint volumes, policy attachments", () => {
+        const pod = { identity: "podIdentity" as const, clusterName: "ml", namespace: "ray", buckets: [{ bucket: "ckpt-bucket" }] };
+        refused(
+            { ...pod, additionalServiceAccounts: ["a-b:c", "a:b-c"] },
+            /additionalServiceAccounts\[1\] "a:b-c" and additionalServiceAccounts\[0\] "a-b:c" both give the ServiceAccount child name suffix "-a-b-c"/,
+        );
+        refused(
+            { ...pod, additionalServiceAccounts: ["team:a", "team-a:b"], additionalClusters: [{ clusterName: "b" }] },
+            /both give the Pod Identity association child name suffix "-team-a-b"/,
+        );
+        refused(
+            { ...pod, mountpointVolumes: true, buckets: [{ bucket: "ckpt-bucket", access: "mountpoint", prefixes: ["Team_A/", "team-a/"] }] },
+            /buckets\[0\] "ckpt-bucket" prefix "team-a\/" and buckets\[0\] "ckpt-bucket" prefix "Team_A\/" both give the Mountpoint volume \(PersistentVolumeClaim\) "s3-ckpt-bucket-team-a"/,
+        );
+        refused(
+            { ...base, additionalPolicyArns: ["arn:aws:iam::111122223333:policy/ml/read", "arn:aws:iam::111122223333:policy/ml-read"] },
+            /both give the policy attachment child name "ml-read"/,
+        );
     });
 });

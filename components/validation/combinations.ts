@@ -7,7 +7,9 @@
  */
 import { IdentityStrategy } from "../identities";
 import { ResolvedBucketAccess } from "../s3Policy";
-import { AccessLevel, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing } from "../types";
+import { kubernetesName, policyArnSuffix, refSuffix } from "../names";
+import { ServiceAccountRef } from "../trustPolicy";
+import { AccessLevel, AdditionalCluster, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing } from "../types";
 
 /** What the component's own arguments decided before their combinations are checked. */
 export interface CombinationContext {
@@ -104,6 +106,64 @@ export function combinationProblems(args: RayS3AccessArgs, ctx: CombinationConte
         }
     });
     return { problems, disableSessionTags };
+}
+
+/**
+ * Children the component names from list entries must not collide once their names are normalised (Pulumi refuses two
+ * resources of one name, and Kubernetes has one object per name): the ServiceAccounts and Pod Identity associations
+ * (service account x cluster), the Mountpoint volumes (bucket x prefix, as Kubernetes names), the attachments of
+ * additional policies. Each collision names both entries.
+ */
+export function childNameProblems(
+    args: RayS3AccessArgs,
+    ctx: Pick<CombinationContext, "strategy" | "buckets"> & { additionalServiceAccounts: ServiceAccountRef[]; additionalClusters: AdditionalCluster[] },
+): string[] {
+    const problems: string[] = [];
+    const unique = (kind: string, entries: [label: string, name: string][], fix: string) => {
+        const seen = new Map<string, string>();
+        for (const [label, name] of entries) {
+            const other = seen.get(name);
+            if (other !== undefined && other !== label) problems.push(`${label} and ${other} both give the ${kind} "${name}": ${fix}`);
+            else seen.set(name, label);
+        }
+    };
+    const accounts: [string, string][] = [
+        ["the primary service account", ""],
+        ...ctx.additionalServiceAccounts.map((ref, i): [string, string] => [
+            `additionalServiceAccounts[${i}] "${ref.namespace}:${ref.name}"`,
+            `-${refSuffix(ref)}`,
+        ]),
+    ];
+    unique("ServiceAccount child name suffix", accounts, 'the names join namespace and name with "-"; rename one service account');
+    if (ctx.strategy.podIdentity) {
+        const clusters: [string, string][] = [
+            ["clusterName", ""],
+            ...ctx.additionalClusters.map((c, i): [string, string] => [`additionalClusters[${i}] "${String(c.clusterName)}"`, `-${String(c.clusterName)}`]),
+        ];
+        unique(
+            "Pod Identity association child name suffix",
+            accounts.flatMap(([account, a]) => clusters.map(([cluster, c]): [string, string] => [`${account} in ${cluster}`, `${a}${c}`])),
+            "a service account's name and a cluster's name join with \"-\"; rename the service account or the cluster",
+        );
+    }
+    if (args.mountpointVolumes) {
+        unique(
+            "Mountpoint volume (PersistentVolumeClaim)",
+            ctx.buckets.flatMap((b, i) =>
+                (b.prefixes.length > 0 ? b.prefixes : [""]).map((prefix): [string, string] => [
+                    `buckets[${i}] "${b.bucket}"${prefix ? ` prefix "${prefix}"` : ""}`,
+                    kubernetesName(["s3", b.bucket, prefix]),
+                ]),
+            ),
+            'Kubernetes names keep lower-case letters, digits and "-" only; give the prefixes names that differ there',
+        );
+    }
+    unique(
+        "policy attachment child name",
+        (args.additionalPolicyArns ?? []).map((arn, i): [string, string] => [`additionalPolicyArns[${i}] "${arn}"`, policyArnSuffix(arn)]),
+        'the names keep letters, digits and "-" of the policy\'s path and name; list each policy once',
+    );
+    return problems;
 }
 
 /** How a role-sharing mode treats one option of its tenants. */

@@ -10,7 +10,7 @@ import { ResolvedBucketAccess } from "../s3Policy";
 import { ServiceAccountRef } from "../trustPolicy";
 import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "../types";
 import { validateBuckets } from "./buckets";
-import { combinationProblems } from "./combinations";
+import { childNameProblems, combinationProblems } from "./combinations";
 import { validateAdditionalClusters, validateWebIdentityToken } from "./clusters";
 import { validateSessionPolicies } from "./sessionPolicies";
 import { isRecord, shapeProblems } from "./shape";
@@ -169,6 +169,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
     const combinations = combinationProblems(args, { identity, strategy, roleSharing, buckets });
     problems.push(...combinations.problems);
     const disableSessionTags = combinations.disableSessionTags;
+    problems.push(...childNameProblems(args, { strategy, buckets, additionalServiceAccounts, additionalClusters }));
     for (const field of ["permissionsBoundaryArn", "roleName", "rolePath"] as const) {
         const value = args[field];
         const problem = isPlainString(value) ? resolvedValueProblem(field, value) : undefined;
