@@ -250,6 +250,11 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     });
     // The program is the user's: it must not end the runner's process (a check that exits 0 has checked nothing), and
     // what it prints is not the runner's output (`--json` stays parseable), so it goes to stderr.
+    // The SDK captures a stack trace for every promise it makes (`debuggablePromise`), which is most of an evaluation's
+    // time (4,000 resources: 15 s with V8's default depth, 4.9 s with one frame, and byte-identical renders). The
+    // runner prints an error's message, never its trace, so one frame is kept while the program runs.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 1;
     const exit = process.exit;
     const stdoutWrite = process.stdout.write;
     process.exit = ((code?: number) => {
@@ -287,6 +292,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         ]);
         return { resources: order.map((urn) => byUrn.get(urn)!), outputs: resolved };
     } finally {
+        Error.stackTraceLimit = stackTraceLimit;
         process.exit = exit;
         process.stdout.write = stdoutWrite;
         log.error = logError;

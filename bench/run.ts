@@ -12,6 +12,7 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 import { economyBenchmark } from "./economy";
+import { ownProjectBenchmark } from "./ownProject";
 import { policyPhaseBenchmark } from "./policyPhase";
 import { runnerBenchmark } from "./runner";
 import { startupBenchmark } from "./startup";
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
     startupBenchmark();
     if (process.env.BENCH_ONLY === "startup") return;
     if (process.env.BENCH_ONLY === "policy") return policyPhaseBenchmark();
+    if (process.env.BENCH_ONLY === "own") {
+        ownProjectBenchmark();
+        return;
+    }
     const rows: string[] = [];
     const perRound: string[] = [];
     const verdicts: Verdict[] = [];
@@ -163,6 +168,7 @@ async function main(): Promise<void> {
     await runnerBenchmark();
     economyBenchmark();
     policyPhaseBenchmark();
+    ownProjectBenchmark();
 }
 
 main();
