@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { chainedAwsConfig, chainedEnvironment } from "./crossAccount";
+import { additionalClusterSuffixes } from "./names";
 import { createAwsConfigMap, createServiceAccount, patchServiceAccount } from "./kubernetes";
 import { AdditionalCluster, RayS3AccessArgs, ServiceAccountMode } from "./types";
 import { ValidatedArgs } from "./validation";
@@ -60,9 +61,10 @@ export function serviceAccounts(ctx: HandOverContext, annotate: boolean): void {
 export function associations(ctx: HandOverContext): { primary: pulumi.Input<string>; externalIds: pulumi.Output<string>[] } {
     const { args, valid, name, opts } = ctx;
     // The primary cluster's associations keep their names; the others' are suffixed with the cluster.
+    const suffixes = additionalClusterSuffixes(valid.additionalClusters.map((c) => String(c.clusterName)));
     const clusters: { suffix: string; clusterName: pulumi.Input<string>; provider?: aws.Provider }[] = [
         { suffix: "", clusterName: args.clusterName! },
-        ...valid.additionalClusters.map((c: AdditionalCluster) => ({ suffix: `-${c.clusterName}`, clusterName: c.clusterName!, provider: c.provider })),
+        ...valid.additionalClusters.map((c: AdditionalCluster, i) => ({ suffix: suffixes[i], clusterName: c.clusterName!, provider: c.provider })),
     ];
     let primary: pulumi.Input<string> = "";
     const externalIds: pulumi.Output<string>[] = [];

@@ -201,3 +201,16 @@ export function kubernetesName(parts: string[]): string {
     if (joined.length <= 63) return joined;
     return `${joined.slice(0, 54).replace(/-$/, "")}-${shortHash(joined)}`;
 }
+
+/**
+ * The child-name suffix of each additional cluster: `-NAME`, and `-NAME-2`, `-NAME-3` for a name that repeats (the
+ * same cluster name in another region), so the first cluster of a name keeps the name it always had.
+ */
+export function additionalClusterSuffixes(names: readonly string[]): string[] {
+    const seen = new Map<string, number>();
+    return names.map((name) => {
+        const count = (seen.get(name) ?? 0) + 1;
+        seen.set(name, count);
+        return count === 1 ? `-${name}` : `-${name}-${count}`;
+    });
+}

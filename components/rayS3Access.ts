@@ -30,6 +30,7 @@ import {
     trustPolicyLengthProblem,
     validateArgs,
     ValidatedArgs,
+    ValidationContext,
 } from "./validation";
 
 /** The component's type token. */
@@ -598,8 +599,8 @@ function checkedPermissionsPolicy(name: string, valid: ValidatedArgs, partition:
  * decide measured against IAM's quotas. Throws RayS3AccessValidationError listing every problem. The stack
  * config's validation runs it for every tenant before a program registers its first resource.
  */
-export function checkBeforeRegistration(name: string, args: RayS3AccessArgs): void {
-    documentsFromPlainInputs(name, args, validateArgs(name, args));
+export function checkBeforeRegistration(name: string, args: RayS3AccessArgs, context: ValidationContext = {}): void {
+    documentsFromPlainInputs(name, args, validateArgs(name, args, context));
 }
 
 /** The documents that plain inputs already decide, built once, before anything is registered. */

@@ -252,6 +252,11 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
     };
 }
 
+/** The region of each of a tenant's additional clusters (undefined: the stack's), as the component's validation takes them. */
+export function clusterRegions(config: StackConfig, tenant: TenantConfig): (string | undefined)[] {
+    return (tenant.additionalClusters ?? config.additionalClusters ?? []).map((cluster) => cluster.region);
+}
+
 /**
  * A tenant's arguments as role sharing compares them: `tenantArgs`, with each additional cluster's `region` kept (the
  * same cluster name in two regions is two clusters).
@@ -371,7 +376,9 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     problems.push(...sharingProblems(config));
     config.tenants.forEach((tenant, index) => {
         try {
-            checkBeforeRegistration(tenant.namespace, tenantArgs(config, tenant, config.createOidcProvider ? CREATED_PROVIDER_STAND_IN : undefined));
+            checkBeforeRegistration(tenant.namespace, tenantArgs(config, tenant, config.createOidcProvider ? CREATED_PROVIDER_STAND_IN : undefined), {
+                clusterRegions: clusterRegions(config, tenant),
+            });
         } catch (error) {
             if (!(error instanceof RayS3AccessValidationError)) throw error;
             for (const problem of error.problems) problems.push(`tenant ${index} ("${tenant.namespace}"): ${problem}`);

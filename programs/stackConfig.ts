@@ -7,7 +7,7 @@
 import { RayS3AccessValidationError } from "../components";
 import { checkBeforeRegistration } from "../components/rayS3Access";
 import { plainArns, regionPartition } from "../components/validation";
-import { CONFIG_NAMESPACE, parseStackConfig, sharingArgs, StackConfig, StackConfigError } from "./config";
+import { clusterRegions, CONFIG_NAMESPACE, parseStackConfig, sharingArgs, StackConfig, StackConfigError } from "./config";
 import { roleGroups } from "./sharing";
 import { roleGroupArgs } from "./tenants";
 
@@ -22,7 +22,7 @@ export function validateStackConfig(stack: string, raw: Record<string, unknown>,
     const problems: string[] = [];
     for (const group of roleGroups(config)) {
         try {
-            checkBeforeRegistration(group.name, roleGroupArgs(config, group));
+            checkBeforeRegistration(group.name, roleGroupArgs(config, group), { clusterRegions: clusterRegions(config, group.tenants[0]) });
         } catch (error) {
             if (!(error instanceof RayS3AccessValidationError)) throw error;
             problems.push(...error.problems.map((p) => `${CONFIG_NAMESPACE}:roleSharing "${config.roleSharing}", shared role "${group.name}": ${p}`));

@@ -40,12 +40,31 @@ export function validateWebIdentityToken(args: RayS3AccessArgs, strategy: Identi
     return { audience, annotations };
 }
 
+/** What the caller knows of the arguments that they do not say themselves. */
+export interface ValidationContext {
+    /**
+     * The region of each additional cluster (stack config's `region`), in the order of `additionalClusters`; undefined
+     * for the stack's own. Without it, an entry's `provider` tells regions apart.
+     */
+    clusterRegions?: (string | undefined)[];
+}
+
 /**
  * The additional clusters: each one the top-level rules (an OIDC source for IRSA, a name for Pod Identity), no
  * cluster or provider twice, names given as plain values (they name the associations).
  */
-export function validateAdditionalClusters(args: RayS3AccessArgs, strategy: IdentityStrategy, problems: string[]): AdditionalCluster[] {
+export function validateAdditionalClusters(
+    args: RayS3AccessArgs,
+    strategy: IdentityStrategy,
+    problems: string[],
+    context: ValidationContext = {},
+): AdditionalCluster[] {
     const clusters = args.additionalClusters ?? [];
+    // The same name in another region is another cluster (disaster recovery): what tells clusters of one name apart is
+    // their region, the `provider` of the entry (undefined: the stack's own).
+    const regionOf = (index: number): unknown => (context.clusterRegions ? context.clusterRegions[index] : clusters[index]?.provider);
+    const regionsByName = new Map<string, unknown[]>();
+    if (typeof args.clusterName === "string") regionsByName.set(args.clusterName, [undefined]);
     const names = new Map<string, string>();
     const providers = new Map<string, string>();
     if (typeof args.clusterName === "string") names.set(args.clusterName, "clusterName");
@@ -56,9 +75,17 @@ export function validateAdditionalClusters(args: RayS3AccessArgs, strategy: Iden
         if (cluster.clusterName !== undefined) {
             const problem = resolvedValueProblem("clusterName", cluster.clusterName, `${field}.clusterName`);
             if (problem) problems.push(problem);
-            else if (names.has(cluster.clusterName)) {
-                problems.push(`${field}.clusterName "${cluster.clusterName}" repeats ${names.get(cluster.clusterName)}: list each cluster once`);
-            } else names.set(cluster.clusterName, `${field}.clusterName`);
+            else {
+                const seen = regionsByName.get(cluster.clusterName) ?? [];
+                const region = regionOf(index);
+                if (seen.includes(region)) {
+                    problems.push(
+                        `${field}.clusterName "${cluster.clusterName}" repeats ${names.get(cluster.clusterName) ?? "clusterName"} in the same region: list each cluster once (a cluster of the same name in another region needs that region's provider)`,
+                    );
+                }
+                regionsByName.set(cluster.clusterName, [...seen, region]);
+                if (!names.has(cluster.clusterName)) names.set(cluster.clusterName, `${field}.clusterName`);
+            }
         }
         if (strategy.webIdentity) {
             if (sources.length === 2) problems.push(`${field}: oidcProviderArn and oidcIssuerUrl are both given: give one`);

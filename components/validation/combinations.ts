@@ -7,7 +7,7 @@
  */
 import { IdentityStrategy } from "../identities";
 import { ResolvedBucketAccess } from "../s3Policy";
-import { kubernetesName, policyArnSuffix, refSuffix } from "../names";
+import { additionalClusterSuffixes, kubernetesName, policyArnSuffix, refSuffix } from "../names";
 import { ServiceAccountRef } from "../trustPolicy";
 import { AccessLevel, AdditionalCluster, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing } from "../types";
 
@@ -138,7 +138,10 @@ export function childNameProblems(
     if (ctx.strategy.podIdentity) {
         const clusters: [string, string][] = [
             ["clusterName", ""],
-            ...ctx.additionalClusters.map((c, i): [string, string] => [`additionalClusters[${i}] "${String(c.clusterName)}"`, `-${String(c.clusterName)}`]),
+            ...additionalClusterSuffixes(ctx.additionalClusters.map((c) => String(c.clusterName))).map((suffix, i): [string, string] => [
+                `additionalClusters[${i}] "${String(ctx.additionalClusters[i].clusterName)}"`,
+                suffix,
+            ]),
         ];
         unique(
             "Pod Identity association child name suffix",

@@ -11,7 +11,7 @@ import { ServiceAccountRef } from "../trustPolicy";
 import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "../types";
 import { validateBuckets } from "./buckets";
 import { childNameProblems, combinationProblems } from "./combinations";
-import { validateAdditionalClusters, validateWebIdentityToken } from "./clusters";
+import { validateAdditionalClusters, ValidationContext, validateWebIdentityToken } from "./clusters";
 import { validateSessionPolicies } from "./sessionPolicies";
 import { isRecord, shapeProblems } from "./shape";
 import { isPlainString, MANAGED_POLICY_ARN, oneOf, partitionProblems, RayS3AccessValidationError, resolvedValueProblem } from "./values";
@@ -79,7 +79,7 @@ export function parseServiceAccountRefs(values: readonly string[] | undefined, p
  * Validates the arguments. Values given as Outputs are checked where they are known; everything that is a
  * plain value is checked here, before any resource exists.
  */
-export function validateArgs(componentName: string, args: RayS3AccessArgs | undefined): ValidatedArgs {
+export function validateArgs(componentName: string, args: RayS3AccessArgs | undefined, context: ValidationContext = {}): ValidatedArgs {
     const problems: string[] = [];
     if (!args) {
         throw new RayS3AccessValidationError(componentName, ["no arguments: give at least namespace and buckets"]);
@@ -164,7 +164,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
                     : `Pod Identity writes no annotation; drop it`),
         );
     }
-    const additionalClusters = validateAdditionalClusters(args, strategy, problems);
+    const additionalClusters = validateAdditionalClusters(args, strategy, problems, context);
     const webIdentityToken = validateWebIdentityToken(args, strategy, problems);
     const combinations = combinationProblems(args, { identity, strategy, roleSharing, buckets });
     problems.push(...combinations.problems);
@@ -240,6 +240,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
 export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem } from "../names";
 export { DEFAULT_SERVICE_ACCOUNT_NAME } from "../constants";
 export { isDeferred } from "./shape";
+export type { ValidationContext } from "./clusters";
 export {
     DEFERRED_CHECKED_FIELDS,
     KMS_KEY_ARN,

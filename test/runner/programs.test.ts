@@ -200,6 +200,46 @@ describe("programs and examples, evaluated under the mock engine", function () {
         assert.deepEqual(await evaluatePolicies(policies, evaluated), []);
     });
 
+    it("the same cluster name in two regions (disaster recovery) is two clusters: associations in each with its region's provider; the same region twice is refused", async () => {
+        const base = {
+            "aws:region": "us-west-2",
+            "ray-s3-access:identity": "podIdentity",
+            "ray-s3-access:clusterName": "ray",
+            "ray-s3-access:tenants": [{ namespace: "a", buckets: [{ bucket: "a-data" }] }],
+        };
+        const config = stackConfig({
+            ...base,
+            "ray-s3-access:additionalClusters": [
+                { clusterName: "ray", region: "us-east-1" },
+                { clusterName: "ray", region: "eu-west-1" },
+            ],
+        });
+        const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "prod", config, program: runProgram });
+        const providers = new Map(ofType(resources, "pulumi:providers:aws").map((p) => [p.urn, p.inputs.region]));
+        const associations = ofType(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+        assert.deepEqual(
+            associations.map((a) => [a.name, a.inputs.clusterName, a.provider ? providers.get(a.provider.split("::").slice(0, -1).join("::")) : "stack"]),
+            [
+                ["a-association", "ray", "stack"],
+                ["a-association-ray", "ray", "us-east-1"],
+                ["a-association-ray-2", "ray", "eu-west-1"],
+            ],
+        );
+        const evaluated = resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: { ...r.inputs, ...r.outputs } }));
+        assert.deepEqual(await evaluatePolicies(policies, evaluated), []);
+        assert.throws(
+            () =>
+                parseStackConfig("prod", {
+                    ...Object.fromEntries(Object.entries(stackConfig(base)).filter(([k]) => k.startsWith("ray-s3-access:"))),
+                    "ray-s3-access:additionalClusters": JSON.stringify([
+                        { clusterName: "ray", region: "us-east-1" },
+                        { clusterName: "ray", region: "us-east-1" },
+                    ]),
+                }),
+            /additionalClusters\[1\]\.clusterName "ray" repeats .* in the same region: list each cluster once/,
+        );
+    });
+
     it("migration steps in stack config: annotateServiceAccount false drops the annotations; config errors name the cluster entry", async () => {
         const base = {
             "ray-s3-access:identity": "irsaAndPodIdentity",
