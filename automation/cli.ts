@@ -109,7 +109,7 @@ function accountOption<T>(y: Argv<T>, describe: string) {
         type: "number",
         requiresArg: true,
         coerce: wholeNumber("timeout", 1, " of seconds"),
-        describe: "Seconds one stack's evaluation may take before the run ends with exit 2 (default 120)",
+        describe: "Seconds one stack's evaluation (and check's policy phase) may take before the run ends with exit 2 (default 120)",
     });
 }
 
@@ -240,7 +240,7 @@ function checkCommand(context: CliContext): CommandModule<object, CommonArgs & P
                 for (const stack of rendered) assertSomethingToCheck(stack);
                 const results = [];
                 for (const stack of rendered) {
-                    results.push({ stack, violations: await checkStack(stack, pack.policies, config) });
+                    results.push({ stack, violations: await checkStack(stack, pack.policies, config, args.timeout && args.timeout * 1000) });
                 }
                 const mandatory = results.reduce((n, r) => n + r.violations.filter((v) => v.enforcementLevel === "mandatory").length, 0);
                 if (args.json) {

@@ -45,6 +45,10 @@ let abandonedEvaluations = 0;
 export function evaluationsAbandoned(): number {
     return abandonedEvaluations;
 }
+/** Says that work was left running past its deadline (the CLI then ends the process once it has reported). */
+export function markAbandoned(): void {
+    abandonedEvaluations++;
+}
 
 export interface RecordedResource {
     type: string;
@@ -230,7 +234,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-            abandonedEvaluations++;
+            markAbandoned();
             reject(
                 new DeadlineError(
                     `evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s: the program has not finished (an Output or promise that never resolves?); ` +
@@ -242,7 +246,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
         onAbort = () => {
-            abandonedEvaluations++;
+            markAbandoned();
             reject(new CancelledError(`cancelled (Ctrl-C) while evaluating stack "${options.stack}"`));
         };
         if (options.signal?.aborted) onAbort();

@@ -15,8 +15,8 @@ import { RAY_S3_ACCESS_TYPE } from "../components/constants";
 import { isServiceAccountSubject, shortHash } from "../components/names";
 import { allowStatements } from "../policies/lib/documents";
 import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
-import { evaluateProgram, RecordedResource } from "./mockEngine";
-import { UsageError } from "./errors";
+import { DEFAULT_EVALUATION_TIMEOUT_MS, evaluateProgram, markAbandoned, RecordedResource } from "./mockEngine";
+import { DeadlineError, UsageError } from "./errors";
 import { Project } from "./project";
 import { offlineConfig, StackTarget } from "./stacks";
 import { registerTypeScript } from "./typescript";
@@ -275,8 +275,32 @@ export function asPolicyResources(stack: RenderedStack): EvaluatedResource[] {
     }));
 }
 
-export async function checkStack(stack: RenderedStack, policies: Policies, config: PolicyPackConfig): Promise<Violation[]> {
-    return evaluatePolicies(policies, asPolicyResources(stack), { config });
+/**
+ * The pack's violations on one stack. A rule that never returns (an async rule of another team's pack waiting on
+ * nothing) ends the run at `timeoutMs` with exit 2 naming the stack, instead of hanging the gate.
+ */
+export async function checkStack(
+    stack: RenderedStack,
+    policies: Policies,
+    config: PolicyPackConfig,
+    timeoutMs = DEFAULT_EVALUATION_TIMEOUT_MS,
+): Promise<Violation[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+            markAbandoned();
+            reject(
+                new DeadlineError(
+                    `the policy pack's rules did not finish on stack "${stack.stack}" within ${timeoutMs / 1000} s: a rule waits on something that never resolves; fix the pack, or raise the limit with --timeout SECONDS`,
+                ),
+            );
+        }, timeoutMs);
+    });
+    try {
+        return await Promise.race([evaluatePolicies(policies, asPolicyResources(stack), { config }), deadline]);
+    } finally {
+        clearTimeout(timer);
+    }
 }
 
 /**

@@ -255,4 +255,21 @@ new aws.iam.Policy("probe", { description: typeof team.password + ":" + team.pas
         const probe = JSON.parse(stdout).stacks[0].resources.find((r: any) => r.name === "probe");
         assert.equal(probe.inputs.description, "string:offline-secret-placeholder:ml");
     });
+
+    it("a pack rule that never returns ends check at the deadline with exit 2 naming the stack", async () => {
+        const dir = project({ "Pulumi.yaml": "name: wide\nruntime: nodejs\nmain: index.js\n", "index.js": WIDE_PROGRAM }, ["dev"]);
+        const pack = project(
+            {
+                "PulumiPolicy.yaml": "runtime: nodejs\n",
+                "index.js": `const { PolicyPack } = require("@pulumi/policy");
+new PolicyPack("stuck", { policies: [{ name: "waits-forever", description: "Checks nothing, ever.", enforcementLevel: "mandatory", validateResource: () => new Promise(() => undefined) }] });
+`,
+            },
+            [],
+        );
+        const { code, stdout, stderr } = await runCli(["check", "--cwd", dir, "--policy-pack", pack, "--timeout", "1"]);
+        assert.equal(code, 2, stdout + stderr);
+        assert.match(stderr, /the policy pack's rules did not finish on stack "dev" within 1 s/);
+        assert.doesNotMatch(stdout, /check passed/);
+    });
 });
