@@ -48,6 +48,8 @@ export interface RoleDocuments {
 export interface RenderedStack {
     stack: string;
     role: StackTarget["role"];
+    /** The tenants (namespaces) the stack's config gives it: each must be served by a role the program registered. */
+    tenants: string[];
     resources: RecordedResource[];
     outputs: Record<string, unknown>;
     roles: RoleDocuments[];
@@ -238,6 +240,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
             rendered.push({
                 stack: target.stack,
                 role: target.role,
+                tenants: target.tenants,
                 resources: evaluated.resources,
                 outputs,
                 roles: roleDocuments(evaluated.resources, outputs),
@@ -251,7 +254,8 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
 
 /**
  * `check` reports only on a stack whose program registered something to check: a program that returned before
- * registering (a condition on config that skipped everything, an early return) would otherwise pass the gate vacuously.
+ * registering (a condition on config that skipped everything, an early return) would otherwise pass the gate
+ * vacuously, and so would a bundled stack whose tenants got no role.
  */
 export function assertSomethingToCheck(stack: RenderedStack): void {
     const registered = stack.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
@@ -260,10 +264,17 @@ export function assertSomethingToCheck(stack: RenderedStack): void {
             `stack "${stack.stack}": the program registered no resources, so there is nothing to check and the stack cannot pass; check that its config selects what it should create`,
         );
     }
+    const served = new Set(stack.roles.flatMap((role) => role.namespaces));
+    const unserved = stack.tenants.filter((namespace) => !served.has(namespace));
+    if (unserved.length > 0) {
+        throw new UsageError(
+            `stack "${stack.stack}": the config lists tenant(s) ${unserved.join(", ")}, but no RayS3Access role the program registered serves them, so nothing checked their access and the stack cannot pass`,
+        );
+    }
 }
 
 /** The resources as the policy server would receive them. */
-export function asPolicyResources(stack: RenderedStack): EvaluatedResource[] {
+export function asPolicyResources(stack: Pick<RenderedStack, "resources">): EvaluatedResource[] {
     return stack.resources.map((r) => ({
         type: r.type,
         name: r.name,

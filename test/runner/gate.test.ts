@@ -8,6 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn } from "child_process";
+import { assertSomethingToCheck, renderTargets } from "../../automation/offline";
+import { loadProject } from "../../automation/project";
+import { selectTargets } from "../../automation/stacks";
 import { runCli } from "../support/cli";
 import { resetMocks } from "../support/mocks";
 
@@ -271,5 +274,20 @@ new PolicyPack("stuck", { policies: [{ name: "waits-forever", description: "Chec
         assert.equal(code, 2, stdout + stderr);
         assert.match(stderr, /the policy pack's rules did not finish on stack "dev" within 1 s/);
         assert.doesNotMatch(stdout, /check passed/);
+    });
+
+    it("a bundled stack whose tenant got no role the program registered cannot pass check", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-unserved-"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.dev.yaml"),
+            "config:\n  ray-s3-access:identity: podIdentity\n  ray-s3-access:clusterName: ml\n  ray-s3-access:tenants:\n    - namespace: team-a\n      buckets: [{ bucket: ml-data }]\n",
+        );
+        const bundled = loadProject(dir);
+        const [rendered] = await renderTargets(bundled, selectTargets({ project: bundled }));
+        assert.doesNotThrow(() => assertSomethingToCheck(rendered), "every tenant served");
+        assert.throws(
+            () => assertSomethingToCheck({ ...rendered, tenants: ["team-a", "team-b"] }),
+            /stack "dev": the config lists tenant\(s\) team-b, but no RayS3Access role the program registered serves them/,
+        );
     });
 });
