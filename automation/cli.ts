@@ -16,8 +16,7 @@ import * as path from "path";
 import yargs, { Argv, CommandModule } from "yargs";
 import type { CanaryKube, CanarySdk } from "./canary";
 import type { Operation, StackDriver } from "./driver";
-import { CancelledError, isUsageError, UsageError } from "./errors";
-import { evaluationsAbandoned } from "./mockEngine";
+import { abandonedWork, CancelledError, isUsageError, UsageError } from "./errors";
 import type { Project } from "./project";
 import type { StackTarget } from "./stacks";
 import type { VerifyClients } from "./verify";
@@ -462,7 +461,7 @@ if (require.main === module) {
     process.on("SIGTERM", onSignal);
     main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal }).then((code) => {
         // A cancelled or timed-out evaluation leaves the program's work behind it: do not wait for it.
-        if (code === 130 || evaluationsAbandoned() > 0) process.exit(code);
+        if (code === 130 || abandonedWork() > 0) process.exit(code);
         process.exitCode = code;
     });
 }

@@ -53,3 +53,16 @@ export class ProgramError extends Error {
         this.name = "ProgramError";
     }
 }
+
+/** Work left running past its deadline or cancelled (a program that never resolves, a rule that never returns). */
+let abandoned = 0;
+
+/** Says that work was left running (the CLI then ends the process once it has reported). */
+export function markAbandoned(): void {
+    abandoned++;
+}
+
+/** How many times work was left running in this process. */
+export function abandonedWork(): number {
+    return abandoned;
+}

@@ -8,8 +8,8 @@
  */
 import type * as PulumiSdk from "@pulumi/pulumi";
 import * as path from "path";
-import { regionPartition } from "../components/validation/values";
-import { CancelledError, DeadlineError, ProgramError } from "./errors";
+import { regionPartition } from "../components/constants";
+import { CancelledError, DeadlineError, markAbandoned, ProgramError } from "./errors";
 
 /** The three modules of a Pulumi Node.js SDK the engine drives. */
 interface Sdk {
@@ -39,16 +39,6 @@ export const PLACEHOLDER_ACCOUNT_ID = "123456789012";
 
 /** How long one stack's evaluation may take unless the caller says (`--timeout`). */
 export const DEFAULT_EVALUATION_TIMEOUT_MS = 120_000;
-
-/** Evaluations that ran past their deadline or were cancelled, whose program may still hold the event loop. */
-let abandonedEvaluations = 0;
-export function evaluationsAbandoned(): number {
-    return abandonedEvaluations;
-}
-/** Says that work was left running past its deadline (the CLI then ends the process once it has reported). */
-export function markAbandoned(): void {
-    abandonedEvaluations++;
-}
 
 export interface RecordedResource {
     type: string;

@@ -18,3 +18,15 @@ export const IRSA_REGIONAL_STS_ANNOTATION = "eks.amazonaws.com/sts-regional-endp
 export const IRSA_TOKEN_EXPIRATION_ANNOTATION = "eks.amazonaws.com/token-expiration";
 /** The webhook's bounds for the projected token's lifetime, in seconds (kube-apiserver's minimum, EKS's maximum). */
 export const IRSA_TOKEN_EXPIRATION_RANGE = { min: 600, max: 86400 } as const;
+
+/** The partition of an AWS region (`cn-north-1` is in aws-cn, `us-gov-west-1` in aws-us-gov, ...). */
+export function regionPartition(region: string): string {
+    if (region.startsWith("cn-")) return "aws-cn";
+    if (region.startsWith("us-gov-")) return "aws-us-gov";
+    if (region.startsWith("us-isob-")) return "aws-iso-b";
+    if (region.startsWith("us-isof-") || region.startsWith("eu-isof-")) return "aws-iso-f";
+    if (region.startsWith("eu-isoe-")) return "aws-iso-e";
+    if (region.startsWith("us-iso-")) return "aws-iso";
+    if (region.startsWith("eusc-")) return "aws-eusc";
+    return "aws";
+}

@@ -238,7 +238,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
 }
 
 export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem } from "../names";
-export { DEFAULT_SERVICE_ACCOUNT_NAME } from "../constants";
+export { DEFAULT_SERVICE_ACCOUNT_NAME, regionPartition } from "../constants";
 export { isDeferred } from "./shape";
 export type { ValidationContext } from "./clusters";
 export {
@@ -249,7 +249,6 @@ export {
     RayS3AccessValidationError,
     resolvedValueProblem,
     plainArns,
-    regionPartition,
     trustPolicyLengthProblem,
 } from "./values";
 export { ACCESS_POINT_SCOPE_PREFIX_BYTES, accessPointScopePrefixes } from "./buckets";

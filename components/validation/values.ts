@@ -133,18 +133,6 @@ export function plainArns(args: RayS3AccessArgs): [string, string][] {
     return arns.filter((entry): entry is [string, string] => typeof entry[1] === "string" && entry[1].startsWith("arn:"));
 }
 
-/** The partition of an AWS region (`cn-north-1` is in aws-cn, `us-gov-west-1` in aws-us-gov, ...). */
-export function regionPartition(region: string): string {
-    if (region.startsWith("cn-")) return "aws-cn";
-    if (region.startsWith("us-gov-")) return "aws-us-gov";
-    if (region.startsWith("us-isob-")) return "aws-iso-b";
-    if (region.startsWith("us-isof-") || region.startsWith("eu-isof-")) return "aws-iso-f";
-    if (region.startsWith("eu-isoe-")) return "aws-iso-e";
-    if (region.startsWith("us-iso-")) return "aws-iso";
-    if (region.startsWith("eusc-")) return "aws-eusc";
-    return "aws";
-}
-
 /** The problem with a trust policy that is longer than the quota, or undefined. */
 export function trustPolicyLengthProblem(length: number, max: number, identity: IdentityType, subjects: number): string | undefined {
     if (length <= max) {

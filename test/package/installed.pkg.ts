@@ -18,9 +18,10 @@ import * as path from "path";
 import { analyze, analyzerPb, listedPolicies, startPack } from "../support/packServer";
 
 const ROOT = path.join(__dirname, "..", "..");
-// 768 kB since validation became a folder (its sources ship for the multi-language plugin, and its modules' declarations
-// export what one file kept private); trimming the shipped declarations back under 700 kB is open work.
-const MAX_UNPACKED_BYTES = 780 * 1024;
+// 793 kB since validation became a folder with the combination and platform rules (the component's TypeScript sources
+// ship for the multi-language plugin, so each rule ships twice: source and compiled). The 700 kB goal is not met; the
+// way back is shipping the plugin's sources without comments (about 60 kB), open work.
+const MAX_UNPACKED_BYTES = 800 * 1024;
 
 interface Run {
     status: number;
@@ -106,7 +107,7 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         if (work) fs.rmSync(work, { recursive: true, force: true });
     });
 
-    it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 780 kB", () => {
+    it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 800 kB", () => {
         const files = packed.files.map((f) => f.path);
         assert.ok(packed.unpackedSize <= MAX_UNPACKED_BYTES, `unpacked ${packed.unpackedSize} bytes > ${MAX_UNPACKED_BYTES}`);
         for (const required of [
