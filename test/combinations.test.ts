@@ -31,6 +31,10 @@ interface Tenant {
     additionalClusters?: Cluster[];
     audience?: string;
     buckets: Entry[];
+    /** Role options a shared role cannot give one tenant alone. */
+    additionalPolicyArn?: string;
+    roleName?: boolean;
+    mountpointVolumes?: boolean;
 }
 interface Stack {
     mode: "perTenant" | "packed" | "abac" | "sessionPolicy";
@@ -57,6 +61,11 @@ const tenantOptions = fc.record({
     additionalClusters: fc.option(fc.subarray([...CLUSTERS], { minLength: 1 }), { nil: undefined }),
     audience: fc.option(fc.constantFrom("sts.amazonaws.com", "ray-jobs"), { nil: undefined }),
     buckets: fc.array(entry, { minLength: 1, maxLength: 2 }),
+    additionalPolicyArn: fc.option(fc.constantFrom(`arn:aws:iam::${ACCOUNT}:policy/cloudwatch-metrics`, "arn:aws:iam::aws:policy/ReadOnlyAccess"), {
+        nil: undefined,
+    }),
+    roleName: fc.option(fc.constant(true), { nil: undefined, freq: 4 }),
+    mountpointVolumes: fc.option(fc.constant(true), { nil: undefined, freq: 4 }),
 });
 
 const stack: fc.Arbitrary<Stack> = fc
@@ -66,16 +75,30 @@ const stack: fc.Arbitrary<Stack> = fc
         // Alike: every tenant gets the first one's options, or only its buckets (the shared modes then accept the stack
         // more often, and clusters and tokens are what differs).
         alike: fc.constantFrom("no", "all", "buckets"),
+        // Mostly without the options a shared role refuses (roleName, mountpointVolumes, directory buckets under abac),
+        // so that the shared modes are accepted often enough to be questioned; sometimes with them, to be refused.
+        plain: fc.boolean(),
         tenants: fc.array(tenantOptions, { minLength: 2, maxLength: 3 }),
     })
-    .map(({ mode, irsaForPerTenant, alike, tenants }) => {
+    .map(({ mode, irsaForPerTenant, alike, plain, tenants }) => {
         const irsa = mode === "packed" || (mode === "perTenant" && irsaForPerTenant);
+        const shared = mode !== "perTenant";
+        const trimmed = tenants.map((t) =>
+            shared && plain
+                ? {
+                      ...t,
+                      roleName: undefined,
+                      mountpointVolumes: undefined,
+                      buckets: mode === "abac" ? t.buckets.map((e) => (e.bucket === DIRECTORY ? { ...e, bucket: "shared-data" } : e)) : t.buckets,
+                  }
+                : t,
+        );
         return {
             mode,
             irsa,
-            tenants: tenants.map((t, i) => ({
-                ...(alike === "all" ? tenants[0] : t),
-                ...(alike === "buckets" ? { buckets: tenants[0].buckets } : {}),
+            tenants: trimmed.map((t, i) => ({
+                ...(alike === "all" ? trimmed[0] : t),
+                ...(alike === "buckets" ? { buckets: trimmed[0].buckets } : {}),
                 namespace: `team-${i}`,
             })),
         };
@@ -95,6 +118,9 @@ function configOf(s: Stack): Record<string, string> {
               }
             : {}),
         ...(s.irsa && t.audience ? { webIdentityToken: { audience: t.audience } } : {}),
+        ...(t.additionalPolicyArn ? { additionalPolicyArns: [t.additionalPolicyArn] } : {}),
+        ...(t.roleName ? { roleName: `role-${t.namespace}` } : {}),
+        ...(t.mountpointVolumes ? { mountpointVolumes: true } : {}),
     }));
     const values: Record<string, unknown> = {
         identity: s.irsa ? "irsa" : "podIdentity",
@@ -129,6 +155,9 @@ interface Role {
     trust: string;
     policy: string;
     associations: RecordedResource[];
+    name?: string;
+    /** The additional policies attached to it. */
+    attached: string[];
 }
 
 function rolesOf(resources: RecordedResource[]): Role[] {
@@ -138,6 +167,10 @@ function rolesOf(resources: RecordedResource[]): Role[] {
             trust: role.inputs.assumeRolePolicy,
             policy: resources.find((r) => r.type === "aws:iam/policy:Policy" && r.parent === role.parent)!.inputs.policy,
             associations: resources.filter((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && r.parent === role.parent),
+            name: role.inputs.name,
+            attached: resources
+                .filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.parent === role.parent && r.name.includes("-extra-"))
+                .map((r) => r.inputs.policyArn),
         }));
 }
 
@@ -192,29 +225,47 @@ describe("feature combinations never widen access (property, with the evaluator)
     it("no tenant is trusted from, associated in, or granted anything it did not list", async () => {
         let accepted = 0;
         let refused = 0;
+        const acceptedByMode: Record<string, number> = { perTenant: 0, packed: 0, abac: 0, sessionPolicy: 0 };
         await fc.assert(
             fc.asyncProperty(stack, async (s) => {
                 const config = configOf(s);
                 const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("ray-s3-access:")));
                 try {
-                    validateStackConfig("dev", raw);
+                    validateStackConfig("dev", raw, config["aws:region"]);
                 } catch (error) {
                     if (!(error instanceof StackConfigError)) throw error;
                     refused++;
                     return;
                 }
                 accepted++;
+                acceptedByMode[s.mode]++;
                 resetMocks();
                 const { resources } = await evaluateProgram({ project: "ray-s3-access", stack: "dev", config, program: runProgram, accountId: ACCOUNT });
                 const roles = rolesOf(resources);
                 for (const t of s.tenants) {
                     const sessions = sessionsOf(s, t, roles);
                     assert.ok(sessions.length > 0, `${t.namespace} gets a role`);
+                    // Mountpoint volumes in the tenant's namespace mount only what it listed, and it gets them when it asked.
+                    const volumes = resources.filter(
+                        (r) => r.type === "kubernetes:core/v1:PersistentVolume" && r.inputs.spec?.claimRef?.namespace === t.namespace,
+                    );
+                    for (const volume of volumes) {
+                        const bucket = volume.inputs.spec.csi.volumeAttributes.bucketName;
+                        assert.ok(
+                            t.buckets.some((e) => e.bucket === bucket),
+                            `${t.namespace} gets a volume of ${bucket}, which it never listed`,
+                        );
+                    }
+                    if (t.mountpointVolumes) assert.ok(volumes.length >= new Set(t.buckets.map((e) => e.bucket)).size, `${t.namespace} gets its volumes`);
                     for (const session of sessions) {
                         assert.ok(
                             listedClusters(t).has(session.cluster),
                             `${t.namespace} reaches a role from cluster ${session.cluster}, which it never listed`,
                         );
+                        for (const arn of session.role.attached) {
+                            assert.equal(arn, t.additionalPolicyArn, `${t.namespace} reaches a role with ${arn} attached, which it never listed`);
+                        }
+                        if (t.roleName) assert.equal(session.role.name, `role-${t.namespace}`, `${t.namespace} gets a role named for another tenant`);
                         for (const u of s.tenants) {
                             for (const e of u.buckets) {
                                 if (e.bucket === DIRECTORY) {
@@ -243,10 +294,12 @@ describe("feature combinations never widen access (property, with the evaluator)
                     }
                 }
             }),
-            { numRuns: 100, seed: 20261206 },
+            { numRuns: 150, seed: 20261206 },
         );
         // The property is not vacuous: both outcomes occur.
         assert.ok(accepted >= 30, `${accepted} accepted`);
         assert.ok(refused >= 5, `${refused} refused`);
+        for (const [mode, count] of Object.entries(acceptedByMode))
+            assert.ok(count >= 3, `${count} ${mode} stacks accepted: ${JSON.stringify(acceptedByMode)}`);
     });
 });
