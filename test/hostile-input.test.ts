@@ -168,6 +168,17 @@ describe("hostile stack config", () => {
         assert.match(message, /ray-s3-access:tenant and ray-s3-access:tenants are both set/);
     });
 
+    it("valid input stays valid: a cluster named with quoted digits stays that string, a number keeps being a number", () => {
+        const parsed = parseStackConfig("dev", {
+            identity: "podIdentity",
+            clusterName: "0123",
+            trustPolicyMaxLength: "4096",
+            tenants: tenants([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]),
+        });
+        assert.equal(parsed.clusterName, "0123");
+        assert.equal(parsed.trustPolicyMaxLength, 4096);
+    });
+
     it("two tenants whose PersistentVolumes or access points would share a name are refused, naming both", () => {
         const volumes = configProblems({
             oidcProviderArn: PROVIDER_ARN,
