@@ -66,3 +66,18 @@ export function markAbandoned(): void {
 export function abandonedWork(): number {
     return abandoned;
 }
+
+/**
+ * A deadline: `expired` rejects with a DeadlineError carrying `message` once `ms` have passed (and marks the work left
+ * running as abandoned); `stop()` ends it when the work finished in time.
+ */
+export function startDeadline(ms: number, message: string): { expired: Promise<never>; stop(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+            markAbandoned();
+            reject(new DeadlineError(message));
+        }, ms);
+    });
+    return { expired, stop: () => clearTimeout(timer) };
+}

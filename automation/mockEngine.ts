@@ -9,7 +9,7 @@
 import type * as PulumiSdk from "@pulumi/pulumi";
 import * as path from "path";
 import { regionPartition } from "../components/constants";
-import { CancelledError, DeadlineError, markAbandoned, ProgramError } from "./errors";
+import { CancelledError, markAbandoned, ProgramError, startDeadline } from "./errors";
 
 /** The three modules of a Pulumi Node.js SDK the engine drives. */
 interface Sdk {
@@ -221,18 +221,11 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     const onRejection = (reason: unknown) => fail(reason);
     process.on("unhandledRejection", onRejection);
     const timeoutMs = options.timeoutMs ?? DEFAULT_EVALUATION_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-            markAbandoned();
-            reject(
-                new DeadlineError(
-                    `evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s: the program has not finished (an Output or promise that never resolves?); ` +
-                        `if it is only slow, raise the limit with --timeout SECONDS`,
-                ),
-            );
-        }, timeoutMs);
-    });
+    const deadline = startDeadline(
+        timeoutMs,
+        `evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s: the program has not finished (an Output or promise that never resolves?); ` +
+            `if it is only slow, raise the limit with --timeout SECONDS`,
+    );
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
         onAbort = () => {
@@ -281,7 +274,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
                 return value;
             })(),
             failed,
-            timedOut,
+            deadline.expired,
             aborted,
         ]);
         return { resources: order.map((urn) => byUrn.get(urn)!), outputs: resolved };
@@ -290,7 +283,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         process.exit = exit;
         process.stdout.write = stdoutWrite;
         log.error = logError;
-        clearTimeout(timer);
+        deadline.stop();
         process.removeListener("unhandledRejection", onRejection);
         if (onAbort) options.signal?.removeEventListener("abort", onAbort);
     }

@@ -16,7 +16,7 @@ import { isServiceAccountSubject, shortHash } from "../components/names";
 import { allowStatements } from "../policies/lib/documents";
 import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
 import { DEFAULT_EVALUATION_TIMEOUT_MS, evaluateProgram, RecordedResource } from "./mockEngine";
-import { DeadlineError, markAbandoned, UsageError } from "./errors";
+import { startDeadline, UsageError } from "./errors";
 import { Project } from "./project";
 import { offlineConfig, StackTarget } from "./stacks";
 import { registerTypeScript } from "./typescript";
@@ -296,21 +296,14 @@ export async function checkStack(
     config: PolicyPackConfig,
     timeoutMs = DEFAULT_EVALUATION_TIMEOUT_MS,
 ): Promise<Violation[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-            markAbandoned();
-            reject(
-                new DeadlineError(
-                    `the policy pack's rules did not finish on stack "${stack.stack}" within ${timeoutMs / 1000} s: a rule waits on something that never resolves; fix the pack, or raise the limit with --timeout SECONDS`,
-                ),
-            );
-        }, timeoutMs);
-    });
+    const deadline = startDeadline(
+        timeoutMs,
+        `the policy pack's rules did not finish on stack "${stack.stack}" within ${timeoutMs / 1000} s: a rule waits on something that never resolves; fix the pack, or raise the limit with --timeout SECONDS`,
+    );
     try {
-        return await Promise.race([evaluatePolicies(policies, asPolicyResources(stack), { config }), deadline]);
+        return await Promise.race([evaluatePolicies(policies, asPolicyResources(stack), { config }), deadline.expired]);
     } finally {
-        clearTimeout(timer);
+        deadline.stop();
     }
 }
 
