@@ -218,18 +218,58 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
     };
 }
 
-function checkCommand(context: CliContext): CommandModule<object, CommonArgs & PolicyArgs & { "account-id"?: string; timeout?: number }> {
+/** `--stack-tag KEY=VALUE` (repeatable) as a map; the key is everything before the first `=`. */
+function stackTags(values: unknown): Record<string, string> {
+    const tags: Record<string, string> = {};
+    for (const value of [values ?? []].flat().map(String)) {
+        const at = value.indexOf("=");
+        if (at <= 0) throw new UsageError(`--stack-tag "${value}" must be KEY=VALUE, e.g. --stack-tag environment=prod`);
+        tags[value.slice(0, at)] = value.slice(at + 1);
+    }
+    return tags;
+}
+
+type CheckArgs = CommonArgs &
+    PolicyArgs & { "account-id"?: string; timeout?: number; sarif?: string; "code-quality"?: string; "stack-tag": Record<string, string> };
+
+/** Writes a report whole or not at all: a CI step that uploads it never sees half a file. */
+async function writeReport(file: string, value: unknown): Promise<void> {
+    const fs = await import("fs");
+    const target = path.resolve(file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(`${target}.tmp-${process.pid}`, `${JSON.stringify(value, null, 2)}\n`);
+    fs.renameSync(`${target}.tmp-${process.pid}`, target);
+}
+
+function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
     return {
         command: "check",
         describe: "Run the policy pack on what each stack would create, offline; exit 1 on a mandatory violation",
-        builder: (y) => accountOption(policyOptions(commonOptions(y)), "AWS account id for the offline evaluation") as any,
+        builder: (y) =>
+            accountOption(policyOptions(commonOptions(y)), "AWS account id for the offline evaluation")
+                .option("sarif", { type: "string", requiresArg: true, describe: "Also write the violations as SARIF 2.1.0 to this file (code scanning)" })
+                .option("code-quality", {
+                    type: "string",
+                    requiresArg: true,
+                    describe: "Also write the violations as a GitLab code quality report to this file",
+                })
+                .option("stack-tag", {
+                    type: "string",
+                    array: true,
+                    requiresArg: true,
+                    coerce: stackTags,
+                    default: [],
+                    describe: "A stack tag the backend would give the policies (KEY=VALUE, repeatable; environment=prod makes a stack production)",
+                }) as any,
         handler: (args) =>
             guarded(context, async () => {
                 const { assertSomethingToCheck, checkStack, renderTargets } = await import("./offline");
                 const { loadPolicyConfig, loadPolicyPack } = await import("./policyPacks");
+                const { codeQualityReport, oneLine, productionJudgement, sarifLog, workflowCommand } = await import("./report");
                 // Paths given on the command line are relative to where the command runs, as in the Pulumi CLI.
                 const pack = loadPolicyPack(process.cwd(), args["policy-pack"]);
-                const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"]);
+                const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"], pack.policies);
+                const tags = args["stack-tag"] ?? {};
                 const { project, targets } = await targetsFor(args, context);
                 const rendered = await renderTargets(project, targets, {
                     accountId: args["account-id"],
@@ -239,21 +279,47 @@ function checkCommand(context: CliContext): CommandModule<object, CommonArgs & P
                 for (const stack of rendered) assertSomethingToCheck(stack);
                 const results = [];
                 for (const stack of rendered) {
-                    results.push({ stack, violations: await checkStack(stack, pack.policies, config, args.timeout && args.timeout * 1000) });
+                    const violations = await checkStack(stack, pack.policies, config, args.timeout && args.timeout * 1000, tags);
+                    results.push({ stack, violations, production: productionJudgement(stack.stack, tags, pack.policies, config) });
                 }
                 const mandatory = results.reduce((n, r) => n + r.violations.filter((v) => v.enforcementLevel === "mandatory").length, 0);
+                const count = results.reduce((n, r) => n + r.violations.length, 0);
+                if (args.sarif) {
+                    const { packageVersion } = await import("./project");
+                    await writeReport(args.sarif, sarifLog(pack, results, config, process.cwd(), { name: "ray-s3-access", version: packageVersion() }));
+                    context.stderr.write(`wrote SARIF 2.1.0 (${count} result(s)) to ${args.sarif}\n`);
+                }
+                if (args["code-quality"]) {
+                    await writeReport(args["code-quality"], codeQualityReport(results, process.cwd()));
+                    context.stderr.write(`wrote a code quality report (${count} result(s)) to ${args["code-quality"]}\n`);
+                }
+                // Under GitHub Actions every violation is also a workflow command, so it shows on the run and the pull request.
+                const github = process.env.GITHUB_ACTIONS === "true";
                 if (args.json) {
-                    const stacks = results.map(({ stack, violations }) => ({
+                    const stacks = results.map(({ stack, violations, production }) => ({
                         stack: stack.stack,
+                        production,
                         resources: stack.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
                         violations,
                     }));
                     print(context.stdout, JSON.stringify({ stacks }, null, 2));
+                    // A failing CI step shows why on its log, while stdout stays JSON.
+                    for (const { violations } of results) {
+                        for (const v of violations) {
+                            if (github) print(context.stderr, workflowCommand(v));
+                            else if (v.enforcementLevel === "mandatory") print(context.stderr, oneLine(v));
+                        }
+                    }
                 } else {
-                    for (const { stack, violations } of results) {
-                        print(context.stdout, `stack ${stack.stack}: ${stack.resources.length} resources, ${violations.length} violation(s)`);
+                    for (const { stack, violations, production } of results) {
+                        print(
+                            context.stdout,
+                            `stack ${stack.stack}: ${stack.resources.length} resources, ${violations.length} violation(s); ` +
+                                `${production.production ? "production" : "not production"} (${production.reason})`,
+                        );
                         for (const v of violations) print(context.stdout, `  [${v.enforcementLevel}] ${v.policy}: ${v.message}\n    ${v.urn}`);
                     }
+                    if (github) for (const { violations } of results) for (const v of violations) print(context.stdout, workflowCommand(v));
                     print(context.stdout, mandatory === 0 ? "check passed: no mandatory violation" : `check failed: ${mandatory} mandatory violation(s)`);
                 }
                 return mandatory === 0 ? 0 : 1;
@@ -285,8 +351,12 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                 }
                 const { exitCodeOf, runOperation, summaryJson, summaryTable } = await import("./orchestrate");
                 const { progressFor } = await import("./progress");
-                const { policyPackDir } = await import("./policyPacks");
+                const { loadPolicyConfig, loadPolicyPack, policyPackDir } = await import("./policyPacks");
                 const cwd = process.cwd();
+                if (args["policy-pack-config"] !== undefined && (operation === "preview" || operation === "up")) {
+                    // The CLI would run the pack with a config it half-checks: refuse it here, as check does.
+                    loadPolicyConfig(cwd, args["policy-pack-config"], loadPolicyPack(cwd, args["policy-pack"]).policies);
+                }
                 const { project, targets } = await targetsFor(args, context);
                 const driver = await driverFor(context, project);
                 await driver.prepare(operation, targets);

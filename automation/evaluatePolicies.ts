@@ -39,10 +39,10 @@ class NotApplicable extends Error {}
 /** The resource options the engine reports for a resource declared without any. */
 const DEFAULT_OPTIONS = { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], replaceOnChanges: [] } as any;
 
+/** The policy's own entry, then `all` (every policy's level, as the Pulumi CLI reads it), then the pack's level. */
 function levelOf(policy: { name: string; enforcementLevel?: EnforcementLevel }, config: PolicyPackConfig): EnforcementLevel {
-    const entry = config[policy.name];
-    if (typeof entry === "string") return entry;
-    return entry?.enforcementLevel ?? policy.enforcementLevel ?? "advisory";
+    const levelIn = (entry: PolicyPackConfig[string] | undefined) => (typeof entry === "string" ? entry : entry?.enforcementLevel);
+    return levelIn(config[policy.name]) ?? levelIn(config.all) ?? policy.enforcementLevel ?? "advisory";
 }
 
 function configFor(name: string, config: PolicyPackConfig): object {

@@ -50,6 +50,8 @@ export interface RenderedStack {
     role: StackTarget["role"];
     /** The tenants (namespaces) the stack's config gives it: each must be served by a role the program registered. */
     tenants: string[];
+    /** The stack file the stack's config comes from (its environment's, for a tenant stack), when there is one. */
+    stackFile?: string;
     resources: RecordedResource[];
     outputs: Record<string, unknown>;
     roles: RoleDocuments[];
@@ -241,6 +243,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 stack: target.stack,
                 role: target.role,
                 tenants: target.tenants,
+                stackFile: ["yaml", "yml"].map((ext) => path.join(project.stackConfigDir, `Pulumi.${target.environment}.${ext}`)).find((f) => fs.existsSync(f)),
                 resources: evaluated.resources,
                 outputs,
                 roles: roleDocuments(evaluated.resources, outputs),
@@ -295,13 +298,14 @@ export async function checkStack(
     policies: Policies,
     config: PolicyPackConfig,
     timeoutMs = DEFAULT_EVALUATION_TIMEOUT_MS,
+    stackTags: Record<string, string> = {},
 ): Promise<Violation[]> {
     const deadline = startDeadline(
         timeoutMs,
         `the policy pack's rules did not finish on stack "${stack.stack}" within ${timeoutMs / 1000} s: a rule waits on something that never resolves; fix the pack, or raise the limit with --timeout SECONDS`,
     );
     try {
-        return await Promise.race([evaluatePolicies(policies, asPolicyResources(stack), { config }), deadline.expired]);
+        return await Promise.race([evaluatePolicies(policies, asPolicyResources(stack), { config, stackTags }), deadline.expired]);
     } finally {
         deadline.stop();
     }

@@ -9,6 +9,7 @@ import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "./errors";
+import { assertPolicyConfig } from "./policyConfig";
 import { packageRoot, samePath } from "./project";
 import { registerTypeScript } from "./typescript";
 
@@ -69,7 +70,8 @@ export function loadPolicyPack(cwd: string, dir: string | undefined): LoadedPoli
     return { ...captured, dir: packDir };
 }
 
-export function loadPolicyConfig(cwd: string, file: string | undefined): PolicyPackConfig {
+/** Reads `--policy-pack-config` and checks it against the pack's policies (exit 2 on any problem). */
+export function loadPolicyConfig(cwd: string, file: string | undefined, policies: Policies): PolicyPackConfig {
     if (!file) return {};
     const resolved = path.resolve(cwd, file);
     let text: string;
@@ -79,14 +81,13 @@ export function loadPolicyConfig(cwd: string, file: string | undefined): PolicyP
     } catch (error) {
         throw new UsageError(`--policy-pack-config ${file}: cannot read ${resolved} (${(error as Error).message})`);
     }
+    // The Pulumi CLI reads an empty file as no config.
+    if (text.trim() === "") return {};
     let config: unknown;
     try {
         config = JSON.parse(text);
     } catch (error) {
         throw new UsageError(`--policy-pack-config ${file}: not valid JSON (${(error as Error).message})`);
     }
-    if (!config || typeof config !== "object" || Array.isArray(config)) {
-        throw new UsageError(`--policy-pack-config ${file}: must be a JSON object keyed by policy name`);
-    }
-    return config as PolicyPackConfig;
+    return assertPolicyConfig(policies, config, file);
 }

@@ -44,6 +44,11 @@ export function packageRoot(): string {
     throw new Error(`cannot find the ${BUNDLED_PROJECT} package root above ${__dirname}`);
 }
 
+/** This package's version, from its package.json. */
+export function packageVersion(): string {
+    return String(JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")).version);
+}
+
 /**
  * The bundled program's directory: compiled JavaScript when the runner runs compiled (the installed package),
  * the TypeScript source when it runs from source (tests).

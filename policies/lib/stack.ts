@@ -17,31 +17,38 @@ export function globMatches(pattern: string, value: string): boolean {
 }
 
 /**
- * A stack is production when its name has a `prod` or `production` token (tokens are separated by `-`, `_`
- * and `.`, so `product-x` is not production), its `environment` stack tag is `prod` or `production`, or
- * a configured pattern matches its name.
+ * Why a stack is production, or undefined when it is not: a `prod` or `production` token in its name (tokens are
+ * separated by `-`, `_` and `.`, so `product-x` is not production), its `environment` stack tag being `prod` or
+ * `production`, or a configured pattern matching its name.
  */
+export function productionReason(
+    stack: string | undefined,
+    stackTags: ReadonlyMap<string, string> | undefined,
+    extraPatterns: readonly string[] = [],
+): string | undefined {
+    const environment = stackTags?.get("environment")?.trim().toLowerCase();
+    if (environment !== undefined && PRODUCTION_TOKENS.has(environment)) {
+        return `stack tag environment=${stackTags!.get("environment")}`;
+    }
+    if (stack === undefined) {
+        return undefined;
+    }
+    // Per-tenant stacks are named ENV.NAMESPACE: the environment is the part before the first dot, but a
+    // token anywhere counts, as the contract says.
+    const token = stack
+        .toLowerCase()
+        .split(/[-_.]/)
+        .find((t) => PRODUCTION_TOKENS.has(t));
+    if (token !== undefined) return `name token "${token}"`;
+    const pattern = extraPatterns.find((p) => globMatches(p, stack));
+    return pattern === undefined ? undefined : `productionStacks pattern "${pattern}"`;
+}
+
+/** Is the stack production (see productionReason)? */
 export function isProductionStack(
     stack: string | undefined,
     stackTags: ReadonlyMap<string, string> | undefined,
     extraPatterns: readonly string[] = [],
 ): boolean {
-    const environment = stackTags?.get("environment")?.trim().toLowerCase();
-    if (environment !== undefined && PRODUCTION_TOKENS.has(environment)) {
-        return true;
-    }
-    if (stack === undefined) {
-        return false;
-    }
-    // Per-tenant stacks are named ENV.NAMESPACE: the environment is the part before the first dot, but a
-    // token anywhere counts, as the contract says.
-    if (
-        stack
-            .toLowerCase()
-            .split(/[-_.]/)
-            .some((token) => PRODUCTION_TOKENS.has(token))
-    ) {
-        return true;
-    }
-    return extraPatterns.some((pattern) => globMatches(pattern, stack));
+    return productionReason(stack, stackTags, extraPatterns) !== undefined;
 }
