@@ -21,6 +21,8 @@ export interface NormalizedStatement {
     raw: Record<string, unknown>;
 }
 
+import { parseOperator } from "./operators";
+
 /** Where a document is used: identity and resource policies need `Resource`, trust policies have none. */
 export type DocumentKind = "identity" | "resource" | "trust";
 
@@ -66,8 +68,11 @@ function statementProblems(statement: Record<string, unknown>, kind: DocumentKin
     const problems: string[] = [];
     const effect = statement.Effect;
     if (effect === undefined) problems.push("has no Effect");
-    else if (typeof effect !== "string" || !["allow", "deny"].includes(effect.toLowerCase()))
-        problems.push(`has Effect ${JSON.stringify(effect)}, not "Allow" or "Deny"`);
+    else if (effect !== "Allow" && effect !== "Deny")
+        problems.push(
+            `has Effect ${JSON.stringify(effect)}, not "Allow" or "Deny"` +
+                (typeof effect === "string" && ["allow", "deny"].includes(effect.toLowerCase()) ? " (IAM compares Effect with case)" : ""),
+        );
     if (statement.Action !== undefined && statement.NotAction !== undefined) problems.push("has both Action and NotAction");
     if (statement.Action === undefined && statement.NotAction === undefined) problems.push("has neither Action nor NotAction");
     if (statement.Resource !== undefined && statement.NotResource !== undefined) problems.push("has both Resource and NotResource");
@@ -80,6 +85,18 @@ function statementProblems(statement: Record<string, unknown>, kind: DocumentKin
     if ((kind === "resource" || kind === "trust") && !principal) problems.push("has no Principal");
     if (kind === "trust" && (statement.Resource !== undefined || statement.NotResource !== undefined))
         problems.push("has a Resource, which trust policies may not have");
+    if (kind !== undefined && kind !== "trust") {
+        const notArns = asList(statement.Resource ?? statement.NotResource).filter((r) => r !== "*" && !/^arn:[^:]*:[^:]*:[^:]*:[^:]*:./.test(r));
+        if (notArns.length > 0) problems.push(`has ${statement.Resource !== undefined ? "Resource" : "NotResource"} ${JSON.stringify(notArns)}, neither an ARN nor "*"`);
+    }
+    const condition = statement.Condition;
+    if (condition !== undefined) {
+        if (!condition || typeof condition !== "object" || Array.isArray(condition)) problems.push(`has Condition ${JSON.stringify(condition)}, not an object`);
+        else {
+            const unknown = Object.keys(condition).filter((operator) => parseOperator(operator) === undefined);
+            if (unknown.length > 0) problems.push(`has condition operator${unknown.length > 1 ? "s" : ""} ${unknown.map((o) => JSON.stringify(o)).join(", ")} that IAM does not know`);
+        }
+    }
     return problems;
 }
 

@@ -178,3 +178,35 @@ export async function resourcePolicyAllows(
 ): Promise<boolean> {
     return allowed([], parse(resourcePolicy), action, resource, context, principal, ACCOUNT);
 }
+
+/** One request as the pack's evaluation core takes it, for the independent evaluator. */
+export interface OracleRequest {
+    action: string;
+    resource?: string;
+    principal?: { kind: "AWS" | "Service" | "Federated"; value: string };
+    context: Record<string, string | readonly string[]>;
+}
+
+/**
+ * What the independent evaluator decides for one document on its own (an identity policy, or a resource or trust
+ * policy), before the other policy types: `Allow`, `ExplicitDeny` or `ImplicitDeny`. A resource policy that allows
+ * (or denies) the caller's account counts as allowing (denying) the caller.
+ */
+export function oracleDecision(document: object, kind: "identity" | "resource" | "trust", request: OracleRequest): "Allow" | "ExplicitDeny" | "ImplicitDeny" {
+    const resource = request.resource ?? `arn:aws:iam::${ACCOUNT}:role/ray-s3`;
+    const principal = request.principal?.value ?? `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/session`;
+    const awsRequest = new AwsRequestImpl(
+        principal,
+        { resource, accountId: resource.split(":")[4] || ACCOUNT },
+        request.action,
+        new RequestContextImpl(Object.fromEntries(Object.entries(request.context).map(([k, v]) => [k, typeof v === "string" ? v : [...v]]))),
+    );
+    const parameters = { simulationMode: "Strict", discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]) };
+    const result: string =
+        kind === "identity"
+            ? core.analyzeIdentityPolicies([loadPolicy(document, { name: "p" })], awsRequest, parameters, "identity").result
+            : core.analyzeResourcePolicy(loadPolicy(document, { name: "r" }), awsRequest, false, parameters).result;
+    if (result === "Allowed" || result === "AllowedForAccount") return "Allow";
+    if (result === "ExplicitlyDenied" || result === "DeniedForAccount") return "ExplicitDeny";
+    return "ImplicitDeny";
+}
