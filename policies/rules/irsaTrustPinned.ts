@@ -1,6 +1,7 @@
 import { isServiceAccountSubject } from "../../components/names";
-import { wildcardMatches } from "../lib/actions";
+import { statementAllows } from "../lib/actions";
 import { allowStatements, NormalizedStatement, principalValues } from "../lib/documents";
+import { oidcIssuer, OUTSIDER_AUDIENCE, OUTSIDER_SUBJECT_EKS, webIdentityAnswers } from "../lib/trust";
 import { trustDocument } from "../lib/resources";
 import { Finding, gradedResourceRule, Level, productionLevel, RuleContext } from "../lib/rule";
 
@@ -24,6 +25,8 @@ interface OidcProfile {
      */
     wildcard(value: string): { admits: string; level: "production" | "advisory" } | undefined;
 }
+
+const STS_AUDIENCE = "sts.amazonaws.com";
 
 /** `*`, `?` only: admits every subject. */
 const onlyWildcards = (value: string) => /^[*?]+$/.test(value);
@@ -79,120 +82,184 @@ const ANY_PROVIDER: OidcProfile = {
 };
 
 const PROFILES = [EKS, GITHUB, GITLAB, ANY_PROVIDER];
-const OIDC_PROVIDER = /:oidc-provider\/(.+)$/i;
 /** `ISSUER:sub` / `:aud` / `:amr`: condition keys of some OIDC provider (issuers have a dot; `aws:`, `sts:` do not). */
 const PROVIDER_KEY = /^([^:]*\.[^:]*):(sub|aud|amr)$/i;
 
-function judgeStatement(statement: NormalizedStatement, provider: string, issuer: string, at: string, context: RuleContext): Finding[] {
+/** The web-identity providers IAM has built in, and the claim that names the application a token is for. */
+const BUILT_IN: Record<string, { label: string; subjectKey: string; audienceKey: string; app: string }> = {
+    "accounts.google.com": { label: "Google", subjectKey: "accounts.google.com:sub", audienceKey: "accounts.google.com:aud", app: "OAuth client id" },
+    "graph.facebook.com": { label: "Facebook", subjectKey: "graph.facebook.com:id", audienceKey: "graph.facebook.com:app_id", app: "app id" },
+    "www.amazon.com": { label: "Login with Amazon", subjectKey: "www.amazon.com:user_id", audienceKey: "www.amazon.com:app_id", app: "app id" },
+    "cognito-identity.amazonaws.com": {
+        label: "Cognito identity pools",
+        subjectKey: "cognito-identity.amazonaws.com:sub",
+        audienceKey: "cognito-identity.amazonaws.com:aud",
+        app: "identity pool id",
+    },
+};
+
+/** Operators under which a `:sub` value with `*` or `?` admits what the wildcard matches. */
+const admitsByPattern = (operator: string) => /^(ForAnyValue:|ForAllValues:)?StringLike(IfExists)?$/i.test(operator);
+
+function labelsOf(statements: NormalizedStatement[]): string {
+    return statements.map((s) => s.label).join(", ");
+}
+
+/** How the document's conditions on a claim read, for a message: "StringNotEquals [...]" or "no condition on it". */
+function howConditioned(statements: NormalizedStatement[], key: string): string {
+    const on = statements.flatMap((s) => s.conditions.filter((c) => c.key.toLowerCase() === key.toLowerCase()));
+    return on.length === 0 ? "no condition on it" : on.map((c) => `${c.operator} ${JSON.stringify(c.values)}`).join(", ");
+}
+
+function judgeOidc(trust: unknown, statements: NormalizedStatement[], provider: string, issuer: string, at: string, context: RuleContext): Finding[] {
     const profile = PROFILES.find((p) => p.matches(issuer))!;
     const findings: Finding[] = [];
-    const where = `${at} statement ${statement.label} (trusts ${provider})`;
+    const where = (list: NormalizedStatement[]) => `${at} statement${list.length > 1 ? "s" : ""} ${labelsOf(list)} (trusts ${provider})`;
     const level = (l: "production" | "advisory" | "mandatory"): Level => (l === "production" ? productionLevel(context) : l);
-    const own = (c: { key: string }, claim: string) => c.key.toLowerCase() === `${issuer}:${claim}`.toLowerCase();
-    for (const condition of statement.conditions) {
-        const key = PROVIDER_KEY.exec(condition.key);
-        if (key && key[1].toLowerCase() !== issuer.toLowerCase() && key[1].toLowerCase() !== "cognito-identity.amazonaws.com") {
-            findings.push({
-                level: "mandatory",
-                message: `${where}: condition key ${condition.key} belongs to another OIDC provider: use ${issuer}:${key[2]}, the keys of the provider in Principal.`,
-            });
+    const subKey = `${issuer}:sub`;
+    const audKey = `${issuer}:aud`;
+    for (const statement of statements) {
+        for (const condition of statement.conditions) {
+            const key = PROVIDER_KEY.exec(condition.key);
+            if (key && key[1].toLowerCase() !== issuer.toLowerCase() && key[1].toLowerCase() !== "cognito-identity.amazonaws.com") {
+                findings.push({
+                    level: "mandatory",
+                    message: `${where([statement])}: condition key ${condition.key} belongs to another OIDC provider: use ${issuer}:${key[2]}, the keys of the provider in Principal.`,
+                });
+            }
         }
     }
-    const subs = statement.conditions.filter((c) => own(c, "sub"));
-    const auds = statement.conditions.filter((c) => own(c, "aud"));
-    if (subs.length === 0) {
+    const outsider = profile === EKS ? OUTSIDER_SUBJECT_EKS : profile === GITHUB ? "repo:outsider-owner/outsider:ref:refs/heads/main" : profile === GITLAB ? "project_path:outsider-group/outsider:ref_type:branch:ref:main" : "outsider-subject";
+    const answers = webIdentityAnswers(trust, {
+        principal: provider,
+        subjectKey: subKey,
+        audienceKey: audKey,
+        outsiderSubject: outsider,
+        knownAudiences: [STS_AUDIENCE, ...(profile.audience ? [profile.audience] : [])],
+    });
+    if (answers.outsiderSubject.length > 0) {
         const example = profile.subject ? ` = ${profile.subject.example}` : "";
         findings.push({
             level: "mandatory",
-            message: `${where}: ${issuer}:sub is not pinned, so ${profile.everyone} can assume the role. Add StringEquals ${issuer}:sub${example}.`,
+            message:
+                `${where(answers.outsiderSubject)}: ${subKey} is not pinned, so ${profile.everyone} can assume the role (the trust lets a token about ` +
+                `"${outsider}" in: ${howConditioned(statements, subKey)}). Add StringEquals ${subKey}${example}.`,
         });
-    }
-    for (const sub of subs) {
-        const wildcards = sub.values.filter((v) => /[*?]/.test(v));
-        const likeOperator = /StringLike$/i.test(sub.operator);
-        if (wildcards.length > 0 && likeOperator) {
-            for (const value of wildcards) {
-                const wide = profile.wildcard(value);
-                if (!wide) continue;
-                findings.push({
-                    level: level(wide.level),
-                    message:
-                        profile === EKS
-                            ? `${where}: ${sub.key} uses ${sub.operator} with ${JSON.stringify(wildcards)}, which admits any matching service account. Pin exact system:serviceaccount:NAMESPACE:NAME values with StringEquals.`
-                            : `${where}: ${sub.key} uses ${sub.operator} with "${value}", which admits ${wide.admits}. Pin the ${profile.label} subject to exact values${profile.subject ? ` (${profile.subject.example})` : ""}.`,
-                });
-                if (profile === EKS) break;
+    } else {
+        // The subject is confined; a wildcard under a matching operator may still confine it to more than meant.
+        for (const statement of statements) {
+            for (const sub of statement.conditions.filter((c) => c.key.toLowerCase() === subKey.toLowerCase())) {
+                const wildcards = sub.values.filter((v) => /[*?]/.test(v));
+                if (wildcards.length === 0) continue;
+                if (!admitsByPattern(sub.operator)) {
+                    if (/^(ForAnyValue:|ForAllValues:)?String(Equals|EqualsIgnoreCase)(IfExists)?$/i.test(sub.operator)) {
+                        findings.push({
+                            level: "advisory",
+                            message: `${where([statement])}: ${sub.key} uses ${sub.operator} with ${JSON.stringify(wildcards)}; ${sub.operator} compares * and ? literally, so no token matches them.`,
+                        });
+                    }
+                    continue;
+                }
+                for (const value of wildcards) {
+                    const wide = profile.wildcard(value);
+                    if (!wide) continue;
+                    findings.push({
+                        level: level(wide.level),
+                        message:
+                            profile === EKS
+                                ? `${where([statement])}: ${sub.key} uses ${sub.operator} with ${JSON.stringify(wildcards)}, which admits any matching service account. Pin exact system:serviceaccount:NAMESPACE:NAME values with StringEquals.`
+                                : `${where([statement])}: ${sub.key} uses ${sub.operator} with "${value}", which admits ${wide.admits}. Pin the ${profile.label} subject to exact values${profile.subject ? ` (${profile.subject.example})` : ""}.`,
+                    });
+                    if (profile === EKS) break;
+                }
             }
-        } else if (wildcards.length > 0) {
-            findings.push({
-                level: "advisory",
-                message: `${where}: ${sub.key} uses ${sub.operator} with ${JSON.stringify(wildcards)}; ${sub.operator} compares * and ? literally, so no token matches them.`,
-            });
-        } else if (!/^StringEquals$/i.test(sub.operator)) {
-            findings.push({ level: "advisory", message: `${where}: ${sub.key} uses ${sub.operator}; use StringEquals with exact values.` });
-        }
-        const malformed = profile.subject ? sub.values.filter((v) => !/[*?]/.test(v) && !profile.subject!.valid(v)) : [];
-        if (malformed.length > 0) {
-            findings.push({
-                level: profile.subject!.level,
-                message: `${where}: ${sub.key} values ${JSON.stringify(malformed)} are not ${profile.subject!.example.replace(/:ref:.*|:ref_type:.*/, ":...")} subjects, so no ${profile === EKS ? "pod" : "token"} can match them.`,
-            });
         }
     }
-    const exact = (c: (typeof auds)[number]) => /^StringEquals$/i.test(c.operator) && c.values.length > 0 && c.values.every((v) => v !== "" && !/[*?]/.test(v));
-    const pinned = auds.filter(exact);
-    const audOk = pinned.length > 0 && (profile.audience === undefined || profile === EKS || pinned.some((c) => c.values.every((v) => v === profile.audience)));
-    if (audOk && profile === EKS && !pinned.some((c) => c.values.every((v) => v === EKS.audience))) {
-        // A custom audience (the ServiceAccount's eks.amazonaws.com/audience): fine when pods and provider agree.
-        findings.push({
-            level: "advisory",
-            message: `${where}: ${issuer}:aud is pinned to ${JSON.stringify(pinned.flatMap((c) => c.values))}, not sts.amazonaws.com: the ServiceAccounts must carry eks.amazonaws.com/audience with that value and the OIDC provider must list it, or no pod gets in.`,
-        });
+    for (const statement of statements) {
+        for (const sub of statement.conditions.filter((c) => c.key.toLowerCase() === subKey.toLowerCase() && !/not/i.test(c.operator))) {
+            const malformed = profile.subject ? sub.values.filter((v) => !/[*?]/.test(v) && !profile.subject!.valid(v)) : [];
+            if (malformed.length > 0 && !/IgnoreCase/i.test(sub.operator)) {
+                findings.push({
+                    level: profile.subject!.level,
+                    message: `${where([statement])}: ${sub.key} values ${JSON.stringify(malformed)} are not ${profile.subject!.example.replace(/:ref:.*|:ref_type:.*/, ":...")} subjects, so no ${profile === EKS ? "pod" : "token"} can match them.`,
+                });
+            }
+        }
     }
-    if (!audOk) {
+    if (answers.outsiderAudience.length > 0) {
         findings.push({
             level: "mandatory",
-            message: profile.audience
-                ? `${where}: ${issuer}:aud must be pinned with StringEquals to ${profile.audience}, so tokens minted for other audiences cannot assume the role.`
-                : `${where}: ${issuer}:aud must be pinned with StringEquals to the audience your ${profile.label} tokens for AWS carry, so tokens minted for other audiences cannot assume the role.`,
+            message:
+                `${where(answers.outsiderAudience)}: ${audKey} must be pinned to ${profile.audience ?? `the audience your ${profile.label} tokens for AWS carry`}, ` +
+                `so tokens minted for other audiences cannot assume the role (a token for "${OUTSIDER_AUDIENCE}" gets in: ${howConditioned(statements, audKey)}).`,
         });
+    } else if (profile.audience !== undefined && !answers.admittedAudiences.includes(profile.audience)) {
+        const own = answers.admittedAudiences.filter((a) => a !== STS_AUDIENCE);
+        if (profile === EKS && own.length > 0) {
+            // A custom audience (the ServiceAccount's eks.amazonaws.com/audience): fine when pods and provider agree.
+            findings.push({
+                level: "advisory",
+                message: `${where(statements)}: ${audKey} is pinned to ${JSON.stringify(own)}, not sts.amazonaws.com: the ServiceAccounts must carry eks.amazonaws.com/audience with that value and the OIDC provider must list it, or no pod gets in.`,
+            });
+        } else if (profile !== EKS) {
+            findings.push({
+                level: "mandatory",
+                message: `${where(statements)}: ${audKey} must be pinned to ${profile.audience}, the audience ${profile.label} tokens for AWS carry; pinned to ${JSON.stringify(own)}, no token gets in.`,
+            });
+        }
     }
     return findings;
+}
+
+function judgeBuiltIn(trust: unknown, statements: NormalizedStatement[], provider: string, at: string): Finding[] {
+    const spec = BUILT_IN[provider.toLowerCase()];
+    const answers = webIdentityAnswers(trust, {
+        principal: provider,
+        subjectKey: spec.subjectKey,
+        audienceKey: spec.audienceKey,
+        outsiderSubject: "outsider-user",
+        knownAudiences: [],
+    });
+    if (answers.outsiderAudience.length === 0) return [];
+    return [
+        {
+            level: "mandatory",
+            message:
+                `${at} statement${answers.outsiderAudience.length > 1 ? "s" : ""} ${labelsOf(answers.outsiderAudience)} (trusts ${provider}): ${spec.audienceKey} is not pinned to your ${spec.app}, ` +
+                `so users of every ${spec.label} application can assume the role (${howConditioned(statements, spec.audienceKey)}). Add StringEquals ${spec.audienceKey} = your ${spec.app}.`,
+        },
+    ];
 }
 
 /**
  * Checks that role trust statements for an OIDC provider (EKS IRSA, GitHub Actions, GitLab, any other) pin the
  * provider's `:sub` to exact subjects and `:aud` to its audience, with the condition keys of the provider in
- * Principal. A wildcard that admits every service account or every repository is mandatory in production.
+ * Principal, and that trusts of the built-in web-identity providers (Google, Facebook, Login with Amazon, Cognito)
+ * pin the application. Pinning is decided by asking the evaluation core whether a token about another subject, or for
+ * another audience, gets in through the whole document. A wildcard that admits every service account or every
+ * repository is mandatory in production.
  */
 export const irsaTrustPinned = gradedResourceRule({
     name: "irsa-trust-pinned",
     description:
-        "Checks that web-identity trust policies pin the OIDC provider's :sub with StringEquals to exact subjects (EKS " +
-        "system:serviceaccount:NS:NAME, GitHub repo:OWNER/REPO:..., GitLab project_path:GROUP/PROJECT:...) and :aud to the " +
-        "provider's audience, using the condition keys of the provider in Principal; Cognito identity pools must pin :aud.",
+        "Checks that web-identity trust policies pin the OIDC provider's :sub to exact subjects (EKS system:serviceaccount:NS:NAME, " +
+        "GitHub repo:OWNER/REPO:..., GitLab project_path:GROUP/PROJECT:...) and :aud to the provider's audience, using the condition " +
+        "keys of the provider in Principal; trusts of Google, Facebook, Login with Amazon and Cognito identity pools must pin the application.",
     check: (resource, context) => {
         const findings: Finding[] = [];
+        const trust = trustDocument(resource);
         const at = `${resource.type} "${resource.name}" assumeRolePolicy`;
-        for (const statement of allowStatements(trustDocument(resource), "trust")) {
+        const byProvider = new Map<string, NormalizedStatement[]>();
+        for (const statement of allowStatements(trust, "trust")) {
+            if (!statementAllows(statement, "sts:AssumeRoleWithWebIdentity")) continue;
             for (const provider of principalValues(statement.principal, "Federated")) {
-                const oidc = OIDC_PROVIDER.exec(provider);
-                if (oidc) {
-                    findings.push(...judgeStatement(statement, provider, oidc[1], at, context));
-                } else if (provider.toLowerCase() === "cognito-identity.amazonaws.com") {
-                    const aud = statement.conditions.filter((c) => c.key.toLowerCase() === "cognito-identity.amazonaws.com:aud");
-                    if (
-                        !aud.some(
-                            (c) => c.values.length > 0 && c.values.every((v) => !wildcardMatches(v, "us-east-1:00000000-0000-0000-0000-000000000000", true)),
-                        )
-                    ) {
-                        findings.push({
-                            level: "mandatory",
-                            message: `${at} statement ${statement.label} (trusts ${provider}): cognito-identity.amazonaws.com:aud is not pinned to your identity pool id, so identities of every Cognito identity pool can assume the role.`,
-                        });
-                    }
-                }
+                byProvider.set(provider, [...(byProvider.get(provider) ?? []), statement]);
             }
+        }
+        for (const [provider, statements] of byProvider) {
+            const issuer = oidcIssuer(provider);
+            if (issuer) findings.push(...judgeOidc(trust, statements, provider, issuer, at, context));
+            else if (BUILT_IN[provider.toLowerCase()]) findings.push(...judgeBuiltIn(trust, statements, provider, at));
         }
         return findings;
     },

@@ -44,7 +44,7 @@ describe("policy irsa-trust-pinned", () => {
 
     it("a missing or wildcard :aud is mandatory; a custom exact audience is advisory", async () => {
         const noAud = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa" } });
-        expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned with StringEquals to sts.amazonaws.com/);
+        expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned to sts.amazonaws.com, so tokens minted for other audiences cannot assume the role/);
         const wildcardAud = irsaTrustWith({
             StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa" },
             StringLike: { [`${ISSUER}:aud`]: "*" },
@@ -105,18 +105,25 @@ describe("policy irsa-trust-pinned", () => {
             );
         });
 
-        it("GitHub Actions: repo:* and * admit any owner's repositories: mandatory in production, advisory in development", async () => {
-            for (const sub of ["repo:*", "*", "repo:*/octo-repo:*", "re*"]) {
+        it("GitHub Actions: a :sub that lets another owner's repository in is not pinned: mandatory everywhere", async () => {
+            for (const sub of ["repo:*", "*", "re*"]) {
                 const trust = irsaTrustWith(pinned(GITHUB, sub, "StringLike"), github);
-                expectViolations(
-                    await check(trust, "prod"),
-                    "irsa-trust-pinned",
-                    1,
-                    new RegExp(`with "${sub.replace(/\*/g, "\\*")}", which admits (every repository of every owner|repositorys? of any owner)`),
-                );
-                expectViolations(await check(trust, "dev"), "irsa-trust-pinned", 0);
-                expectViolations(await check(trust, "dev"), "irsa-trust-pinned-advisory", 1);
+                for (const stack of ["prod", "dev"]) {
+                    expectViolations(
+                        await check(trust, stack),
+                        "irsa-trust-pinned",
+                        1,
+                        /:sub is not pinned, so every workflow of every repository on GitHub can assume the role \(the trust lets a token about "repo:outsider-owner/,
+                    );
+                }
             }
+        });
+
+        it("GitHub Actions: one repository name under any owner is mandatory in production, advisory in development", async () => {
+            const trust = irsaTrustWith(pinned(GITHUB, "repo:*/octo-repo:*", "StringLike"), github);
+            expectViolations(await check(trust, "prod"), "irsa-trust-pinned", 1, /with "repo:\*\/octo-repo:\*", which admits repositorys? of any owner/);
+            expectViolations(await check(trust, "dev"), "irsa-trust-pinned", 0);
+            expectViolations(await check(trust, "dev"), "irsa-trust-pinned-advisory", 1);
         });
 
         it("GitHub Actions: every repository of one organisation is advisory", async () => {
@@ -128,7 +135,7 @@ describe("policy irsa-trust-pinned", () => {
 
         it("GitHub Actions: :aud must be pinned; a wildcard under StringEquals matches nothing", async () => {
             const noAud = irsaTrustWith({ StringEquals: { [`${GITHUB}:sub`]: "repo:octo-org/octo-repo:ref:refs/heads/main" } }, github);
-            expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned with StringEquals to sts.amazonaws.com/);
+            expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned to sts.amazonaws.com, so tokens minted for other audiences cannot assume the role/);
             const literal = irsaTrustWith(pinned(GITHUB, "repo:octo-org/octo-repo:*"), github);
             expectViolations(await check(literal, "dev"), "irsa-trust-pinned-advisory", 1, /compares \* and \? literally/);
         });
@@ -140,7 +147,9 @@ describe("policy irsa-trust-pinned", () => {
                 ),
             );
             const wide = irsaTrustWith(pinned(GITLAB, "project_path:*", "StringLike", "https://gitlab.com"), gitlab);
-            expectViolations(await check(wide, "prod"), "irsa-trust-pinned", 1, /admits projects of any group/);
+            expectViolations(await check(wide, "dev"), "irsa-trust-pinned", 1, /gitlab.com:sub is not pinned, so every pipeline of every project/);
+            const anyGroup = irsaTrustWith(pinned(GITLAB, "project_path:*/myproject:*", "StringLike", "https://gitlab.com"), gitlab);
+            expectViolations(await check(anyGroup, "prod"), "irsa-trust-pinned", 1, /admits projects of any group/);
             const noSub = irsaTrustWith({ StringEquals: { [`${GITLAB}:aud`]: "https://gitlab.com" } }, gitlab);
             expectViolations(await check(noSub, "dev"), "irsa-trust-pinned", 1, /every pipeline of every project on the GitLab instance/);
         });
@@ -158,7 +167,7 @@ describe("policy irsa-trust-pinned", () => {
                 v,
                 "irsa-trust-pinned",
                 2,
-                /app.terraform.io:(sub uses StringLike with "\*", which admits every identity|aud must be pinned with StringEquals to the audience)/,
+                /app.terraform.io:(sub is not pinned, so every identity the provider issues tokens for can assume the role|aud must be pinned to the audience)/,
             );
         });
 
@@ -186,7 +195,7 @@ describe("policy trust-principals-pinned", () => {
     it('a "*" principal in either form without a limiting condition is mandatory', async () => {
         for (const principal of ["*", { AWS: "*" }, { AWS: ["arn:aws:iam::111122223333:root", "*"] }]) {
             const v = await check(doc({ Effect: "Allow", Principal: principal, Action: "sts:AssumeRole" }), "dev");
-            expectViolations(v, "trust-principals-pinned", 1, /Principal "\*" with no limiting condition/);
+            expectViolations(v, "trust-principals-pinned", 1, /Principal "\*" lets a caller of another account \(999988887777\) assume the role \(it has no condition\)/);
         }
         const limited = doc({
             Effect: "Allow",
