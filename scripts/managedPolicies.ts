@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BUCKET_ADMIN_ACTIONS } from "../policies/lib/bucketAdmin";
+import { BUCKET_ADMIN_ACTIONS, DIRECTORY_BUCKET_ADMIN_ACTIONS } from "../policies/lib/bucketAdmin";
 import { analyseDocument } from "../policies/lib/grants";
 
 /** One AWS managed policy: its path and name after `policy/`, and its default version's document. */
@@ -19,16 +19,25 @@ export interface ManagedPolicyLists {
     s3FullAccess: Record<string, string>;
     /** Path/name -> the bucket-admin actions it grants. */
     bucketAdmin: Record<string, string[]>;
+    /** Path/name -> the Resource on which it grants every S3 Express (directory bucket) action. */
+    s3ExpressFullAccess: Record<string, string>;
+    /** Path/name -> the directory-bucket admin actions it grants. */
+    directoryBucketAdmin: Record<string, string[]>;
 }
 
 export async function classifyManagedPolicies(sources: ManagedPolicySource[]): Promise<ManagedPolicyLists> {
-    const lists: ManagedPolicyLists = { s3FullAccess: {}, bucketAdmin: {} };
+    const lists: ManagedPolicyLists = { s3FullAccess: {}, bucketAdmin: {}, s3ExpressFullAccess: {}, directoryBucketAdmin: {} };
     for (const { name, document } of [...sources].sort((a, b) => a.name.localeCompare(b.name))) {
         const analysis = await analyseDocument(document, "identity");
-        const everything = analysis.s3.find((g) => g.everyActionOn !== undefined);
-        if (everything) lists.s3FullAccess[name] = everything.everyActionOn!;
+        // One statement, or several together (an action allowed by a second statement is allowed).
+        const everything = analysis.s3.find((g) => g.everyActionOn !== undefined)?.everyActionOn ?? analysis.combined.s3?.on;
+        if (everything !== undefined) lists.s3FullAccess[name] = everything;
         const admin = new Set(analysis.s3.flatMap((g) => [...g.granted.keys()].filter((a) => BUCKET_ADMIN_ACTIONS.includes(a))));
         if (admin.size > 0) lists.bucketAdmin[name] = BUCKET_ADMIN_ACTIONS.filter((a) => admin.has(a));
+        const express = analysis.s3express.find((g) => g.everyActionOn !== undefined)?.everyActionOn ?? analysis.combined.s3express?.on;
+        if (express !== undefined) lists.s3ExpressFullAccess[name] = express;
+        const directoryAdmin = new Set(analysis.s3express.flatMap((g) => [...g.granted.keys()].filter((a) => DIRECTORY_BUCKET_ADMIN_ACTIONS.includes(a))));
+        if (directoryAdmin.size > 0) lists.directoryBucketAdmin[name] = DIRECTORY_BUCKET_ADMIN_ACTIONS.filter((a) => directoryAdmin.has(a));
     }
     return lists;
 }

@@ -157,7 +157,7 @@ describe("directory buckets (S3 Express One Zone)", () => {
                 await check(doc({ Effect: "Allow", Action: "s3express:PutBucketPolicy", Resource: arn() })),
                 "no-bucket-admin-for-workloads",
                 1,
-                /directory-bucket admin actions \(s3express:putbucketpolicy\)/,
+                /directory-bucket admin actions \(s3express:PutBucketPolicy\)/,
             );
             expectNone(
                 await check(
@@ -211,7 +211,7 @@ describe("directory buckets (S3 Express One Zone)", () => {
                         prod,
                         "directory-bucket-read-sessions",
                         1,
-                        /without limiting s3express:SessionMode to ReadOnly, although (its other actions \(s3:getobject, s3:listbucket\) only read|its Sid "ReadOnlyCheckpoints" says it reads)/,
+                        /without limiting s3express:SessionMode to ReadOnly, although (its other actions \(s3:GetObject, s3:ListBucket\) only read|its Sid "ReadOnlyCheckpoints" says it reads)/,
                     );
                     expectViolations(await run(policies, [iamPolicy(document, "dev")]), "directory-bucket-read-sessions-advisory", 1);
                 }

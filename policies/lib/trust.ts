@@ -58,7 +58,7 @@ function satisfying(condition: NormalizedStatement["conditions"][number]): Conte
 }
 
 /** Values for the keys an Allow statement conditions on that are not under test, chosen to satisfy it. */
-function favourable(statement: NormalizedStatement, underTest: Set<string>): Context {
+export function favourable(statement: NormalizedStatement, underTest: Set<string>): Context {
     const context: Context = {};
     for (const condition of statement.conditions) {
         const key = condition.key.toLowerCase();
@@ -94,7 +94,9 @@ function admitting(
             const context = { ...candidate, ...identity };
             // Keys set to undefined stand for "absent".
             for (const [k, v] of Object.entries(context)) if (v === undefined) delete context[k];
-            const evaluations = actions.map((action) => evaluateStatements(statements, "trust", { action, principal, context } as EvaluationRequest, variables));
+            const evaluations = actions.map((action) =>
+                evaluateStatements(statements, "trust", { action, principal, context } as EvaluationRequest, variables),
+            );
             if (evaluations.every((e) => e.decision === "Allow")) for (const s of evaluations[0].allowedBy) found.add(s);
         }
     }
@@ -217,7 +219,8 @@ function outsiderArn(pattern: string): string | undefined {
     const parts = pattern.split(":");
     if (parts.length < 6 || !parts[0].startsWith("arn")) return undefined;
     const account = parts[4];
-    const allowsOutsider = account === "" || /^[*?0-9]*$/.test(account) ? new RegExp(`^${account.replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(OUTSIDER_ACCOUNT) : false;
+    const allowsOutsider =
+        account === "" || /^[*?0-9]*$/.test(account) ? new RegExp(`^${account.replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(OUTSIDER_ACCOUNT) : false;
     if (!allowsOutsider || account === "") return undefined;
     parts[4] = OUTSIDER_ACCOUNT;
     return exampleOf(parts.join(":"));
@@ -338,7 +341,12 @@ const POD_IDENTITY_ACTIONS = ["sts:AssumeRole", "sts:TagSession"];
  * Allow statements that let EKS Pod Identity assume the role in this scenario: sts:AssumeRole and (unless
  * `tagSession` is false, for a trust that still lacks it) sts:TagSession.
  */
-export function podIdentityAdmits(trust: unknown, scenario: PodIdentityScenario, tagSession = true, principal = "pods.eks.amazonaws.com"): NormalizedStatement[] {
+export function podIdentityAdmits(
+    trust: unknown,
+    scenario: PodIdentityScenario,
+    tagSession = true,
+    principal = "pods.eks.amazonaws.com",
+): NormalizedStatement[] {
     const { statements, variables } = trustStatements(trust);
     const actions = tagSession ? POD_IDENTITY_ACTIONS : ["sts:AssumeRole"];
     return admitting(statements, variables, { kind: "Service", value: principal }, actions, [podIdentityContext(scenario)]);
@@ -358,10 +366,7 @@ export interface PodIdentityAnswers {
 export function podIdentityAnswers(trust: unknown, tagSession = true): PodIdentityAnswers {
     const named = namedScenario(trust);
     const admits = (scenario: PodIdentityScenario) => podIdentityAdmits(trust, scenario, tagSession);
-    const otherSubject = [
-        ...admits({ ...named, namespace: "outsider-namespace" }),
-        ...admits({ ...named, serviceAccount: "outsider" }),
-    ];
+    const otherSubject = [...admits({ ...named, namespace: "outsider-namespace" }), ...admits({ ...named, serviceAccount: "outsider" })];
     return {
         named,
         otherCluster: admits({ ...named, cluster: "outsider-cluster" }),

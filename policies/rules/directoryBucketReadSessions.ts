@@ -1,5 +1,7 @@
-import { patternCovers } from "../lib/arnPatterns";
-import { NormalizedStatement, conditionsOn } from "../lib/documents";
+import { spelled } from "../lib/actions";
+import { NormalizedStatement } from "../lib/documents";
+import { evaluateDocument } from "../lib/evaluate";
+import { exampleOf, favourable } from "../lib/trust";
 import { accessLevelOf, analyseDocument } from "../lib/grants";
 import { permissionDocuments } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
@@ -7,38 +9,31 @@ import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
 const CREATE_SESSION = "s3express:createsession";
 const SESSION_MODE = "s3express:SessionMode";
 
-/**
- * Does this statement's condition leave only `ReadOnly` sessions? `StringEquals` (or `StringEqualsIgnoreCase`, or
- * `StringLike` without wildcards) to `ReadOnly` alone, or `StringNotEquals` to `ReadWrite`. `...IfExists` counts too:
- * S3 always evaluates a CreateSession request with a session mode (ReadWrite first when none is asked for).
- */
-function readOnlyCondition(statement: NormalizedStatement): boolean {
-    return conditionsOn(statement, SESSION_MODE).some(({ operator, values }) => {
-        const op = operator.toLowerCase().replace(/ifexists$/, "");
-        if (op === "stringequals" || op === "stringlike") return values.length > 0 && values.every((v) => v === "ReadOnly");
-        if (op === "stringequalsignorecase") return values.length > 0 && values.every((v) => v.toLowerCase() === "readonly");
-        if (op === "stringnotequals") return values.includes("ReadWrite");
-        if (op === "stringnotequalsignorecase") return values.some((v) => v.toLowerCase() === "readwrite");
-        return false;
-    });
+/** A concrete directory bucket a Resource pattern names (`*` and wildcards filled). */
+function bucketNamedBy(pattern: string): string {
+    return pattern === "*" || !pattern.startsWith("arn:") ? "arn:aws:s3express:us-west-2:111122223333:bucket/example--usw2-az1--x-s3" : exampleOf(pattern);
 }
 
 /**
- * Does a Deny of the same document take `ReadWrite` sessions away on `pattern`? One whose only condition is on the
- * session mode: `StringEquals` `ReadWrite`, or `StringNotEquals` `ReadOnly`.
+ * Does the document let this statement create a ReadWrite session on the bucket the pattern names? Asked of the
+ * evaluation core with every other condition key satisfied: a SessionMode condition under any operator
+ * (`StringEquals` / `StringLike` `ReadOnly`, `StringNotEquals` `ReadWrite`, their IfExists forms: S3 always sends the
+ * mode) or a Deny of ReadWrite sessions in the same document stops it.
  */
-function readWriteDenied(denies: NormalizedStatement[], pattern: string): boolean {
-    return denies.some((deny) => {
-        if (deny.actions === undefined || !deny.actions.some((a) => /^s3express:(\*|create\*|createsession)$/i.test(a))) return false;
-        if (deny.resources === undefined || !deny.resources.some((d) => patternCovers(d, pattern))) return false;
-        if (deny.conditions.length !== 1) return false;
-        const [{ operator, key, values }] = deny.conditions;
-        const op = operator.toLowerCase();
-        return (
-            key.toLowerCase() === SESSION_MODE.toLowerCase() &&
-            ((op === "stringequals" && values.includes("ReadWrite")) || (op === "stringnotequals" && values.includes("ReadOnly")))
-        );
-    });
+function readWriteAllowed(document: unknown, statement: NormalizedStatement, pattern: string): boolean {
+    const context = { ...favourable(statement, new Set([SESSION_MODE.toLowerCase()])), [SESSION_MODE]: "ReadWrite" };
+    const evaluation = evaluateDocument(document, "identity", { action: "s3express:CreateSession", resource: bucketNamedBy(pattern), context });
+    return evaluation.decision === "Allow" && evaluation.allowedBy.some((s) => s.label === statement.label);
+}
+
+/** The words of a Sid (`DatasetReadOnly` -> dataset, read, only; `MultiThreadedStaging` has no "read"). */
+function sidWords(sid: string): string[] {
+    return sid
+        .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+        .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+        .split(/[^A-Za-z]+|(?<=[a-zA-Z])(?=\d)/)
+        .filter(Boolean)
+        .map((w) => w.toLowerCase());
 }
 
 /** Why the statement reads as meant for reading only, or undefined: its other actions only read, or its Sid says so. */
@@ -51,11 +46,14 @@ async function readOnlyIntent(
     if (others.length > 0) {
         const levelsGranted = await Promise.all(others.map(accessLevelOf));
         if (levelsGranted.every((level) => level === "Read" || level === "List"))
-            return `its other actions (${others.slice(0, 4).join(", ")}${others.length > 4 ? ", ..." : ""}) only read`;
+            return `its other actions (${others.slice(0, 4).map(spelled).join(", ")}${others.length > 4 ? ", ..." : ""}) only read`;
         return undefined;
     }
     const sid = typeof statement.raw.Sid === "string" ? statement.raw.Sid : "";
-    if (/read/i.test(sid) && !/write/i.test(sid)) return `its Sid "${sid}" says it reads`;
+    const words = sidWords(sid);
+    const reads = words.some((w) => ["read", "reads", "reader", "reading", "readonly", "ro"].includes(w));
+    const writes = words.some((w) => ["write", "writes", "writer", "writing", "readwrite", "rw", "put", "delete"].includes(w));
+    if (reads && !writes) return `its Sid "${sid}" says it reads`;
     return undefined;
 }
 
@@ -75,11 +73,10 @@ export const directoryBucketReadSessions = gradedResourceRule({
         const findings: Finding[] = [];
         for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {
             const analysis = await analyseDocument(carried.document, carried.kind);
-            const denies = analysis.statements.filter((s) => s.problems.length === 0 && s.effect.toLowerCase() === "deny");
             for (const { statement, granted } of analysis.s3express) {
                 const on = granted.get(CREATE_SESSION);
-                if (on === undefined || readOnlyCondition(statement)) continue;
-                const open = on.filter((pattern) => !readWriteDenied(denies, pattern));
+                if (on === undefined) continue;
+                const open = on.filter((pattern) => readWriteAllowed(carried.document, statement, pattern));
                 if (open.length === 0) continue;
                 const intent = await readOnlyIntent(statement, granted, analysis.s3.find((g) => g.statement === statement)?.granted);
                 if (intent === undefined) continue;

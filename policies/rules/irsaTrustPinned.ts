@@ -129,7 +129,14 @@ function judgeOidc(trust: unknown, statements: NormalizedStatement[], provider: 
             }
         }
     }
-    const outsider = profile === EKS ? OUTSIDER_SUBJECT_EKS : profile === GITHUB ? "repo:outsider-owner/outsider:ref:refs/heads/main" : profile === GITLAB ? "project_path:outsider-group/outsider:ref_type:branch:ref:main" : "outsider-subject";
+    const outsider =
+        profile === EKS
+            ? OUTSIDER_SUBJECT_EKS
+            : profile === GITHUB
+              ? "repo:outsider-owner/outsider:ref:refs/heads/main"
+              : profile === GITLAB
+                ? "project_path:outsider-group/outsider:ref_type:branch:ref:main"
+                : "outsider-subject";
     const answers = webIdentityAnswers(trust, {
         principal: provider,
         subjectKey: subKey,

@@ -1,14 +1,22 @@
 import { NormalizedStatement } from "../lib/documents";
 import { BUCKET_ADMIN_ACTIONS, DIRECTORY_BUCKET_ADMIN_ACTIONS } from "../lib/bucketAdmin";
-import { analyseDocument } from "../lib/grants";
-import { BUCKET_ADMIN_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
+import { spelled } from "../lib/actions";
+import { analyseDocument, namesEveryBucket } from "../lib/grants";
+import { BUCKET_ADMIN_MANAGED_POLICIES, DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
 import { attachedPolicyArns, managedPolicyName, permissionDocuments } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
 
 export { BUCKET_ADMIN_ACTIONS };
 
 function listed(actions: readonly string[]): string {
-    return actions.slice(0, 6).join(", ") + (actions.length > 6 ? `, and ${actions.length - 6} more` : "");
+    return actions.slice(0, 6).map(spelled).join(", ") + (actions.length > 6 ? `, and ${actions.length - 6} more` : "");
+}
+
+/** The statement's Resource patterns that name every bucket (as the statement writes them), or its NotResource. */
+function everyBucketResource(statement: NormalizedStatement): string {
+    if (statement.resources === undefined) return `NotResource ${JSON.stringify(statement.notResources)}`;
+    const patterns = statement.resources.filter(namesEveryBucket);
+    return `Resource ${patterns.length === 1 ? JSON.stringify(patterns[0]) : JSON.stringify(patterns)}`;
 }
 
 /**
@@ -28,13 +36,21 @@ export const noBucketAdminForWorkloads = gradedResourceRule({
             // Directory-bucket admin actions of a statement with no S3 grants; the others are reported with its S3 ones.
             const expressGrants = new Map(analysis.s3express.map((g) => [g.statement, g.granted]));
             const expressAdmin = (statement: NormalizedStatement) => DIRECTORY_BUCKET_ADMIN_ACTIONS.filter((a) => expressGrants.get(statement)?.has(a));
-            for (const { statement } of analysis.s3express.filter((g) => !analysis.s3.some((s3) => s3.statement === g.statement))) {
+            for (const { statement, onEveryBucket } of analysis.s3express.filter((g) => !analysis.s3.some((s3) => s3.statement === g.statement))) {
+                const where = `${resource.type} "${resource.name}" ${carried.where} statement ${statement.label}`;
                 const admin = expressAdmin(statement);
-                if (admin.length === 0) continue;
-                findings.push({
-                    level: productionLevel(context),
-                    message: `${resource.type} "${resource.name}" ${carried.where} statement ${statement.label}: grants directory-bucket admin actions (${listed(admin)}). Workload roles must not change a directory bucket's policy, lifecycle, encryption or access points.`,
-                });
+                if (admin.length > 0) {
+                    findings.push({
+                        level: productionLevel(context),
+                        message: `${where}: grants directory-bucket admin actions (${listed(admin)}). Workload roles must not change a directory bucket's policy, lifecycle, encryption or access points.`,
+                    });
+                }
+                if (onEveryBucket.length > 0) {
+                    findings.push({
+                        level: productionLevel(context),
+                        message: `${where}: grants S3 Express actions (${listed(onEveryBucket)}) on ${everyBucketResource(statement)}, every directory bucket it can reach. List the directory bucket ARNs instead.`,
+                    });
+                }
             }
             for (const { statement, granted, onEveryBucket } of analysis.s3) {
                 const where = `${resource.type} "${resource.name}" ${carried.where} statement ${statement.label}`;
@@ -46,18 +62,18 @@ export const noBucketAdminForWorkloads = gradedResourceRule({
                     });
                 }
                 if (onEveryBucket.length > 0) {
-                    const on = statement.resources !== undefined ? 'Resource "*"' : `NotResource ${JSON.stringify(statement.notResources)}`;
                     findings.push({
                         level: productionLevel(context),
-                        message: `${where}: grants S3 actions (${listed(onEveryBucket)}) on ${on}, every bucket in every account. List the bucket ARNs and bucket/prefix* object ARNs instead.`,
+                        message: `${where}: grants S3 actions (${listed(onEveryBucket)}) on ${everyBucketResource(statement)}, every bucket in every account. List the bucket ARNs and bucket/prefix* object ARNs instead.`,
                     });
                 }
             }
         }
         for (const { where, arn } of attachedPolicyArns(resource)) {
             const name = managedPolicyName(arn);
-            const admin = name === undefined ? undefined : BUCKET_ADMIN_MANAGED_POLICIES[name];
-            if (admin !== undefined) {
+            const admin =
+                name === undefined ? undefined : [...(BUCKET_ADMIN_MANAGED_POLICIES[name] ?? []), ...(DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES[name] ?? [])];
+            if (admin !== undefined && admin.length > 0) {
                 findings.push({
                     level: productionLevel(context),
                     message: `${resource.type} "${resource.name}" ${where}: attaches ${arn}, which grants bucket-admin actions (${listed(admin)}). Workload roles must not change bucket policy, ACLs, protections or lifecycle.`,

@@ -1,6 +1,6 @@
 import { patternsTouching, serviceActions } from "../lib/actions";
 import { analyseDocument } from "../lib/grants";
-import { MANAGED_POLICY_SOURCE, S3_FULL_ACCESS_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
+import { MANAGED_POLICY_SOURCE, S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES, S3_FULL_ACCESS_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
 import { attachedPolicyArns, managedPolicyName, permissionDocuments } from "../lib/resources";
 import { Finding, productionOnlyResourceRule } from "../lib/rule";
 
@@ -15,7 +15,8 @@ export const noS3WildcardInProduction = productionOnlyResourceRule({
     description:
         "Checks that production stacks grant no principal every S3 action: no s3:*, *, S3 wildcards that cover the whole " +
         "S3 catalog or NotAction that leaves S3 in, on a resource S3 actions apply to and not taken back by a Deny, in any IAM " +
-        `or bucket policy, and no AWS managed policy that does (${Object.keys(S3_FULL_ACCESS_MANAGED_POLICIES).length} of ` +
+        `or bucket policy (one statement or several together), and no AWS managed policy that does (${Object.keys(S3_FULL_ACCESS_MANAGED_POLICIES).length} for S3, ` +
+        `${Object.keys(S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES).length} for S3 Express, of ` +
         `${MANAGED_POLICY_SOURCE.policies}, as of ${MANAGED_POLICY_SOURCE.lastUpdated}).`,
     check: async (resource) => {
         const findings: Finding[] = [];
@@ -44,18 +45,35 @@ export const noS3WildcardInProduction = productionOnlyResourceRule({
                         `(RayS3Access grants read or readWrite per bucket and prefix, and CreateSession for directory buckets).`,
                 });
             }
-        }
-        for (const { where, arn } of attachedPolicyArns(resource)) {
-            const name = managedPolicyName(arn);
-            const on = name === undefined ? undefined : S3_FULL_ACCESS_MANAGED_POLICIES[name];
-            if (on !== undefined) {
+            // Statements that each grant part, and together every action (an action allowed by a second statement is allowed).
+            for (const [service, combined] of [
+                ["S3", analysis.combined.s3],
+                ["S3 Express (directory bucket)", analysis.combined.s3express],
+            ] as const) {
+                if (!combined) continue;
                 findings.push({
                     level: "mandatory",
                     message:
-                        `${resource.type} "${resource.name}" ${where}: attaches ${arn}, which grants every S3 action on Resource "${on}". ` +
-                        `Production stacks must attach a policy that lists only the S3 actions and buckets the workload needs.`,
+                        `${resource.type} "${resource.name}" ${carried.where}: statements ${combined.statements.map((st) => st.label).join(", ")} together grant every ${service} ` +
+                        `action on Resource "${combined.on}". Production stacks must list only the actions the workload needs.`,
                 });
             }
+        }
+        for (const { where, arn } of attachedPolicyArns(resource)) {
+            const name = managedPolicyName(arn);
+            if (name === undefined) continue;
+            // One finding per attachment, naming S3, S3 Express (directory buckets) or both.
+            const wide = [
+                ["S3", S3_FULL_ACCESS_MANAGED_POLICIES[name]],
+                ["S3 Express (directory bucket)", S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES[name]],
+            ].filter((entry): entry is [string, string] => entry[1] !== undefined);
+            if (wide.length === 0) continue;
+            findings.push({
+                level: "mandatory",
+                message:
+                    `${resource.type} "${resource.name}" ${where}: attaches ${arn}, which grants ${wide.map(([service, on]) => `every ${service} action on Resource "${on}"`).join(" and ")}. ` +
+                    `Production stacks must attach a policy that lists only the actions and buckets the workload needs.`,
+            });
         }
         return findings;
     },

@@ -3,8 +3,8 @@ import { IRSA_AUDIENCE_ANNOTATION, IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL 
 
 const STS_AUDIENCE = "sts.amazonaws.com";
 import { statementAllows } from "../lib/actions";
-import { trustAdmitsSubject } from "../lib/trust";
-import { allowStatements, asText, conditionsOn, DocumentParseError, NormalizedStatement, principalValues } from "../lib/documents";
+import { namedScenario, podIdentityAdmits, trustAdmitsSubject } from "../lib/trust";
+import { allowStatements, asText, DocumentParseError, principalValues } from "../lib/documents";
 import { ROLE_TYPE } from "../lib/resources";
 import { Finding, stackRule } from "../lib/rule";
 
@@ -40,12 +40,6 @@ class RoleIndex {
         const pathAndName = /:role(\/.*)$/.exec(arn)?.[1];
         return pathAndName === undefined ? undefined : this.byPathAndName.get(pathAndName);
     }
-}
-
-/** Values a Pod Identity trust statement pins a session tag to, or undefined when it does not pin it. */
-function pinnedValues(statement: NormalizedStatement, key: string): string[] | undefined {
-    const conditions = conditionsOn(statement, key);
-    return conditions.length === 0 ? undefined : conditions.flatMap((c) => c.values);
 }
 
 /** Reads a value, or undefined when it is unknown during preview or an unreadable document. */
@@ -131,16 +125,22 @@ export const serviceAccountRoleTrustMatch = stackRule({
                     });
                     continue;
                 }
-                const matches = usable.some((s) => {
-                    const ns = pinnedValues(s, "aws:RequestTag/kubernetes-namespace");
-                    const sa = pinnedValues(s, "aws:RequestTag/kubernetes-service-account");
-                    return (ns === undefined || ns.includes(asText(namespace))) && (sa === undefined || sa.includes(asText(serviceAccount)));
-                });
+                // Asked of the whole trust: the association's own namespace, service account and cluster, as EKS tags the session.
+                const clusterName = safely(() => resource.props.clusterName);
+                const scenario = {
+                    ...namedScenario(trust),
+                    ...(typeof clusterName === "string" ? { cluster: clusterName } : {}),
+                    namespace: asText(namespace),
+                    serviceAccount: asText(serviceAccount),
+                };
+                const matches = (safely(() => podIdentityAdmits(trust, scenario)) ?? []).length > 0;
                 if (!matches && typeof namespace === "string" && typeof serviceAccount === "string") {
                     findings.push({
                         resource,
                         level: "mandatory",
-                        message: `${where}, whose trust pins other namespaces or service accounts: its pods would be denied. Add ${namespace}/${serviceAccount} to the role's trust or associate a role that trusts it.`,
+                        message:
+                            `${where}, whose trust does not admit an association of cluster "${scenario.cluster}" for ${namespace}/${serviceAccount} (it pins other ` +
+                            `clusters, namespaces or service accounts): its pods would be denied. Add them to the role's trust or associate a role that trusts them.`,
                     });
                 }
             }

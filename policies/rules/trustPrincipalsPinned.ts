@@ -11,7 +11,9 @@ const LIMITING_KEYS = ["aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:Princi
 const ASSUME_ACTIONS = ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"];
 
 function conditionsText(statement: NormalizedStatement): string {
-    return statement.conditions.length === 0 ? "no condition" : statement.conditions.map((c) => `${c.operator} ${c.key} ${JSON.stringify(c.values)}`).join(", ");
+    return statement.conditions.length === 0
+        ? "no condition"
+        : statement.conditions.map((c) => `${c.operator} ${c.key} ${JSON.stringify(c.values)}`).join(", ");
 }
 
 /**
@@ -55,12 +57,17 @@ export const trustPrincipalsPinned = gradedResourceRule({
             }
         }
         if (pods.length === 0) return findings;
-        const answers = podIdentityAnswers(trust, pods.some((s) => statementAllows(s, "sts:TagSession")));
+        const answers = podIdentityAnswers(
+            trust,
+            pods.some((s) => statementAllows(s, "sts:TagSession")),
+        );
         const { named } = answers;
         const missing: string[] = [];
         const through = new Set<NormalizedStatement>();
         if (answers.otherCluster.length > 0) {
-            missing.push(`the cluster (an association of another cluster in account ${named.account} gets in; pin aws:RequestTag/eks-cluster-name or eks-cluster-arn)`);
+            missing.push(
+                `the cluster (an association of another cluster in account ${named.account} gets in; pin aws:RequestTag/eks-cluster-name or eks-cluster-arn)`,
+            );
             answers.otherCluster.forEach((s) => through.add(s));
         }
         if (answers.otherAccount.length > 0) {

@@ -4,7 +4,13 @@
  * and compare: the shipped list is neither stale nor hand-edited.
  */
 import { strict as assert } from "assert";
-import { BUCKET_ADMIN_MANAGED_POLICIES, MANAGED_POLICY_SOURCE, S3_FULL_ACCESS_MANAGED_POLICIES } from "../../policies/lib/managedPolicies.generated";
+import {
+    BUCKET_ADMIN_MANAGED_POLICIES,
+    DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES,
+    MANAGED_POLICY_SOURCE,
+    S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES,
+    S3_FULL_ACCESS_MANAGED_POLICIES,
+} from "../../policies/lib/managedPolicies.generated";
 import { classifyManagedPolicies, managedPolicySources } from "../../scripts/managedPolicies";
 
 describe("generated AWS managed policy lists", () => {
@@ -21,6 +27,15 @@ describe("generated AWS managed policy lists", () => {
         const lists = await classifyManagedPolicies(source.sources);
         assert.deepEqual(S3_FULL_ACCESS_MANAGED_POLICIES, lists.s3FullAccess);
         assert.deepEqual(BUCKET_ADMIN_MANAGED_POLICIES, lists.bucketAdmin);
+        assert.deepEqual(S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES, lists.s3ExpressFullAccess);
+        assert.deepEqual(DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES, lists.directoryBucketAdmin);
+    });
+
+    it("hold the policies that grant every S3 Express action or directory-bucket admin (AmazonS3ExpressFullAccess), and not the read-only ones", () => {
+        assert.equal(S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES.AmazonS3ExpressFullAccess, "*");
+        assert.ok(DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES.AmazonS3ExpressFullAccess.includes("s3express:putbucketpolicy"));
+        assert.ok(!("AmazonS3ExpressReadOnlyAccess" in S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES));
+        assert.ok(!("AmazonS3ReadOnlyAccess" in DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES));
     });
 
     it("hold the policies that grant every S3 action through s3:*, * and NotAction, and not the read-only ones", () => {

@@ -38,7 +38,7 @@ describe("policy precision: actions without a resource type", () => {
             await checkAll(doc(allow(["s3:ListAllMyBuckets", "s3:GetObject"], "*"))),
             "no-bucket-admin-for-workloads",
             1,
-            /s3:getobject/,
+            /s3:GetObject/,
         );
         assert.doesNotMatch(finding.message, /listallmybuckets/);
     });
@@ -52,7 +52,7 @@ describe("policy precision: actions without a resource type", () => {
             await checkAll(doc(allow("s3:PutAccountPublicAccessBlock", "*"))),
             "no-bucket-admin-for-workloads",
             1,
-            /s3:putaccountpublicaccessblock/,
+            /s3:PutAccountPublicAccessBlock/,
         );
     });
 });
@@ -89,8 +89,8 @@ describe("policy precision: Deny in the same document", () => {
         assert.ok(!granted.has("s3:deletebucket") && granted.has("s3:putbucketpolicy"));
         const v = await checkAll(document);
         expectViolations(v, "no-s3-wildcard-in-production", 0);
-        const [admin] = expectViolations(v, "no-bucket-admin-for-workloads", 1, /s3:putbucketpolicy/);
-        assert.doesNotMatch(admin.message, /s3:deletebucket/);
+        const [admin] = expectViolations(v, "no-bucket-admin-for-workloads", 1, /s3:PutBucketPolicy/);
+        assert.doesNotMatch(admin.message, /s3:DeleteBucket/);
     });
 
     it("a Deny with NotResource denies what lies outside its exceptions", async () => {
@@ -208,7 +208,7 @@ describe("AWS managed policies, from the generated list", () => {
 
     it("managed policies that grant bucket-admin actions are findings of no-bucket-admin-for-workloads", async () => {
         assert.ok("AmazonS3FullAccess" in BUCKET_ADMIN_MANAGED_POLICIES);
-        expectViolations(await run(policies, [attach("AmazonS3FullAccess", "dev")]), "no-bucket-admin-for-workloads-advisory", 1, /s3:putbucketpolicy/);
+        expectViolations(await run(policies, [attach("AmazonS3FullAccess", "dev")]), "no-bucket-admin-for-workloads-advisory", 1, /s3:PutBucketPolicy/);
     });
 
     it("read-only and unrelated managed policies are not reported", async () => {

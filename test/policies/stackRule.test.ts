@@ -71,7 +71,7 @@ describe(`policy ${NAME} (stack)`, () => {
         const association = resource(
             "aws:eks/podIdentityAssociation:PodIdentityAssociation",
             "assoc",
-            { clusterName: "c", namespace: "ray", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN },
+            { clusterName: "ray-prod", namespace: "ray", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN },
             "dev",
         );
         expectViolations(
@@ -89,10 +89,18 @@ describe(`policy ${NAME} (stack)`, () => {
         const association = resource(
             "aws:eks/podIdentityAssociation:PodIdentityAssociation",
             "assoc",
-            { clusterName: "c", namespace: "other", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN },
+            { clusterName: "ray-prod", namespace: "other", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN },
             "dev",
         );
-        expectViolations(await run([serviceAccountRoleTrustMatch], [podRole, association]), NAME, 1, /pins other namespaces or service accounts/);
+        expectViolations(await run([serviceAccountRoleTrustMatch], [podRole, association]), NAME, 1, /pins other clusters, namespaces or service accounts/);
+        // An association in another cluster than the one the trust pins is refused by EKS Pod Identity's tags too.
+        const elsewhere = resource(
+            "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+            "assoc",
+            { clusterName: "other-cluster", namespace: "ray", serviceAccount: "ray-s3-sa", roleArn: ROLE_ARN },
+            "dev",
+        );
+        expectViolations(await run([serviceAccountRoleTrustMatch], [podRole, elsewhere]), NAME, 1, /does not admit an association of cluster "other-cluster"/);
     });
 });
 

@@ -44,7 +44,12 @@ describe("policy irsa-trust-pinned", () => {
 
     it("a missing or wildcard :aud is mandatory; a custom exact audience is advisory", async () => {
         const noAud = irsaTrustWith({ StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa" } });
-        expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned to sts.amazonaws.com, so tokens minted for other audiences cannot assume the role/);
+        expectViolations(
+            await check(noAud, "dev"),
+            "irsa-trust-pinned",
+            1,
+            /:aud must be pinned to sts.amazonaws.com, so tokens minted for other audiences cannot assume the role/,
+        );
         const wildcardAud = irsaTrustWith({
             StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:ray:ray-s3-sa" },
             StringLike: { [`${ISSUER}:aud`]: "*" },
@@ -135,7 +140,12 @@ describe("policy irsa-trust-pinned", () => {
 
         it("GitHub Actions: :aud must be pinned; a wildcard under StringEquals matches nothing", async () => {
             const noAud = irsaTrustWith({ StringEquals: { [`${GITHUB}:sub`]: "repo:octo-org/octo-repo:ref:refs/heads/main" } }, github);
-            expectViolations(await check(noAud, "dev"), "irsa-trust-pinned", 1, /:aud must be pinned to sts.amazonaws.com, so tokens minted for other audiences cannot assume the role/);
+            expectViolations(
+                await check(noAud, "dev"),
+                "irsa-trust-pinned",
+                1,
+                /:aud must be pinned to sts.amazonaws.com, so tokens minted for other audiences cannot assume the role/,
+            );
             const literal = irsaTrustWith(pinned(GITHUB, "repo:octo-org/octo-repo:*"), github);
             expectViolations(await check(literal, "dev"), "irsa-trust-pinned-advisory", 1, /compares \* and \? literally/);
         });
@@ -195,7 +205,12 @@ describe("policy trust-principals-pinned", () => {
     it('a "*" principal in either form without a limiting condition is mandatory', async () => {
         for (const principal of ["*", { AWS: "*" }, { AWS: ["arn:aws:iam::111122223333:root", "*"] }]) {
             const v = await check(doc({ Effect: "Allow", Principal: principal, Action: "sts:AssumeRole" }), "dev");
-            expectViolations(v, "trust-principals-pinned", 1, /Principal "\*" lets a caller of another account \(999988887777\) assume the role \(it has no condition\)/);
+            expectViolations(
+                v,
+                "trust-principals-pinned",
+                1,
+                /Principal "\*" lets a caller of another account \(999988887777\) assume the role \(it has no condition\)/,
+            );
         }
         const limited = doc({
             Effect: "Allow",
@@ -245,7 +260,7 @@ describe("policy no-bucket-admin-for-workloads", () => {
 
     it("bucket-admin actions are advisory in development, mandatory in production", async () => {
         const admin = doc(statement({ Action: ["s3:PutBucketPolicy", "s3:GetObject"], Resource: "arn:aws:s3:::ckpt-bucket" }));
-        expectViolations(await check(admin, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /grants bucket-admin actions \(s3:putbucketpolicy\)/);
+        expectViolations(await check(admin, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /grants bucket-admin actions \(s3:PutBucketPolicy\)/);
         expectViolations(await check(admin, "prod"), "no-bucket-admin-for-workloads", 1);
     });
 
@@ -255,16 +270,16 @@ describe("policy no-bucket-admin-for-workloads", () => {
             await check(doc(statement({ Action: "s3:Put*" })), "dev"),
             "no-bucket-admin-for-workloads-advisory",
             1,
-            /s3:putobjectacl/,
+            /s3:PutObjectAcl/,
         );
-        assert.doesNotMatch(objects.message, /s3:putbucketacl/);
+        assert.doesNotMatch(objects.message, /s3:PutBucketAcl/);
         const onBucket = doc(statement({ Action: "s3:Put*", Resource: "arn:aws:s3:::ckpt-bucket" }));
-        expectViolations(await check(onBucket, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:putbucketpolicy, s3:putbucketacl/);
+        expectViolations(await check(onBucket, "dev"), "no-bucket-admin-for-workloads-advisory", 1, /s3:PutBucketPolicy, s3:PutBucketAcl/);
         expectViolations(
             await check(doc(statement({ Action: undefined, NotAction: "s3:GetObject", Resource: "arn:aws:s3:::ckpt-bucket" })), "dev"),
             "no-bucket-admin-for-workloads-advisory",
             1,
-            /s3:deletebucket/,
+            /s3:DeleteBucket/,
         );
         expectViolations(await check(doc(statement({ Action: "s3:BypassGovernanceRetention" })), "dev"), "no-bucket-admin-for-workloads-advisory", 1);
     });
