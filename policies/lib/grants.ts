@@ -215,7 +215,7 @@ async function combinedGrant(service: string, grants: StatementGrants[]): Promis
             if (granting) by.add(granting.statement);
             return granting !== undefined;
         });
-        if (all && by.size > 1) return { on: pattern, statements: [...by] };
+        if (all && by.size > 1) return { on: pattern, statements: grants.map((g) => g.statement).filter((st) => by.has(st)) };
     }
     return undefined;
 }
