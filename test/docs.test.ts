@@ -1,7 +1,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { BUCKET_ADMIN_MANAGED_POLICIES, MANAGED_POLICY_SOURCE, S3_FULL_ACCESS_MANAGED_POLICIES } from "../policies/lib/managedPolicies.generated";
+import {
+    BUCKET_ADMIN_MANAGED_POLICIES,
+    DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES,
+    MANAGED_POLICY_SOURCE,
+    S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES,
+    S3_FULL_ACCESS_MANAGED_POLICIES,
+} from "../policies/lib/managedPolicies.generated";
 import { policies } from "../policies/rules";
 import { CORPUS } from "./policies/corpus";
 import { renderReadme } from "../scripts/gen-docs";
@@ -30,6 +36,8 @@ describe("README", () => {
         );
         assert.match(readme, new RegExp(`that does \\(${Object.keys(S3_FULL_ACCESS_MANAGED_POLICIES).length}, among them`));
         assert.match(readme, new RegExp(`\\(${Object.keys(BUCKET_ADMIN_MANAGED_POLICIES).length} do\\)`));
+        assert.match(readme, new RegExp(`\\(${Object.keys(S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES).length} for S3 Express, among them`));
+        assert.match(readme, new RegExp(`\\(${Object.keys(DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES).length} do, among them AmazonS3ExpressFullAccess\\)`));
         assert.match(readme, new RegExp(`corpus of ${CORPUS.length} public documents`));
     });
 });

@@ -19,10 +19,37 @@ const STS_AUDIENCE = "sts.amazonaws.com";
 
 type Context = Record<string, ContextValue>;
 
-/** The trust's statements, read once per call (documents are small; the rules cache nothing between resources). */
+/** Trusts read recently: several rules ask several questions of each role's trust, one rule over every role at a time offline. */
+const readTrusts = new Map<string, { statements: NormalizedStatement[]; variables: boolean }>();
+const READ_TRUSTS_KEPT = 20_000;
+
+function keyOf(trust: unknown): string {
+    return typeof trust === "string" ? trust : JSON.stringify(trust ?? null);
+}
+
+/** Answers given recently, per question and trust: a graded rule's two halves ask the same questions of each role. */
+const answered = new Map<string, unknown>();
+function remembered<T>(question: string, trust: unknown, answer: () => T): T {
+    const key = `${question}\u0000${keyOf(trust)}`;
+    if (answered.has(key)) return answered.get(key) as T;
+    const value = answer();
+    if (answered.size >= READ_TRUSTS_KEPT) answered.delete(answered.keys().next().value!);
+    answered.set(key, value);
+    return value;
+}
+
+/** The trust's statements (parsed once while its role is being checked). */
 function trustStatements(trust: unknown): { statements: NormalizedStatement[]; variables: boolean } {
-    const parsed = parseDocument(trust);
-    return { statements: statementsOf(parsed, "trust"), variables: parsed?.Version === "2012-10-17" };
+    const key = keyOf(trust);
+    let read = readTrusts.get(key);
+    if (!read) {
+        const parsed = parseDocument(trust);
+        read = { statements: statementsOf(parsed, "trust"), variables: parsed?.Version === "2012-10-17" };
+        // Least recently read goes first; the map keeps insertion order.
+        if (readTrusts.size >= READ_TRUSTS_KEPT) readTrusts.delete(readTrusts.keys().next().value!);
+    } else readTrusts.delete(key);
+    readTrusts.set(key, read);
+    return read;
 }
 
 /** A concrete value a pattern admits: wildcards filled, policy variables left as text. */
@@ -135,11 +162,17 @@ export interface WebIdentityAnswers {
     outsiderSubject: NormalizedStatement[];
     /** Allow statements through which a token minted for another audience gets in (empty: the audience is pinned). */
     outsiderAudience: NormalizedStatement[];
+    /** Does some subject the trust names get in with a token for this audience? */
+    admitsAudience(audience: string): boolean;
     /** The audiences (of the document's own and the known ones) with which some subject gets in. */
-    admittedAudiences: string[];
+    admittedAudiences(): string[];
 }
 
 export function webIdentityAnswers(trust: unknown, provider: WebIdentityProvider): WebIdentityAnswers {
+    return remembered(`web\u0000${JSON.stringify(provider)}`, trust, () => askWebIdentity(trust, provider));
+}
+
+function askWebIdentity(trust: unknown, provider: WebIdentityProvider): WebIdentityAnswers {
     const { statements, variables } = trustStatements(trust);
     const principal: RequestPrincipal = { kind: "Federated", value: provider.principal };
     const action = ["sts:AssumeRoleWithWebIdentity"];
@@ -159,17 +192,24 @@ export function webIdentityAnswers(trust: unknown, provider: WebIdentityProvider
         action,
         subjects.map((sub) => ({ [provider.subjectKey]: sub, [provider.audienceKey]: OUTSIDER_AUDIENCE })),
     );
-    const admittedAudiences = audiences.filter(
-        (aud) =>
-            admitting(
-                statements,
-                variables,
-                principal,
-                action,
-                subjects.map((sub) => ({ [provider.subjectKey]: sub, [provider.audienceKey]: aud })),
-            ).length > 0,
-    );
-    return { outsiderSubject, outsiderAudience, admittedAudiences };
+    const audienceAnswers = new Map<string, boolean>();
+    const admitsAudience = (aud: string) => {
+        let known = audienceAnswers.get(aud);
+        if (known === undefined) {
+            known = askAudience(aud);
+            audienceAnswers.set(aud, known);
+        }
+        return known;
+    };
+    const askAudience = (aud: string) =>
+        admitting(
+            statements,
+            variables,
+            principal,
+            action,
+            subjects.map((sub) => ({ [provider.subjectKey]: sub, [provider.audienceKey]: aud })),
+        ).length > 0;
+    return { outsiderSubject, outsiderAudience, admitsAudience, admittedAudiences: () => audiences.filter(admitsAudience) };
 }
 
 /** The OIDC issuer of a provider ARN (`arn:aws:iam::A:oidc-provider/ISSUER`), or undefined. */
@@ -249,6 +289,10 @@ function callerCandidates(statements: NormalizedStatement[], key: string, defaul
  * service calling on its behalf, with every value of its own it can choose.
  */
 export function outsiderCallers(trust: unknown, actions: string[]): NormalizedStatement[] {
+    return remembered(`callers\u0000${actions.join(",")}`, trust, () => askOutsiderCallers(trust, actions));
+}
+
+function askOutsiderCallers(trust: unknown, actions: string[]): NormalizedStatement[] {
     const { statements, variables } = trustStatements(trust);
     const mentioned = new Set(statements.flatMap((s) => s.conditions.map((c) => c.key.toLowerCase())));
     const keep = (candidates: Record<string, (ContextValue | undefined)[]>) =>
@@ -364,6 +408,10 @@ export interface PodIdentityAnswers {
 }
 
 export function podIdentityAnswers(trust: unknown, tagSession = true): PodIdentityAnswers {
+    return remembered(`pods\u0000${tagSession}`, trust, () => askPodIdentity(trust, tagSession));
+}
+
+function askPodIdentity(trust: unknown, tagSession: boolean): PodIdentityAnswers {
     const named = namedScenario(trust);
     const admits = (scenario: PodIdentityScenario) => podIdentityAdmits(trust, scenario, tagSession);
     const otherSubject = [...admits({ ...named, namespace: "outsider-namespace" }), ...admits({ ...named, serviceAccount: "outsider" })];

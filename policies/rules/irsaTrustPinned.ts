@@ -200,8 +200,8 @@ function judgeOidc(trust: unknown, statements: NormalizedStatement[], provider: 
                 `${where(answers.outsiderAudience)}: ${audKey} must be pinned to ${profile.audience ?? `the audience your ${profile.label} tokens for AWS carry`}, ` +
                 `so tokens minted for other audiences cannot assume the role (a token for "${OUTSIDER_AUDIENCE}" gets in: ${howConditioned(statements, audKey)}).`,
         });
-    } else if (profile.audience !== undefined && !answers.admittedAudiences.includes(profile.audience)) {
-        const own = answers.admittedAudiences.filter((a) => a !== STS_AUDIENCE);
+    } else if (profile.audience !== undefined && !answers.admitsAudience(profile.audience)) {
+        const own = answers.admittedAudiences().filter((a) => a !== STS_AUDIENCE);
         if (profile === EKS && own.length > 0) {
             // A custom audience (the ServiceAccount's eks.amazonaws.com/audience): fine when pods and provider agree.
             findings.push({
