@@ -133,7 +133,7 @@ describe("ray-s3-access CLI", function () {
         assert.equal(code, 1);
         assert.match(stdout, /\[mandatory\] no-s3-wildcard-in-production: .*AmazonS3FullAccess/);
         // The managed-policy list says AmazonS3FullAccess also grants bucket-admin actions.
-        assert.match(stdout, /\[mandatory\] no-bucket-admin-for-workloads: .*AmazonS3FullAccess, which grants bucket-admin actions \(s3:createbucket/);
+        assert.match(stdout, /\[mandatory\] no-bucket-admin-for-workloads: .*AmazonS3FullAccess, which grants bucket-admin actions \(s3:CreateBucket/);
         assert.match(stdout, /check failed: 2 mandatory violation/);
         const json = JSON.parse((await cli(["check", "--cwd", dir, "--policy-pack", POLICIES, "--json"])).stdout);
         assert.deepEqual(Object.keys(json.stacks[0].violations[0]).sort(), ["enforcementLevel", "message", "policy", "urn"]);
