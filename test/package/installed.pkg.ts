@@ -176,6 +176,22 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         assert.match(dev.stdout, /check passed/);
     });
 
+    it("the gate from the installed package: a misspelt config level is refused (exit 2), SARIF and GitHub annotations are written", () => {
+        const bad = path.join(work, "bad-policy-config.json");
+        fs.writeFileSync(bad, JSON.stringify({ "no-s3-wildcard-in-production": { enforcementLevel: "mandatroy" } }));
+        const refused = run(cli, ["check", "--stack", "prod", "--policy-pack-config", bad], project);
+        assert.equal(refused.status, 2, refused.stdout + refused.stderr);
+        assert.match(refused.stderr, /did you mean "mandatory"\?/);
+        const sarif = path.join(work, "reports", "check.sarif");
+        const checked = run(cli, ["check", "--stack", "prod", "--sarif", sarif], project, { GITHUB_ACTIONS: "true" });
+        assert.equal(checked.status, 1, checked.stderr);
+        assert.match(checked.stdout, /^::error title=no-s3-wildcard-in-production::/m);
+        assert.match(checked.stdout, /stack prod: .*; production \(name token "prod"\)/);
+        const log = JSON.parse(fs.readFileSync(sarif, "utf8"));
+        assert.equal(log.version, "2.1.0");
+        assert.ok(log.runs[0].results.some((r: any) => r.ruleId === "no-s3-wildcard-in-production" && r.level === "error"));
+    });
+
     it("check --policy-pack runs another team's TypeScript pack from the installed runner (compiled JavaScript)", () => {
         const pack = path.join(work, "team-pack");
         fs.mkdirSync(pack);
