@@ -8,6 +8,30 @@ export interface CarriedDocument {
     where: string;
     document: unknown;
     kind: "identity" | "resource";
+    /** A policy declared as a permissions boundary: it limits roles, and grants nothing by itself. */
+    boundary?: boolean;
+}
+
+/** The tag that declares a standalone policy a permissions boundary, and its value. */
+export const BOUNDARY_TAG = "ray-s3-access/use";
+export const BOUNDARY_TAG_VALUE = "permissions-boundary";
+export const POLICY_TYPE = "aws:iam/policy:Policy";
+
+/** Is this a standalone policy tagged as a permissions boundary? (A tag unknown during preview is not a declaration.) */
+export function declaredBoundary(resource: { type: string; props: Record<string, any> }): boolean {
+    if (resource.type !== POLICY_TYPE) return false;
+    try {
+        const tags = resource.props.tags;
+        return !!tags && typeof tags === "object" && tags[BOUNDARY_TAG] === BOUNDARY_TAG_VALUE;
+    } catch (error) {
+        if (error instanceof Error && error.constructor.name === "UnknownValueError") return false;
+        throw error;
+    }
+}
+
+/** The documents of a resource that grant permissions (a declared boundary's does not). */
+export function grantingDocuments(resource: CheckedResource): CarriedDocument[] {
+    return permissionDocuments(resource).filter((d) => !d.boundary);
 }
 
 const IDENTITY_POLICY_TYPES = new Set([
@@ -23,7 +47,7 @@ export const BUCKET_POLICY_TYPE = "aws:s3/bucketPolicy:BucketPolicy";
 /** The identity (and bucket) policy documents of a resource. Reading a prop may throw UnknownValueError. */
 export function permissionDocuments(resource: CheckedResource): CarriedDocument[] {
     if (IDENTITY_POLICY_TYPES.has(resource.type)) {
-        return [{ where: "policy", document: resource.props.policy, kind: "identity" }];
+        return [{ where: "policy", document: resource.props.policy, kind: "identity", boundary: declaredBoundary(resource) }];
     }
     if (resource.type === BUCKET_POLICY_TYPE) {
         return [{ where: "bucket policy", document: resource.props.policy, kind: "resource" }];

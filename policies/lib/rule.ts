@@ -215,15 +215,28 @@ export type StackCheck = (
 
 /** A stack rule, mandatory everywhere. */
 export function stackRule(spec: { name: string; description: string; check: StackCheck }): StackValidationPolicy {
+    return stackPolicy(spec, "mandatory", spec.name, spec.description);
+}
+
+/** A graded stack rule: `NAME` reports its mandatory findings, `NAME-advisory` its advisory ones. */
+export function gradedStackRule(spec: { name: string; description: string; check: StackCheck }): StackValidationPolicy[] {
+    return [
+        stackPolicy(spec, "mandatory", spec.name, spec.description),
+        stackPolicy(spec, "advisory", `${spec.name}-advisory`, `${spec.description} (advisory findings)`),
+    ];
+}
+
+function stackPolicy(spec: { check: StackCheck }, level: Level, name: string, description: string): StackValidationPolicy {
     return {
-        name: spec.name,
-        description: spec.description,
-        enforcementLevel: "mandatory",
+        name,
+        description,
+        enforcementLevel: level,
         configSchema: ruleConfigSchema,
         validateStack: async (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const config = configOf(args);
             const context = contextFor(args.resources[0]?.urn, args.stackTags, config);
             for (const finding of await spec.check(args.resources, context)) {
+                if (finding.level !== level) continue;
                 const resource = { type: finding.resource.type, name: finding.resource.name, urn: finding.resource.urn, props: finding.resource.props };
                 reportFindings([finding], finding.level, resource, config, reportViolation, finding.resource.urn);
             }

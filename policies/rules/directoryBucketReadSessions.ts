@@ -3,7 +3,7 @@ import { NormalizedStatement } from "../lib/documents";
 import { evaluateDocument } from "../lib/evaluate";
 import { exampleOf, favourable } from "../lib/trust";
 import { accessLevelOf, analyseDocument } from "../lib/grants";
-import { permissionDocuments } from "../lib/resources";
+import { grantingDocuments } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
 
 const CREATE_SESSION = "s3express:createsession";
@@ -71,7 +71,7 @@ export const directoryBucketReadSessions = gradedResourceRule({
         "s3express:CreateSession limits the sessions to s3express:SessionMode ReadOnly: without it the workload can write and delete in the directory bucket.",
     check: async (resource, context) => {
         const findings: Finding[] = [];
-        for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {
+        for (const carried of grantingDocuments(resource).filter((d) => d.kind === "identity")) {
             const analysis = await analyseDocument(carried.document, carried.kind);
             for (const { statement, granted } of analysis.s3express) {
                 const on = granted.get(CREATE_SESSION);

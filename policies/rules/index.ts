@@ -3,6 +3,7 @@
  * PolicyPack itself is built in ../index.ts.
  */
 import type { Policies } from "@pulumi/policy";
+import { permissionsBoundaryPolicies } from "./boundaryPolicies";
 import { directoryBucketReadSessions } from "./directoryBucketReadSessions";
 import { iamStatementsWellFormed } from "./iamStatementsWellFormed";
 import { irsaTrustPinned } from "./irsaTrustPinned";
@@ -12,6 +13,7 @@ import { serviceAccountRoleTrustMatch } from "./serviceAccountRoleTrustMatch";
 import { trustPrincipalsPinned } from "./trustPrincipalsPinned";
 
 export {
+    permissionsBoundaryPolicies,
     directoryBucketReadSessions,
     iamStatementsWellFormed,
     irsaTrustPinned,
@@ -29,4 +31,5 @@ export const policies: Policies = [
     serviceAccountRoleTrustMatch,
     iamStatementsWellFormed,
     ...directoryBucketReadSessions,
+    ...permissionsBoundaryPolicies,
 ];

@@ -3,7 +3,7 @@ import { BUCKET_ADMIN_ACTIONS, DIRECTORY_BUCKET_ADMIN_ACTIONS } from "../lib/buc
 import { spelled } from "../lib/actions";
 import { analyseDocument, namesEveryBucket } from "../lib/grants";
 import { BUCKET_ADMIN_MANAGED_POLICIES, DIRECTORY_BUCKET_ADMIN_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
-import { attachedPolicyArns, managedPolicyName, permissionDocuments } from "../lib/resources";
+import { attachedPolicyArns, managedPolicyName, grantingDocuments } from "../lib/resources";
 import { Finding, gradedResourceRule, productionLevel } from "../lib/rule";
 
 export { BUCKET_ADMIN_ACTIONS };
@@ -31,7 +31,7 @@ export const noBucketAdminForWorkloads = gradedResourceRule({
         'object-lock bypass, ...) and no bucket or object action on Resource "*" (every bucket), and attach no AWS managed policy that does.',
     check: async (resource, context) => {
         const findings: Finding[] = [];
-        for (const carried of permissionDocuments(resource).filter((d) => d.kind === "identity")) {
+        for (const carried of grantingDocuments(resource).filter((d) => d.kind === "identity")) {
             const analysis = await analyseDocument(carried.document, carried.kind);
             // Directory-bucket admin actions of a statement with no S3 grants; the others are reported with its S3 ones.
             const expressGrants = new Map(analysis.s3express.map((g) => [g.statement, g.granted]));

@@ -1,7 +1,7 @@
 import { patternsTouching, serviceActions } from "../lib/actions";
 import { analyseDocument } from "../lib/grants";
 import { MANAGED_POLICY_SOURCE, S3_EXPRESS_FULL_ACCESS_MANAGED_POLICIES, S3_FULL_ACCESS_MANAGED_POLICIES } from "../lib/managedPolicies.generated";
-import { attachedPolicyArns, managedPolicyName, permissionDocuments } from "../lib/resources";
+import { attachedPolicyArns, managedPolicyName, grantingDocuments } from "../lib/resources";
 import { Finding, productionOnlyResourceRule } from "../lib/rule";
 
 /**
@@ -22,7 +22,7 @@ export const noS3WildcardInProduction = productionOnlyResourceRule({
         const findings: Finding[] = [];
         const s3Catalog = await serviceActions("s3");
         const expressCatalog = await serviceActions("s3express");
-        for (const carried of permissionDocuments(resource)) {
+        for (const carried of grantingDocuments(resource)) {
             const analysis = await analyseDocument(carried.document, carried.kind);
             // One finding per statement, naming S3, S3 Express (directory buckets) or both.
             const wide = [...analysis.s3, ...analysis.s3express].filter((g) => g.everyActionOn !== undefined).map((g) => g.statement);

@@ -6,8 +6,8 @@
  */
 import { strict as assert } from "assert";
 import { policies } from "../../policies/rules";
-import { identityAllows } from "../support/iamOracle";
-import { doc, expectNone, expectViolations, iamPolicy, run } from "./harness";
+import { allowsWithBoundary, identityAllows } from "../support/iamOracle";
+import { doc, expectNone, expectViolations, goodIrsaTrust, iamPolicy, resource, run } from "./harness";
 
 const DIRECTORY = "arn:aws:s3express:us-west-2:111122223333:bucket/ckpt--usw2-az1--x-s3";
 const checkAll = (document: unknown, stack = "prod") => run(policies, [iamPolicy(typeof document === "string" ? document : JSON.stringify(document), stack)]);
@@ -112,5 +112,43 @@ describe("messages name what the statement says", () => {
         const v = await run(policies, [attachment]);
         expectViolations(v, "no-s3-wildcard-in-production", 1, /grants every S3 Express \(directory bucket\) action on Resource "\*"/);
         expectViolations(v, "no-bucket-admin-for-workloads", 1, /s3express:PutBucketPolicy/);
+    });
+});
+
+describe("a policy used only as a permissions boundary", () => {
+    const BOUNDARY = doc({ Sid: "Ceiling", Effect: "Allow", Action: ["s3:*", "cloudwatch:*"], Resource: "*" });
+    const boundaryArn = "arn:aws:iam::111122223333:policy/workload-ceiling";
+    const policy = (tags?: Record<string, string>) =>
+        resource("aws:iam/policy:Policy", "ceiling", { policy: JSON.stringify(BOUNDARY), arn: boundaryArn, ...(tags ? { tags } : {}) });
+    const boundedRole = resource("aws:iam/role:Role", "workload", { assumeRolePolicy: JSON.stringify(goodIrsaTrust()), permissionsBoundary: boundaryArn });
+    const attachment = resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "attach-ceiling", { role: "workload", policyArn: boundaryArn });
+    const TAG = { "ray-s3-access/use": "permissions-boundary" };
+
+    it("grants nothing by itself (the evaluator), so a policy tagged as a boundary is not judged as a grant", async () => {
+        assert.equal(allowsWithBoundary(BOUNDARY, [], "s3:PutBucketPolicy", "arn:aws:s3:::data"), false);
+        assert.equal(allowsWithBoundary(BOUNDARY, [BOUNDARY], "s3:PutBucketPolicy", "arn:aws:s3:::data"), true);
+        expectNone(await run(policies, [policy(TAG), boundedRole]));
+    });
+
+    it("tagged as a boundary but attached in the stack: the tag is false, a mandatory violation", async () => {
+        expectViolations(
+            await run(policies, [policy(TAG), boundedRole, attachment]),
+            "permissions-boundary-policies",
+            1,
+            /is tagged ray-s3-access\/use: permissions-boundary.*RolePolicyAttachment "attach-ceiling" attaches it/,
+        );
+    });
+
+    it("used only as a boundary but not tagged: judged as if attached, and the advisory half says how to declare it", async () => {
+        const v = await run(policies, [policy(), boundedRole]);
+        expectViolations(v, "no-s3-wildcard-in-production", 1);
+        expectViolations(
+            v,
+            "permissions-boundary-policies-advisory",
+            1,
+            /is only the permissionsBoundary of "workload".*tag it ray-s3-access\/use: permissions-boundary/,
+        );
+        // Attached too: no suggestion, it does grant.
+        expectViolations(await run(policies, [policy(), boundedRole, attachment]), "permissions-boundary-policies-advisory", 0);
     });
 });

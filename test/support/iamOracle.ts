@@ -210,3 +210,28 @@ export function oracleDecision(document: object, kind: "identity" | "resource" |
     if (result === "ExplicitlyDenied" || result === "DeniedForAccount") return "ExplicitDeny";
     return "ImplicitDeny";
 }
+
+/**
+ * With `boundary` as the principal's permissions boundary and `identityPolicies` as its identity policies, does the
+ * evaluator allow `action` on `resource`? A boundary only limits: with no identity policy it grants nothing.
+ */
+export function allowsWithBoundary(boundary: object, identityPolicies: object[], action: string, resource: string): boolean {
+    const request = new AwsRequestImpl(
+        `arn:aws:sts::${ACCOUNT}:assumed-role/ray-s3/session`,
+        { resource, accountId: resource.split(":")[4] || ACCOUNT },
+        action,
+        new RequestContextImpl({}),
+    );
+    const analysis = core.authorize({
+        request,
+        identityPolicies: identityPolicies.map((p, i) => loadPolicy(p, { name: `identity-${i}` })),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: undefined,
+        permissionBoundaries: [loadPolicy(boundary, { name: "boundary" })],
+        vpcEndpointPolicies: undefined,
+        simulationParameters: { simulationMode: "Strict", discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]) },
+        serviceSettings: { s3: {} },
+    });
+    return analysis.result === "Allowed";
+}
