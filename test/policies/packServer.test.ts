@@ -41,6 +41,8 @@ describe("policy pack under the Pulumi CLI's layout (analyzer gRPC protocol)", f
             "iam-statements-well-formed": EnforcementLevel.MANDATORY,
             "directory-bucket-read-sessions": EnforcementLevel.MANDATORY,
             "directory-bucket-read-sessions-advisory": EnforcementLevel.ADVISORY,
+            "permissions-boundary-policies": EnforcementLevel.MANDATORY,
+            "permissions-boundary-policies-advisory": EnforcementLevel.ADVISORY,
         });
     });
 
