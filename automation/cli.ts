@@ -44,6 +44,7 @@ export interface CliContext {
 interface CommonArgs {
     stack?: string[];
     "per-tenant": boolean;
+    shards?: boolean;
     tenant?: string[];
     json: boolean;
     cwd: string;
@@ -78,6 +79,11 @@ function commonOptions<T>(y: Argv<T>) {
     return y
         .option("stack", { type: "string", array: true, requiresArg: true, describe: "Stack to run (repeatable); default: every Pulumi.STACK.yaml" })
         .option("per-tenant", { type: "boolean", default: false, describe: "Bundled program: one stack per tenant, named STACK.NAMESPACE" })
+        .option("shards", {
+            type: "boolean",
+            default: false,
+            describe: "Bundled program: every shard stack (ENV.shard_NNN, from `fleet plan --write`) of the selected environments, after the environment",
+        })
         .option("tenant", { type: "string", array: true, requiresArg: true, describe: "Bundled program: only these tenants (namespaces; repeatable)" })
         .option("discover", {
             type: "string",
@@ -148,7 +154,7 @@ async function targetsFor(args: CommonArgs, context: CliContext): Promise<{ proj
         }
         tenants = matched;
     }
-    return { project, targets: selectTargets({ project, stacks: args.stack, tenants, perTenant: args["per-tenant"] }) };
+    return { project, targets: selectTargets({ project, stacks: args.stack, tenants, perTenant: args["per-tenant"], shards: args.shards }) };
 }
 
 function print(stream: CliContext["stdout"], text: string): void {
@@ -456,6 +462,96 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
     };
 }
 
+interface FleetPlanArgs {
+    stack?: string[];
+    cwd: string;
+    json: boolean;
+    "shard-size"?: number;
+    write: boolean;
+    check: boolean;
+}
+
+function fleetPlanCommand(context: CliContext): CommandModule<object, FleetPlanArgs> {
+    return {
+        command: "plan",
+        describe: "Split each environment's tenants into shard stacks (ENV.shard_NNN) and show, record (--write) or check (--check) the assignment",
+        builder: (y) =>
+            y
+                .option("stack", {
+                    type: "string",
+                    array: true,
+                    requiresArg: true,
+                    describe: "Environment stack (repeatable); default: every Pulumi.STACK.yaml",
+                })
+                .option("cwd", { type: "string", default: ".", requiresArg: true, describe: "The directory of your Pulumi.STACK.yaml files" })
+                .option("json", { type: "boolean", default: false, describe: 'Print {"shards": [{"environment", "stack", "tenants"}]}' })
+                .option("shard-size", {
+                    type: "string",
+                    requiresArg: true,
+                    coerce: wholeNumber("shard-size", 1),
+                    describe: "Tenants per shard at most (default 200, or the size recorded); new tenants only: nothing moves",
+                })
+                .option("write", {
+                    type: "boolean",
+                    default: false,
+                    describe: "Record the plan in ray-s3-access.fleet.json (commit it next to the stack files)",
+                })
+                .option("check", { type: "boolean", default: false, describe: "Exit 1 when the recorded plan is not current (CI)" }) as any,
+        handler: (args) =>
+            guarded(context, async () => {
+                const { FLEET_FILE, formatFleetRecord, planEnvironment, readFleetRecord } = await import("./fleet");
+                const { loadProject } = await import("./project");
+                const { environmentNames, environmentTenants } = await import("./stacks");
+                if (args.write && args.check) throw new UsageError("--write records the plan and --check verifies the record: pick one");
+                const project = loadProject(args.cwd);
+                const previous = readFleetRecord(project.stackConfigDir);
+                const record = { version: 1 as const, environments: { ...(previous?.environments ?? {}) } };
+                const summary: string[] = [];
+                for (const environment of environmentNames(project, args.stack)) {
+                    const tenants = environmentTenants(project, environment);
+                    const { plan, changes } = planEnvironment(environment, tenants, previous?.environments[environment], args["shard-size"]);
+                    record.environments[environment] = plan;
+                    const used = plan.shards.filter((s) => s.tenants.length > 0).length;
+                    summary.push(
+                        `${environment}: ${tenants.length} tenants in ${used} shard(s) of at most ${plan.shardSize}` +
+                            (plan.shards.length > used ? ` (${plan.shards.length - used} emptied, kept until you destroy them)` : "") +
+                            `; ${changes.added.length} to place, ${changes.removed.length} gone`,
+                    );
+                }
+                const text = formatFleetRecord(record);
+                const current = previous !== undefined && formatFleetRecord(previous) === text;
+                if (args.json) {
+                    const shards = Object.entries(record.environments)
+                        .filter(([environment]) => environmentNames(project, args.stack).includes(environment))
+                        .flatMap(([environment, plan]) => plan.shards.map((s) => ({ environment, stack: s.stack, tenants: s.tenants })));
+                    print(context.stdout, JSON.stringify({ shards }, null, 2));
+                } else {
+                    print(context.stdout, summary.join("\n"));
+                }
+                const file = path.join(project.stackConfigDir, FLEET_FILE);
+                if (args.write && !current) {
+                    const fs = await import("fs");
+                    fs.writeFileSync(`${file}.tmp-${process.pid}`, text);
+                    fs.renameSync(`${file}.tmp-${process.pid}`, file);
+                    context.stderr.write(`wrote ${FLEET_FILE}: commit it next to the stack files (it keeps every tenant in its shard)\n`);
+                } else if (!current) {
+                    context.stderr.write(`${FLEET_FILE} is ${previous ? "not current" : "missing"}: run \`ray-s3-access fleet plan --write\` and commit it\n`);
+                    if (args.check) return 1;
+                }
+                return 0;
+            }),
+    };
+}
+
+function fleetCommand(context: CliContext): CommandModule<object, object> {
+    return {
+        command: "fleet <command>",
+        describe: "Shard environments into stacks and hand them to the engines you run (plan, emit)",
+        builder: (y) => y.command(fleetPlanCommand(context)).demandCommand(1, "give a fleet command: plan") as any,
+        handler: () => undefined,
+    };
+}
+
 /** "Unknown argument: stak" becomes "... did you mean --stack?" against the command's own options. */
 function withSuggestion(message: string, usage: unknown): string {
     const match = /^Unknown arguments?: (.+)$/.exec(message);
@@ -486,6 +582,7 @@ export function buildParser(context: CliContext): Argv {
         .command(deployCommand(context, "refresh", "Refresh stacks' state from the cloud (Pulumi CLI)"))
         .command(deployCommand(context, "outputs", "Print stacks' outputs (Pulumi CLI)"))
         .command(verifyCommand(context))
+        .command(fleetCommand(context))
         .demandCommand(1, "give a command: render, check, preview, up, destroy, refresh, outputs or verify")
         .recommendCommands()
         .strict()

@@ -52,6 +52,11 @@ export interface RenderedStack {
     tenants: string[];
     /** The stack file the stack's config comes from (its environment's, for a tenant stack), when there is one. */
     stackFile?: string;
+    /**
+     * The stack may register nothing by design: an environment whose tenants run in stacks of their own (it keeps
+     * only the cluster-level pieces), or a shard whose tenants were all removed (its update deletes what they had).
+     */
+    emptyByDesign?: boolean;
     resources: RecordedResource[];
     outputs: Record<string, unknown>;
     roles: RoleDocuments[];
@@ -243,6 +248,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 stack: target.stack,
                 role: target.role,
                 tenants: target.tenants,
+                emptyByDesign: target.parsed?.tenantStacks === true || (target.parsed?.environmentStack !== undefined && target.tenants.length === 0),
                 stackFile: ["yaml", "yml"].map((ext) => path.join(project.stackConfigDir, `Pulumi.${target.environment}.${ext}`)).find((f) => fs.existsSync(f)),
                 resources: evaluated.resources,
                 outputs,
@@ -262,7 +268,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
  */
 export function assertSomethingToCheck(stack: RenderedStack): void {
     const registered = stack.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
-    if (registered.length === 0) {
+    if (registered.length === 0 && !stack.emptyByDesign) {
         throw new UsageError(
             `stack "${stack.stack}": the program registered no resources, so there is nothing to check and the stack cannot pass; check that its config selects what it should create`,
         );

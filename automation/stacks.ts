@@ -9,6 +9,7 @@ import { CONFIG_NAMESPACE, StackConfig } from "../programs/config";
 import { validateStackConfig } from "../programs/stackConfig";
 import { UsageError } from "./errors";
 import { Project } from "./project";
+import { FLEET_FILE, parseShardStack, planEnvironment, readFleetRecord } from "./fleet";
 import { loadYamlFile } from "./yamlFiles";
 
 export type StackRole = "environment" | "tenant";
@@ -185,20 +186,22 @@ export interface SelectOptions {
     stacks?: string[];
     tenants?: string[];
     perTenant?: boolean;
+    /** Every shard stack of the selected environments (`fleet plan`'s record). */
+    shards?: boolean;
 }
 
 /** Stack names are what Pulumi accepts: letters, digits, `-`, `_`, `.`; at most 100 characters. */
 const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
-function stackNames(options: SelectOptions): string[] {
-    const given = options.stacks?.filter((s) => s !== undefined) ?? [];
+function stackNames(options: SelectOptions, shardNames: Set<string> = new Set()): string[] {
+    const given = (options.stacks?.filter((s) => s !== undefined) ?? []).filter((s) => !shardNames.has(s));
     for (const name of given) {
         if (!STACK_NAME.test(name)) {
             throw new UsageError(`--stack "${name}" is not a stack name: use letters, digits, "-", "_" and "." (at most 100), as in Pulumi.NAME.yaml`);
         }
     }
-    const names = given.length > 0 ? [...new Set(given)] : discoverStacks(options.project.stackConfigDir);
-    if (names.length === 0) {
+    const names = given.length > 0 || shardNames.size > 0 ? [...new Set(given)] : discoverStacks(options.project.stackConfigDir);
+    if (names.length === 0 && shardNames.size === 0) {
         throw new UsageError(`no Pulumi.STACK.yaml in ${options.project.stackConfigDir}: pass --cwd to the directory of your stack files, or create one`);
     }
     return names;
@@ -210,6 +213,9 @@ function stackNames(options: SelectOptions): string[] {
  */
 export function selectTargets(options: SelectOptions): StackTarget[] {
     const { project } = options;
+    // Shard stacks (`ENV.shard_001`) have no stack file: they come from their environment's file and the fleet record.
+    const shardNames = new Set((options.stacks ?? []).filter((name) => parseShardStack(name) !== undefined && !hasStackFile(project, name)));
+    if (shardNames.size > 0 || options.shards) return selectShardTargets(options, shardNames);
     const names = stackNames(options);
     if (project.mode === "own") {
         const flag = options.perTenant ? "--per-tenant" : options.tenants && options.tenants.length > 0 ? "--tenant" : undefined;
@@ -277,4 +283,113 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
         }
     }
     return [...environments, ...tenants];
+}
+
+function hasStackFile(project: Pick<Project, "stackConfigDir">, stack: string): boolean {
+    return ["yaml", "yml"].some((ext) => fs.existsSync(path.join(project.stackConfigDir, `Pulumi.${stack}.${ext}`)));
+}
+
+/**
+ * Shard stacks and their environment stacks (environment first: it owns the cluster-level pieces the shards read
+ * through a StackReference). Every selected environment's fleet record must be current: a tenant with no shard yet
+ * would not be deployed, and one the record no longer holds would be deleted, so both are refused until `fleet plan
+ * --write` records them.
+ */
+function selectShardTargets(options: SelectOptions, shardNames: Set<string>): StackTarget[] {
+    const { project } = options;
+    const how = "run `ray-s3-access fleet plan --write` and commit " + FLEET_FILE;
+    if (project.mode === "own") {
+        throw new UsageError(
+            `shard stacks split the bundled program's ray-s3-access:tenants; ${project.dir} has its own program (Pulumi.yaml "${project.name}")`,
+        );
+    }
+    if (options.perTenant) throw new UsageError("--per-tenant and shard stacks both split an environment's tenants: pick one");
+    if (options.tenants && options.tenants.length > 0) {
+        throw new UsageError("--tenant narrows one stack's tenants; a shard stack always holds all of its tenants: pick shards with --stack ENV.shard_NNN");
+    }
+    const record = readFleetRecord(project.stackConfigDir);
+    if (!record) throw new UsageError(`no ${FLEET_FILE} in ${project.stackConfigDir}, so there are no shard stacks yet: ${how}`);
+    const environments = [...new Set([...stackNames(options, shardNames), ...[...shardNames].map((name) => parseShardStack(name)!.environment)])];
+    const targets: StackTarget[] = [];
+    const shardTargets: StackTarget[] = [];
+    for (const environment of environments) {
+        const plan = record.environments[environment];
+        if (!plan) throw new UsageError(`${FLEET_FILE} has no shards for environment "${environment}": ${how}`);
+        const { config, secrets, settings } = readStackFile(project, environment);
+        const parsed = validated(environment, offlineConfig(config, secrets).config);
+        const { changes } = planEnvironment(
+            environment,
+            parsed.tenants.map((t) => t.namespace),
+            plan,
+            plan.shardSize,
+        );
+        if (changes.added.length > 0 || changes.removed.length > 0) {
+            const list = (names: string[]) => names.slice(0, 5).join(", ") + (names.length > 5 ? `, and ${names.length - 5} more` : "");
+            throw new UsageError(
+                `${FLEET_FILE} is not current for "${environment}"` +
+                    (changes.added.length ? `: ${changes.added.length} tenant(s) have no shard (${list(changes.added)})` : "") +
+                    (changes.removed.length
+                        ? `; ${changes.removed.length} planned tenant(s) are gone from Pulumi.${environment}.yaml (${list(changes.removed)})`
+                        : "") +
+                    `: ${how}`,
+            );
+        }
+        const envConfig = { ...config, [`${CONFIG_NAMESPACE}:tenantStacks`]: "true" };
+        targets.push({
+            stack: environment,
+            role: "environment",
+            environment,
+            config: envConfig,
+            secrets,
+            settings,
+            parsed: validated(environment, envConfig),
+            tenants: [],
+        });
+        const byName = new Map(parsed.tenants.map((t) => [t.namespace, t]));
+        const raw = rawTenants(config);
+        for (const shard of plan.shards) {
+            if (!options.shards && !shardNames.has(shard.stack)) continue;
+            const shardConfig: Record<string, string> = {};
+            for (const [key, value] of Object.entries(config)) if (key !== `${CONFIG_NAMESPACE}:tenants`) shardConfig[key] = value;
+            // Tenants as the stack file gives them, in the shard's order.
+            shardConfig[`${CONFIG_NAMESPACE}:tenants`] = JSON.stringify(shard.tenants.map((namespace) => raw.get(namespace) ?? byName.get(namespace)));
+            shardConfig[`${CONFIG_NAMESPACE}:environmentStack`] = `organization/${project.name}/${environment}`;
+            shardTargets.push({
+                stack: shard.stack,
+                role: "tenant",
+                environment,
+                config: shardConfig,
+                secrets,
+                settings,
+                parsed: validated(shard.stack, offlineConfig(shardConfig, secrets).config),
+                tenants: [...shard.tenants],
+            });
+        }
+    }
+    const unknown = [...shardNames].filter((name) => !shardTargets.some((t) => t.stack === name));
+    if (unknown.length > 0) throw new UsageError(`--stack ${unknown.map((n) => `"${n}"`).join(", ")}: no such shard in ${FLEET_FILE}`);
+    return [...targets, ...shardTargets];
+}
+
+/** Tenants' entries exactly as the stack file writes them (validation defaults are not copied into shard config). */
+function rawTenants(config: Record<string, string>): Map<string, unknown> {
+    try {
+        const list = JSON.parse(config[`${CONFIG_NAMESPACE}:tenants`] ?? "[]");
+        return new Map((Array.isArray(list) ? list : []).filter((t) => t && typeof t === "object").map((t) => [t.namespace, t]));
+    } catch {
+        return new Map();
+    }
+}
+
+/** An environment stack's validated tenants (namespaces, in file order), without the evaluation-size check. */
+export function environmentTenants(project: Project, environment: string): string[] {
+    if (project.mode === "own")
+        throw new UsageError(`fleets split the bundled program's ray-s3-access:tenants; ${project.dir} has its own program (Pulumi.yaml "${project.name}")`);
+    const { config, secrets } = readStackFile(project, environment);
+    return validated(environment, offlineConfig(config, secrets).config).tenants.map((t) => t.namespace);
+}
+
+/** The environment stacks a command names, or every stack file's (shard stack names excluded). */
+export function environmentNames(project: Project, stacks: string[] | undefined): string[] {
+    return stackNames({ project, stacks });
 }

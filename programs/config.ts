@@ -113,7 +113,8 @@ export const stackConfigSchema = z
         mountpointVolumes: z.boolean().optional(),
         roleSharing: z.enum(["perTenant", "abac", "packed", "sessionPolicy"]).default("perTenant"),
         tags: tags.optional(),
-        tenants: z.array(tenantSchema).min(1),
+        /** At least one, except in a shard stack whose tenants were all removed (its next update deletes their roles). */
+        tenants: z.array(tenantSchema),
         /** Per-tenant stacks: the environment stack (`org/project/stack`) whose outputs they read. */
         environmentStack: z.string().min(1).optional(),
         /** The IAM trust-policy quota packed roles are filled to (characters without white space). */
@@ -271,7 +272,9 @@ function sharingProblems(config: StackConfig): string[] {
     const key = `${CONFIG_NAMESPACE}:roleSharing`;
     if (config.roleSharing === "perTenant") return problems;
     if (config.tenantStacks) {
-        problems.push(`${key} "${config.roleSharing}" shares roles across tenants, so it cannot run with one stack per tenant (--per-tenant): use "perTenant"`);
+        problems.push(
+            `${key} "${config.roleSharing}" shares roles across tenants, so it cannot run with one stack per tenant (--per-tenant) or in a fleet's shard stacks (a shared role would span stacks): use "perTenant"`,
+        );
     }
     const wanted = config.roleSharing === "packed" ? "irsa" : "podIdentity";
     config.tenants.forEach((tenant, index) => {
@@ -361,6 +364,9 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         });
     }
 
+    if (parsed.success && parsed.data.tenants.length === 0 && parsed.data.environmentStack === undefined) {
+        problems.push(`${CONFIG_NAMESPACE}:tenants is empty: list the tenants (each a namespace and its buckets) this stack gives S3 access to`);
+    }
     if (problems.length > 0) throw new StackConfigError(stack, problems);
 
     const config = parsed.data!;
