@@ -45,6 +45,7 @@ interface CommonArgs {
     stack?: string[];
     "per-tenant": boolean;
     shards?: boolean;
+    "skip-environment"?: boolean;
     tenant?: string[];
     json: boolean;
     cwd: string;
@@ -83,6 +84,11 @@ function commonOptions<T>(y: Argv<T>) {
             type: "boolean",
             default: false,
             describe: "Bundled program: every shard stack (ENV.shard_NNN, from `fleet plan --write`) of the selected environments, after the environment",
+        })
+        .option("skip-environment", {
+            type: "boolean",
+            default: false,
+            describe: "With shard stacks: leave out their environment stacks (they ran before, in an earlier CI job)",
         })
         .option("tenant", { type: "string", array: true, requiresArg: true, describe: "Bundled program: only these tenants (namespaces; repeatable)" })
         .option("discover", {
@@ -154,7 +160,17 @@ async function targetsFor(args: CommonArgs, context: CliContext): Promise<{ proj
         }
         tenants = matched;
     }
-    return { project, targets: selectTargets({ project, stacks: args.stack, tenants, perTenant: args["per-tenant"], shards: args.shards }) };
+    return {
+        project,
+        targets: selectTargets({
+            project,
+            stacks: args.stack,
+            tenants,
+            perTenant: args["per-tenant"],
+            shards: args.shards,
+            skipEnvironment: args["skip-environment"],
+        }),
+    };
 }
 
 function print(stream: CliContext["stdout"], text: string): void {
@@ -543,11 +559,176 @@ function fleetPlanCommand(context: CliContext): CommandModule<object, FleetPlanA
     };
 }
 
+interface FleetEmitArgs {
+    stack?: string[];
+    cwd: string;
+    engine: "pko" | "github-actions";
+    out: string;
+    repo?: string;
+    branch: string;
+    "repo-dir": string;
+    namespace: string;
+    backend?: string;
+    "secrets-provider"?: string;
+    org?: string;
+    image: string;
+    "service-account": string;
+    "deployer-role-arn"?: string;
+    "credentials-secret"?: string;
+    "role-arn"?: string;
+    region?: string;
+    "max-parallel": number;
+    name: string;
+}
+
+function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitArgs> {
+    return {
+        command: "emit",
+        describe: "Write what an engine applies for the recorded fleet: Pulumi Kubernetes Operator objects, or a GitHub Actions workflow",
+        builder: (y) =>
+            y
+                .option("engine", {
+                    choices: ["pko", "github-actions"] as const,
+                    demandOption: true,
+                    describe: "pko (Pulumi Kubernetes Operator v2) or github-actions",
+                })
+                .option("out", {
+                    type: "string",
+                    demandOption: true,
+                    requiresArg: true,
+                    describe: "Directory to write into (the files are replaced, byte-identical for the same input)",
+                })
+                .option("stack", {
+                    type: "string",
+                    array: true,
+                    requiresArg: true,
+                    describe: "Environment stack (repeatable); default: every Pulumi.STACK.yaml",
+                })
+                .option("cwd", {
+                    type: "string",
+                    default: ".",
+                    requiresArg: true,
+                    describe: "The directory of your Pulumi.STACK.yaml files and ray-s3-access.fleet.json",
+                })
+                .option("repo", {
+                    type: "string",
+                    requiresArg: true,
+                    describe: "pko: the git repository the workspaces clone (holds the stack files and a package.json pinning ray-s3-access)",
+                })
+                .option("branch", { type: "string", default: "main", requiresArg: true, describe: "pko and github-actions: the branch to deploy" })
+                .option("repo-dir", {
+                    type: "string",
+                    default: ".",
+                    requiresArg: true,
+                    describe: "Where, in the repository, the stack files and package.json are",
+                })
+                .option("namespace", {
+                    type: "string",
+                    default: "pulumi-kubernetes-operator",
+                    requiresArg: true,
+                    describe: "pko: the namespace of the Stack objects",
+                })
+                .option("backend", { type: "string", requiresArg: true, describe: "pko: the Pulumi backend URL (s3://..., https://api.pulumi.com)" })
+                .option("secrets-provider", { type: "string", requiresArg: true, describe: "pko: the secrets provider (default: the stack file's)" })
+                .option("org", { type: "string", requiresArg: true, describe: "pko: a Pulumi Cloud organization (stacks become ORG/STACK)" })
+                .option("image", {
+                    type: "string",
+                    default: DEFAULT_IMAGE,
+                    requiresArg: true,
+                    describe: "pko: the workspace image (Pulumi CLI >= 3.202 for structured config)",
+                })
+                .option("service-account", {
+                    type: "string",
+                    default: "ray-s3-access-deployer",
+                    requiresArg: true,
+                    describe: "pko: the workspaces' ServiceAccount",
+                })
+                .option("deployer-role-arn", { type: "string", requiresArg: true, describe: "pko: the IAM role the workspaces use (IRSA annotation)" })
+                .option("credentials-secret", {
+                    type: "string",
+                    requiresArg: true,
+                    describe: "pko: a Secret with the backend's credential (key passphrase, or accessToken with --org)",
+                })
+                .option("role-arn", { type: "string", requiresArg: true, describe: "github-actions: the IAM role the jobs assume by OIDC" })
+                .option("region", { type: "string", default: "us-west-2", requiresArg: true, describe: "github-actions: the AWS region of the credentials" })
+                .option("max-parallel", {
+                    type: "string",
+                    default: "8",
+                    coerce: wholeNumber("max-parallel", 1),
+                    describe: "github-actions: jobs of one matrix at once",
+                })
+                .option("name", { type: "string", default: "ray-s3-access fleet", requiresArg: true, describe: "github-actions: the workflow's name" }) as any,
+        handler: (args) =>
+            guarded(context, async () => {
+                const { githubWorkflow, pkoObjects, sourceFiles } = await import("./engines");
+                const { readFleetRecord } = await import("./fleet");
+                const { loadProject } = await import("./project");
+                const { environmentNames, fleetEnvironment } = await import("./stacks");
+                const project = loadProject(args.cwd);
+                const environments = environmentNames(project, args.stack).map((name) => fleetEnvironment(project, name));
+                let files;
+                if (args.engine === "pko") {
+                    if (!args.repo) throw new UsageError("--engine pko needs --repo URL: the git repository the operator's workspaces clone");
+                    files = pkoObjects(environments, {
+                        namespace: args.namespace,
+                        repo: args.repo,
+                        branch: args.branch,
+                        repoDir: args["repo-dir"],
+                        backend: args.backend,
+                        secretsProvider: args["secrets-provider"],
+                        org: args.org,
+                        image: args.image,
+                        serviceAccount: args["service-account"],
+                        deployerRoleArn: args["deployer-role-arn"],
+                        credentialsSecret: args["credentials-secret"],
+                    });
+                    const { packageVersion } = await import("./project");
+                    files.push(...sourceFiles(packageVersion()));
+                } else {
+                    if (!args["role-arn"])
+                        throw new UsageError("--engine github-actions needs --role-arn ARN: the IAM role the jobs assume through GitHub's OIDC provider");
+                    files = [
+                        githubWorkflow(
+                            readFleetRecord(project.stackConfigDir)!,
+                            environments.map((e) => e.name),
+                            {
+                                name: args.name,
+                                repoDir: args["repo-dir"],
+                                roleArn: args["role-arn"],
+                                region: args.region ?? "us-west-2",
+                                maxParallel: args["max-parallel"],
+                                branch: args.branch,
+                            },
+                        ),
+                    ];
+                }
+                const fs = await import("fs");
+                for (const file of files) {
+                    const target = path.resolve(args.out, file.path);
+                    fs.mkdirSync(path.dirname(target), { recursive: true });
+                    fs.writeFileSync(`${target}.tmp-${process.pid}`, file.content);
+                    fs.renameSync(`${target}.tmp-${process.pid}`, target);
+                }
+                context.stderr.write(`wrote ${files.map((f) => f.path).join(", ")} under ${args.out}\n`);
+                if (args.engine === "pko") {
+                    context.stderr.write(
+                        `commit source/Pulumi.yaml and source/package.json (then its package-lock.json) in ${args["repo-dir"]} of ${args.repo}, next to the stack files; ` +
+                            "gate the objects with `ray-s3-access check --shards` in CI before a GitOps tool applies them (the operator runs no policy pack)\n",
+                    );
+                }
+                return 0;
+            }),
+    };
+}
+
+/** The default PKO workspace image (engines.ts DEFAULT_WORKSPACE_IMAGE; kept here so --help loads no module). */
+const DEFAULT_IMAGE = "pulumi/pulumi:3.202.0-nonroot";
+
 function fleetCommand(context: CliContext): CommandModule<object, object> {
     return {
         command: "fleet <command>",
         describe: "Shard environments into stacks and hand them to the engines you run (plan, emit)",
-        builder: (y) => y.command(fleetPlanCommand(context)).demandCommand(1, "give a fleet command: plan") as any,
+        builder: (y) => y.command(fleetPlanCommand(context)).command(fleetEmitCommand(context)).demandCommand(1, "give a fleet command: plan or emit") as any,
         handler: () => undefined,
     };
 }

@@ -9,6 +9,7 @@ import { CONFIG_NAMESPACE, StackConfig } from "../programs/config";
 import { validateStackConfig } from "../programs/stackConfig";
 import { UsageError } from "./errors";
 import { Project } from "./project";
+import type { FleetEnvironment } from "./engines";
 import { FLEET_FILE, parseShardStack, planEnvironment, readFleetRecord } from "./fleet";
 import { loadYamlFile } from "./yamlFiles";
 
@@ -188,6 +189,8 @@ export interface SelectOptions {
     perTenant?: boolean;
     /** Every shard stack of the selected environments (`fleet plan`'s record). */
     shards?: boolean;
+    /** Shard stacks only, without their environment stacks (they ran before: a CI job, a PKO prerequisite). */
+    skipEnvironment?: boolean;
 }
 
 /** Stack names are what Pulumi accepts: letters, digits, `-`, `_`, `.`; at most 100 characters. */
@@ -216,6 +219,8 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
     // Shard stacks (`ENV.shard_001`) have no stack file: they come from their environment's file and the fleet record.
     const shardNames = new Set((options.stacks ?? []).filter((name) => parseShardStack(name) !== undefined && !hasStackFile(project, name)));
     if (shardNames.size > 0 || options.shards) return selectShardTargets(options, shardNames);
+    if (options.skipEnvironment)
+        throw new UsageError("--skip-environment runs shard stacks without their environment: name shard stacks (--stack ENV.shard_NNN) or add --shards");
     const names = stackNames(options);
     if (project.mode === "own") {
         const flag = options.perTenant ? "--per-tenant" : options.tenants && options.tenants.length > 0 ? "--tenant" : undefined;
@@ -368,7 +373,7 @@ function selectShardTargets(options: SelectOptions, shardNames: Set<string>): St
     }
     const unknown = [...shardNames].filter((name) => !shardTargets.some((t) => t.stack === name));
     if (unknown.length > 0) throw new UsageError(`--stack ${unknown.map((n) => `"${n}"`).join(", ")}: no such shard in ${FLEET_FILE}`);
-    return [...targets, ...shardTargets];
+    return options.skipEnvironment ? shardTargets : [...targets, ...shardTargets];
 }
 
 /** Tenants' entries exactly as the stack file writes them (validation defaults are not copied into shard config). */
@@ -392,4 +397,38 @@ export function environmentTenants(project: Project, environment: string): strin
 /** The environment stacks a command names, or every stack file's (shard stack names excluded). */
 export function environmentNames(project: Project, stacks: string[] | undefined): string[] {
     return stackNames({ project, stacks });
+}
+
+/**
+ * An environment of the fleet for the emitters: its stack file's config as YAML gives it (structured values stay
+ * structured), its secure keys, its secrets provider, its tenants' entries and its recorded plan, which must be current.
+ */
+export function fleetEnvironment(project: Project, environment: string): FleetEnvironment {
+    const record = readFleetRecord(project.stackConfigDir);
+    const how = "run `ray-s3-access fleet plan --write` and commit " + FLEET_FILE;
+    const plan = record?.environments[environment];
+    if (!plan) throw new UsageError(`${FLEET_FILE} has no shards for environment "${environment}": ${how}`);
+    const tenants = environmentTenants(project, environment);
+    const { changes } = planEnvironment(environment, tenants, plan, plan.shardSize);
+    if (changes.added.length > 0 || changes.removed.length > 0) {
+        throw new UsageError(`${FLEET_FILE} is not current for "${environment}" (${changes.added.length} to place, ${changes.removed.length} gone): ${how}`);
+    }
+    const file = ["yaml", "yml"].map((ext) => path.join(project.stackConfigDir, `Pulumi.${environment}.${ext}`)).find((f) => fs.existsSync(f))!;
+    const document: any = loadYamlFile(file) ?? {};
+    const config: Record<string, unknown> = {};
+    const secretKeys: string[] = [];
+    for (const [rawKey, value] of Object.entries((document.config ?? {}) as Record<string, unknown>)) {
+        const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
+        if (isSecure(value)) secretKeys.push(key);
+        else config[key] = value;
+    }
+    const { config: flat } = readStackFile(project, environment);
+    return {
+        name: environment,
+        config,
+        secretKeys,
+        secretsProvider: typeof document.secretsprovider === "string" ? document.secretsprovider : undefined,
+        tenants: rawTenants(flat),
+        plan,
+    };
 }

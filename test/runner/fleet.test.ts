@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import * as fs from "fs";
+import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { EnvironmentPlan, formatFleetRecord, planEnvironment } from "../../automation/fleet";
@@ -251,5 +252,201 @@ describe("shard stacks are stacks of the bundled program", function () {
         assert.match(shardFile, /ray-s3-access:environmentStack: organization\/ray-s3-access\/prod/);
         for (const tenant of names(3)) assert.ok(shardFile.includes(tenant), tenant);
         assert.ok(!shardFile.includes("team-0003"), "the second shard's tenants are not in the first");
+    });
+});
+
+describe("fleet emit: what the engines apply, valid against their own schemas", function () {
+    this.timeout(120_000);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = require("ajv").default;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addFormats = require("ajv-formats");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { evaluate } = require("@marcbachmann/cel-js");
+    const schemas = path.join(__dirname, "..", "fixtures", "schemas");
+    const crd = JSON.parse(fs.readFileSync(path.join(schemas, "pko-v2.9.0-stack-v1.schema.json"), "utf8"));
+    const workflowSchema = JSON.parse(fs.readFileSync(path.join(schemas, "github-workflow.schema.json"), "utf8"));
+
+    /** The CRD's openAPIV3Schema as the API server applies it: its JSON Schema, then its CEL rules on the object. */
+    function validateStack(stack: any): string[] {
+        const ajv = new Ajv({ allErrors: true, strict: false });
+        addFormats(ajv);
+        for (const format of ["int32", "int64", "int-or-string", "byte"]) ajv.addFormat(format, true);
+        const validate = ajv.compile(crd);
+        const problems = validate(stack) ? [] : validate.errors.map((e: any) => `${e.instancePath} ${e.message}`);
+        for (const rule of crd["x-kubernetes-validations"] ?? []) {
+            if (evaluate(rule.rule, { self: stack }) !== true) problems.push(`CEL ${rule.rule}: ${rule.message}`);
+        }
+        // metadata.name is a DNS-1123 subdomain (the API server's own check).
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(stack.metadata.name)) problems.push(`name ${stack.metadata.name}`);
+        return problems;
+    }
+
+    async function emit(dir: string, out: string, args: string[]) {
+        const result = await runCli(["fleet", "emit", "--cwd", dir, "--out", out, ...args]);
+        assert.equal(result.code, 0, result.stderr);
+        return result;
+    }
+
+    it("pko: per shard a Stack the v2.9.0 CRD accepts (schema and CEL), its tenants in a ConfigMap read with json: true, after the environment Stack", async () => {
+        // An environment name long enough that its shard stack names must be shortened to 42 characters.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-pko-"));
+        const environment = "production-us-west-2-ml-platform";
+        fs.writeFileSync(path.join(dir, `Pulumi.${environment}.yaml`), stackFile(names(7)));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "3"]);
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-pko-out-"));
+        const args = [
+            "--engine",
+            "pko",
+            "--repo",
+            "https://github.com/acme/ml-ops.git",
+            "--repo-dir",
+            "ops",
+            "--backend",
+            "s3://acme-state",
+            "--deployer-role-arn",
+            "arn:aws:iam::111122223333:role/pko-deployer",
+            "--credentials-secret",
+            "pulumi-passphrase",
+        ];
+        await emit(dir, out, args);
+        const objects = (yaml.loadAll(fs.readFileSync(path.join(out, `${environment}.yaml`), "utf8")) as any[]).filter(Boolean);
+        const stacks = objects.filter((o) => o.kind === "Stack");
+        const configMaps = new Map(objects.filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, o]));
+        assert.equal(stacks.length, 1 + 3, "the environment and three shards");
+        for (const stack of stacks) {
+            assert.deepEqual(validateStack(stack), [], stack.metadata.name);
+            assert.ok(stack.metadata.name.length <= 42, stack.metadata.name);
+            assert.equal(stack.spec.workspaceReclaimPolicy, "Delete");
+            assert.equal(stack.spec.destroyOnFinalize, false, "deleting the object never destroys the stack");
+            assert.ok(stack.spec.workspaceTemplate.spec.resources.requests["ephemeral-storage"]);
+            assert.deepEqual(stack.spec.envRefs, { PULUMI_CONFIG_PASSPHRASE: { type: "Secret", secret: { name: "pulumi-passphrase", key: "passphrase" } } });
+        }
+        assert.equal(new Set(stacks.map((s) => s.metadata.name)).size, stacks.length, "shortened names stay distinct");
+        const [env, ...shards] = stacks;
+        assert.equal(env.spec.stack, environment);
+        assert.deepEqual(env.spec.config, { "ray-s3-access:tenantStacks": true });
+        const planned = JSON.parse((await runCli(["fleet", "plan", "--cwd", dir, "--json"])).stdout).shards;
+        for (const [i, shard] of shards.entries()) {
+            assert.equal(shard.spec.stack, planned[i].stack);
+            assert.deepEqual(shard.spec.prerequisites, [{ name: env.metadata.name }]);
+            const ref = shard.spec.configRef["ray-s3-access:tenants"];
+            assert.equal(ref.json, true);
+            const configMap: any = configMaps.get(ref.name);
+            assert.ok(configMap, `${ref.name} is emitted with its Stack`);
+            const tenants = JSON.parse(configMap.data[ref.key]);
+            assert.deepEqual(
+                tenants.map((t: any) => t.namespace),
+                planned[i].tenants,
+            );
+            assert.equal(shard.spec.config["ray-s3-access:environmentStack"], `organization/ray-s3-access/${environment}`);
+            assert.equal(shard.spec.config["ray-s3-access:oidcProviderArn"], PROVIDER, "the environment's config, structured values structured");
+            assert.ok(!("ray-s3-access:tenants" in shard.spec.config));
+        }
+        // The deployer: its ServiceAccount (IRSA), system:auth-delegator, and the Kubernetes access the program needs.
+        const deployer = (yaml.loadAll(fs.readFileSync(path.join(out, "deployer.yaml"), "utf8")) as any[]).filter(Boolean);
+        assert.equal(deployer[0].metadata.annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::111122223333:role/pko-deployer");
+        assert.ok(deployer.some((o) => o.kind === "ClusterRoleBinding" && o.roleRef.name === "system:auth-delegator"));
+        const source = yaml.load(fs.readFileSync(path.join(out, "source", "Pulumi.yaml"), "utf8")) as any;
+        assert.equal(source.main, "node_modules/ray-s3-access/bin/programs");
+        // The same input writes the same bytes.
+        const again = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-pko-again-"));
+        await emit(dir, again, args);
+        for (const file of ["deployer.yaml", `${environment}.yaml`, "source/Pulumi.yaml", "source/package.json"]) {
+            assert.equal(fs.readFileSync(path.join(again, file), "utf8"), fs.readFileSync(path.join(out, file), "utf8"), file);
+        }
+        // A mutation the CRD refuses is caught by the validation: a name over 42 characters.
+        assert.match(validateStack({ ...shards[0], metadata: { ...shards[0].metadata, name: "x".repeat(43) } }).join(), /no more than 42 characters/);
+    });
+
+    it("pko refuses what the operator would: a ConfigMap over 1 MiB, secure config it cannot copy", async () => {
+        const big = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-big-"));
+        // About 600 bytes a tenant (four buckets, three prefixes each, within IAM's policy quota): 2,000 are over 1 MiB.
+        const prefixes = Array.from({ length: 3 }, (_, p) => `datasets/training/partition-${p}/`);
+        const tenants = names(2000).map((namespace) => ({
+            namespace,
+            buckets: Array.from({ length: 4 }, (_, i) => ({ bucket: `${namespace}-b${i}`, prefixes })),
+        }));
+        fs.writeFileSync(
+            path.join(big, "Pulumi.prod.yaml"),
+            `config:\n  aws:region: us-west-2\n  ray-s3-access:oidcProviderArn: ${PROVIDER}\n  ray-s3-access:tenants: ${JSON.stringify(tenants)}\n`,
+        );
+        const planned = await runCli(["fleet", "plan", "--cwd", big, "--write", "--shard-size", "2000"]);
+        assert.equal(planned.code, 0, planned.stderr);
+        const refused = await runCli(["fleet", "emit", "--cwd", big, "--out", path.join(big, "out"), "--engine", "pko", "--repo", "https://example.com/r.git"]);
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr, /shard prod.shard_001: its tenants are \d+ bytes, more than a ConfigMap holds \(1 MiB\)/);
+        const secret = opsDir(names(2), "  aws:secretKey:\n    secure: v1:abc\n");
+        await runCli(["fleet", "plan", "--cwd", secret, "--write"]);
+        const secure = await runCli([
+            "fleet",
+            "emit",
+            "--cwd",
+            secret,
+            "--out",
+            path.join(secret, "out"),
+            "--engine",
+            "pko",
+            "--repo",
+            "https://example.com/r.git",
+        ]);
+        assert.equal(secure.code, 2);
+        assert.match(secure.stderr, /secure config \(aws:secretKey\) is encrypted for that stack only/);
+    });
+
+    it("github-actions: a workflow valid against SchemaStore's schema: check first, then environments, then shards in matrices of at most 256", async () => {
+        const dir = opsDir(names(300));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "1"]);
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gh-"));
+        const args = ["--engine", "github-actions", "--role-arn", "arn:aws:iam::111122223333:role/gha-deployer", "--repo-dir", "ops", "--max-parallel", "16"];
+        await emit(dir, out, args);
+        const file = path.join(out, ".github", "workflows", "ray-s3-access-fleet.yml");
+        const workflow: any = yaml.load(fs.readFileSync(file, "utf8"));
+        const ajv = new Ajv({ allErrors: true, strict: false });
+        addFormats(ajv);
+        const validate = ajv.compile(workflowSchema);
+        assert.ok(validate(workflow), JSON.stringify(validate.errors, null, 2));
+        assert.deepEqual(Object.keys(workflow.jobs), ["check", "environments-1", "shards-1", "shards-2"]);
+        assert.deepEqual(workflow.permissions, { contents: "read", "id-token": "write" });
+        const shards = [...workflow.jobs["shards-1"].strategy.matrix.stack, ...workflow.jobs["shards-2"].strategy.matrix.stack];
+        assert.equal(workflow.jobs["shards-1"].strategy.matrix.stack.length, 256);
+        assert.equal(shards.length, 300);
+        assert.equal(new Set(shards).size, 300);
+        for (const id of ["environments-1", "shards-1", "shards-2"]) {
+            const job = workflow.jobs[id];
+            assert.equal(job.strategy["fail-fast"], false);
+            assert.equal(job.strategy["max-parallel"], 16);
+            assert.equal(job.concurrency.group, "ray-s3-access-${{ matrix.stack }}");
+            assert.ok(
+                job.steps.some(
+                    (s: any) =>
+                        s.uses === "aws-actions/configure-aws-credentials@v4" && s.with["role-to-assume"] === "arn:aws:iam::111122223333:role/gha-deployer",
+                ),
+            );
+            assert.ok(job.steps.some((s: any) => /npx ray-s3-access up --stack "\$\{\{ matrix.stack \}\}" --skip-environment --yes --json/.test(s.run ?? "")));
+            assert.ok(job.steps.some((s: any) => s.uses === "actions/upload-artifact@v4"));
+        }
+        assert.deepEqual(workflow.jobs["environments-1"].needs, ["check"]);
+        assert.deepEqual(workflow.jobs["shards-2"].needs, ["environments-1"]);
+        assert.ok(workflow.jobs.check.steps.some((s: any) => /ray-s3-access check --stack prod --shards/.test(s.run ?? "")));
+        // The same input, the same bytes; a broken workflow fails the schema.
+        const again = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gh-again-"));
+        await emit(dir, again, args);
+        assert.equal(fs.readFileSync(path.join(again, ".github", "workflows", "ray-s3-access-fleet.yml"), "utf8"), fs.readFileSync(file, "utf8"));
+        assert.equal(validate({ ...workflow, jobs: { check: { ...workflow.jobs.check, "runs-on": undefined, steps: "x" } } }), false);
+    });
+
+    it("--skip-environment runs the named shard stacks alone (a CI job after the environment's)", async () => {
+        const dir = opsDir(names(4));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "2"]);
+        const { code, stdout, stderr } = await runCli(["render", "--cwd", dir, "--stack", "prod.shard_002", "--skip-environment", "--json"]);
+        assert.equal(code, 0, stderr);
+        assert.deepEqual(
+            JSON.parse(stdout).stacks.map((s: any) => s.stack),
+            ["prod.shard_002"],
+        );
+        const refused = await runCli(["render", "--cwd", dir, "--stack", "prod", "--skip-environment"]);
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr, /--skip-environment runs shard stacks without their environment/);
     });
 });
