@@ -453,8 +453,10 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                             "Run it from a directory of stack files, or check your own program's roles with the AWS CLI",
                     );
                 }
-                const selected = targets.filter((t) => t.role === "environment" && !t.parsed?.tenantStacks);
-                if (selected.length === 0) throw new UsageError("verify runs on environment stacks (not with --per-tenant)");
+                const { parseShardStack } = await import("./fleet");
+                // Environment stacks that hold their tenants, and shard stacks (their outputs have the same shape).
+                const selected = targets.filter((t) => (t.role === "environment" && !t.parsed?.tenantStacks) || parseShardStack(t.stack) !== undefined);
+                if (selected.length === 0) throw new UsageError("verify runs on environment stacks and shard stacks (not with --per-tenant)");
                 const { findings, failed } = await runVerify(await driverFor(context, project), selected, {
                     ...context,
                     canary: args.canary

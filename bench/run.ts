@@ -13,6 +13,7 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import { economyBenchmark } from "./economy";
 import { ownProjectBenchmark } from "./ownProject";
+import { fleetPlanBenchmark } from "./fleetPlan";
 import { policyPhaseBenchmark } from "./policyPhase";
 import { runnerBenchmark } from "./runner";
 import { startupBenchmark } from "./startup";
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     startupBenchmark();
     if (process.env.BENCH_ONLY === "startup") return;
     if (process.env.BENCH_ONLY === "policy") return policyPhaseBenchmark();
+    if (process.env.BENCH_ONLY === "fleet") return fleetPlanBenchmark();
     if (process.env.BENCH_ONLY === "own") {
         ownProjectBenchmark();
         return;
@@ -169,6 +171,7 @@ async function main(): Promise<void> {
     economyBenchmark();
     policyPhaseBenchmark();
     ownProjectBenchmark();
+    fleetPlanBenchmark();
 }
 
 main();

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { EnvironmentPlan, formatFleetRecord, planEnvironment } from "../../automation/fleet";
 import { runCli } from "../support/cli";
+import { FakeDriver } from "../support/fakeDriver";
 import { resetMocks } from "../support/mocks";
 
 const PROVIDER = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123";
@@ -448,5 +449,72 @@ describe("fleet emit: what the engines apply, valid against their own schemas", 
         const refused = await runCli(["render", "--cwd", dir, "--stack", "prod", "--skip-environment"]);
         assert.equal(refused.code, 2);
         assert.match(refused.stderr, /--skip-environment runs shard stacks without their environment/);
+    });
+});
+
+describe("a shard gives its tenants exactly what the environment stack would", function () {
+    this.timeout(120_000);
+    after(() => resetMocks());
+
+    it("the same trust and permission documents per tenant, sharded or not (IRSA and Pod Identity, general-purpose and directory buckets, another account's buckets)", async () => {
+        for (const extra of ["", "  ray-s3-access:identity: podIdentity\n  ray-s3-access:clusterName: ml\n"]) {
+            const tenants = [
+                ...names(3).map(tenantEntry),
+                { namespace: "express-team", buckets: [{ bucket: "ckpt--usw2-az1--x-s3", access: "read" }] },
+                // Buckets in another account: the assets role is deployed there, by the shard as by the environment.
+                { namespace: "assets-team", buckets: [{ bucket: "assets-ckpt" }], assetsDeployRoleArn: "arn:aws:iam::444455556666:role/deployer" },
+            ];
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-same-"));
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.prod.yaml"),
+                `config:\n  aws:region: us-west-2\n  ray-s3-access:oidcProviderArn: ${PROVIDER}\n${extra}  ray-s3-access:tenants: ${JSON.stringify(tenants)}\n`,
+            );
+            const whole = await runCli(["render", "--cwd", dir, "--stack", "prod", "--json"]);
+            assert.equal(whole.code, 0, whole.stderr);
+            await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "2"]);
+            const sharded = await runCli(["render", "--cwd", dir, "--stack", "prod", "--shards", "--json"]);
+            assert.equal(sharded.code, 0, sharded.stderr);
+            /** Per tenant (the RayS3Access component's name), its roles' trust and its policies' documents. */
+            const documents = (stacks: any[]) => {
+                const byTenant = new Map<string, string[]>();
+                for (const stack of stacks) {
+                    for (const r of stack.resources) {
+                        if (!/aws:iam\/(role|policy):/.test(r.type)) continue;
+                        // A document that depends on another resource's output is unknown offline: its resource still counts.
+                        const doc = r.inputs.assumeRolePolicy ?? r.inputs.policy ?? "";
+                        const tenant = r.name.split("-role")[0].split("-s3")[0];
+                        byTenant.set(
+                            tenant,
+                            [...(byTenant.get(tenant) ?? []), `${r.type} ${r.name} ${typeof doc === "string" ? doc : JSON.stringify(doc)}`].sort(),
+                        );
+                    }
+                }
+                return byTenant;
+            };
+            const expected = documents(JSON.parse(whole.stdout).stacks);
+            const actual = documents(JSON.parse(sharded.stdout).stacks);
+            assert.ok(expected.size >= 5, [...expected.keys()].join());
+            assert.ok(
+                [...expected.values()].flat().some((d) => d.includes("assets-team-assets-role")),
+                "the role deployed in the other account is compared too",
+            );
+            assert.deepEqual([...actual.entries()].sort(), [...expected.entries()].sort());
+        }
+    });
+
+    it("verify --stack ENV.shard_NNN checks exactly that shard's tenants", async () => {
+        const dir = opsDir(names(4));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "2"]);
+        const driver = new FakeDriver();
+        const { stdout } = await runCli(["verify", "--cwd", dir, "--stack", "prod.shard_002", "--json"], {
+            driver: () => driver,
+            verifyClients: () => ({}) as any,
+        });
+        assert.deepEqual(
+            driver.starts.map((s) => s.stack),
+            ["prod.shard_002"],
+        );
+        const { findings } = JSON.parse(stdout);
+        assert.deepEqual([...new Set(findings.map((f: any) => f.tenant))], names(4).slice(2));
     });
 });
