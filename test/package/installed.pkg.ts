@@ -20,9 +20,10 @@ import { analyze, analyzerPb, listedPolicies, startPack } from "../support/packS
 const ROOT = path.join(__dirname, "..", "..");
 // 793 kB since validation became a folder with the combination and platform rules (the component's TypeScript sources
 // ship for the multi-language plugin, so each rule ships twice: source and compiled); 844 kB since the gate's own
-// evaluation core, trust questions, config validation and CI reports (about 45 kB compiled) and a shorter README.
-// The 700 kB goal is not met; the ways back are shipping the plugin's implementation sources without comments (about
-// 30 kB) and the internal modules' declarations without comments (about 25 kB), open work.
+// evaluation core, trust questions, config validation and CI reports (about 45 kB compiled); 871 kB with fleets (plan
+// and emit, about 30 kB) once the internal modules' declarations ship without comments (24 kB less) and the README's
+// depth moved to docs/. The 700 kB goal is not met; the way back left is shipping the plugin's implementation sources
+// without comments (about 30 kB), open work.
 const MAX_UNPACKED_BYTES = 870 * 1024;
 
 interface Run {
@@ -222,7 +223,7 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         assert.match(text.stdout, /\ndev: \d+ resources, 1 RayS3Access role serving 1 namespace\(s\): training\n$/);
     });
 
-    it("an operator's directory of stack files runs the bundled program, per environment and per tenant", () => {
+    it("an operator's directory of stack files runs the bundled program, per environment, per tenant and in shards", () => {
         const ops = path.join(work, "ops");
         fs.mkdirSync(ops);
         fs.writeFileSync(
@@ -251,6 +252,25 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         const typo = run(cli, ["render", "--cwd", ops, "--stack", "prod", "--tenant", "team-z"], project);
         assert.equal(typo.status, 2);
         assert.match(typo.stderr, /--tenant "team-z" matches no tenant of prod/);
+
+        // A fleet from the installed package: plan, shard stacks, and what the engines apply.
+        assert.equal(run(cli, ["fleet", "plan", "--cwd", ops, "--write", "--shard-size", "1"], project).status, 0);
+        const shards = JSON.parse(run(cli, ["render", "--cwd", ops, "--stack", "prod", "--shards", "--json"], project).stdout);
+        assert.deepEqual(
+            shards.stacks.map((s: any) => s.stack),
+            ["prod", "prod.shard_001", "prod.shard_002"],
+        );
+        const gitops = path.join(work, "gitops");
+        const pko = run(cli, ["fleet", "emit", "--cwd", ops, "--engine", "pko", "--out", gitops, "--repo", "https://example.com/ops.git"], project);
+        assert.equal(pko.status, 0, pko.stderr);
+        assert.match(fs.readFileSync(path.join(gitops, "prod.yaml"), "utf8"), /kind: Stack\n[\s\S]*name: ray-s3-access-prod-shard-002/);
+        const gha = run(
+            cli,
+            ["fleet", "emit", "--cwd", ops, "--engine", "github-actions", "--out", gitops, "--role-arn", "arn:aws:iam::111122223333:role/gha"],
+            project,
+        );
+        assert.equal(gha.status, 0, gha.stderr);
+        assert.ok(fs.existsSync(path.join(gitops, ".github", "workflows", "ray-s3-access-fleet.yml")));
     });
 
     it("up from the installed package points each workspace at the package's compiled program and pack (recording pulumi on PATH)", () => {
