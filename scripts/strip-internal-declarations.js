@@ -4,6 +4,7 @@
  * The public API's (`index.d.ts`, `types.d.ts`, `rayS3Access.d.ts`) keep theirs: editors show them to program authors.
  * The files are build output under bin/, so nothing in the sources changes.
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain Node.js script, run before anything is compiled */
 const fs = require("fs");
 const path = require("path");
 const ts = require("typescript");
@@ -18,7 +19,10 @@ function withoutComments(text) {
         if (kind === ts.SyntaxKind.SingleLineCommentTrivia || kind === ts.SyntaxKind.MultiLineCommentTrivia) continue;
         out += scanner.getTokenText();
     }
-    return out.replace(/\n[ \t]*(?=\n)/g, "\n").replace(/\n{2,}/g, "\n").replace(/^\n+/, "");
+    return out
+        .replace(/\n[ \t]*(?=\n)/g, "\n")
+        .replace(/\n{2,}/g, "\n")
+        .replace(/^\n+/, "");
 }
 let saved = 0;
 const walk = (dir) => {
