@@ -222,6 +222,18 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
     if (options.skipEnvironment)
         throw new UsageError("--skip-environment runs shard stacks without their environment: name shard stacks (--stack ENV.shard_NNN) or add --shards");
     const names = stackNames(options);
+    if (project.mode === "bundled") {
+        // A sharded environment run whole would create every tenant's role again in the environment stack, beside the
+        // shards' (or, with --per-tenant, in stacks of their own): refuse it.
+        const record = readFleetRecord(project.stackConfigDir);
+        const sharded = names.filter((name) => record?.environments[name] !== undefined);
+        if (sharded.length > 0) {
+            throw new UsageError(
+                `${sharded.map((n) => `"${n}"`).join(", ")} ${sharded.length === 1 ? "is" : "are"} sharded (${FLEET_FILE}): its tenants live in its shard stacks, and running it whole ` +
+                    `would create their roles a second time. Add --shards, or name shard stacks (--stack ${sharded[0]}.shard_001); to stop sharding, destroy the shards and remove "${sharded[0]}" from ${FLEET_FILE}`,
+            );
+        }
+    }
     if (project.mode === "own") {
         const flag = options.perTenant ? "--per-tenant" : options.tenants && options.tenants.length > 0 ? "--tenant" : undefined;
         if (flag) {
