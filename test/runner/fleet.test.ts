@@ -208,7 +208,10 @@ describe("shard stacks are stacks of the bundled program", function () {
             /not current for "prod": 1 tenant\(s\) have no shard \(team-new\); 1 planned tenant\(s\) are gone from Pulumi.prod.yaml \(team-0003\)/,
         );
         for (const [args, message] of [
-            [[], /"prod" is sharded \(ray-s3-access.fleet.json\): its tenants live in its shard stacks, and running it whole would create their roles a second time/],
+            [
+                [],
+                /"prod" is sharded \(ray-s3-access.fleet.json\): its tenants live in its shard stacks, and running it whole would create their roles a second time/,
+            ],
             [["--per-tenant"], /"prod" is sharded/],
             [["--per-tenant", "--shards"], /--per-tenant and shard stacks both split/],
             [["--tenant", "team-0000", "--shards"], /a shard stack always holds all of its tenants/],
