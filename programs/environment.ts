@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { STS_AUDIENCE } from "../components/trustPolicy";
 import { StackConfig, TOP_LEVEL_KEYS } from "./config";
 import { validateStackConfig } from "./stackConfig";
-import { roleGroups } from "./sharing";
+import { roleGroups, roleGroupsAsync } from "./sharing";
 
 export { roleGroups };
 import { createRoleGroup, TenantOutputs } from "./tenants";
@@ -50,7 +50,7 @@ export async function environmentProgram(stack = pulumi.getStack(), raw = rawSta
     const config = validateStackConfig(stack, raw, new pulumi.Config("aws").get("region"));
     const providerArn = clusterOidcProvider(config);
     const tenants: Record<string, TenantOutputs> = {};
-    const groups = config.tenantStacks ? [] : roleGroups(config);
+    const groups = config.tenantStacks ? [] : await roleGroupsAsync(config);
     for (const [index, group] of groups.entries()) {
         if (index > 0 && index % GROUPS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
         Object.assign(tenants, createRoleGroup(config, group, providerArn));

@@ -3,7 +3,10 @@ import { evaluateProgram } from "../../automation/mockEngine";
 import { iamPolicyLength } from "../../components/s3Policy";
 import { parseStackConfig } from "../../programs/config";
 import { runProgram } from "../../programs/main";
-import { packTenants, tenantProviderArns } from "../../programs/sharing";
+import { packedTrustLength, packTenants, permissionSignature, tenantProviderArns } from "../../programs/sharing";
+import { tenantSubjects } from "../../programs/config";
+import { buildIrsaTrustPolicy, ServiceAccountRef, serviceAccountSubject } from "../../components/trustPolicy";
+import fc from "fast-check";
 import { resetMocks } from "../support/mocks";
 import { sessionAllows, webIdentityAllows } from "../support/iamOracle";
 
@@ -178,5 +181,113 @@ describe("roleSharing in the project's program", function () {
             () => parseStackConfig("dev", { oidcProviderArn: PROVIDER, roleSharing: "packed", tenantStacks: "true", tenants: JSON.stringify(tenants(2)) }),
             /shares roles across tenants, so it cannot run with one stack per tenant/,
         );
+    });
+});
+
+describe("packed: the incremental packer", function () {
+    this.timeout(120_000);
+
+    /** First fit in config order, each candidate's whole trust built and measured: the rule the packer must keep. */
+    function firstFitByWholeDocument(parsed: ReturnType<typeof parseStackConfig>, quota: number): Map<string, string> {
+        const groups = new Map<string, { arns: string[]; roles: { tenants: string[]; subjects: ServiceAccountRef[] }[] }>();
+        for (const tenant of parsed.tenants) {
+            const signature = permissionSignature(parsed, tenant);
+            if (!groups.has(signature)) groups.set(signature, { arns: tenantProviderArns(parsed, tenant), roles: [] });
+            const group = groups.get(signature)!;
+            const subjects = tenantSubjects(parsed, tenant);
+            const fits = (role: { subjects: ServiceAccountRef[] }) =>
+                iamPolicyLength(buildIrsaTrustPolicy(group.arns, [...role.subjects, ...subjects])) <= quota;
+            let role = group.roles.find(fits);
+            if (!role) group.roles.push((role = { tenants: [], subjects: [] }));
+            role.tenants.push(tenant.namespace);
+            role.subjects.push(...subjects);
+        }
+        const placed = new Map<string, string>();
+        for (const [signature, group] of groups) group.roles.forEach((role, index) => role.tenants.forEach((t) => placed.set(t, `${signature}:${index}`)));
+        return placed;
+    }
+
+    it("property: the same roles as first fit measured on the whole trust, for random tenants, service accounts, clusters and quotas", () => {
+        const GREEN = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/GREEN0000000000000000000000000000";
+        let compared = 0;
+        let shared = 0;
+        fc.assert(
+            fc.property(
+                fc.array(
+                    fc.record({
+                        name: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/),
+                        extra: fc.array(fc.stringMatching(/^[a-z][a-z0-9]{0,30}$/), { maxLength: 3 }),
+                        readOnly: fc.boolean(),
+                    }),
+                    { minLength: 1, maxLength: 120 },
+                ),
+                fc.integer({ min: 900, max: 4096 }),
+                fc.boolean(),
+                (entries, quota, twoClusters) => {
+                    const seen = new Set<string>();
+                    const list = entries
+                        .filter((e) => !seen.has(e.name) && seen.add(e.name))
+                        .map((e) => ({
+                            namespace: e.name,
+                            buckets: [{ bucket: "ray-ckpt", ...(e.readOnly ? { access: "read" } : {}) }],
+                            ...(e.extra.length ? { additionalServiceAccounts: [...new Set(e.extra)].map((sa) => `${e.name}:${sa}`) } : {}),
+                        }));
+                    const values: Record<string, unknown> = { oidcProviderArn: PROVIDER, roleSharing: "packed", tenants: list, trustPolicyMaxLength: quota };
+                    if (twoClusters) values.additionalClusters = [{ oidcProviderArn: GREEN }];
+                    let parsed;
+                    try {
+                        parsed = parseStackConfig("dev", config(values));
+                    } catch {
+                        return; // a tenant alone over the quota, refused by validation
+                    }
+                    let packed;
+                    try {
+                        packed = packTenants(parsed, parsed.tenants, quota);
+                    } catch (error) {
+                        // A tenant alone over the quota (two clusters' statements): refused, as whole-document first fit would.
+                        assert.match((error as Error).message, /its service accounts alone exceed the trust-policy quota/);
+                        return;
+                    }
+                    compared++;
+                    if (packed.some((g) => g.tenants.length > 1)) shared++;
+                    const byRole = new Map(packed.flatMap((g) => g.tenants.map((t) => [t.namespace, g.name])));
+                    const expected = firstFitByWholeDocument(parsed, quota);
+                    // Same partition: two tenants share a role in one exactly when they do in the other.
+                    const names = [...expected.keys()];
+                    for (let i = 0; i + 1 < names.length; i++) {
+                        assert.equal(
+                            byRole.get(names[i]) === byRole.get(names[i + 1]),
+                            expected.get(names[i]) === expected.get(names[i + 1]),
+                            `${names[i]}, ${names[i + 1]}`,
+                        );
+                    }
+                    // And every role's real trust fits the quota.
+                    for (const group of packed) {
+                        const trust = buildIrsaTrustPolicy(
+                            tenantProviderArns(parsed, group.tenants[0]),
+                            group.tenants.flatMap((t) => tenantSubjects(parsed, t)),
+                        );
+                        assert.ok(iamPolicyLength(trust) <= quota);
+                    }
+                },
+            ),
+            { numRuns: 120, seed: 20261206 },
+        );
+        // Most runs reach the comparison, and most pack several tenants into a role.
+        assert.ok(compared >= 80 && shared >= 40, `${compared} compared, ${shared} with shared roles`);
+    });
+
+    it("the incremental trust length equals the whole document's, for one and several subjects and providers", () => {
+        const GREEN = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/GREEN0000000000000000000000000000";
+        for (const arns of [[PROVIDER], [PROVIDER, GREEN]]) {
+            for (const count of [1, 2, 7, 40]) {
+                const subjects = Array.from({ length: count }, (_, i) => ({ namespace: `team-${i * 7}`, name: `sa-${i % 3}` }));
+                assert.equal(
+                    packedTrustLength(arns, subjects.map(serviceAccountSubject)),
+                    iamPolicyLength(buildIrsaTrustPolicy(arns, subjects)),
+                    `${arns.length} provider(s), ${count} subject(s)`,
+                );
+            }
+        }
     });
 });
