@@ -32,20 +32,25 @@ export function spelled(action: string): string {
 
 /**
  * Compiled patterns, and each Action / NotAction list's verdict against a service's catalog. A stack's documents
- * repeat the same few patterns thousands of times (one policy per tenant), so each is compiled and matched
- * against the catalog once. Bounded: a cache past its size starts again.
+ * repeat the same few patterns thousands of times (one policy per tenant), so each is compiled and matched against
+ * the catalog once. Bounded, least recently used first: a cache past its size forgets its oldest entry, never all of
+ * them (a wholesale clear made the policy phase of 10,000 tenants 2.5 times slower than linear).
  */
-const MAX_CACHED = 10_000;
+const MAX_CACHED = 50_000;
 const compiledPatterns = new Map<string, RegExp>();
 const grantedByList = new Map<string, Promise<string[]>>();
 
-export function remember<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+/** The cached value for `key`, made once; the least recently used entry goes when the cache is full. */
+export function remember<K, V>(cache: Map<K, V>, key: K, make: () => V, limit = MAX_CACHED): V {
     let value = cache.get(key);
     if (value === undefined) {
-        if (cache.size >= MAX_CACHED) cache.clear();
         value = make();
-        cache.set(key, value);
+        if (cache.size >= limit) cache.delete(cache.keys().next().value as K);
+    } else {
+        // Most recently used goes last (Map keeps insertion order).
+        cache.delete(key);
     }
+    cache.set(key, value);
     return value;
 }
 
