@@ -224,7 +224,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     const deadline = startDeadline(
         timeoutMs,
         `evaluating stack "${options.stack}" took longer than ${timeoutMs / 1000} s: the program has not finished (an Output or promise that never resolves?); ` +
-            `if it is only slow, raise the limit with --timeout SECONDS`,
+            `if it is only slow, raise the limit with --timeout SECONDS (the default is 120 s and 20 ms more a tenant of the bundled program)`,
     );
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
@@ -240,8 +240,10 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     // The SDK captures a stack trace for every promise it makes (`debuggablePromise`), which is most of an evaluation's
     // time (4,000 resources: 15 s with V8's default depth, 4.9 s with one frame, and byte-identical renders). The
     // runner prints an error's message, never its trace, so one frame is kept while the program runs.
+    // RAY_S3_ACCESS_FULL_TRACES=1 keeps V8's depth, and a failure then carries its whole trace (for debugging a program).
+    const fullTraces = process.env.RAY_S3_ACCESS_FULL_TRACES === "1";
     const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 1;
+    if (!fullTraces) Error.stackTraceLimit = 1;
     const exit = process.exit;
     const stdoutWrite = process.stdout.write;
     process.exit = ((code?: number) => {
@@ -261,22 +263,24 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         return logError.call(log, message, ...rest);
     };
     try {
-        const outputs = options.program();
-        const resolved = await Promise.race([
-            (async () => {
-                const value = await (pulumi.output(outputs as any) as any).promise();
-                await settings.waitForRPCs();
-                // An apply that throws rejects a few turns after the last registration: let those turns pass, so the
-                // failure is seen before anything is reported.
-                for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
-                await settings.waitForRPCs();
-                if (failure) throw failure.error;
-                return value;
-            })(),
-            failed,
-            deadline.expired,
-            aborted,
-        ]);
+        const resolved = await withLocation(fullTraces, () => {
+            const outputs = options.program();
+            return Promise.race([
+                (async () => {
+                    const value = await (pulumi.output(outputs as any) as any).promise();
+                    await settings.waitForRPCs();
+                    // An apply that throws rejects a few turns after the last registration: let those turns pass, so the
+                    // failure is seen before anything is reported.
+                    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+                    await settings.waitForRPCs();
+                    if (failure) throw failure.error;
+                    return value;
+                })(),
+                failed,
+                deadline.expired,
+                aborted,
+            ]);
+        });
         return { resources: order.map((urn) => byUrn.get(urn)!), outputs: resolved };
     } finally {
         Error.stackTraceLimit = stackTraceLimit;
@@ -287,4 +291,33 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         process.removeListener("unhandledRejection", onRejection);
         if (onAbort) options.signal?.removeEventListener("abort", onAbort);
     }
+}
+
+/**
+ * A program's error names where it was thrown: the one frame kept while the program runs is that place (`at
+ * index.js:4:11`), or the package it was thrown in. With full traces, the whole trace follows the message.
+ */
+async function withLocation<T>(fullTraces: boolean, evaluation: () => Promise<T>): Promise<T> {
+    try {
+        return await evaluation();
+    } catch (error) {
+        if (!(error instanceof Error) || error.name === "CancelledError" || error.name === "DeadlineError" || isUsageLike(error)) throw error;
+        const frames = (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+        if (fullTraces && frames.length > 0) error.message = `${error.message}\n${frames.join("\n")}`;
+        else {
+            const file = /\(?([^()\s]+):(\d+):(\d+)\)?$/.exec(frames[0]?.trim() ?? "");
+            if (file && !error.message.includes(" (at ")) {
+                const inPackage = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(file[1]);
+                const where = inPackage
+                    ? `thrown in ${inPackage[1].replace(/\\/g, "/")}`
+                    : `at ${path.relative(process.cwd(), file[1].replace(/^file:\/\//, "")) || file[1]}:${file[2]}:${file[3]}`;
+                error.message = `${error.message} (${where}; RAY_S3_ACCESS_FULL_TRACES=1 shows the whole trace)`;
+            }
+        }
+        throw error;
+    }
+}
+
+function isUsageLike(error: Error): boolean {
+    return error.name === "UsageError" || error.name === "RayS3AccessValidationError" || error.name === "StackConfigError";
 }

@@ -235,7 +235,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 stackOutputs,
                 sdkFrom: project.mode === "own" ? project.dir : undefined,
                 signal: options.signal,
-                timeoutMs: options.timeoutMs,
+                timeoutMs: options.timeoutMs ?? evaluationDeadlineMs(target.tenants.length),
             }).catch((error: unknown) => {
                 // Say which stack (the class, and so the exit code, stays).
                 if (error instanceof Error && error.name !== "CancelledError" && !error.message.includes(`"${target.stack}"`))
@@ -296,6 +296,21 @@ export function asPolicyResources(stack: Pick<RenderedStack, "resources">): Eval
 }
 
 /**
+ * How long one stack's evaluation may take unless --timeout says: 120 s, and 20 ms more a tenant. Measured on a
+ * 2-core machine, the bundled program evaluates about 2.3 ms a tenant (10,000 perTenant tenants: 22.7 s wall,
+ * 27 s of CPU), so a large stack gets about ten times what it needs and a program that never finishes still ends.
+ */
+export function evaluationDeadlineMs(tenants: number): number {
+    return DEFAULT_EVALUATION_TIMEOUT_MS + tenants * EVALUATION_MS_PER_TENANT;
+}
+export const EVALUATION_MS_PER_TENANT = 20;
+
+/** The policy phase's deadline unless --timeout says: 120 s, and 2 ms more a resource. */
+export function policyDeadlineMs(resources: number): number {
+    return DEFAULT_EVALUATION_TIMEOUT_MS + resources * 2;
+}
+
+/**
  * The pack's violations on one stack. A rule that never returns (an async rule of another team's pack waiting on
  * nothing) ends the run at `timeoutMs` with exit 2 naming the stack, instead of hanging the gate.
  */
@@ -303,7 +318,7 @@ export async function checkStack(
     stack: RenderedStack,
     policies: Policies,
     config: PolicyPackConfig,
-    timeoutMs = DEFAULT_EVALUATION_TIMEOUT_MS,
+    timeoutMs = policyDeadlineMs(stack.resources.length),
     stackTags: Record<string, string> = {},
 ): Promise<Violation[]> {
     const deadline = startDeadline(
