@@ -20,13 +20,24 @@ function read<T>(get: () => T): T | undefined {
     }
 }
 
-/** Does `resource` name `policy` in `property` (by its ARN, or by depending on it for that property)? */
-function names(resource: PolicyResource, property: string, policy: PolicyResource): boolean {
-    if ((resource.propertyDependencies?.[property] ?? []).some((r) => r.urn === policy.urn)) return true;
-    const arn = read(() => policy.props.arn);
-    if (typeof arn !== "string" || arn === "") return false;
-    const value = read(() => resource.props[property]);
-    return value === arn || (Array.isArray(value) && value.includes(arn));
+/** Who names a policy in a property: by the policy's URN (a dependency for that property) or by its ARN. */
+class References {
+    private readonly byUrn = new Map<string, PolicyResource[]>();
+    private readonly byArn = new Map<string, PolicyResource[]>();
+    add(resource: PolicyResource, property: string): void {
+        const push = (map: Map<string, PolicyResource[]>, key: string) => {
+            const list = map.get(key) ?? [];
+            if (!list.includes(resource)) list.push(resource);
+            map.set(key, list);
+        };
+        for (const dependency of resource.propertyDependencies?.[property] ?? []) push(this.byUrn, dependency.urn);
+        const value = read(() => resource.props[property]);
+        for (const arn of [value].flat()) if (typeof arn === "string" && arn !== "") push(this.byArn, arn);
+    }
+    of(policy: PolicyResource): PolicyResource[] {
+        const arn = read(() => policy.props.arn);
+        return [...new Set([...(this.byUrn.get(policy.urn) ?? []), ...(typeof arn === "string" ? (this.byArn.get(arn) ?? []) : [])])];
+    }
 }
 
 /**
@@ -44,11 +55,17 @@ export const permissionsBoundaryPolicies = gradedStackRule({
         const findings: (Finding & { resource: PolicyResource })[] = [];
         const policies = resources.filter((r) => r.type === POLICY_TYPE);
         if (policies.length === 0) return findings;
-        const attachers = resources.filter((r) => ATTACHING[r.type] !== undefined || r.type === ROLE_TYPE);
-        const bounded = resources.filter((r) => r.type === ROLE_TYPE || r.type === USER_TYPE);
+        // Indexed once: a stack of thousands of tenants has thousands of policies and attachments.
+        const attachments = new References();
+        const boundaries = new References();
+        for (const resource of resources) {
+            if (ATTACHING[resource.type] !== undefined) attachments.add(resource, ATTACHING[resource.type]);
+            else if (resource.type === ROLE_TYPE) attachments.add(resource, "managedPolicyArns");
+            if (resource.type === ROLE_TYPE || resource.type === USER_TYPE) boundaries.add(resource, "permissionsBoundary");
+        }
         for (const policy of policies) {
-            const attachedBy = attachers.filter((r) => (r.type === ROLE_TYPE ? names(r, "managedPolicyArns", policy) : names(r, ATTACHING[r.type], policy)));
-            const boundaryOf = bounded.filter((r) => names(r, "permissionsBoundary", policy));
+            const attachedBy = attachments.of(policy);
+            const boundaryOf = boundaries.of(policy);
             if (declaredBoundary(policy)) {
                 if (attachedBy.length > 0) {
                     findings.push({
