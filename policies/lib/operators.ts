@@ -6,6 +6,7 @@
  * `${*}`).
  */
 import { BlockList, isIP } from "net";
+import { RecentCache } from "./actions";
 
 export type ContextValue = string | readonly string[];
 
@@ -56,13 +57,17 @@ export function resolve(value: string, context: Map<string, RequestValue>, varia
 }
 
 function plain(segments: Segment[]): string {
-    return segments.map((s) => s.text).join("");
+    return segments.length === 1 ? segments[0].text : segments.map((s) => s.text).join("");
 }
 
-const regexCache = new Map<string, RegExp>();
+const regexCache = new RecentCache<string, RegExp>(25_000);
 /** `*` any run, `?` one character, in the pattern segments; `stopAt` keeps wildcards within an ARN component. */
 function likeRegex(segments: Segment[], caseSensitive: boolean): RegExp {
-    const key = `${caseSensitive ? "s" : "i"}${JSON.stringify(segments)}`;
+    // A pattern without variables (the common case) is keyed by its text; one with resolved variables by its segments.
+    const key =
+        segments.length === 1 && !segments[0].literal
+            ? `${caseSensitive ? "s" : "i"}p${segments[0].text}`
+            : `${caseSensitive ? "s" : "i"}${JSON.stringify(segments)}`;
     let regex = regexCache.get(key);
     if (!regex) {
         const source = segments
@@ -76,7 +81,6 @@ function likeRegex(segments: Segment[], caseSensitive: boolean): RegExp {
             )
             .join("");
         regex = new RegExp(`^${source}$`, caseSensitive ? "" : "i");
-        if (regexCache.size > 50_000) regexCache.delete(regexCache.keys().next().value!);
         regexCache.set(key, regex);
     }
     return regex;
@@ -185,10 +189,33 @@ export function parseOperator(operator: string): { set?: "any" | "all"; base: st
 }
 
 /** Does one condition entry (operator, key, values) hold for the request context? */
+/** A condition entry read once: its operator, its key in lower case, and its values when they hold no variable. */
+interface PreparedCondition {
+    parsed: ReturnType<typeof parseOperator>;
+    key: string;
+    /** The values as segments, or undefined when a value has a variable (resolved per request). */
+    fixed?: Segment[][];
+}
+const prepared = new WeakMap<object, PreparedCondition>();
+
+function prepare(condition: { operator: string; key: string; values: string[] }): PreparedCondition {
+    let entry = prepared.get(condition);
+    if (!entry) {
+        const constant = condition.values.every((v) => !v.includes("${"));
+        entry = {
+            parsed: parseOperator(condition.operator),
+            key: condition.key.toLowerCase(),
+            fixed: constant ? condition.values.map((v) => [{ text: v, literal: false }]) : undefined,
+        };
+        prepared.set(condition, entry);
+    }
+    return entry;
+}
+
 export function conditionHolds(condition: { operator: string; key: string; values: string[] }, context: Map<string, RequestValue>, variables = true): boolean {
-    const parsed = parseOperator(condition.operator);
+    const { parsed, key, fixed } = prepare(condition);
     if (!parsed) return false; // IAM refuses the document; iam-statements-well-formed reports it
-    const present = context.get(condition.key.toLowerCase());
+    const present = context.get(key);
     const missing = present === undefined || present.values.length === 0;
     if (parsed.base === "null") {
         return condition.values.some((v) => v.toLowerCase() === (missing ? "true" : "false"));
@@ -201,7 +228,8 @@ export function conditionHolds(condition: { operator: string; key: string; value
         if (parsed.set === "any") return false;
         return parsed.ifExists || negated;
     }
-    const policyValues = condition.values.map((v) => resolve(v, context, variables));
+    // Statements are read once per document and asked many questions: values without a variable are prepared once.
+    const policyValues = fixed ?? condition.values.map((v) => resolve(v, context, variables));
     // A negated operator holds for a request value that matches none of the policy's values; a policy value whose
     // variable has no value matches nothing, and makes a negated comparison fail (there is nothing to differ from).
     const valueHolds = (value: string) =>

@@ -8,7 +8,7 @@
  * tags, its pod names, the audience it asks a token for): for those keys each Allow statement is tried with values
  * that satisfy its own conditions.
  */
-import { statementAllows } from "./actions";
+import { RecentCache, statementAllows } from "./actions";
 import { allowStatements, NormalizedStatement, parseDocument, principalValues, statementsOf } from "./documents";
 import { ContextValue, evaluateStatements, EvaluationRequest, parseOperator, RequestPrincipal } from "./evaluate";
 
@@ -20,21 +20,21 @@ const STS_AUDIENCE = "sts.amazonaws.com";
 type Context = Record<string, ContextValue>;
 
 /** Trusts read recently: several rules ask several questions of each role's trust, one rule over every role at a time offline. */
-const readTrusts = new Map<string, { statements: NormalizedStatement[]; variables: boolean }>();
 const READ_TRUSTS_KEPT = 20_000;
+const readTrusts = new RecentCache<string, { statements: NormalizedStatement[]; variables: boolean }>(READ_TRUSTS_KEPT / 2);
 
 function keyOf(trust: unknown): string {
     return typeof trust === "string" ? trust : JSON.stringify(trust ?? null);
 }
 
 /** Answers given recently, per question and trust: a graded rule's two halves ask the same questions of each role. */
-const answered = new Map<string, unknown>();
+const answered = new RecentCache<string, { value: unknown }>(READ_TRUSTS_KEPT / 2);
 function remembered<T>(question: string, trust: unknown, answer: () => T): T {
     const key = `${question}\u0000${keyOf(trust)}`;
-    if (answered.has(key)) return answered.get(key) as T;
+    const known = answered.get(key);
+    if (known) return known.value as T;
     const value = answer();
-    if (answered.size >= READ_TRUSTS_KEPT) answered.delete(answered.keys().next().value!);
-    answered.set(key, value);
+    answered.set(key, { value });
     return value;
 }
 
@@ -45,10 +45,8 @@ function trustStatements(trust: unknown): { statements: NormalizedStatement[]; v
     if (!read) {
         const parsed = parseDocument(trust);
         read = { statements: statementsOf(parsed, "trust"), variables: parsed?.Version === "2012-10-17" };
-        // Least recently read goes first; the map keeps insertion order.
-        if (readTrusts.size >= READ_TRUSTS_KEPT) readTrusts.delete(readTrusts.keys().next().value!);
-    } else readTrusts.delete(key);
-    readTrusts.set(key, read);
+        readTrusts.set(key, read);
+    }
     return read;
 }
 
