@@ -138,11 +138,12 @@ export function readStackFile(project: Pick<Project, "name" | "stackConfigDir" |
 }
 
 /**
- * Heap per tenant when one stack evaluates its tenants, by role sharing, with a margin: measured with the bundled
- * program, 10,000 perTenant tenants in one stack used 1.6 GiB of heap (1.7 GiB peak RSS, 2:51); an abac role
- * registers its associations in one component, about 0.4 MiB a tenant.
+ * Memory per tenant when one stack evaluates its tenants, by role sharing, from peak RSS (an upper bound of the heap)
+ * of `check` on the bundled program, two buckets a tenant, with a margin (`BENCH_ONLY=scale npm run bench`):
+ * perTenant 10,000 tenants 1.9 GiB (0.18 MiB a tenant); packed 20,000 1.7 GiB (0.08); abac 10,000 3.4 GiB (0.33: its
+ * one component registers every association).
  */
-const HEAP_MIB_PER_TENANT: Record<string, number> = { perTenant: 0.25, abac: 0.4, packed: 0.25 };
+const HEAP_MIB_PER_TENANT: Record<string, number> = { perTenant: 0.22, abac: 0.35, packed: 0.1 };
 const BASE_HEAP_MIB = 150;
 
 /**

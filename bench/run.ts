@@ -14,6 +14,7 @@ import * as path from "path";
 import { economyBenchmark } from "./economy";
 import { ownProjectBenchmark } from "./ownProject";
 import { fleetPlanBenchmark } from "./fleetPlan";
+import { scaleBenchmark } from "./scale";
 import { policyPhaseBenchmark } from "./policyPhase";
 import { runnerBenchmark } from "./runner";
 import { startupBenchmark } from "./startup";
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_ONLY === "startup") return;
     if (process.env.BENCH_ONLY === "policy") return policyPhaseBenchmark();
     if (process.env.BENCH_ONLY === "fleet") return fleetPlanBenchmark();
+    if (process.env.BENCH_ONLY === "scale") return scaleBenchmark();
     if (process.env.BENCH_ONLY === "own") {
         ownProjectBenchmark();
         return;
@@ -172,6 +174,7 @@ async function main(): Promise<void> {
     policyPhaseBenchmark();
     ownProjectBenchmark();
     fleetPlanBenchmark();
+    scaleBenchmark();
 }
 
 main();
