@@ -243,7 +243,15 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
     // RAY_S3_ACCESS_FULL_TRACES=1 keeps V8's depth, and a failure then carries its whole trace (for debugging a program).
     const fullTraces = process.env.RAY_S3_ACCESS_FULL_TRACES === "1";
     const stackTraceLimit = Error.stackTraceLimit;
-    if (!fullTraces) Error.stackTraceLimit = 1;
+    const prepareStackTrace = Error.prepareStackTrace;
+    if (!fullTraces) {
+        Error.stackTraceLimit = 1;
+        // The SDK reads the stack of the Error it makes for every promise at once (`debuggablePromise`): formatting it
+        // is still a fifth of an evaluation with one frame, and nothing reads it but a leak report at exit. Those stacks
+        // are left empty; any other error's (a program's own) is formatted as V8 does.
+        Error.prepareStackTrace = (error: Error, frames: NodeJS.CallSite[]) =>
+            frames[0]?.getFunctionName() === "debuggablePromise" ? "" : `${String(error)}${frames.map((frame) => `\n    at ${frame}`).join("")}`;
+    }
     const exit = process.exit;
     const stdoutWrite = process.stdout.write;
     process.exit = ((code?: number) => {
@@ -284,6 +292,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
         return { resources: order.map((urn) => byUrn.get(urn)!), outputs: resolved };
     } finally {
         Error.stackTraceLimit = stackTraceLimit;
+        Error.prepareStackTrace = prepareStackTrace;
         process.exit = exit;
         process.stdout.write = stdoutWrite;
         log.error = logError;
