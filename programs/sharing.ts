@@ -186,7 +186,8 @@ class Packer {
 
     groups(): RoleGroup[] {
         const groups: RoleGroup[] = [];
-        for (const { id, roles } of this.bySignature.values()) roles.forEach((role, index) => groups.push({ name: `packed-${id}-${index}`, tenants: role.tenants }));
+        for (const { id, roles } of this.bySignature.values())
+            roles.forEach((role, index) => groups.push({ name: `packed-${id}-${index}`, tenants: role.tenants }));
         return groups;
     }
 }
