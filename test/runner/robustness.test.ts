@@ -112,7 +112,8 @@ describe("the runner under hostile input", function () {
     });
 
     it("Ctrl-C during a long render stops it within seconds, exit 130, nothing written", async function () {
-        const dir = opsDir({ big: tenantsYaml(3000) });
+        // Large enough that its evaluation takes far longer than the wait below (10,000 tenants: about 25 s).
+        const dir = opsDir({ big: tenantsYaml(10000) });
         const out = path.join(dir, "out");
         const child = spawn(
             process.execPath,
@@ -125,7 +126,7 @@ describe("the runner under hostile input", function () {
         child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
         const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
         const guard = setTimeout(() => child.kill("SIGKILL"), 90_000);
-        // Well into the evaluation (start-up and validation take a few seconds; the evaluation, half a minute).
+        // Well into the evaluation (start-up and validation take a few seconds).
         await new Promise((r) => setTimeout(r, 8_000));
         const signalled = Date.now();
         child.kill("SIGINT");
