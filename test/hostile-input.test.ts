@@ -42,6 +42,20 @@ describe("hostile input to RayS3Access", () => {
         refused({ ...base, serviceAccount: "x" }, /unknown argument "serviceAccount" \(did you mean "serviceAccountName"\?\)/);
     });
 
+    it("every problem at once: unknown keys are reported with the others in one error, not instead of them", () => {
+        const message = refused(
+            { namepsace: "ray", buckets: [{ bucket: "Bad_Bucket", prefx: ["a/"] }], maxSessionDuration: 100 },
+            /unknown argument "namepsace" \(did you mean "namespace"\?\)/,
+            /buckets\[0\] has an unknown key "prefx"/,
+            /namespace is required/,
+            /buckets\[0\]\.bucket "Bad_Bucket"/,
+            /maxSessionDuration/,
+        );
+        assert.ok(message.split("\n").length >= 5, message);
+        // A wrong type still comes first, with the shape's other problems: the later checks assume the types.
+        refused({ ...base, namepsace: "ray", maxSessionDuration: "long" }, /unknown argument "namepsace"/, /maxSessionDuration/);
+    });
+
     it("wrong types and holes are refused, never a TypeError", () => {
         refused(
             { ...base, buckets: [{ bucket: "ckpt", kmsKeyArns: "arn:aws:kms:us-west-2:111122223333:key/abc" }] },

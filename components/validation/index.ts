@@ -46,6 +46,9 @@ export interface ValidatedArgs {
 
 export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
 
+/** A shape problem that is only an unknown key (an argument, or a key of a nested object). */
+const UNKNOWN_KEY = /^(unknown argument "|\S.* has an unknown key ")/;
+
 export function parseServiceAccountRefs(values: readonly string[] | undefined, problems: string[]): ServiceAccountRef[] {
     if (values === undefined) {
         return [];
@@ -88,10 +91,10 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         throw new RayS3AccessValidationError(componentName, [`the arguments must be an object like { namespace, buckets }, not ${describeType(args)}`]);
     }
     const shape = shapeProblems(args as unknown as Record<string, unknown>);
-    if (shape.length > 0) {
-        // The rest of the checks assume the right types: report the shape first, all of it.
-        throw new RayS3AccessValidationError(componentName, shape);
-    }
+    // The rest of the checks assume the right types: a wrong type is reported with the shape's other problems first.
+    // An unknown key changes no known field's type, so it is reported together with every other problem.
+    if (shape.some((p) => !UNKNOWN_KEY.test(p))) throw new RayS3AccessValidationError(componentName, shape);
+    problems.push(...shape);
     const identity = oneOf("identity", args.identity, IdentityType, IdentityType.Irsa, problems);
     const strategy = identityStrategy(identity);
     const roleSharing = oneOf("roleSharing", args.roleSharing, RoleSharing, RoleSharing.PerTenant, problems);
