@@ -6,7 +6,18 @@
  */
 export { RayS3Access } from "./rayS3Access";
 export { DEFAULT_SERVICE_ACCOUNT_NAME, IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL, RAY_S3_ACCESS_TYPE } from "./constants";
-export { AccessLevel, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "./types";
+export {
+    AccessLevel,
+    AdditionalCluster,
+    BucketAccess,
+    BucketKind,
+    IdentityType,
+    RayS3AccessArgs,
+    RoleSharing,
+    ServiceAccountMode,
+    SessionPolicyEntry,
+    WebIdentityToken,
+} from "./types";
 export { RayS3AccessValidationError } from "./validation";
 export {
     buildAccessPointDelegationStatement,
