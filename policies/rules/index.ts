@@ -4,6 +4,7 @@
  */
 import type { Policies } from "@pulumi/policy";
 import { permissionsBoundaryPolicies } from "./boundaryPolicies";
+import { rayPodsUseTheServiceAccount } from "./rayPodsServiceAccount";
 import { directoryBucketReadSessions } from "./directoryBucketReadSessions";
 import { iamStatementsWellFormed } from "./iamStatementsWellFormed";
 import { irsaTrustPinned } from "./irsaTrustPinned";
@@ -14,6 +15,7 @@ import { trustPrincipalsPinned } from "./trustPrincipalsPinned";
 
 export {
     permissionsBoundaryPolicies,
+    rayPodsUseTheServiceAccount,
     directoryBucketReadSessions,
     iamStatementsWellFormed,
     irsaTrustPinned,
@@ -32,4 +34,5 @@ export const policies: Policies = [
     iamStatementsWellFormed,
     ...directoryBucketReadSessions,
     ...permissionsBoundaryPolicies,
+    rayPodsUseTheServiceAccount,
 ];

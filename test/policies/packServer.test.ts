@@ -43,6 +43,7 @@ describe("policy pack under the Pulumi CLI's layout (analyzer gRPC protocol)", f
             "directory-bucket-read-sessions-advisory": EnforcementLevel.ADVISORY,
             "permissions-boundary-policies": EnforcementLevel.MANDATORY,
             "permissions-boundary-policies-advisory": EnforcementLevel.ADVISORY,
+            "ray-pods-use-the-service-account": EnforcementLevel.MANDATORY,
         });
     });
 
