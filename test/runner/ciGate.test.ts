@@ -11,6 +11,8 @@ import * as path from "path";
 const AjvDraft04 = require("ajv-draft-04");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const addFormats = require("ajv-formats");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Ajv = require("ajv").default;
 import * as yaml from "js-yaml";
 import { policyConfigProblems } from "../../automation/policyConfig";
 import { policies } from "../../policies/rules";
@@ -271,6 +273,13 @@ describe("gate: what check tells CI", function () {
         const steps = github.jobs["offline-check"].steps;
         const githubCheck = steps.find((s: any) => /ray-s3-access check/.test(s.run ?? "")).run;
         const uploaded = steps.find((s: any) => /upload-sarif/.test(s.uses ?? "")).with.sarif_file;
+        // The workflow is one GitHub accepts: valid against SchemaStore's github-workflow schema (test/fixtures/schemas).
+        const ajv = new Ajv({ allErrors: true, strict: false });
+        addFormats(ajv);
+        const validateWorkflow = ajv.compile(
+            JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "schemas", "github-workflow.schema.json"), "utf8")),
+        );
+        assert.ok(validateWorkflow(github), JSON.stringify(validateWorkflow.errors, null, 2));
         const job = gitlab["ray-s3-access-check"];
         const gitlabCheck = job.script.find((line: string) => /ray-s3-access check/.test(line));
         const reports = [job.artifacts.reports.codequality, ...job.artifacts.paths];
