@@ -131,6 +131,24 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         assert.deepEqual(unwanted, []);
     });
 
+    it("the Pulumi SDKs are peer dependencies: a project on @pulumi/aws 6 is told at install, not given a second copy", () => {
+        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        for (const sdk of ["@pulumi/aws", "@pulumi/kubernetes", "@pulumi/pulumi"]) {
+            assert.ok(manifest.peerDependencies[sdk], `${sdk} is a peer dependency`);
+            assert.ok(!(sdk in manifest.dependencies), `${sdk} is not a dependency of its own`);
+        }
+        const v6 = path.join(work, "aws-v6-project");
+        fs.mkdirSync(v6);
+        fs.writeFileSync(path.join(v6, "package.json"), JSON.stringify({ name: "aws-v6-project", private: true, dependencies: { "@pulumi/aws": "6.83.4" } }));
+        // Resolution only (--package-lock-only): npm refuses the tree before downloading anything.
+        // One retry when the registry did not answer: the refusal is what is tested, not the network.
+        let install = run("npm", ["install", "--package-lock-only", "--no-audit", "--no-fund", tarball], v6);
+        if (/E(AI_AGAIN|TIMEDOUT|CONNRESET|NOTFOUND)|network/i.test(install.stderr))
+            install = run("npm", ["install", "--package-lock-only", "--no-audit", "--no-fund", tarball], v6);
+        assert.notEqual(install.status, 0, "npm accepted @pulumi/aws 6 next to ray-s3-access");
+        assert.match(install.stdout + install.stderr, /Could not resolve dependency:[\s\S]*peer @pulumi\/aws@"\^7/, install.stderr.slice(0, 2000));
+    });
+
     it("a program author's TypeScript program type-checks against the installed types", () => {
         const tsc = run(process.execPath, [path.join(project, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", "."], project);
         assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
