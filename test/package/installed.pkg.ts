@@ -70,6 +70,32 @@ export const roleArn = access.roleArn;
 export const serviceAccount = access.serviceAccountName;
 `;
 
+/**
+ * Type-checked only (never run): a provider of the author's own @pulumi/aws as assetsProvider (one copy of the SDK,
+ * the peer dependency), and every type of the arguments imported by name.
+ */
+const AUTHOR_TYPES = `import * as aws from "@pulumi/aws";
+import { AdditionalCluster, BucketKind, RayS3Access, SessionPolicyEntry, WebIdentityToken } from "ray-s3-access";
+
+export function crossAccount(): RayS3Access {
+    const assets = new aws.Provider("assets", { region: "us-east-1", assumeRoles: [{ roleArn: "arn:aws:iam::444455556666:role/deployer" }] });
+    const kind: BucketKind = "generalPurpose";
+    const clusters: AdditionalCluster[] = [];
+    const token: WebIdentityToken = {};
+    const sessions: SessionPolicyEntry[] | undefined = undefined;
+    return new RayS3Access("assets", {
+        namespace: "training",
+        buckets: [{ bucket: "assets-ckpt", kind }],
+        assetsProvider: assets,
+        additionalClusters: clusters,
+        webIdentityToken: token,
+        sessionPolicies: sessions,
+        clusterName: "ml",
+        identity: "podIdentity",
+    });
+}
+`;
+
 describe("the installed package (npm pack, npm install into a fresh project)", function () {
     this.timeout(15 * 60_000);
     let work: string;
@@ -92,10 +118,11 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
             path.join(project, "tsconfig.json"),
             JSON.stringify({
                 compilerOptions: { strict: true, target: "es2022", module: "commonjs", moduleResolution: "node", skipLibCheck: true },
-                files: ["index.ts"],
+                files: ["index.ts", "author-types.ts"],
             }),
         );
         fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
+        fs.writeFileSync(path.join(project, "author-types.ts"), AUTHOR_TYPES);
         const stack = (cluster: string, bucket: string) =>
             `config:\n  aws:region: us-west-2\n  ml-platform:clusterName: ${cluster}\n  ml-platform:bucket: ${bucket}\n`;
         fs.writeFileSync(path.join(project, "Pulumi.prod.yaml"), stack("ml-prod", "ml-prod-ckpt"));
