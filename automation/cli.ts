@@ -254,13 +254,18 @@ function stackTags(values: unknown): Record<string, string> {
 type CheckArgs = CommonArgs &
     PolicyArgs & { "account-id"?: string; timeout?: number; sarif?: string; "code-quality"?: string; "stack-tag": Record<string, string> };
 
-/** Writes a report whole or not at all: a CI step that uploads it never sees half a file. */
-async function writeReport(file: string, value: unknown): Promise<void> {
+/** Writes a file whole or not at all (its directory made as needed): a CI step or a reader never sees half of it. */
+async function writeWhole(file: string, text: string): Promise<void> {
     const fs = await import("fs");
     const target = path.resolve(file);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(`${target}.tmp-${process.pid}`, `${JSON.stringify(value, null, 2)}\n`);
+    fs.writeFileSync(`${target}.tmp-${process.pid}`, text);
     fs.renameSync(`${target}.tmp-${process.pid}`, target);
+}
+
+/** A report as JSON, written whole. */
+function writeReport(file: string, value: unknown): Promise<void> {
+    return writeWhole(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
@@ -525,7 +530,8 @@ function fleetPlanCommand(context: CliContext): CommandModule<object, FleetPlanA
                 const previous = readFleetRecord(project.stackConfigDir);
                 const record = { version: 1 as const, environments: { ...(previous?.environments ?? {}) } };
                 const summary: string[] = [];
-                for (const environment of environmentNames(project, args.stack)) {
+                const selected = environmentNames(project, args.stack);
+                for (const environment of selected) {
                     const tenants = environmentTenants(project, environment);
                     const { plan, changes } = planEnvironment(environment, tenants, previous?.environments[environment], args["shard-size"]);
                     record.environments[environment] = plan;
@@ -540,7 +546,7 @@ function fleetPlanCommand(context: CliContext): CommandModule<object, FleetPlanA
                 const current = previous !== undefined && formatFleetRecord(previous) === text;
                 if (args.json) {
                     const shards = Object.entries(record.environments)
-                        .filter(([environment]) => environmentNames(project, args.stack).includes(environment))
+                        .filter(([environment]) => selected.includes(environment))
                         .flatMap(([environment, plan]) => plan.shards.map((s) => ({ environment, stack: s.stack, tenants: s.tenants })));
                     print(context.stdout, JSON.stringify({ shards }, null, 2));
                 } else {
@@ -548,9 +554,7 @@ function fleetPlanCommand(context: CliContext): CommandModule<object, FleetPlanA
                 }
                 const file = path.join(project.stackConfigDir, FLEET_FILE);
                 if (args.write && !current) {
-                    const fs = await import("fs");
-                    fs.writeFileSync(`${file}.tmp-${process.pid}`, text);
-                    fs.renameSync(`${file}.tmp-${process.pid}`, file);
+                    await writeWhole(file, text);
                     context.stderr.write(`wrote ${FLEET_FILE}: commit it next to the stack files (it keeps every tenant in its shard)\n`);
                 } else if (!current) {
                     context.stderr.write(`${FLEET_FILE} is ${previous ? "not current" : "missing"}: run \`ray-s3-access fleet plan --write\` and commit it\n`);
@@ -667,7 +671,8 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                 const { loadProject } = await import("./project");
                 const { environmentNames, fleetEnvironment } = await import("./stacks");
                 const project = loadProject(args.cwd);
-                const environments = environmentNames(project, args.stack).map((name) => fleetEnvironment(project, name));
+                const record = readFleetRecord(project.stackConfigDir);
+                const environments = environmentNames(project, args.stack).map((name) => fleetEnvironment(project, name, record));
                 let files;
                 if (args.engine === "pko") {
                     if (!args.repo) throw new UsageError("--engine pko needs --repo URL: the git repository the operator's workspaces clone");
@@ -691,7 +696,7 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                         throw new UsageError("--engine github-actions needs --role-arn ARN: the IAM role the jobs assume through GitHub's OIDC provider");
                     files = [
                         githubWorkflow(
-                            readFleetRecord(project.stackConfigDir)!,
+                            record!,
                             environments.map((e) => e.name),
                             {
                                 name: args.name,
@@ -704,13 +709,7 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                         ),
                     ];
                 }
-                const fs = await import("fs");
-                for (const file of files) {
-                    const target = path.resolve(args.out, file.path);
-                    fs.mkdirSync(path.dirname(target), { recursive: true });
-                    fs.writeFileSync(`${target}.tmp-${process.pid}`, file.content);
-                    fs.renameSync(`${target}.tmp-${process.pid}`, target);
-                }
+                for (const file of files) await writeWhole(path.join(args.out, file.path), file.content);
                 context.stderr.write(`wrote ${files.map((f) => f.path).join(", ")} under ${args.out}\n`);
                 if (args.engine === "pko") {
                     context.stderr.write(

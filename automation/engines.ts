@@ -58,7 +58,6 @@ export function kubernetesObjectName(parts: string[], max = PKO_STACK_NAME_MAX):
         .toLowerCase()
         .replace(/[^a-z0-9.-]+/g, "-")
         .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
-    if (joined.length <= max && joined === parts.join("-")) return joined;
     if (joined.length <= max) return joined;
     const hash = createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 8);
     return `${joined.slice(0, max - 9).replace(/[^a-z0-9]+$/, "")}-${hash}`;
@@ -213,7 +212,7 @@ export function pkoObjects(environments: FleetEnvironment[], options: PkoOptions
                     `shard ${shard.stack}: its tenants are ${bytes} bytes, more than a ConfigMap holds (1 MiB): lower --shard-size for new shards, or split the tenants' entries`,
                 );
             }
-            const configMap = `${name}-tenants`.length <= 253 ? `${name}-tenants` : kubernetesObjectName([name, "tenants"], 253);
+            const configMap = `${name}-tenants`; // a Stack name is at most 42 characters, so this stays a valid object name
             objects.push({
                 apiVersion: "v1",
                 kind: "ConfigMap",

@@ -40,7 +40,7 @@ class NotApplicable extends Error {}
 const DEFAULT_OPTIONS = { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], replaceOnChanges: [] } as any;
 
 /** The policy's own entry, then `all` (every policy's level, as the Pulumi CLI reads it), then the pack's level. */
-function levelOf(policy: { name: string; enforcementLevel?: EnforcementLevel }, config: PolicyPackConfig): EnforcementLevel {
+export function enforcementLevelOf(policy: { name: string; enforcementLevel?: EnforcementLevel }, config: PolicyPackConfig): EnforcementLevel {
     const levelIn = (entry: PolicyPackConfig[string] | undefined) => (typeof entry === "string" ? entry : entry?.enforcementLevel);
     return levelIn(config[policy.name]) ?? levelIn(config.all) ?? policy.enforcementLevel ?? "advisory";
 }
@@ -75,7 +75,7 @@ export async function evaluatePolicies(policies: Policies, resources: EvaluatedR
     const violations: Violation[] = [];
 
     for (const policy of policies) {
-        let level = levelOf(policy, config);
+        let level = enforcementLevelOf(policy, config);
         if (level === "disabled") continue;
         if (level === "remediate") level = "mandatory";
         const getConfig = <T extends object>() => configFor(policy.name, config) as T;

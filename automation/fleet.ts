@@ -181,11 +181,3 @@ export function planEnvironment(
     };
     return { plan, changes: { added, removed: removed.sort() } };
 }
-
-/** The shard a planned tenant is in, per environment (for selecting shard stacks). */
-export function shardOf(record: FleetRecord | undefined, stack: string): { environment: string; shard: Shard } | undefined {
-    const parsed = parseShardStack(stack);
-    if (!parsed || !record) return undefined;
-    const shard = record.environments[parsed.environment]?.shards.find((s) => s.index === parsed.index);
-    return shard ? { environment: parsed.environment, shard } : undefined;
-}

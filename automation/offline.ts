@@ -18,7 +18,7 @@ import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolici
 import { DEFAULT_EVALUATION_TIMEOUT_MS, evaluateProgram, RecordedResource } from "./mockEngine";
 import { startDeadline, UsageError } from "./errors";
 import { Project } from "./project";
-import { offlineConfig, StackTarget } from "./stacks";
+import { offlineConfig, StackTarget, stackFilePath } from "./stacks";
 import { registerTypeScript } from "./typescript";
 
 export interface ServiceAccountRef {
@@ -249,7 +249,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 role: target.role,
                 tenants: target.tenants,
                 emptyByDesign: target.parsed?.tenantStacks === true || (target.parsed?.environmentStack !== undefined && target.tenants.length === 0),
-                stackFile: ["yaml", "yml"].map((ext) => path.join(project.stackConfigDir, `Pulumi.${target.environment}.${ext}`)).find((f) => fs.existsSync(f)),
+                stackFile: stackFilePath(project.stackConfigDir, target.environment),
                 resources: evaluated.resources,
                 outputs,
                 roles: roleDocuments(evaluated.resources, outputs),

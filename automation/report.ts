@@ -6,7 +6,7 @@ import type { EnforcementLevel, Policies, PolicyPackConfig } from "@pulumi/polic
 import { createHash } from "crypto";
 import * as path from "path";
 import { productionReason } from "../policies/lib/stack";
-import type { Violation } from "./evaluatePolicies";
+import { enforcementLevelOf, Violation } from "./evaluatePolicies";
 import type { RenderedStack } from "./offline";
 
 export interface CheckedStack {
@@ -78,11 +78,6 @@ function sarifLevel(level: EnforcementLevel | undefined): "error" | "warning" | 
     return "error";
 }
 
-function levelOf(config: PolicyPackConfig, name: string, fallback: EnforcementLevel | undefined): EnforcementLevel | undefined {
-    const levelIn = (entry: PolicyPackConfig[string] | undefined) => (typeof entry === "string" ? entry : entry?.enforcementLevel);
-    return levelIn(config[name]) ?? levelIn(config.all) ?? fallback;
-}
-
 /** A URI relative to `base` with forward slashes, as code scanning matches it against the repository. */
 function relativeUri(file: string, base: string): string {
     const relative = path.relative(base, file);
@@ -107,7 +102,7 @@ export function sarifLog(
         shortDescription: { text: policy.description.split(/(?<=\.)\s/)[0] },
         fullDescription: { text: policy.description },
         help: { text: (policy as { remediationSteps?: string }).remediationSteps ?? policy.description },
-        defaultConfiguration: { level: sarifLevel(levelOf(config, policy.name, policy.enforcementLevel)) },
+        defaultConfiguration: { level: sarifLevel(enforcementLevelOf(policy, config)) },
         properties: { tags: ["security", "iam", "s3", pack.name] },
     }));
     const index = new Map(rules.map((rule, i) => [rule.id, i]));

@@ -10,7 +10,7 @@ import { validateStackConfig } from "../programs/stackConfig";
 import { UsageError } from "./errors";
 import { Project } from "./project";
 import type { FleetEnvironment } from "./engines";
-import { FLEET_FILE, parseShardStack, planEnvironment, readFleetRecord } from "./fleet";
+import { FLEET_FILE, FleetRecord, parseShardStack, planEnvironment, readFleetRecord } from "./fleet";
 import { loadYamlFile } from "./yamlFiles";
 
 export type StackRole = "environment" | "tenant";
@@ -93,6 +93,13 @@ export interface StackFile {
     config: Record<string, string>;
     secrets: Record<string, SecureValue>;
     settings: StackFileSettings;
+    /** The file's own config values as YAML gives them (structured values structured; no defaults, no secrets). */
+    values: Record<string, unknown>;
+}
+
+/** The stack file of a stack (`Pulumi.STACK.yaml`, or `.yml`), or undefined when there is none. */
+export function stackFilePath(dir: string, stack: string): string | undefined {
+    return ["yaml", "yml"].map((ext) => path.join(dir, `Pulumi.${stack}.${ext}`)).find((f) => fs.existsSync(f));
 }
 
 /**
@@ -101,7 +108,7 @@ export interface StackFile {
  */
 export function readStackFile(project: Pick<Project, "name" | "stackConfigDir" | "defaults">, stack: string): StackFile {
     const dir = project.stackConfigDir;
-    const file = ["yaml", "yml"].map((ext) => path.join(dir, `Pulumi.${stack}.${ext}`)).find((f) => fs.existsSync(f));
+    const file = stackFilePath(dir, stack);
     if (!file) {
         throw new UsageError(`stack "${stack}" has no Pulumi.${stack}.yaml in ${dir}: create it, or pick one of ${discoverStacks(dir).join(", ") || "(none)"}`);
     }
@@ -115,6 +122,7 @@ export function readStackFile(project: Pick<Project, "name" | "stackConfigDir" |
     }
     const config: Record<string, string> = {};
     const secrets: Record<string, SecureValue> = {};
+    const values: Record<string, unknown> = {};
     const flatten = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
     for (const [key, value] of Object.entries(project.defaults)) config[key] = flatten(value);
     for (const [rawKey, value] of Object.entries(block as Record<string, unknown>)) {
@@ -129,12 +137,13 @@ export function readStackFile(project: Pick<Project, "name" | "stackConfigDir" |
             continue;
         }
         config[key] = flatten(value);
+        values[key] = value;
     }
     const settings: StackFileSettings = {};
     if (typeof document?.secretsprovider === "string") settings.secretsProvider = document.secretsprovider;
     if (typeof document?.encryptionsalt === "string") settings.encryptionSalt = document.encryptionsalt;
     if (typeof document?.encryptedkey === "string") settings.encryptedKey = document.encryptedkey;
-    return { config, secrets, settings };
+    return { config, secrets, settings, values };
 }
 
 /**
@@ -304,7 +313,7 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
 }
 
 function hasStackFile(project: Pick<Project, "stackConfigDir">, stack: string): boolean {
-    return ["yaml", "yml"].some((ext) => fs.existsSync(path.join(project.stackConfigDir, `Pulumi.${stack}.${ext}`)));
+    return stackFilePath(project.stackConfigDir, stack) !== undefined;
 }
 
 /**
@@ -416,32 +425,24 @@ export function environmentNames(project: Project, stacks: string[] | undefined)
  * An environment of the fleet for the emitters: its stack file's config as YAML gives it (structured values stay
  * structured), its secure keys, its secrets provider, its tenants' entries and its recorded plan, which must be current.
  */
-export function fleetEnvironment(project: Project, environment: string): FleetEnvironment {
-    const record = readFleetRecord(project.stackConfigDir);
+export function fleetEnvironment(project: Project, environment: string, record: FleetRecord | undefined): FleetEnvironment {
     const how = "run `ray-s3-access fleet plan --write` and commit " + FLEET_FILE;
     const plan = record?.environments[environment];
     if (!plan) throw new UsageError(`${FLEET_FILE} has no shards for environment "${environment}": ${how}`);
-    const tenants = environmentTenants(project, environment);
+    if (project.mode === "own")
+        throw new UsageError(`fleets split the bundled program's ray-s3-access:tenants; ${project.dir} has its own program (Pulumi.yaml "${project.name}")`);
+    const { config, secrets, settings, values } = readStackFile(project, environment);
+    const tenants = validated(environment, offlineConfig(config, secrets).config).tenants.map((t) => t.namespace);
     const { changes } = planEnvironment(environment, tenants, plan, plan.shardSize);
     if (changes.added.length > 0 || changes.removed.length > 0) {
         throw new UsageError(`${FLEET_FILE} is not current for "${environment}" (${changes.added.length} to place, ${changes.removed.length} gone): ${how}`);
     }
-    const file = ["yaml", "yml"].map((ext) => path.join(project.stackConfigDir, `Pulumi.${environment}.${ext}`)).find((f) => fs.existsSync(f))!;
-    const document: any = loadYamlFile(file) ?? {};
-    const config: Record<string, unknown> = {};
-    const secretKeys: string[] = [];
-    for (const [rawKey, value] of Object.entries((document.config ?? {}) as Record<string, unknown>)) {
-        const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
-        if (isSecure(value)) secretKeys.push(key);
-        else config[key] = value;
-    }
-    const { config: flat } = readStackFile(project, environment);
     return {
         name: environment,
-        config,
-        secretKeys,
-        secretsProvider: typeof document.secretsprovider === "string" ? document.secretsprovider : undefined,
-        tenants: rawTenants(flat),
+        config: values,
+        secretKeys: Object.keys(secrets),
+        secretsProvider: settings.secretsProvider,
+        tenants: rawTenants(config),
         plan,
     };
 }

@@ -126,8 +126,3 @@ export function evaluateStatements(statements: NormalizedStatement[], kind: Docu
     const decision: Decision = deniedBy.length > 0 ? "ExplicitDeny" : allowedBy.length > 0 ? "Allow" : "ImplicitDeny";
     return { decision, allowedBy, deniedBy };
 }
-
-/** Every request is allowed (each action in turn, with the same principal and context). */
-export function allowsAll(document: unknown, kind: DocumentKind, requests: EvaluationRequest[]): boolean {
-    return requests.every((r) => evaluateDocument(document, kind, r).decision === "Allow");
-}

@@ -17,16 +17,26 @@ export const BOUNDARY_TAG = "ray-s3-access/use";
 export const BOUNDARY_TAG_VALUE = "permissions-boundary";
 export const POLICY_TYPE = "aws:iam/policy:Policy";
 
+/** The policy engine's marker for a value that is unknown during preview. */
+export function isUnknownValueError(error: unknown): error is Error {
+    return error instanceof Error && error.constructor.name === "UnknownValueError";
+}
+
+/** Reads a resource's prop, or undefined when the value is unknown during preview. */
+export function readKnown<T>(get: () => T): T | undefined {
+    try {
+        return get();
+    } catch (error) {
+        if (isUnknownValueError(error)) return undefined;
+        throw error;
+    }
+}
+
 /** Is this a standalone policy tagged as a permissions boundary? (A tag unknown during preview is not a declaration.) */
 export function declaredBoundary(resource: { type: string; props: Record<string, any> }): boolean {
     if (resource.type !== POLICY_TYPE) return false;
-    try {
-        const tags = resource.props.tags;
-        return !!tags && typeof tags === "object" && tags[BOUNDARY_TAG] === BOUNDARY_TAG_VALUE;
-    } catch (error) {
-        if (error instanceof Error && error.constructor.name === "UnknownValueError") return false;
-        throw error;
-    }
+    const tags = readKnown(() => resource.props.tags);
+    return !!tags && typeof tags === "object" && tags[BOUNDARY_TAG] === BOUNDARY_TAG_VALUE;
 }
 
 /** The documents of a resource that grant permissions (a declared boundary's does not). */

@@ -18,6 +18,7 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { DocumentParseError } from "./documents";
+import { isUnknownValueError } from "./resources";
 import { globMatches, isProductionStack, stackFromUrn } from "./stack";
 
 /** One exception: a resource (URN or logical name; `*` globs) exempt from a policy until a date. */
@@ -115,11 +116,6 @@ function exceptionFor(resource: CheckedResource, config: RuleConfig, now: Date):
     if (!exception) return undefined;
     const lastDay = new Date(`${exception.expires}T23:59:59.999Z`);
     return { exception, expired: Number.isNaN(lastDay.getTime()) || now > lastDay };
-}
-
-/** The policy engine's marker for a value that is unknown during preview. */
-function isUnknownValueError(error: unknown): error is Error {
-    return error instanceof Error && error.constructor.name === "UnknownValueError";
 }
 
 async function runCheck(check: ResourceCheck, resource: CheckedResource, context: RuleContext): Promise<Finding[]> {

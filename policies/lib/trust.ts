@@ -8,7 +8,7 @@
  * tags, its pod names, the audience it asks a token for): for those keys each Allow statement is tried with values
  * that satisfy its own conditions.
  */
-import { RecentCache, statementAllows } from "./actions";
+import { RecentCache, statementAllows, wildcardMatches } from "./actions";
 import { allowStatements, NormalizedStatement, parseDocument, principalValues, statementsOf } from "./documents";
 import { ContextValue, evaluateStatements, EvaluationRequest, parseOperator, RequestPrincipal } from "./evaluate";
 
@@ -257,9 +257,7 @@ function outsiderArn(pattern: string): string | undefined {
     const parts = pattern.split(":");
     if (parts.length < 6 || !parts[0].startsWith("arn")) return undefined;
     const account = parts[4];
-    const allowsOutsider =
-        account === "" || /^[*?0-9]*$/.test(account) ? new RegExp(`^${account.replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(OUTSIDER_ACCOUNT) : false;
-    if (!allowsOutsider || account === "") return undefined;
+    if (account === "" || !wildcardMatches(account, OUTSIDER_ACCOUNT, true)) return undefined;
     parts[4] = OUTSIDER_ACCOUNT;
     return exampleOf(parts.join(":"));
 }
@@ -275,7 +273,7 @@ function callerCandidates(statements: NormalizedStatement[], key: string, defaul
             // An account or org id pattern that an outsider's fits (`*`, `9999*`, `o-*`), filled with its values.
             const filled = exampleOf(value);
             if (key.toLowerCase() === "aws:principalaccount" || key.toLowerCase() === "aws:sourceaccount") {
-                if (new RegExp(`^${value.replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(OUTSIDER_ACCOUNT)) extra.push(OUTSIDER_ACCOUNT);
+                if (wildcardMatches(value, OUTSIDER_ACCOUNT, true)) extra.push(OUTSIDER_ACCOUNT);
             } else extra.push(filled);
         }
     }

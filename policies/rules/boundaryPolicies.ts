@@ -1,5 +1,5 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { BOUNDARY_TAG, BOUNDARY_TAG_VALUE, declaredBoundary, POLICY_TYPE, ROLE_TYPE } from "../lib/resources";
+import { BOUNDARY_TAG, BOUNDARY_TAG_VALUE, declaredBoundary, POLICY_TYPE, readKnown, ROLE_TYPE } from "../lib/resources";
 import { Finding, gradedStackRule } from "../lib/rule";
 
 /** Resources that attach a managed policy (granting it), and the property that names it. */
@@ -10,15 +10,6 @@ const ATTACHING: Record<string, string> = {
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
 };
 const USER_TYPE = "aws:iam/user:User";
-
-function read<T>(get: () => T): T | undefined {
-    try {
-        return get();
-    } catch (error) {
-        if (error instanceof Error && error.constructor.name === "UnknownValueError") return undefined;
-        throw error;
-    }
-}
 
 /** Who names a policy in a property: by the policy's URN (a dependency for that property) or by its ARN. */
 class References {
@@ -31,11 +22,11 @@ class References {
             map.set(key, list);
         };
         for (const dependency of resource.propertyDependencies?.[property] ?? []) push(this.byUrn, dependency.urn);
-        const value = read(() => resource.props[property]);
+        const value = readKnown(() => resource.props[property]);
         for (const arn of [value].flat()) if (typeof arn === "string" && arn !== "") push(this.byArn, arn);
     }
     of(policy: PolicyResource): PolicyResource[] {
-        const arn = read(() => policy.props.arn);
+        const arn = readKnown(() => policy.props.arn);
         return [...new Set([...(this.byUrn.get(policy.urn) ?? []), ...(typeof arn === "string" ? (this.byArn.get(arn) ?? []) : [])])];
     }
 }

@@ -1,20 +1,12 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { IRSA_ROLE_ANNOTATION } from "../../components/constants";
+import { readKnown } from "../lib/resources";
 import { Finding, stackRule } from "../lib/rule";
 
 const SERVICE_ACCOUNT_TYPES = new Set(["kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ServiceAccountPatch"]);
 const ASSOCIATION_TYPE = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
 /** KubeRay's custom resources, as Pulumi registers them (CustomResource, or what yaml/helm resources expand to). */
 const RAY_KINDS = new Set(["RayCluster", "RayJob", "RayService"]);
-
-function read<T>(get: () => T): T | undefined {
-    try {
-        return get();
-    } catch (error) {
-        if (error instanceof Error && error.constructor.name === "UnknownValueError") return undefined;
-        throw error;
-    }
-}
 
 /** A pod template of a Ray resource and who it runs as (`default` when it names no service account). */
 interface PodTemplate {
@@ -23,8 +15,8 @@ interface PodTemplate {
 }
 
 function serviceAccountOf(template: unknown): string | undefined {
-    const name = read(() => (template as any)?.spec?.serviceAccountName);
-    if (name === undefined) return read(() => (template as any)?.spec) === undefined ? undefined : "default";
+    const name = readKnown(() => (template as any)?.spec?.serviceAccountName);
+    if (name === undefined) return readKnown(() => (template as any)?.spec) === undefined ? undefined : "default";
     return typeof name === "string" && name !== "" ? name : "default";
 }
 
@@ -32,15 +24,15 @@ function serviceAccountOf(template: unknown): string | undefined {
 function clusterTemplates(spec: unknown, prefix: string): PodTemplate[] {
     if (!spec || typeof spec !== "object") return [];
     const templates: PodTemplate[] = [
-        { what: `${prefix}head (headGroupSpec)`, serviceAccount: serviceAccountOf(read(() => (spec as any).headGroupSpec?.template)) },
+        { what: `${prefix}head (headGroupSpec)`, serviceAccount: serviceAccountOf(readKnown(() => (spec as any).headGroupSpec?.template)) },
     ];
-    const workers = read(() => (spec as any).workerGroupSpecs);
+    const workers = readKnown(() => (spec as any).workerGroupSpecs);
     if (Array.isArray(workers)) {
         workers.forEach((group, index) => {
-            const name = read(() => group?.groupName);
+            const name = readKnown(() => group?.groupName);
             templates.push({
                 what: `${prefix}worker group ${typeof name === "string" ? `"${name}"` : `#${index + 1}`} (workerGroupSpecs[${index}])`,
-                serviceAccount: serviceAccountOf(read(() => group?.template)),
+                serviceAccount: serviceAccountOf(readKnown(() => group?.template)),
             });
         });
     }
@@ -52,18 +44,18 @@ function podTemplates(kind: string, spec: any): PodTemplate[] {
     if (kind === "RayCluster") return clusterTemplates(spec, "");
     if (kind === "RayService")
         return clusterTemplates(
-            read(() => spec?.rayClusterConfig),
+            readKnown(() => spec?.rayClusterConfig),
             "",
         );
     const templates = clusterTemplates(
-        read(() => spec?.rayClusterSpec),
+        readKnown(() => spec?.rayClusterSpec),
         "",
     );
     // K8sJobMode (the default) runs `ray job submit` in a Job of its own: KubeRay's default submitter template names no
     // service account. SidecarMode runs it in the head pod; HTTPMode and InteractiveMode run no submitter pod.
-    const mode = read(() => spec?.submissionMode) ?? "K8sJobMode";
+    const mode = readKnown(() => spec?.submissionMode) ?? "K8sJobMode";
     if (mode === "K8sJobMode") {
-        const template = read(() => spec?.submitterPodTemplate);
+        const template = readKnown(() => spec?.submitterPodTemplate);
         templates.push({ what: "the job submitter (submitterPodTemplate)", serviceAccount: template === undefined ? "default" : serviceAccountOf(template) });
     }
     return templates;
@@ -91,18 +83,18 @@ export const rayPodsUseTheServiceAccount = stackRule({
         };
         for (const resource of resources) {
             if (SERVICE_ACCOUNT_TYPES.has(resource.type)) {
-                const metadata = read(() => resource.props.metadata);
-                const annotations = read(() => metadata?.annotations);
+                const metadata = readKnown(() => resource.props.metadata);
+                const annotations = readKnown(() => metadata?.annotations);
                 if (annotations && typeof annotations === "object" && IRSA_ROLE_ANNOTATION in annotations) {
                     grant(
-                        read(() => metadata.namespace) ?? "default",
-                        read(() => metadata.name),
+                        readKnown(() => metadata.namespace) ?? "default",
+                        readKnown(() => metadata.name),
                     );
                 }
             } else if (resource.type === ASSOCIATION_TYPE) {
                 grant(
-                    read(() => resource.props.namespace),
-                    read(() => resource.props.serviceAccount),
+                    readKnown(() => resource.props.namespace),
+                    readKnown(() => resource.props.serviceAccount),
                 );
             }
         }
@@ -110,13 +102,13 @@ export const rayPodsUseTheServiceAccount = stackRule({
         for (const resource of resources) {
             const kind = /^kubernetes:ray\.io\/v1:(\w+)$/.exec(resource.type)?.[1];
             if (!kind || !RAY_KINDS.has(kind)) continue;
-            const namespace = read(() => resource.props.metadata?.namespace) ?? "default";
-            const name = read(() => resource.props.metadata?.name) ?? resource.name;
+            const namespace = readKnown(() => resource.props.metadata?.namespace) ?? "default";
+            const name = readKnown(() => resource.props.metadata?.name) ?? resource.name;
             const allowed = typeof namespace === "string" ? granted.get(namespace) : undefined;
             if (!allowed) continue; // a namespace no RayS3Access serves: not this pack's business
             for (const template of podTemplates(
                 kind,
-                read(() => resource.props.spec),
+                readKnown(() => resource.props.spec),
             )) {
                 if (template.serviceAccount === undefined || allowed.has(template.serviceAccount)) continue;
                 findings.push({

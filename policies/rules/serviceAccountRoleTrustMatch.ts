@@ -5,7 +5,7 @@ const STS_AUDIENCE = "sts.amazonaws.com";
 import { statementAllows } from "../lib/actions";
 import { namedScenario, podIdentityAdmits, trustAdmitsSubject } from "../lib/trust";
 import { allowStatements, asText, DocumentParseError, principalValues } from "../lib/documents";
-import { ROLE_TYPE } from "../lib/resources";
+import { isUnknownValueError, ROLE_TYPE } from "../lib/resources";
 import { Finding, stackRule } from "../lib/rule";
 
 const SERVICE_ACCOUNT_TYPES = new Set(["kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ServiceAccountPatch"]);
@@ -48,7 +48,7 @@ function safely<T>(read: () => T): T | undefined {
         return read();
     } catch (error) {
         if (error instanceof DocumentParseError) return undefined;
-        if (error instanceof Error && error.constructor.name === "UnknownValueError") return undefined;
+        if (isUnknownValueError(error)) return undefined;
         throw error;
     }
 }
