@@ -290,7 +290,7 @@ function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
                 }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { assertSomethingToCheck, checkStack, renderTargets } = await import("./offline");
+                const { assertSomethingChecked, assertSomethingToCheck, checkStack, renderTargets } = await import("./offline");
                 const { loadPolicyConfig, loadPolicyPack } = await import("./policyPacks");
                 const { codeQualityReport, oneLine, productionJudgement, sarifLog, workflowCommand } = await import("./report");
                 // Paths given on the command line are relative to where the command runs, as in the Pulumi CLI.
@@ -304,6 +304,7 @@ function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
                     timeoutMs: args.timeout && args.timeout * 1000,
                 });
                 for (const stack of rendered) assertSomethingToCheck(stack);
+                assertSomethingChecked(rendered);
                 const results = [];
                 for (const stack of rendered) {
                     const violations = await checkStack(stack, pack.policies, config, args.timeout && args.timeout * 1000, tags);

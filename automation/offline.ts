@@ -266,6 +266,19 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
  * registering (a condition on config that skipped everything, an early return) would otherwise pass the gate
  * vacuously, and so would a bundled stack whose tenants got no role.
  */
+/**
+ * A run's stacks together must register something: stacks empty by design (an environment whose tenants run in
+ * shards, an emptied shard) pass alone, but a `check` of nothing but those has judged nothing.
+ */
+export function assertSomethingChecked(stacks: RenderedStack[]): void {
+    const registered = (s: RenderedStack) => s.resources.some((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+    if (stacks.length > 0 && !stacks.some(registered)) {
+        throw new UsageError(
+            `stacks ${stacks.map((s) => `"${s.stack}"`).join(", ")} registered no resources (an environment whose tenants run in shards, emptied shards), so there is nothing to check and the run cannot pass; check the shards that hold tenants`,
+        );
+    }
+}
+
 export function assertSomethingToCheck(stack: RenderedStack): void {
     const registered = stack.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
     if (registered.length === 0 && !stack.emptyByDesign) {

@@ -227,6 +227,19 @@ describe("shard stacks are stacks of the bundled program", function () {
         assert.match(packed.stderr, /roleSharing "packed" shares roles across tenants, so it cannot run .* in a fleet's shard stacks/);
     });
 
+    it("check of an emptied shard alone judged nothing: exit 2, never 'check passed'", async () => {
+        const dir = opsDir(names(4));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "2"]);
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), stackFile(names(2)));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write"]);
+        const emptied = await runCli(["check", "--cwd", dir, "--stack", "prod.shard_002"]);
+        assert.equal(emptied.code, 2, emptied.stdout);
+        assert.match(emptied.stderr, /registered no resources .* nothing to check and the run cannot pass/);
+        assert.doesNotMatch(emptied.stdout, /check passed/);
+        const withTenants = await runCli(["check", "--cwd", dir, "--stack", "prod", "--shards"]);
+        assert.equal(withTenants.code, 0, withTenants.stderr);
+    });
+
     it("up --stack prod.shard_001 against the recording pulumi CLI runs the environment stack, then that shard", async () => {
         const dir = opsDir(names(6));
         await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "3"]);
