@@ -8,6 +8,7 @@
  */
 import type * as PulumiSdk from "@pulumi/pulumi";
 import * as path from "path";
+import { createHash } from "crypto";
 import { regionPartition } from "../components/constants";
 import { CancelledError, markAbandoned, ProgramError, startDeadline } from "./errors";
 
@@ -112,6 +113,20 @@ export function plausibleOutputs(
                 kubeconfig: { apiVersion: "v1", kind: "Config", clusters: [] },
                 kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [] }),
             };
+        }
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2": {
+            // Auto-naming: S3 buckets get the resource name and a random suffix (lower case).
+            const bucket = inputs.bucket ?? `${inputs.bucketPrefix ?? `${name.toLowerCase()}-`}${"0a1b2c3"}`;
+            return { ...inputs, bucket, arn: `arn:${partition}:s3:::${bucket}`, region: inputs.region ?? region };
+        }
+        case "aws:s3/directoryBucket:DirectoryBucket":
+            return { ...inputs, arn: `arn:${partition}:s3express:${region}:${account}:bucket/${inputs.bucket}` };
+        case "aws:kms/key:Key": {
+            // A key id is a UUID; a stand-in derived from the name, stable between runs.
+            const hex = createHash("sha256").update(name).digest("hex");
+            const keyId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+            return { ...inputs, keyId, arn: `arn:${partition}:kms:${region}:${account}:key/${keyId}` };
         }
         case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             return {

@@ -103,7 +103,9 @@ export function chainedProfile(ctx: HandOverContext): { [key: string]: string } 
         `${ctx.name}-aws-config`,
         primary.namespace,
         primary.name,
-        pulumi.all([ctx.roleArn, ctx.assetsRoleArn]).apply(([workloadArn, arn]) => chainedAwsConfig(workloadArn, arn, ctx.args.assetsExternalId)),
+        pulumi
+            .all([ctx.roleArn, ctx.assetsRoleArn, ctx.args.assetsExternalId])
+            .apply(([workloadArn, arn, externalId]) => chainedAwsConfig(workloadArn, arn, externalId)),
         ctx.opts,
     );
     return chainedEnvironment();

@@ -86,8 +86,8 @@ export interface MountpointVolumeSpec {
     resourceName: string;
     namespace: pulumi.Input<string>;
     /** The PersistentVolumeClaim's name (in the namespace); the PersistentVolume is `NAMESPACE-CLAIM`. */
-    claimName: string;
-    bucket: string;
+    claimName: pulumi.Input<string>;
+    bucket: pulumi.Input<string>;
     prefix?: string;
     readOnly: boolean;
     allowDelete: boolean;
@@ -95,9 +95,9 @@ export interface MountpointVolumeSpec {
     /** IRSA: the STS region the driver uses for the pod's web-identity token. */
     stsRegion?: pulumi.Input<string>;
     /** A directory bucket Mountpoint uses as its shared cache (the `cache-xz` mount option). */
-    expressCache?: string;
+    expressCache?: pulumi.Input<string | undefined>;
     /** A directory bucket's zone id: the volume's pods are scheduled on nodes in that zone. */
-    zoneId?: string;
+    zoneId?: pulumi.Input<string | undefined>;
 }
 
 /** The zone-id label EKS (1.30 and later) puts on every node, the same in every account. */
@@ -111,14 +111,16 @@ export function createMountpointVolume(spec: MountpointVolumeSpec, opts: pulumi.
     const labels = { "app.kubernetes.io/managed-by": "ray-s3-access" };
     const volumeName = pulumi.interpolate`${spec.namespace}-${spec.claimName}`;
     const mountOptions = pulumi
-        .all([spec.region])
-        .apply(([region]) => [
+        .all([spec.region, spec.expressCache])
+        .apply(([region, expressCache]) => [
             ...(spec.prefix ? [`prefix ${spec.prefix}`] : []),
             `region ${region}`,
             ...(spec.readOnly ? ["read-only"] : []),
             ...(spec.allowDelete ? ["allow-delete"] : []),
-            ...(spec.expressCache ? [`cache-xz ${spec.expressCache}`] : []),
+            ...(expressCache ? [`cache-xz ${expressCache}`] : []),
         ]);
+    const nodeAffinity = (zoneId: string | undefined) =>
+        zoneId ? { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE_ID_LABEL, operator: "In", values: [zoneId] }] }] } } : undefined;
     const accessModes = [spec.readOnly ? "ReadOnlyMany" : "ReadWriteMany"];
     new k8s.core.v1.PersistentVolume(
         `${spec.resourceName}-pv`,
@@ -131,13 +133,11 @@ export function createMountpointVolume(spec: MountpointVolumeSpec, opts: pulumi.
                 claimRef: { namespace: spec.namespace, name: spec.claimName },
                 mountOptions,
                 // A directory bucket lives in one zone: its pods run there, as the driver's S3 Express example does.
-                ...(spec.zoneId
-                    ? {
-                          nodeAffinity: {
-                              required: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE_ID_LABEL, operator: "In", values: [spec.zoneId] }] }] },
-                          },
-                      }
-                    : {}),
+                ...(typeof spec.zoneId === "string"
+                    ? { nodeAffinity: nodeAffinity(spec.zoneId) }
+                    : spec.zoneId !== undefined
+                      ? { nodeAffinity: pulumi.output(spec.zoneId).apply(nodeAffinity) }
+                      : {}),
                 csi: {
                     driver: "s3.csi.aws.com",
                     volumeHandle: volumeName,

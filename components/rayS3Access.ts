@@ -14,6 +14,7 @@ import {
     directoryAccessPointScope,
     iamJsonLength,
     MANAGED_POLICY_MAX_LENGTH,
+    ResolvedBucketAccess,
     withAccessPointArns,
     zoneIdPrefix,
 } from "./s3Policy";
@@ -100,19 +101,27 @@ export class RayS3Access extends pulumi.ComponentResource {
 
         const { oidcProviderArn, trustPolicy } = this.trust(name, args, valid, known, partition, subjects, childOpts);
 
+        // Bucket entries or policy ARNs given as Outputs: the documents are built from the arguments validated again
+        // once they resolve (the same rules and messages); everything else is decided now.
+        const late = valid.deferred.late ? lateValidated(name, args, partition) : undefined;
         // Directory buckets named without their ARN live in the provider's region and account.
-        const location: pulumi.Input<BucketLocation | undefined> = needsLocation(valid)
-            ? pulumi.all([regionOf(this), accountIdOf(this)]).apply(([region, account]) => ({ region, account }))
-            : undefined;
-        // Access points named by alias: IAM needs their ARNs, looked up among the provider's account's access points.
-        const byAlias = hasAliases(valid) ? accessPointsByAliasOf(this) : undefined;
-        const permissionsPolicy: pulumi.Input<string> =
-            known.permissionsPolicy ??
-            pulumi.all([partition, args.clusterName ?? "", location, byAlias]).apply(([p, cluster, where, aliases]) => {
-                if (where) assertZonesIn(name, valid, where);
-                const resolved = hasAliases(valid) ? withAliasesResolved(name, valid, p, where!, aliases) : valid;
-                return checkedPermissionsPolicy(name, resolved, p, [cluster, ...valid.additionalClusters.map((c) => c.clusterName ?? "")], where);
+        let providerLocation: pulumi.Output<BucketLocation> | undefined;
+        const locationOf = (v: ValidatedArgs): pulumi.Input<BucketLocation | undefined> =>
+            needsLocation(v)
+                ? (providerLocation ??= pulumi.all([regionOf(this), accountIdOf(this)]).apply(([region, account]) => ({ region, account })))
+                : undefined;
+        const location: pulumi.Input<BucketLocation | undefined> = late ? late.apply((v) => pulumi.output(locationOf(v))) : locationOf(valid);
+        const permissionsOf = (v: ValidatedArgs): pulumi.Input<string> => {
+            // Access points named by alias: IAM needs their ARNs, looked up among the provider's account's access points.
+            const byAlias = hasAliases(v) ? accessPointsByAliasOf(this) : undefined;
+            return pulumi.all([partition, args.clusterName ?? "", locationOf(v), byAlias]).apply(([p, cluster, where, aliases]) => {
+                if (where) assertZonesIn(name, v, where);
+                const resolved = hasAliases(v) ? withAliasesResolved(name, v, p, where!, aliases) : v;
+                return checkedPermissionsPolicy(name, resolved, p, [cluster, ...v.additionalClusters.map((c) => c.clusterName ?? "")], where);
             });
+        };
+        const permissionsPolicy: pulumi.Input<string> =
+            known.permissionsPolicy ?? (late ? late.apply((v) => pulumi.output(permissionsOf(v))) : permissionsOf(valid));
         const describe = (text: (workload: string) => string): pulumi.Input<string> =>
             typeof namespace === "string" && typeof serviceAccountName === "string"
                 ? text(`${namespace}/${serviceAccountName}`)
@@ -148,9 +157,15 @@ export class RayS3Access extends pulumi.ComponentResource {
             childOpts,
         );
         new aws.iam.RolePolicyAttachment(`${name}-policy-attachment`, { role: role.name, policyArn: policy.arn }, childOpts);
-        for (const arn of valid.additionalPolicyArns) {
-            new aws.iam.RolePolicyAttachment(`${name}-extra-${policyArnSuffix(arn)}`, { role: role.name, policyArn: arn }, childOpts);
-        }
+        valid.additionalPolicyArns.forEach((arn, index) => {
+            // An Output's child is named by its place in the list: its ARN is not known yet.
+            const deferred = valid.deferred.policyArns[index];
+            new aws.iam.RolePolicyAttachment(
+                deferred ? `${name}-extra-${index}` : `${name}-extra-${policyArnSuffix(arn)}`,
+                { role: role.name, policyArn: deferred ? late!.apply((v) => v.additionalPolicyArns[index]) : arn },
+                childOpts,
+            );
+        });
 
         // The identity's own children: ServiceAccounts, associations, IRSA's chained profile.
         const { podIdentityAssociationId, podEnvironment, externalIds } = valid.strategy.handOver({
@@ -165,13 +180,16 @@ export class RayS3Access extends pulumi.ComponentResource {
                 ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
             ],
             sessionPolicyOf: (account) => {
-                const entry = valid.sessionPolicies.find((e) => e.ref.namespace === account.namespace && e.ref.name === account.name);
-                return entry && pulumi.all([partition, location]).apply(([p, where]) => checkedSessionPolicy(name, entry, p, where));
+                const find = (v: ValidatedArgs) => v.sessionPolicies.find((e) => e.ref.namespace === account.namespace && e.ref.name === account.name);
+                const entry = find(valid);
+                if (!entry) return undefined;
+                if (!late) return pulumi.all([partition, location]).apply(([p, where]) => checkedSessionPolicy(name, entry, p, where));
+                return late.apply((v) => pulumi.all([partition, locationOf(v)]).apply(([p, where]) => checkedSessionPolicy(name, find(v)!, p, where)));
             },
         });
 
-        if (args.mountpointVolumes) this.mountpointVolumes(name, valid, namespace, childOpts);
-        this.directoryAccessPoints(name, valid, role, partition, location, childOpts);
+        if (args.mountpointVolumes) this.mountpointVolumes(name, valid, late, namespace, childOpts);
+        this.directoryAccessPoints(name, valid, late, role, partition, location, childOpts);
 
         // Pod Identity's chain: the assets role's trust needs every association's external id, so it comes last.
         assets?.finish(externalIds);
@@ -203,56 +221,75 @@ export class RayS3Access extends pulumi.ComponentResource {
     private directoryAccessPoints(
         name: string,
         valid: ValidatedArgs,
+        late: pulumi.Output<ValidatedArgs> | undefined,
         role: aws.iam.Role,
         partition: pulumi.Input<string>,
         location: pulumi.Input<BucketLocation | undefined>,
         childOpts: pulumi.CustomResourceOptions,
     ): void {
-        for (const bucket of valid.buckets) {
-            const accessPoint = bucket.directory?.accessPoint;
-            if (!accessPoint?.create) continue;
-            const resourceName = `${name}-ap-${accessPoint.name.replace(/--xa-s3$/, "")}`;
+        valid.buckets.forEach((planned, index) => {
+            const accessPoint = planned.directory?.accessPoint;
+            if (!accessPoint?.create) return;
+            // A bucket or access point name given as an Output: the child is named by the entry's place in the list.
+            const deferredName = valid.deferred.bucketNames[index] || valid.deferred.accessPointNames[index];
+            const resourceName = deferredName ? `${name}-ap-${index}` : `${name}-ap-${accessPoint.name.replace(/--xa-s3$/, "")}`;
+            const bucket: pulumi.Input<ResolvedBucketAccess> = late ? late.apply((v) => v.buckets[index]) : planned;
             const policy = pulumi
-                .all([partition, location, role.arn])
-                .apply(([p, where, roleArn]) => compactJson(buildDirectoryAccessPointPolicy(p, bucket, roleArn, where)));
-            const created = new aws.s3.AccessPoint(resourceName, { bucket: bucket.bucket, name: accessPoint.name, policy }, childOpts);
+                .all([partition, location, role.arn, bucket])
+                .apply(([p, where, roleArn, b]) => compactJson(buildDirectoryAccessPointPolicy(p, b, roleArn, where)));
+            const accessPointName = pulumi.output(bucket).apply((b) => b.directory!.accessPoint!.name);
+            const created = new aws.s3.AccessPoint(
+                resourceName,
+                { bucket: late ? pulumi.output(bucket).apply((b) => b.bucket) : planned.bucket, name: late ? accessPointName : accessPoint.name, policy },
+                childOpts,
+            );
             new aws.s3control.DirectoryBucketAccessPointScope(
                 `${resourceName}-scope`,
                 {
-                    accountId: pulumi.output(location).apply((where) => bucket.directory!.account ?? where!.account),
-                    name: accessPoint.name,
-                    scope: directoryAccessPointScope(bucket),
+                    accountId: pulumi.all([location, bucket]).apply(([where, b]) => b.directory!.account ?? where!.account),
+                    name: late ? accessPointName : accessPoint.name,
+                    scope: late ? pulumi.output(bucket).apply(directoryAccessPointScope) : directoryAccessPointScope(planned),
                 },
                 { ...childOpts, dependsOn: [created] },
             );
-        }
+        });
     }
 
     /** One Mountpoint volume per bucket entry and prefix, in the workload's namespace, mounted with the pod's credentials. */
-    private mountpointVolumes(name: string, valid: ValidatedArgs, namespace: pulumi.Input<string>, childOpts: pulumi.CustomResourceOptions): void {
+    private mountpointVolumes(
+        name: string,
+        valid: ValidatedArgs,
+        late: pulumi.Output<ValidatedArgs> | undefined,
+        namespace: pulumi.Input<string>,
+        childOpts: pulumi.CustomResourceOptions,
+    ): void {
         const region = regionOf(this);
-        for (const bucket of valid.buckets) {
-            for (const prefix of bucket.prefixes.length > 0 ? bucket.prefixes : [undefined]) {
-                const claimName = kubernetesName(["s3", bucket.bucket, prefix ?? ""]);
+        valid.buckets.forEach((planned, index) => {
+            // With Outputs among the entries, the names and the storage kind come from the resolved arguments.
+            const bucket: pulumi.Input<ResolvedBucketAccess> = late ? late.apply((v) => v.buckets[index]) : planned;
+            const of = <T>(pick: (b: ResolvedBucketAccess) => T): pulumi.Input<T> => (late ? pulumi.output(bucket).apply(pick) : pick(planned));
+            for (const prefix of planned.prefixes.length > 0 ? planned.prefixes : [undefined]) {
+                const claimName = of((b) => kubernetesName(["s3", b.bucket, prefix ?? ""]));
                 createMountpointVolume(
                     {
-                        resourceName: `${name}-mp-${claimName}`,
+                        // A bucket given as an Output: the child is named by the entry's place in the list.
+                        resourceName: `${name}-mp-${valid.deferred.bucketNames[index] ? kubernetesName(["s3", `output-${index}`, prefix ?? ""]) : kubernetesName(["s3", planned.bucket, prefix ?? ""])}`,
                         namespace,
                         claimName,
-                        bucket: bucket.bucket,
+                        bucket: of((b) => b.bucket),
                         prefix,
-                        readOnly: bucket.access === "read",
-                        allowDelete: bucket.access === "readWrite" || bucket.allowDelete === true,
+                        readOnly: planned.access === "read",
+                        allowDelete: planned.access === "readWrite" || planned.allowDelete === true,
                         region,
                         // Pods on IRSA need the STS region: Mountpoint's pods may have no instance metadata to ask.
                         stsRegion: valid.strategy.webIdentity ? region : undefined,
-                        expressCache: bucket.expressCache?.bucket,
-                        zoneId: bucket.directory?.zoneId,
+                        expressCache: of((b) => b.expressCache?.bucket),
+                        zoneId: of((b) => b.directory?.zoneId),
                     },
                     childOpts,
                 );
             }
-        }
+        });
     }
 
     /**
@@ -271,7 +308,7 @@ export class RayS3Access extends pulumi.ComponentResource {
         describe: (text: (workload: string) => string) => pulumi.Input<string>,
     ): { arn: pulumi.Output<string>; workloadPolicy: pulumi.Output<string>; finish(externalIds?: pulumi.Output<string>[]): void } {
         const assetsOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.assetsProvider };
-        const chain = { tagSession: valid.strategy.podIdentity, externalId: args.assetsExternalId };
+        const chain = { tagSession: valid.strategy.podIdentity };
         const pinsExternalIds = valid.identity === IdentityType.PodIdentity;
         const roleName = pinsExternalIds ? assetsRoleName(name) : undefined;
         const createRole = (externalIds: pulumi.Output<string>[] = []) => {
@@ -282,8 +319,8 @@ export class RayS3Access extends pulumi.ComponentResource {
                     path: args.rolePath,
                     description: describe((workload) => `S3 access for ${workload}, assumed from its workload role (ray-s3-access)`),
                     assumeRolePolicy: pulumi
-                        .all([role.arn, ...externalIds])
-                        .apply(([arn, ...ids]) => compactJson(buildAssetsTrustPolicy(arn, pinsExternalIds ? { ...chain, externalId: ids } : chain))),
+                        .all([role.arn, pulumi.output(args.assetsExternalId), pulumi.all(externalIds)])
+                        .apply(([arn, given, ids]) => compactJson(buildAssetsTrustPolicy(arn, { ...chain, externalId: pinsExternalIds ? ids : given }))),
                     maxSessionDuration: valid.maxSessionDuration,
                     tags: args.tags,
                 },
@@ -427,6 +464,37 @@ function checkedWhenResolved(name: string, args: RayS3AccessArgs): RayS3AccessAr
         });
     }
     return checked ?? args;
+}
+
+/**
+ * The arguments validated again once every Output in a bucket entry or policy ARN has resolved: the same rules and
+ * messages as for plain values, and each resolved ARN in the stack's partition. Until then, nothing built from them
+ * reaches a resource.
+ */
+function lateValidated(name: string, args: RayS3AccessArgs, partition: pulumi.Input<string>): pulumi.Output<ValidatedArgs> {
+    const fields = { buckets: args.buckets, sessionPolicies: args.sessionPolicies, additionalPolicyArns: args.additionalPolicyArns };
+    return pulumi.all([pulumi.output(fields), partition]).apply(([resolved, p]) => {
+        const full: RayS3AccessArgs = { ...args, buckets: resolved.buckets };
+        if (resolved.sessionPolicies !== undefined) Object.assign(full, { sessionPolicies: resolved.sessionPolicies });
+        if (resolved.additionalPolicyArns !== undefined) Object.assign(full, { additionalPolicyArns: resolved.additionalPolicyArns });
+        try {
+            const valid = validateArgs(name, full);
+            const problems = plainArns(full)
+                .filter(([, arn]) => arn.split(":")[1] !== p)
+                .map(
+                    ([field, arn]) =>
+                        `${field} "${arn}" is in partition "${arn.split(":")[1]}" but the stack's AWS provider is in "${p}": every ARN must be in the partition of the stack's AWS provider`,
+                );
+            if (problems.length > 0) throw new RayS3AccessValidationError(name, problems);
+            return valid;
+        } catch (error) {
+            if (!(error instanceof RayS3AccessValidationError)) throw error;
+            throw new RayS3AccessValidationError(
+                name,
+                error.problems.map((problem) => `${problem} (an Output that resolved at deployment)`),
+            );
+        }
+    });
 }
 
 /** The outputs built on first read, and the values (plain or Output) they are built from. */
@@ -639,8 +707,11 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
     const standInLocation = needsLocation(valid) ? { region: "xx-xxxxxxxxx-1", account: PLACEHOLDER_ACCOUNT } : undefined;
     // Access point aliases: measured with a stand-in ARN named after the alias (longer than any access point's name).
     const measured = hasAliases(valid) ? withAliasesResolved(name, valid, known.partition ?? "aws", standInLocation!, undefined) : valid;
-    const permissions = check(() => checkedPermissionsPolicy(name, measured, known.partition ?? "aws", clusterNames, standInLocation));
-    if (known.partition !== undefined && !standInLocation && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
+    // Bucket entries given as Outputs: their documents are built and measured when they resolve.
+    const permissions = valid.deferred.late
+        ? undefined
+        : check(() => checkedPermissionsPolicy(name, measured, known.partition ?? "aws", clusterNames, standInLocation));
+    if (known.partition !== undefined && !standInLocation && !valid.deferred.late && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
         known.permissionsPolicy = permissions;
     }
     if (valid.namespace !== undefined && valid.serviceAccountName !== undefined) {
@@ -657,7 +728,9 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
         const trust = check(() => checkedTrustPolicy(name, valid, refs.length, buildTrustPolicy(valid.identity, scope)));
         if (valid.identity === IdentityType.Irsa && allGiven) known.trustPolicy = trust;
     }
-    for (const entry of valid.sessionPolicies) check(() => checkedSessionPolicy(name, entry, known.partition ?? "aws-us-gov", standInLocation));
+    if (!valid.deferred.late) {
+        for (const entry of valid.sessionPolicies) check(() => checkedSessionPolicy(name, entry, known.partition ?? "aws-us-gov", standInLocation));
+    }
     if (problems.length > 0) {
         throw new RayS3AccessValidationError(name, problems);
     }

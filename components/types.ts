@@ -87,9 +87,10 @@ export interface BucketAccess {
      * delegate to access points) or alias (`NAME-RANDOM-s3alias`: its ARN is looked up among the provider's
      * account's access points in its region), or an access point for a directory bucket's ARN or name
      * (`arn:aws:s3express:us-west-2:111122223333:accesspoint/ckpt-ap--usw2-az1--xa-s3`: `CreateSession` on it; its
-     * scope decides the prefixes). Not an `s3://` URL.
+     * scope decides the prefixes). Not an `s3://` URL. May be an Output (`new aws.s3.BucketV2(...).bucket`): it is
+     * checked with the same rules when it resolves, and its kind is decided from `kind`, its ARN or its resolved name.
      */
-    readonly bucket: string;
+    readonly bucket: pulumi.Input<string>;
     /**
      * `generalPurpose` or `directory` (S3 Express One Zone): see {@link BucketKind}. A directory bucket is granted
      * `s3express:CreateSession` on its `s3express` ARN (in the provider's region and account unless its ARN is
@@ -117,9 +118,10 @@ export interface BucketAccess {
     /**
      * KMS keys (key ARNs) that encrypt the bucket's objects: `kms:Decrypt` is granted on them, and
      * `kms:GenerateDataKey` too for `readWrite`.
+     * Each may be an Output (`new aws.kms.Key(...).arn`), checked when it resolves.
      * @default - no KMS permissions
      */
-    readonly kmsKeyArns?: string[];
+    readonly kmsKeyArns?: pulumi.Input<string>[];
     /**
      * Directory buckets with `prefixes`: enforce the prefixes through an access point for directory buckets that the
      * component creates in the bucket's zone. Its scope holds the prefixes (`PREFIX*`, 256 bytes in all) and the
@@ -134,14 +136,14 @@ export interface BucketAccess {
      * lower-case letters, digits and `-`), unique in the zone.
      * @default - `<component name>-<8 hex>--ZONEID--xa-s3`, stable for a component and bucket
      */
-    readonly accessPointName?: string;
+    readonly accessPointName?: pulumi.Input<string>;
     /**
      * `mountpoint` access on a general-purpose bucket: a directory bucket (name or ARN) Mountpoint uses as its shared
      * cache. The role gets `s3express:CreateSession` on it (Mountpoint writes cache blocks), and the volume the
      * `cache-xz` mount option.
      * @default - no shared cache
      */
-    readonly expressCache?: string;
+    readonly expressCache?: pulumi.Input<string>;
 }
 
 /**
@@ -319,10 +321,10 @@ export interface RayS3AccessArgs {
      */
     readonly tags?: { [key: string]: string };
     /**
-     * More managed policies to attach to the role (their ARNs).
+     * More managed policies to attach to the role (their ARNs; each may be an Output, checked when it resolves).
      * @default - none
      */
-    readonly additionalPolicyArns?: string[];
+    readonly additionalPolicyArns?: pulumi.Input<string>[];
     /**
      * `perTenant`, `abac` (Pod Identity: one role, namespaces isolated by session tags) or `sessionPolicy` (Pod
      * Identity: one role, each association limited by its own session policy): see {@link RoleSharing}.
@@ -341,7 +343,7 @@ export interface RayS3AccessArgs {
      * An external id the assets role requires (IRSA cross-account only; the generated profile passes it).
      * @default - none
      */
-    readonly assetsExternalId?: string;
+    readonly assetsExternalId?: pulumi.Input<string>;
     /**
      * The most characters (without white space) the trust policy may have: IAM's quota for the account,
      * 2,048 by default and up to 8,192 after a Service Quotas increase. Input that would produce a longer

@@ -10,7 +10,7 @@
 import { buildIrsaTrustPolicy, serviceAccountSubject } from "../components/trustPolicy";
 import { iamPolicyLength } from "../components/s3Policy";
 import { shortHash } from "../components/names";
-import { BucketAccess } from "../components/types";
+import type { PlainBucketAccess as BucketAccess } from "../components/validation";
 import { roleGroupKey } from "../components/validation/combinations";
 import { sharingArgs, StackConfig, TenantConfig, tenantSubjects } from "./config";
 

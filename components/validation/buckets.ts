@@ -4,7 +4,8 @@
  */
 import { bucketNameProblem, shortHash } from "../names";
 import { DIRECTORY_BUCKET_NAME, ResolvedBucketAccess, zoneIdPrefix } from "../s3Policy";
-import { AccessLevel, BucketAccess, BucketKind, RayS3AccessArgs } from "../types";
+import { AccessLevel, BucketKind } from "../types";
+import type { PlainArgs, PlainBucketAccess as BucketAccess } from "./deferred";
 import { BUCKET_ARN, KMS_KEY_ARN, literalProblem, oneOf, PARTITIONS } from "./values";
 
 /** A bucket (or access point) entry's access, prefixes and KMS keys, checked. */
@@ -45,7 +46,7 @@ export function resolveObjectEntry(
     return { access, prefixes, kmsKeyArns, ...(access === AccessLevel.Mountpoint && entry.allowDelete ? { allowDelete: true } : {}) };
 }
 
-export function validateBuckets(buckets: RayS3AccessArgs["buckets"], problems: string[], label = "buckets", componentName = ""): ResolvedBucketAccess[] {
+export function validateBuckets(buckets: PlainArgs["buckets"], problems: string[], label = "buckets", componentName = ""): ResolvedBucketAccess[] {
     if (!Array.isArray(buckets) || buckets.length === 0) {
         problems.push(`${label} is empty: give at least one bucket, e.g. [{ bucket: "my-ray-checkpoints" }]`);
         return [];

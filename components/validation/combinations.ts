@@ -10,6 +10,7 @@ import { ResolvedBucketAccess } from "../s3Policy";
 import { additionalClusterSuffixes, kubernetesName, policyArnSuffix, refSuffix } from "../names";
 import { ServiceAccountRef } from "../trustPolicy";
 import { AccessLevel, AdditionalCluster, BucketAccess, IdentityType, RayS3AccessArgs, RoleSharing } from "../types";
+import type { PlainArgs } from "./deferred";
 
 /** What the component's own arguments decided before their combinations are checked. */
 export interface CombinationContext {
@@ -23,7 +24,7 @@ export interface CombinationContext {
  * The problems of one component's options taken together, and whether its Pod Identity associations go without
  * session tags (asked, or implied by roleSharing "sessionPolicy").
  */
-export function combinationProblems(args: RayS3AccessArgs, ctx: CombinationContext): { problems: string[]; disableSessionTags: boolean } {
+export function combinationProblems(args: PlainArgs, ctx: CombinationContext): { problems: string[]; disableSessionTags: boolean } {
     const { identity, strategy, roleSharing, buckets } = ctx;
     const problems: string[] = [];
     if (roleSharing === RoleSharing.Abac && identity !== IdentityType.PodIdentity) {
@@ -115,7 +116,7 @@ export function combinationProblems(args: RayS3AccessArgs, ctx: CombinationConte
  * additional policies. Each collision names both entries.
  */
 export function childNameProblems(
-    args: RayS3AccessArgs,
+    args: PlainArgs,
     ctx: Pick<CombinationContext, "strategy" | "buckets"> & { additionalServiceAccounts: ServiceAccountRef[]; additionalClusters: AdditionalCluster[] },
 ): string[] {
     const problems: string[] = [];

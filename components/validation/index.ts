@@ -10,6 +10,7 @@ import { ResolvedBucketAccess } from "../s3Policy";
 import { ServiceAccountRef } from "../trustPolicy";
 import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "../types";
 import { validateBuckets } from "./buckets";
+import { DeferredInputs, plainView, withoutStandIns } from "./deferred";
 import { childNameProblems, combinationProblems } from "./combinations";
 import { validateAdditionalClusters, ValidationContext, validateWebIdentityToken } from "./clusters";
 import { validateSessionPolicies } from "./sessionPolicies";
@@ -24,6 +25,8 @@ export interface ResolvedSessionPolicy {
 }
 
 export interface ValidatedArgs {
+    /** Which bucket entries and policy ARNs are Outputs: their documents and resources wait for the values. */
+    deferred: DeferredInputs;
     identity: IdentityType;
     /** Pod Identity associations without session tags (also implied by roleSharing "sessionPolicy"). */
     disableSessionTags: boolean;
@@ -82,19 +85,21 @@ export function parseServiceAccountRefs(values: readonly string[] | undefined, p
  * Validates the arguments. Values given as Outputs are checked where they are known; everything that is a
  * plain value is checked here, before any resource exists.
  */
-export function validateArgs(componentName: string, args: RayS3AccessArgs | undefined, context: ValidationContext = {}): ValidatedArgs {
+export function validateArgs(componentName: string, given: RayS3AccessArgs | undefined, context: ValidationContext = {}): ValidatedArgs {
     const problems: string[] = [];
-    if (!args) {
+    if (!given) {
         throw new RayS3AccessValidationError(componentName, ["no arguments: give at least namespace and buckets"]);
     }
-    if (!isRecord(args)) {
-        throw new RayS3AccessValidationError(componentName, [`the arguments must be an object like { namespace, buckets }, not ${describeType(args)}`]);
+    if (!isRecord(given)) {
+        throw new RayS3AccessValidationError(componentName, [`the arguments must be an object like { namespace, buckets }, not ${describeType(given)}`]);
     }
-    const shape = shapeProblems(args as unknown as Record<string, unknown>);
+    const shape = shapeProblems(given as unknown as Record<string, unknown>);
     // The rest of the checks assume the right types: a wrong type is reported with the shape's other problems first.
     // An unknown key changes no known field's type, so it is reported together with every other problem.
     if (shape.some((p) => !UNKNOWN_KEY.test(p))) throw new RayS3AccessValidationError(componentName, shape);
     problems.push(...shape);
+    // Outputs in bucket entries and policy ARNs: checked here through stand-ins, and again when they resolve.
+    const { args, deferred } = plainView(given);
     const identity = oneOf("identity", args.identity, IdentityType, IdentityType.Irsa, problems);
     const strategy = identityStrategy(identity);
     const roleSharing = oneOf("roleSharing", args.roleSharing, RoleSharing, RoleSharing.PerTenant, problems);
@@ -182,7 +187,7 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         const problem = resolvedValueProblem("clusterName", args.clusterName);
         if (problem) problems.push(problem);
     }
-    if (args.assetsExternalId !== undefined) {
+    if (isPlainString(args.assetsExternalId)) {
         const problem = externalIdProblem("assetsExternalId", args.assetsExternalId);
         if (problem) problems.push(problem);
     }
@@ -211,16 +216,18 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
         }
     }
 
-    problems.push(...partitionProblems(args));
+    // Partitions are compared among plain ARNs only: an Output's is checked against the stack's when it resolves.
+    problems.push(...partitionProblems(given));
 
     const sessionPolicies =
         roleSharing === RoleSharing.SessionPolicy
             ? validateSessionPolicies(args, namespace, serviceAccountName, additionalServiceAccounts, buckets, problems)
             : [];
     if (problems.length > 0) {
-        throw new RayS3AccessValidationError(componentName, problems);
+        throw new RayS3AccessValidationError(componentName, deferred.late ? problems.map(withoutStandIns) : problems);
     }
     return {
+        deferred,
         identity,
         disableSessionTags,
         sessionPolicies,
@@ -243,6 +250,8 @@ export function validateArgs(componentName: string, args: RayS3AccessArgs | unde
 export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem } from "../names";
 export { DEFAULT_SERVICE_ACCOUNT_NAME, regionPartition } from "../constants";
 export { isDeferred } from "./shape";
+export { plainView, withoutStandIns } from "./deferred";
+export type { DeferredInputs, PlainArgs, PlainBucketAccess } from "./deferred";
 export type { ValidationContext } from "./clusters";
 export {
     DEFERRED_CHECKED_FIELDS,

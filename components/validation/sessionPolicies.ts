@@ -3,7 +3,8 @@
  */
 import { ResolvedBucketAccess } from "../s3Policy";
 import { ServiceAccountRef } from "../trustPolicy";
-import { AccessLevel, RayS3AccessArgs } from "../types";
+import { AccessLevel } from "../types";
+import { isStandIn, type PlainArgs } from "./deferred";
 import { validateBuckets } from "./buckets";
 import type { ResolvedSessionPolicy } from "./index";
 
@@ -34,7 +35,7 @@ export function notCovered(inner: ResolvedBucketAccess, outer: ResolvedBucketAcc
  * role's buckets, since a session policy can only narrow the role.
  */
 export function validateSessionPolicies(
-    args: RayS3AccessArgs,
+    args: PlainArgs,
     namespace: string | undefined,
     serviceAccountName: string | undefined,
     additional: ServiceAccountRef[],
@@ -83,10 +84,10 @@ export function validateSessionPolicies(
                 );
                 continue;
             }
-            const why = notCovered(
-                bucket,
-                roleBuckets.find((b) => b.bucket === bucket.bucket),
-            );
+            const outer = roleBuckets.find((b) => b.bucket === bucket.bucket);
+            // A name given as an Output (here or in the role's buckets) is matched when it resolves.
+            if (!outer && (isStandIn(bucket.bucket) || roleBuckets.some((b) => isStandIn(b.bucket)))) continue;
+            const why = notCovered(bucket, outer);
             if (why) problems.push(`${field}.buckets: ${why}: a session policy can only narrow the role, so list it in the role's buckets too`);
         }
         resolved.push({ ref: { namespace: ns, name }, buckets });

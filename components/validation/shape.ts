@@ -35,7 +35,7 @@ export const ARG_KEYS: Record<
     additionalPolicyArns: "list",
     roleSharing: "enum",
     assetsProvider: "provider",
-    assetsExternalId: "string",
+    assetsExternalId: "input",
     trustPolicyMaxLength: "integer",
 };
 
@@ -55,22 +55,27 @@ export const TOKEN_KEYS: Record<keyof WebIdentityToken, "string" | "integer" | "
 };
 
 /** Every key of a bucket entry. */
-export const BUCKET_KEYS: Record<keyof BucketAccess, "string" | "enum" | "list" | "boolean"> = {
-    bucket: "string",
+export const BUCKET_KEYS: Record<keyof BucketAccess, "input" | "enum" | "list" | "boolean"> = {
+    bucket: "input",
     kind: "enum",
     access: "enum",
     allowDelete: "boolean",
     prefixes: "list",
     kmsKeyArns: "list",
     createAccessPoint: "boolean",
-    accessPointName: "string",
-    expressCache: "string",
+    accessPointName: "input",
+    expressCache: "input",
 };
 
 /** ` (did you mean "X"?)` when one of `known` is a likely typo of `given`. */
 export function nearest(given: string, known: string[]): string {
     const best = nearestName(given, known);
     return best === undefined ? "" : ` (did you mean "${best}"?)`;
+}
+
+/** The problem with an Output where only a plain value will do. */
+function outputRefused(field: string): string {
+    return `${field} is an Output, and it must be a plain value: it decides which resources the component creates and how they are named, which Pulumi must know when the component is constructed; give the value itself`;
 }
 
 /** A value known only at deployment: checked when it resolves (see `resolvedValueProblem`). */
@@ -82,14 +87,16 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A list's problems of shape: not a list, holes, entries that are not strings. */
-export function stringListProblems(field: string, value: unknown, example: string): string[] {
+/** A list's problems of shape: not a list, holes, entries that are not strings (nor Outputs, with `inputs`). */
+export function stringListProblems(field: string, value: unknown, example: string, inputs = false): string[] {
     if (value === undefined) return [];
     if (!Array.isArray(value)) return [`${field} must be a list, e.g. ${example}; it is ${describeType(value)}`];
     const problems: string[] = [];
     for (let i = 0; i < value.length; i++) {
         if (!(i in value)) problems.push(`${field} has a hole at index ${i}: remove the empty slot`);
-        else if (typeof value[i] !== "string") problems.push(`${field}[${i}] must be a string, not ${describeType(value[i])}`);
+        else if (isDeferred(value[i]) && !inputs) problems.push(outputRefused(`${field}[${i}]`));
+        else if (typeof value[i] !== "string" && !(inputs && isDeferred(value[i])))
+            problems.push(`${field}[${i}] must be a string${inputs ? " (or an Output of one)" : ""}, not ${describeType(value[i])}`);
     }
     return problems;
 }
@@ -123,6 +130,7 @@ export function shapeProblems(args: Record<string, unknown>): string[] {
                         key,
                         value,
                         key === "additionalServiceAccounts" ? `["kubeflow-alice:default-editor"]` : `["arn:aws:iam::aws:policy/ReadOnlyAccess"]`,
+                        key === "additionalPolicyArns",
                     ),
                 );
                 break;
@@ -190,6 +198,10 @@ export function fieldTypeProblems(field: string, entry: Record<string, unknown>,
         const value = entry[key];
         if (value === undefined) continue;
         const name = field === "" ? key : `${field}.${key}`;
+        if (kind !== "input" && isDeferred(value)) {
+            problems.push(outputRefused(name));
+            continue;
+        }
         if ((kind === "string" || kind === "enum") && typeof value !== "string") problems.push(`${name} must be a string, not ${describeType(value)}`);
         if (kind === "integer" && typeof value !== "number") problems.push(`${name} must be a number, not ${describeType(value)}`);
         if (kind === "boolean" && typeof value !== "boolean") problems.push(`${name} must be true or false, not ${describeType(value)}`);
@@ -254,7 +266,7 @@ export function bucketShapeProblems(buckets: unknown, label = "buckets"): string
     return entryShapeProblems(label, buckets, Object.keys(BUCKET_KEYS), "a bucket entry", `{ bucket: "my-ray-checkpoints" }`, (field, entry) => {
         const problems = fieldTypeProblems(field, entry, BUCKET_KEYS);
         problems.push(...stringListProblems(`${field}.prefixes`, entry.prefixes, `["checkpoints/"]`));
-        problems.push(...stringListProblems(`${field}.kmsKeyArns`, entry.kmsKeyArns, `["arn:aws:kms:us-west-2:111122223333:key/ID"]`));
+        problems.push(...stringListProblems(`${field}.kmsKeyArns`, entry.kmsKeyArns, `["arn:aws:kms:us-west-2:111122223333:key/ID"]`, true));
         return problems;
     });
 }

@@ -3,7 +3,7 @@
  * validation error, and the enum check; shared by every other validation module.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { clusterNameProblem, describeType, iamPathProblem, namespaceProblem, roleNameProblem, serviceAccountNameProblem } from "../names";
+import { clusterNameProblem, describeType, externalIdProblem, iamPathProblem, namespaceProblem, roleNameProblem, serviceAccountNameProblem } from "../names";
 import { IdentityType, RayS3AccessArgs } from "../types";
 
 /**
@@ -68,6 +68,7 @@ export const RESOLVED_RULES: Partial<Record<keyof RayS3AccessArgs, (field: strin
             : /[?#]/.test(value) || /:\d*\//.test(value.slice("https://".length))
               ? `${field} "${value}": an OIDC issuer URL has no query, fragment or port (IAM refuses them in a provider URL): use the cluster's issuer as EKS gives it`
               : literalProblem(field, value)),
+    assetsExternalId: externalIdProblem,
     permissionsBoundaryArn: (field, value) =>
         MANAGED_POLICY_ARN.test(value) ? undefined : `${field} "${value}" is not a managed policy ARN: expected arn:PARTITION:iam::ACCOUNT:policy/NAME`,
 };
