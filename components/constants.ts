@@ -30,3 +30,6 @@ export function regionPartition(region: string): string {
     if (region.startsWith("eusc-")) return "aws-eusc";
     return "aws";
 }
+
+/** The EKS add-on that runs the Pod Identity agent on every node. */
+export const POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent";

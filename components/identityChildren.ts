@@ -30,6 +30,11 @@ export interface HandOverContext {
     accounts: ServedAccount[];
     /** The association's session policy for a service account (roleSharing "sessionPolicy"), or undefined. */
     sessionPolicyOf(account: ServedAccount): pulumi.Input<string> | undefined;
+    /**
+     * Pod Identity: a cluster's name once its agent is checked or created (see `podIdentityAgent`); the associations
+     * take it, so they come after the agent.
+     */
+    clusterWithAgent(cluster: { suffix: string; clusterName: pulumi.Input<string>; provider?: aws.Provider }): pulumi.Input<string>;
 }
 
 /** The identity-specific outputs. */
@@ -62,10 +67,10 @@ export function associations(ctx: HandOverContext): { primary: pulumi.Input<stri
     const { args, valid, name, opts } = ctx;
     // The primary cluster's associations keep their names; the others' are suffixed with the cluster.
     const suffixes = additionalClusterSuffixes(valid.additionalClusters.map((c) => String(c.clusterName)));
-    const clusters: { suffix: string; clusterName: pulumi.Input<string>; provider?: aws.Provider }[] = [
-        { suffix: "", clusterName: args.clusterName! },
+    const clusters = [
+        { suffix: "", clusterName: args.clusterName! as pulumi.Input<string>, provider: undefined as aws.Provider | undefined },
         ...valid.additionalClusters.map((c: AdditionalCluster, i) => ({ suffix: suffixes[i], clusterName: c.clusterName!, provider: c.provider })),
-    ];
+    ].map((cluster) => ({ ...cluster, clusterName: ctx.clusterWithAgent(cluster) }));
     let primary: pulumi.Input<string> = "";
     const externalIds: pulumi.Output<string>[] = [];
     for (const account of ctx.accounts) {
@@ -85,7 +90,9 @@ export function associations(ctx: HandOverContext): { primary: pulumi.Input<stri
                 },
                 cluster.provider ? { ...opts, provider: cluster.provider } : opts,
             );
-            if (account.suffix === "" && cluster.suffix === "") primary = association.associationId;
+            // The primary association's id also carries every cluster's agent check: a check that fails fails it.
+            if (account.suffix === "" && cluster.suffix === "")
+                primary = pulumi.all([association.associationId, ...clusters.map((c) => c.clusterName)]).apply(([id]) => id);
             if (ctx.assetsRoleArn) externalIds.push(association.externalId);
         }
     }

@@ -12,6 +12,7 @@ export {
     BucketAccess,
     BucketKind,
     IdentityType,
+    PodIdentityAgent,
     RayS3AccessArgs,
     RoleSharing,
     ServiceAccountMode,

@@ -20,6 +20,7 @@ import {
 } from "./s3Policy";
 import { issuerHostPath, ServiceAccountRef, STS_AUDIENCE } from "./trustPolicy";
 import { buildTrustPolicy, TrustScope } from "./identities";
+import { clusterWithAgent } from "./podIdentityAgent";
 import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing } from "./types";
 import {
     DEFERRED_CHECKED_FIELDS,
@@ -179,6 +180,15 @@ export class RayS3Access extends pulumi.ComponentResource {
                 { suffix: "", namespace, name: serviceAccountName },
                 ...valid.additionalServiceAccounts.map((ref) => ({ suffix: `-${refSuffix(ref)}`, namespace: ref.namespace, name: ref.name })),
             ],
+            clusterWithAgent: (cluster) =>
+                clusterWithAgent(
+                    name,
+                    valid.podIdentityAgent,
+                    { clusterName: cluster.clusterName, provider: cluster.provider, resourceName: `${name}-pod-identity-agent${cluster.suffix}` },
+                    this,
+                    `${RAY_S3_ACCESS_TYPE}::${name}`,
+                    args.tags,
+                ),
             sessionPolicyOf: (account) => {
                 const find = (v: ValidatedArgs) => v.sessionPolicies.find((e) => e.ref.namespace === account.namespace && e.ref.name === account.name);
                 const entry = find(valid);

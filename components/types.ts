@@ -21,6 +21,22 @@ export const IdentityType = {
 export type IdentityType = (typeof IdentityType)[keyof typeof IdentityType];
 
 /**
+ * The EKS Pod Identity agent (the `eks-pod-identity-agent` add-on), without which associations do nothing.
+ *
+ * `require`: when the cluster's name is known, fail the deployment (before any association) if the cluster has
+ * neither the add-on nor EKS Auto Mode (which builds the agent in). `create`: add the add-on when the cluster has
+ * none; one that exists is left alone (it is someone else's), and one this component created is kept. `ignore`:
+ * no check (the agent runs another way, a DaemonSet of your own).
+ */
+export const PodIdentityAgent = {
+    Require: "require",
+    Create: "create",
+    Ignore: "ignore",
+} as const;
+/** See {@link PodIdentityAgent}. */
+export type PodIdentityAgent = (typeof PodIdentityAgent)[keyof typeof PodIdentityAgent];
+
+/**
  * What the component does with the Kubernetes ServiceAccount(s) the role trusts.
  *
  * `create`: create each ServiceAccount (annotated with `eks.amazonaws.com/role-arn` for IRSA).
@@ -287,6 +303,13 @@ export interface RayS3AccessArgs {
      * @default "create"
      */
     readonly manageServiceAccount?: ServiceAccountMode;
+    /**
+     * Pod Identity only: `require`, `create` or `ignore` the `eks-pod-identity-agent` add-on in each cluster: see
+     * {@link PodIdentityAgent}. Needs `eks:DescribeCluster` and `eks:DescribeAddon` (and `eks:CreateAddon` for
+     * `create`) for the deployer.
+     * @default "require" (Pod Identity); not valid with identity "irsa"
+     */
+    readonly podIdentityAgent?: PodIdentityAgent;
     /** The buckets the workload may use; at least one. */
     readonly buckets: BucketAccess[];
     /**

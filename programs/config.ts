@@ -112,6 +112,11 @@ export const stackConfigSchema = z
         disableSessionTags: z.boolean().optional(),
         mountpointVolumes: z.boolean().optional(),
         roleSharing: z.enum(["perTenant", "abac", "packed", "sessionPolicy"]).default("perTenant"),
+        /**
+         * Pod Identity: `require` the eks-pod-identity-agent add-on in every cluster of the stack (checked when the
+         * program runs), `create` it (the environment stack adds it to each cluster that has none), or `ignore` it.
+         */
+        podIdentityAgent: z.enum(["require", "create", "ignore"]).default("require"),
         tags: tags.optional(),
         /** At least one, except in a shard stack whose tenants were all removed (its next update deletes their roles). */
         tenants: z.array(tenantSchema),
@@ -152,6 +157,7 @@ export const TOP_LEVEL_KEYS = [
     "disableSessionTags",
     "mountpointVolumes",
     "roleSharing",
+    "podIdentityAgent",
     "tags",
     "tenants",
     "tenant",
@@ -237,6 +243,9 @@ export function tenantArgs(config: StackConfig, tenant: TenantConfig, clusterOid
         annotateServiceAccount: tenant.annotateServiceAccount ?? config.annotateServiceAccount,
         webIdentityToken: tenantIdentity === "podIdentity" ? undefined : (tenant.webIdentityToken ?? config.webIdentityToken),
         disableSessionTags: tenantIdentity === "irsa" ? undefined : (tenant.disableSessionTags ?? config.disableSessionTags),
+        // "create": the environment program adds the add-on once per cluster (a tenant's component would own it, and
+        // removing that tenant would remove every tenant's agent); the components then leave it alone.
+        podIdentityAgent: tenantIdentity === "irsa" ? undefined : config.podIdentityAgent === "create" ? "ignore" : config.podIdentityAgent,
         mountpointVolumes: tenant.mountpointVolumes ?? config.mountpointVolumes,
         namespace: tenant.namespace,
         serviceAccountName: tenant.serviceAccountName ?? defaults[tenant.kind].serviceAccountName,
@@ -370,6 +379,11 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     if (problems.length > 0) throw new StackConfigError(stack, problems);
 
     const config = parsed.data!;
+    if (raw.podIdentityAgent !== undefined && config.identity === "irsa" && !config.tenants.some((t) => (t.identity ?? "irsa") !== "irsa")) {
+        problems.push(
+            `${CONFIG_NAMESPACE}:podIdentityAgent is only valid when some tenant uses Pod Identity (${CONFIG_NAMESPACE}:identity "podIdentity" or "irsaAndPodIdentity"): IRSA needs no agent; drop it`,
+        );
+    }
     if (config.createOidcProvider && config.identity === "podIdentity") {
         problems.push(`${CONFIG_NAMESPACE}:createOidcProvider is only valid when ${CONFIG_NAMESPACE}:identity is "irsa" or "irsaAndPodIdentity"`);
     }

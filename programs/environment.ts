@@ -11,7 +11,9 @@ import { validateStackConfig } from "./stackConfig";
 import { roleGroups, roleGroupsAsync } from "./sharing";
 
 export { roleGroups };
-import { createRoleGroup, TenantOutputs } from "./tenants";
+import { createRoleGroup, regionProvider, TenantOutputs } from "./tenants";
+import { clusterWithAgent } from "../components/podIdentityAgent";
+import { PodIdentityAgent } from "../components/types";
 
 /** Every `ray-s3-access:*` value of the running stack, raw. */
 export function rawStackConfig(): Record<string, unknown> {
@@ -29,6 +31,43 @@ export interface EnvironmentOutputs {
     clusterName?: string;
     oidcProviderArn?: pulumi.Output<string> | string;
     tenants: Record<string, TenantOutputs>;
+    /** `podIdentityAgent: "create"`: the clusters whose agent the stack checked or added. */
+    podIdentityAgentClusters?: pulumi.Output<string[]>;
+}
+
+/**
+ * `ray-s3-access:podIdentityAgent: "create"`: the eks-pod-identity-agent add-on in every cluster a Pod Identity tenant
+ * uses, added by the environment stack where a cluster has none (the stack owns it: removing a tenant never removes
+ * it). One that exists is left alone. The tenants' components then ignore the agent.
+ */
+export function clusterPodIdentityAgents(config: StackConfig): pulumi.Output<string[]> | undefined {
+    if (config.podIdentityAgent !== PodIdentityAgent.Create) return undefined;
+    const clusters = new Map<string, { clusterName: string; region?: string }>();
+    for (const tenant of config.tenants) {
+        if ((tenant.identity ?? config.identity) === "irsa") continue;
+        const primary = tenant.clusterName ?? config.clusterName;
+        if (primary) clusters.set(`${primary}\0`, { clusterName: primary });
+        for (const cluster of tenant.additionalClusters ?? config.additionalClusters ?? []) {
+            if (cluster.clusterName)
+                clusters.set(`${cluster.clusterName}\0${cluster.region ?? ""}`, { clusterName: cluster.clusterName, region: cluster.region });
+        }
+    }
+    return pulumi.all(
+        [...clusters.values()].map(({ clusterName, region }) =>
+            clusterWithAgent(
+                "ray-s3-access:podIdentityAgent",
+                PodIdentityAgent.Create,
+                {
+                    clusterName,
+                    provider: region ? regionProvider(config, region) : undefined,
+                    resourceName: `pod-identity-agent-${clusterName}${region ? `-${region}` : ""}`,
+                },
+                undefined,
+                "environment",
+                config.tags,
+            ),
+        ),
+    );
 }
 
 /** Cluster-level pieces: the OIDC provider to trust (created once for every tenant, when asked). */
@@ -49,6 +88,7 @@ const GROUPS_PER_TURN = 25;
 export async function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): Promise<EnvironmentOutputs> {
     const config = validateStackConfig(stack, raw, new pulumi.Config("aws").get("region"));
     const providerArn = clusterOidcProvider(config);
+    const podIdentityAgentClusters = clusterPodIdentityAgents(config);
     const tenants: Record<string, TenantOutputs> = {};
     const groups = config.tenantStacks ? [] : await roleGroupsAsync(config);
     for (const [index, group] of groups.entries()) {
@@ -60,5 +100,6 @@ export async function environmentProgram(stack = pulumi.getStack(), raw = rawSta
         clusterName: config.clusterName,
         oidcProviderArn: config.identity !== "podIdentity" ? pulumi.output(providerArn ?? "") : undefined,
         tenants,
+        ...(podIdentityAgentClusters ? { podIdentityAgentClusters } : {}),
     };
 }

@@ -16,11 +16,19 @@ function environmentProvider(config: StackConfig): pulumi.Input<string> | undefi
     return environment.getOutput("oidcProviderArn").apply((arn) => (typeof arn === "string" && arn !== "" ? arn : (config.oidcProviderArn ?? "")));
 }
 
+/**
+ * A tenant or shard stack's config: the cluster-level pieces are the environment stack's (its OIDC provider, the
+ * Pod Identity agent it creates), so here the agent is only required.
+ */
+export function tenantStackConfig(config: StackConfig): StackConfig {
+    return { ...config, createOidcProvider: false, podIdentityAgent: config.podIdentityAgent === "create" ? "require" : config.podIdentityAgent };
+}
+
 /** Runs the per-tenant program for the current stack. */
 export function tenantProgram(stack = pulumi.getStack()): TenantOutputs {
     const config = validateStackConfig(stack, rawStackConfig(), new pulumi.Config("aws").get("region"));
     const providerArn = environmentProvider(config);
-    return createTenant({ ...config, createOidcProvider: false }, config.tenants[0], config.identity === "irsa" ? providerArn : undefined);
+    return createTenant(tenantStackConfig(config), config.tenants[0], config.identity === "irsa" ? providerArn : undefined);
 }
 
 /** Tenants created between two yields to the event loop, as the environment program does. */
@@ -38,7 +46,7 @@ export async function shardProgram(stack = pulumi.getStack()): Promise<Environme
     for (const [index, tenant] of config.tenants.entries()) {
         if (index > 0 && index % TENANTS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
         tenants[tenant.namespace] = createTenant(
-            { ...config, createOidcProvider: false },
+            tenantStackConfig(config),
             tenant,
             (tenant.identity ?? config.identity) === "podIdentity" ? undefined : providerArn,
         );

@@ -126,7 +126,7 @@ export function createRoleGroup(
 /** One AWS provider per region per program run (the config object is the run's). */
 const regionProviders = new WeakMap<StackConfig, Map<string, aws.Provider>>();
 
-function regionProvider(config: StackConfig, region: string): aws.Provider {
+export function regionProvider(config: StackConfig, region: string): aws.Provider {
     let providers = regionProviders.get(config);
     if (!providers) regionProviders.set(config, (providers = new Map()));
     let provider = providers.get(region);

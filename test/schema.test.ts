@@ -48,6 +48,7 @@ describe("component schema (pulumi package add)", () => {
             "oidcIssuerUrl",
             "oidcProviderArn",
             "permissionsBoundaryArn",
+            "podIdentityAgent",
             "roleName",
             "rolePath",
             "roleSharing",

@@ -8,7 +8,7 @@ import { identityStrategy, IdentityStrategy } from "../identities";
 import { describeType, externalIdProblem, IAM_LIMITS, namespaceProblem, serviceAccountNameProblem } from "../names";
 import { ResolvedBucketAccess } from "../s3Policy";
 import { ServiceAccountRef } from "../trustPolicy";
-import { AdditionalCluster, IdentityType, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "../types";
+import { AdditionalCluster, IdentityType, PodIdentityAgent, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "../types";
 import { validateBuckets } from "./buckets";
 import { DeferredInputs, plainView, withoutStandIns } from "./deferred";
 import { childNameProblems, combinationProblems } from "./combinations";
@@ -38,6 +38,8 @@ export interface ValidatedArgs {
     annotateServiceAccount: boolean;
     roleSharing: RoleSharing;
     manageServiceAccount: ServiceAccountMode;
+    /** Pod Identity: what the component does about the agent in each cluster. */
+    podIdentityAgent: PodIdentityAgent;
     serviceAccountName: string | undefined;
     namespace: string | undefined;
     additionalServiceAccounts: ServiceAccountRef[];
@@ -104,6 +106,10 @@ export function validateArgs(componentName: string, given: RayS3AccessArgs | und
     const strategy = identityStrategy(identity);
     const roleSharing = oneOf("roleSharing", args.roleSharing, RoleSharing, RoleSharing.PerTenant, problems);
     const manageServiceAccount = oneOf("manageServiceAccount", args.manageServiceAccount, ServiceAccountMode, ServiceAccountMode.Create, problems);
+    const podIdentityAgent = oneOf("podIdentityAgent", args.podIdentityAgent, PodIdentityAgent, PodIdentityAgent.Require, problems);
+    if (args.podIdentityAgent !== undefined && !strategy.podIdentity) {
+        problems.push(`podIdentityAgent is only valid with Pod Identity (identity "podIdentity" or "irsaAndPodIdentity"): IRSA needs no agent; drop it`);
+    }
 
     let namespace: string | undefined;
     if (args.namespace === undefined || args.namespace === null || args.namespace === "") {
@@ -237,6 +243,7 @@ export function validateArgs(componentName: string, given: RayS3AccessArgs | und
         annotateServiceAccount,
         roleSharing,
         manageServiceAccount,
+        podIdentityAgent,
         serviceAccountName,
         namespace,
         additionalServiceAccounts,

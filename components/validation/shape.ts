@@ -25,6 +25,7 @@ export const ARG_KEYS: Record<
     namespace: "input",
     serviceAccountName: "input",
     manageServiceAccount: "enum",
+    podIdentityAgent: "enum",
     buckets: "buckets",
     additionalServiceAccounts: "list",
     roleName: "input",

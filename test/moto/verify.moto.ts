@@ -251,8 +251,10 @@ describe("verify against moto", function () {
                 ["role", true],
                 ["trust", true],
                 ["pod-identity-association", true],
+                ["pod-identity-agent", true],
                 ["trust", true],
                 ["pod-identity-association", true],
+                ["pod-identity-agent", true],
                 ["permissions", true],
             ],
         );
@@ -262,6 +264,75 @@ describe("verify against moto", function () {
         const failed = (await verifyStack("prod", config, { ray: { roleArn } }, clients)).filter((f) => !f.ok);
         assert.equal(failed.length, 1);
         assert.match(failed[0].message, /trust does not admit the Pod Identity agent of cluster ray-green for ray\/ray-s3-sa/);
+    });
+
+    it("the Pod Identity agent: missing, degraded, still creating, Auto Mode, unreadable, or ignored; checked once per cluster (add-ons recorded: moto has none)", async () => {
+        await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
+        const tenants = ["team-a", "team-b"];
+        const outputs: Record<string, { roleArn: string }> = {};
+        for (const ns of tenants) {
+            const trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: ns, name: "ray-s3-sa" }] });
+            outputs[ns] = { roleArn: await deployRole(iam, `${ns}-role`, trust, ckptPolicy()) };
+        }
+        const config = (agent?: string) =>
+            parseStackConfig("prod", {
+                identity: "podIdentity",
+                clusterName: "ray-prod",
+                ...(agent ? { podIdentityAgent: agent } : {}),
+                tenants: JSON.stringify(tenants.map((namespace) => ({ namespace, buckets }))),
+            });
+        const associations = Object.fromEntries(tenants.map((ns) => [`${ns}/ray-s3-sa`, { roleArn: outputs[ns].roleArn }]));
+        const agentFindings = async (agents: Parameters<typeof withRecordedAssociations>[3], agent?: string) =>
+            (await verifyStack("prod", config(agent), outputs, { iam, eks: withRecordedAssociations(eks, associations, ACCOUNT, agents) })).filter(
+                (f) => f.check === "pod-identity-agent",
+            );
+
+        const healthy = await agentFindings({});
+        assert.equal(healthy.length, 1, "one finding for the cluster, not one per role");
+        assert.equal(healthy[0].ok, true);
+        assert.match(healthy[0].message, /eks-pod-identity-agent v1\.3\.4-eksbuild\.1 is ACTIVE on cluster ray-prod/);
+
+        const [missing] = await agentFindings({ addons: { "ray-prod": "absent" } });
+        assert.equal(missing.ok, false);
+        assert.match(
+            missing.message,
+            /cluster ray-prod has no eks-pod-identity-agent add-on and is not in EKS Auto Mode: its Pod Identity associations do nothing/,
+        );
+        assert.match(missing.fix!, /aws eks create-addon --cluster-name ray-prod --addon-name eks-pod-identity-agent/);
+
+        const [degraded] = await agentFindings({
+            addons: {
+                "ray-prod": {
+                    status: "DEGRADED",
+                    health: {
+                        issues: [
+                            {
+                                code: "InsufficientNumberOfReplicas",
+                                message: "The add-on is unhealthy because it doesn't have the desired number of replicas.",
+                            },
+                        ],
+                    },
+                },
+            },
+        });
+        assert.equal(degraded.ok, false);
+        assert.match(degraded.message, /eks-pod-identity-agent on cluster ray-prod is DEGRADED: InsufficientNumberOfReplicas: The add-on is unhealthy/);
+        assert.match(degraded.fix!, /aws eks describe-addon --cluster-name ray-prod .* --resolve-conflicts OVERWRITE/);
+
+        const [creating] = await agentFindings({ addons: { "ray-prod": { status: "CREATING" } } });
+        assert.equal(creating.ok, false);
+        assert.match(creating.fix!, /aws eks wait addon-active --cluster-name ray-prod/);
+
+        const [auto] = await agentFindings({ addons: { "ray-prod": "absent" }, autoMode: ["ray-prod"] });
+        assert.equal(auto.ok, true);
+        assert.match(auto.message, /cluster ray-prod is in EKS Auto Mode, which runs the Pod Identity agent itself/);
+
+        const [denied] = await agentFindings({ error: { name: "AccessDeniedException", message: "User is not authorized to perform: eks:DescribeAddon" } });
+        assert.equal(denied.ok, false);
+        assert.match(denied.message, /could not read the eks-pod-identity-agent add-on of cluster ray-prod: User is not authorized/);
+        assert.match(denied.fix!, /allow eks:DescribeAddon and eks:DescribeCluster/);
+
+        assert.deepEqual(await agentFindings({ addons: { "ray-prod": "absent" } }, "ignore"), [], 'podIdentityAgent "ignore": the agent runs another way');
     });
 
     it("a directory bucket tenant: the s3express policy in the stack's region and account is the one verify expects", async () => {
@@ -446,6 +517,7 @@ describe("verify against moto", function () {
                 ["pods", false],
                 ["trust", true],
                 ["pod-identity-association", true],
+                ["pod-identity-agent", true],
                 ["permissions", true],
             ],
         );
@@ -530,6 +602,7 @@ describe("verify against moto", function () {
                 ["role", true],
                 ["trust", true],
                 ["pod-identity-association", true],
+                ["pod-identity-agent", true],
                 ["permissions", true],
             ],
         );
@@ -586,6 +659,7 @@ describe("verify against moto: shared and cross-account roles", function () {
             "team-a pod-identity-association true",
             "team-b pod-identity-association true",
             "team-c pod-identity-association true",
+            "abac-shared (3 tenants) pod-identity-agent true",
             "abac-shared (3 tenants) permissions true",
         ]);
         assert.match(healthy[1].message, /admits the Pod Identity agent of cluster ray-prod in account 123456789012, and nothing else/);

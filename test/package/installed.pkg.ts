@@ -75,7 +75,7 @@ export const serviceAccount = access.serviceAccountName;
  * the peer dependency), and every type of the arguments imported by name.
  */
 const AUTHOR_TYPES = `import * as aws from "@pulumi/aws";
-import { AdditionalCluster, BucketKind, RayS3Access, SessionPolicyEntry, WebIdentityToken } from "ray-s3-access";
+import { AdditionalCluster, BucketKind, PodIdentityAgent, RayS3Access, SessionPolicyEntry, WebIdentityToken } from "ray-s3-access";
 
 export function crossAccount(): RayS3Access {
     const assets = new aws.Provider("assets", { region: "us-east-1", assumeRoles: [{ roleArn: "arn:aws:iam::444455556666:role/deployer" }] });
@@ -92,6 +92,21 @@ export function crossAccount(): RayS3Access {
         sessionPolicies: sessions,
         clusterName: "ml",
         identity: "podIdentity",
+    });
+}
+
+// A bucket and a key the same program creates, passed as Outputs; the agent added where missing.
+export function sameProgram(): RayS3Access {
+    const bucket = new aws.s3.Bucket("ckpt");
+    const key = new aws.kms.Key("ckpt");
+    const agent: PodIdentityAgent = "create";
+    return new RayS3Access("ray", {
+        namespace: "ray",
+        identity: "podIdentity",
+        clusterName: "ml",
+        podIdentityAgent: agent,
+        buckets: [{ bucket: bucket.bucket, prefixes: ["checkpoints/"], kmsKeyArns: [key.arn] }],
+        additionalPolicyArns: [new aws.iam.Policy("extra", { policy: "{}" }).arn],
     });
 }
 `;

@@ -31,6 +31,15 @@ export interface MockWorld {
     calls: { token: string; inputs: Record<string, any>; provider?: string }[];
     /** What `aws.s3control.getAccessPoints` lists; undefined answers no list, as the offline engine does. */
     accessPoints?: { alias: string; accessPointArn: string }[];
+    /**
+     * The `eks-pod-identity-agent` add-on of each cluster (by name), with its tags; a cluster not listed has none.
+     * Undefined answers nothing, as the offline engine does (the agent question stays open).
+     */
+    addons?: Record<string, { tags?: Record<string, string> }>;
+    /** Clusters in EKS Auto Mode (the agent built in). */
+    autoMode?: string[];
+    /** An error every EKS describe call fails with (a deployer without eks:DescribeAddon). */
+    eksError?: string;
 }
 
 function defaultWorld(): MockWorld {
@@ -42,6 +51,10 @@ function defaultWorld(): MockWorld {
         clusterIssuers: {},
         resources: [],
         calls: [],
+        accessPoints: undefined,
+        addons: undefined,
+        autoMode: undefined,
+        eksError: undefined,
     };
 }
 
@@ -59,6 +72,11 @@ export function resetMocks(): void {
 }
 
 const DNS_SUFFIX: Record<string, string> = { aws: "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com" };
+
+/** A failed invoke as the engine reports it: the SDK reads the gRPC error's `details`. */
+function invokeError(message: string): Error {
+    return Object.assign(new Error(message), { details: message });
+}
 
 const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
@@ -80,12 +98,27 @@ const mocks: pulumi.runtime.Mocks = {
                 };
             case "aws:index/getRegion:getRegion":
                 return { name: world.region, region: world.region, id: world.region };
+            case "aws:eks/getAddon:getAddon": {
+                if (world.eksError) throw invokeError(world.eksError);
+                if (world.addons === undefined) return {};
+                const addon = world.addons[args.inputs.clusterName];
+                if (!addon) throw invokeError(`reading EKS Add-On (${args.inputs.clusterName}:${args.inputs.addonName}): couldn't find resource`);
+                return {
+                    addonName: args.inputs.addonName,
+                    clusterName: args.inputs.clusterName,
+                    arn: `arn:${world.partition}:eks:${world.region}:${world.accountId}:addon/${args.inputs.clusterName}/${args.inputs.addonName}/x`,
+                    addonVersion: "v1.3.4-eksbuild.1",
+                    tags: addon.tags ?? {},
+                };
+            }
             case "aws:eks/getCluster:getCluster": {
+                if (world.eksError) throw invokeError(world.eksError);
                 const issuer = world.clusterIssuers[args.inputs.name] ?? world.clusterIssuer;
                 return {
                     name: args.inputs.name,
                     arn: `arn:${world.partition}:eks:${world.region}:${world.accountId}:cluster/${args.inputs.name}`,
                     identities: issuer ? [{ oidcs: [{ issuer }] }] : [],
+                    computeConfigs: [{ enabled: (world.autoMode ?? []).includes(args.inputs.name) }],
                 };
             }
             case "aws:s3control/getAccessPoints:getAccessPoints":
