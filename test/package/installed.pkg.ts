@@ -22,9 +22,11 @@ const ROOT = path.join(__dirname, "..", "..");
 // ship for the multi-language plugin, so each rule ships twice: source and compiled); 844 kB since the gate's own
 // evaluation core, trust questions, config validation and CI reports (about 45 kB compiled); 871 kB with fleets (plan
 // and emit, about 30 kB) once the internal modules' declarations ship without comments (24 kB less) and the README's
-// depth moved to docs/. The 700 kB goal is not met; the way back left is shipping the plugin's implementation sources
-// without comments (about 30 kB), open work.
-const MAX_UNPACKED_BYTES = 870 * 1024;
+// depth moved to docs/; 921 kB with Outputs in bucket entries (stand-ins and the late validation) and the Pod
+// Identity agent (the component, the bundled program and verify: source and compiled, about 50 kB) and their README
+// sections. The 700 kB goal is not met; the ways back left are shipping the plugin's implementation sources without
+// comments (about 30 kB) and the README's reference depth in docs/ (about 40 kB), open work.
+const MAX_UNPACKED_BYTES = 930 * 1024;
 
 interface Run {
     status: number;
@@ -152,7 +154,7 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         if (work) fs.rmSync(work, { recursive: true, force: true });
     });
 
-    it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 870 kB", () => {
+    it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 930 kB", () => {
         const files = packed.files.map((f) => f.path);
         assert.ok(packed.unpackedSize <= MAX_UNPACKED_BYTES, `unpacked ${packed.unpackedSize} bytes > ${MAX_UNPACKED_BYTES}`);
         for (const required of [
@@ -184,9 +186,11 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         fs.writeFileSync(path.join(v6, "package.json"), JSON.stringify({ name: "aws-v6-project", private: true, dependencies: { "@pulumi/aws": "6.83.4" } }));
         // Resolution only (--package-lock-only): npm refuses the tree before downloading anything.
         // One retry when the registry did not answer: the refusal is what is tested, not the network.
-        let install = run("npm", ["install", "--package-lock-only", "--no-audit", "--no-fund", tarball], v6);
+        // npm's own log level: `npm run -s` hands the test a silent one, which would hide the refusal's text.
+        const loud = { npm_config_loglevel: "notice" };
+        let install = run("npm", ["install", "--package-lock-only", "--no-audit", "--no-fund", tarball], v6, loud);
         if (/E(AI_AGAIN|TIMEDOUT|CONNRESET|NOTFOUND)|network/i.test(install.stderr))
-            install = run("npm", ["install", "--package-lock-only", "--no-audit", "--no-fund", tarball], v6);
+            install = run("npm", ["install", "--package-lock-only", "--no-audit", "--no-fund", tarball], v6, loud);
         assert.notEqual(install.status, 0, "npm accepted @pulumi/aws 6 next to ray-s3-access");
         assert.match(install.stdout + install.stderr, /Could not resolve dependency:[\s\S]*peer @pulumi\/aws@"\^7/, install.stderr.slice(0, 2000));
     });
