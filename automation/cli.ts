@@ -36,9 +36,42 @@ export interface CliContext {
     canaryKube?: () => Promise<CanaryKube>;
     /** How often canary Jobs are polled (default 2 s). */
     canaryPollMs?: number;
+    /** Where `up`, `refresh` and `destroy` read the answer to their question (a terminal, or none: they need --yes). */
+    stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
     /** Aborted on Ctrl-C. */
     signal?: AbortSignal;
     exitCode: number;
+}
+
+/** The operations that change stacks: they ask first on a terminal, and need --yes without one. */
+const CHANGING: readonly Operation[] = ["up", "refresh", "destroy"];
+
+/** The stacks an operation runs on, for a message: the first few names and how many more. */
+function listStacks(targets: StackTarget[]): string {
+    const names = targets.map((t) => t.stack);
+    return names.length <= 5 ? names.join(", ") : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`;
+}
+
+/** Reads one answer from the terminal; undefined when input ends or Ctrl-C aborts. */
+async function ask(context: CliContext, question: string, to: CliContext["stdout"]): Promise<string | undefined> {
+    const readline = await import("readline");
+    const input = context.stdin!;
+    return new Promise((resolve) => {
+        const rl = readline.createInterface({ input, output: to as NodeJS.WritableStream, terminal: false });
+        let settled = false;
+        const done = (answer: string | undefined) => {
+            if (settled) return;
+            settled = true;
+            context.signal?.removeEventListener("abort", onAbort);
+            rl.close();
+            resolve(answer);
+        };
+        const onAbort = () => done(undefined);
+        context.signal?.addEventListener("abort", onAbort);
+        rl.once("line", (line) => done(line.trim().toLowerCase()));
+        rl.once("close", () => done(undefined));
+        to.write(question);
+    });
 }
 
 interface CommonArgs {
@@ -371,12 +404,14 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
             policyOptions(commonOptions(y))
                 .option("concurrency", { type: "string", default: "4", coerce: wholeNumber("concurrency", 1), describe: "Stacks at once" })
                 .option("fail-fast", { type: "boolean", default: false, describe: "Stop starting stacks (and cancel running ones) after the first failure" })
-                .option("yes", { type: "boolean", default: false, describe: "Confirm destroy" }) as any,
+                .option("yes", {
+                    type: "boolean",
+                    default: false,
+                    hidden: !CHANGING.includes(operation),
+                    describe: `${operation} without asking (needed where there is no terminal to ask on, as in CI)`,
+                }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                if (operation === "destroy" && !args.yes) {
-                    throw new UsageError("destroy deletes every resource of the selected stacks: re-run with --yes to confirm");
-                }
                 const { exitCodeOf, runOperation, summaryJson, summaryTable } = await import("./orchestrate");
                 const { progressFor } = await import("./progress");
                 const { loadPolicyConfig, loadPolicyPack, policyPackDir } = await import("./policyPacks");
@@ -386,17 +421,50 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                     loadPolicyConfig(cwd, args["policy-pack-config"], loadPolicyPack(cwd, args["policy-pack"]).policies);
                 }
                 const { project, targets } = await targetsFor(args, context);
+                const confirming = CHANGING.includes(operation) && !args.yes;
+                const interactive = context.stdin?.isTTY === true && context.stdout.isTTY === true;
+                if (confirming && !interactive) {
+                    throw new UsageError(
+                        `${operation} would change ${targets.length} stack(s) (${listStacks(targets)}) and there is no terminal to ask on: ` +
+                            `re-run with --yes to confirm (as \`pulumi ${operation}\` needs --yes when it cannot ask)`,
+                    );
+                }
                 const driver = await driverFor(context, project);
-                await driver.prepare(operation, targets);
                 const progressStream = (args.json ? context.stderr : context.stdout) as NodeJS.WriteStream;
-                const outcomes = await runOperation(driver, operation, targets, {
+                const runOptions = {
                     concurrency: args.concurrency,
                     failFast: args["fail-fast"],
                     signal: context.signal ?? new AbortController().signal,
                     policyPacks: [policyPackDir(cwd, args["policy-pack"])],
                     policyPackConfigs: args["policy-pack-config"] ? [path.resolve(cwd, args["policy-pack-config"])] : [],
                     progress: progressFor(progressStream),
-                });
+                };
+                if (confirming) {
+                    // As `pulumi up` does: show what would change, then ask. Questions go where progress goes.
+                    const { productionReason } = await import("../policies/lib/stack");
+                    const lines = targets.map((t) => {
+                        const why = productionReason(t.stack, undefined);
+                        return `  ${t.stack}${why ? `   PRODUCTION (${why})` : ""}`;
+                    });
+                    print(progressStream, `${operation} will run on ${targets.length} stack(s):\n${lines.join("\n")}`);
+                    if (operation === "up") {
+                        await driver.prepare("preview", targets);
+                        const previews = await runOperation(driver, "preview", targets, runOptions);
+                        print(progressStream, `\n${summaryTable(previews)}`);
+                        if (exitCodeOf(previews) !== 0) {
+                            print(context.stderr, `error: up: a preview failed, so nothing was deployed; fix it and run up again`);
+                            return 1;
+                        }
+                    }
+                    const verb = operation === "destroy" ? "destroy every resource of" : operation;
+                    const answer = await ask(context, `\nDo you want to ${verb} these ${targets.length} stack(s)? Type "yes" to confirm: `, progressStream);
+                    if (answer !== "yes" && answer !== "y") {
+                        print(context.stderr, `${operation}: not confirmed, nothing was changed`);
+                        return answer === undefined && context.signal?.aborted ? 130 : 1;
+                    }
+                }
+                await driver.prepare(operation, targets);
+                const outcomes = await runOperation(driver, operation, targets, runOptions);
                 if (args.json) {
                     print(context.stdout, JSON.stringify(summaryJson(operation, outcomes), null, 2));
                 } else {
@@ -760,9 +828,9 @@ export function buildParser(context: CliContext): Argv {
         .command(renderCommand(context))
         .command(checkCommand(context))
         .command(deployCommand(context, "preview", "Preview stacks with the policy pack (Pulumi CLI)"))
-        .command(deployCommand(context, "up", "Deploy stacks with the policy pack (Pulumi CLI)"))
-        .command(deployCommand(context, "destroy", "Destroy stacks, tenants before their environment (Pulumi CLI); needs --yes"))
-        .command(deployCommand(context, "refresh", "Refresh stacks' state from the cloud (Pulumi CLI)"))
+        .command(deployCommand(context, "up", "Deploy stacks with the policy pack (Pulumi CLI); previews and asks first"))
+        .command(deployCommand(context, "destroy", "Destroy stacks, tenants before their environment (Pulumi CLI); asks first"))
+        .command(deployCommand(context, "refresh", "Refresh stacks' state from the cloud (Pulumi CLI); asks first"))
         .command(deployCommand(context, "outputs", "Print stacks' outputs (Pulumi CLI)"))
         .command(verifyCommand(context))
         .command(fleetCommand(context))
@@ -809,7 +877,7 @@ if (require.main === module) {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal }).then((code) => {
+    main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, signal: controller.signal }).then((code) => {
         // A cancelled or timed-out evaluation leaves the program's work behind it: do not wait for it.
         if (code === 130 || abandonedWork() > 0) process.exit(code);
         process.exitCode = code;

@@ -346,7 +346,7 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         );
         const log = path.join(work, "pulumi-calls.jsonl");
         const fakeDir = path.join(ROOT, "test", "support", "fake-pulumi");
-        const up = run(cli, ["up", "--cwd", ops], project, {
+        const up = run(cli, ["up", "--cwd", ops, "--yes"], project, {
             PATH: `${fakeDir}${path.delimiter}${process.env.PATH}`,
             FAKE_PULUMI_LOG: log,
             PULUMI_CONFIG_PASSPHRASE: "test",

@@ -91,7 +91,7 @@ describe("AutomationDriver against a recording pulumi CLI (real Automation API)"
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-repo-"));
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK_FILE);
         fs.writeFileSync(path.join(dir, "prod-policy.json"), "{}");
-        const { code, stdout, stderr } = await cli(["up", "--cwd", dir, "--stack", "dev", "--policy-pack-config", path.join(dir, "prod-policy.json")]);
+        const { code, stdout, stderr } = await cli(["up", "--cwd", dir, "--stack", "dev", "--policy-pack-config", path.join(dir, "prod-policy.json"), "--yes"]);
         assert.equal(code, 0, stdout + stderr);
         assert.match(stdout, /dev\s+up\s+succeeded\s+create 3/);
 
@@ -182,7 +182,7 @@ describe("AutomationDriver against a recording pulumi CLI (real Automation API)"
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK_FILE);
         setEnv({ FAKE_PULUMI_HANG: "dev" });
         const controller = new AbortController();
-        const running = cli(["up", "--cwd", dir, "--json"], controller.signal);
+        const running = cli(["up", "--cwd", dir, "--json", "--yes"], controller.signal);
         const deadline = Date.now() + 30_000;
         while (!invocations(logFile).some((c) => c.hanging === "dev")) {
             assert.ok(Date.now() < deadline, "the fake CLI started the update");

@@ -269,7 +269,7 @@ describe("ray-s3-access CLI", function () {
 
     it("preview/up run through the driver with the policy pack and print a summary; failures exit 1", async () => {
         const driver = new FakeDriver({ latencyMs: 5 });
-        const ok = await cli(["up", "--cwd", ROOT, "--per-tenant", "--stack", "dev", "--concurrency", "2"], { driver });
+        const ok = await cli(["up", "--cwd", ROOT, "--per-tenant", "--stack", "dev", "--concurrency", "2", "--yes"], { driver });
         assert.equal(ok.code, 0);
         assert.deepEqual(driver.prepared, ["up"]);
         assert.match(ok.stdout, /dev\.kubeflow-alice\s+up\s+succeeded/);

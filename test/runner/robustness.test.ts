@@ -72,7 +72,7 @@ describe("the runner under hostile input", function () {
             ["dev"],
         );
         const driver = new FakeDriver({ latencyMs: 5 });
-        const up = await runCli(["up", "--cwd", ROOT, "--stack", "dev", "--stack", "dev", "--json"], { driver: () => driver });
+        const up = await runCli(["up", "--cwd", ROOT, "--stack", "dev", "--stack", "dev", "--json", "--yes"], { driver: () => driver });
         assert.equal(up.code, 0);
         assert.deepEqual(JSON.parse(up.stdout).summary, { succeeded: 1, failed: 0, cancelled: 0, skipped: 0 });
     });

@@ -20,6 +20,8 @@ export class FakeDriver implements StackDriver {
     inFlight = 0;
     maxInFlight = 0;
     prepared: Operation[] = [];
+    /** Every operation run, in order, as `OPERATION STACK`. */
+    readonly runs: string[] = [];
 
     constructor(private readonly options: FakeDriverOptions = {}) {}
 
@@ -29,6 +31,7 @@ export class FakeDriver implements StackDriver {
 
     async run(request: OperationRequest): Promise<OperationResult> {
         const stack = request.target.stack;
+        this.runs.push(`${request.operation} ${stack}`);
         if (this.locks.has(stack)) throw new Error(`stack ${stack} is locked by another update`);
         this.locks.add(stack);
         this.inFlight++;
