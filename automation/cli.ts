@@ -41,6 +41,10 @@ export interface CliContext {
     /** Aborted on Ctrl-C. */
     signal?: AbortSignal;
     exitCode: number;
+    /** The command that was run (`up`, `fleet plan`), for messages; set by `main`. */
+    command?: string;
+    /** --json was given: a failure still prints one JSON document on stdout. */
+    json?: boolean;
 }
 
 /** The operations that change stacks: they ask first on a terminal, and need --yes without one. */
@@ -216,18 +220,26 @@ function isConfigError(error: unknown): boolean {
     return isUsageError(error) || name === "RayS3AccessValidationError" || name === "StackConfigError";
 }
 
+/**
+ * A failure, as the user reads it: `error: COMMAND: message` on stderr, and with --json one JSON document on stdout
+ * (`{"command", "ok": false, "exitCode", "error"}`), so a script that parses stdout always has something to parse.
+ */
+function fail(context: CliContext, message: string, exitCode: number, prefix = "error: "): number {
+    print(context.stderr, `${prefix}${context.command ? `${context.command}: ` : ""}${message}`);
+    if (context.json) print(context.stdout, JSON.stringify({ command: context.command ?? null, ok: false, exitCode, error: message }, null, 2));
+    return exitCode;
+}
+
 /** Runs a handler, mapping errors to exit codes (2 for usage, configuration or missing tools). */
 async function guarded(context: CliContext, body: () => Promise<number>): Promise<void> {
     try {
         context.exitCode = await body();
     } catch (error) {
         if (error instanceof CancelledError) {
-            print(context.stderr, `${error.message}: nothing was written`);
-            context.exitCode = 130;
+            context.exitCode = fail(context, `${error.message}: nothing was written`, 130, "");
             return;
         }
-        print(context.stderr, `error: ${(error as Error)?.message ?? String(error)}`);
-        context.exitCode = isConfigError(error) ? 2 : 1;
+        context.exitCode = fail(context, (error as Error)?.message ?? String(error), isConfigError(error) ? 2 : 1);
     }
 }
 
@@ -401,7 +413,8 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
         command: operation,
         describe,
         builder: (y) =>
-            policyOptions(commonOptions(y))
+            // The policy pack runs in preview and up only; the other operations list no pack options.
+            (operation === "preview" || operation === "up" ? policyOptions(commonOptions(y)) : commonOptions(y))
                 .option("concurrency", { type: "string", default: "4", coerce: wholeNumber("concurrency", 1), describe: "Stacks at once" })
                 .option("fail-fast", { type: "boolean", default: false, describe: "Stop starting stacks (and cancel running ones) after the first failure" })
                 .option("yes", {
@@ -451,16 +464,12 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                         await driver.prepare("preview", targets);
                         const previews = await runOperation(driver, "preview", targets, runOptions);
                         print(progressStream, `\n${summaryTable(previews)}`);
-                        if (exitCodeOf(previews) !== 0) {
-                            print(context.stderr, `error: up: a preview failed, so nothing was deployed; fix it and run up again`);
-                            return 1;
-                        }
+                        if (exitCodeOf(previews) !== 0) return fail(context, "a preview failed, so nothing was deployed; fix it and run up again", 1);
                     }
                     const verb = operation === "destroy" ? "destroy every resource of" : operation;
                     const answer = await ask(context, `\nDo you want to ${verb} these ${targets.length} stack(s)? Type "yes" to confirm: `, progressStream);
                     if (answer !== "yes" && answer !== "y") {
-                        print(context.stderr, `${operation}: not confirmed, nothing was changed`);
-                        return answer === undefined && context.signal?.aborted ? 130 : 1;
+                        return fail(context, "not confirmed, nothing was changed", answer === undefined && context.signal?.aborted ? 130 : 1, "");
                     }
                 }
                 await driver.prepare(operation, targets);
@@ -838,7 +847,7 @@ export function buildParser(context: CliContext): Argv {
         .recommendCommands()
         .strict()
         .help()
-        .version(false)
+        .version(packageVersionOnce())
         .wrap(Math.min(120, process.stdout.columns ?? 100))
         .exitProcess(false)
         .fail((message, error, parser) => {
@@ -847,17 +856,38 @@ export function buildParser(context: CliContext): Argv {
         });
 }
 
+/** This package's version, read when the parser is built (one small file). */
+function packageVersionOnce(): string {
+    // The nearest package.json above this file (bin/automation/ compiled, automation/ from source): no YAML or SDK
+    // module is loaded for it, so --help and --version stay fast.
+    const fs = require("fs") as typeof import("fs"); // eslint-disable-line @typescript-eslint/no-require-imports
+    for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+        const manifest = path.join(dir, "package.json");
+        if (fs.existsSync(manifest)) {
+            const parsed = JSON.parse(fs.readFileSync(manifest, "utf8")) as { name?: string; version?: string };
+            if (parsed.name === "ray-s3-access") return String(parsed.version);
+        }
+    }
+    return "unknown";
+}
+
+/** The commands, for naming the one that was run in messages. */
+const COMMANDS = ["render", "check", "preview", "up", "destroy", "refresh", "outputs", "verify", "fleet"];
+
 /** Runs the CLI on `argv` and returns the exit code. */
 export async function main(argv: string[], context: Omit<CliContext, "exitCode">): Promise<number> {
-    const ctx: CliContext = { ...context, exitCode: 0 };
+    // No arguments: the help, as a newcomer expects (exit 0).
+    if (argv.length === 0) argv = ["--help"];
+    const positional = argv.filter((a) => !a.startsWith("-"));
+    const command = COMMANDS.includes(positional[0]) ? (positional[0] === "fleet" && positional[1] ? `fleet ${positional[1]}` : positional[0]) : undefined;
+    const ctx: CliContext = { ...context, exitCode: 0, command, json: argv.includes("--json") };
     try {
         await buildParser(ctx).parseAsync(argv, {}, (error, _argv, output) => {
-            // yargs hands --help and usage text here instead of printing it itself.
+            // yargs hands --help, --version and usage text here instead of printing it itself.
             if (output) print(error ? ctx.stderr : ctx.stdout, output);
         });
     } catch (error) {
-        print(ctx.stderr, `error: ${(error as Error).message}`);
-        return isConfigError(error) ? 2 : 1;
+        return fail(ctx, (error as Error).message, isConfigError(error) ? 2 : 1);
     }
     return ctx.exitCode;
 }

@@ -6,7 +6,32 @@ import { CanarySdk, DEFAULT_CANARY_IMAGE, kubeCanaryClient } from "./canary";
 import type { CliContext } from "./cli";
 import type { StackDriver } from "./driver";
 import type { StackTarget } from "./stacks";
+import { ToolMissingError } from "./errors";
 import { assetsIamThrough, DeployedTenant, verifyStack, VerifyClients, VerifyFinding } from "./verify";
+
+/** What verify reads, for the message that asks for credentials. */
+const VERIFY_READS =
+    "iam:GetRole, iam:GetPolicy, iam:GetPolicyVersion, iam:ListAttachedRolePolicies, iam:GetOpenIDConnectProvider, " +
+    "eks:DescribeCluster, eks:DescribeAddon, eks:ListPodIdentityAssociations, eks:DescribePodIdentityAssociation (ReadOnlyAccess covers them)";
+
+/**
+ * The AWS SDK's "no credentials" and "expired credentials" errors, as a message that says how to give verify an
+ * identity and which one; undefined for any other error.
+ */
+export function credentialsProblem(error: unknown, region: string): ToolMissingError | undefined {
+    const name = (error as Error)?.name ?? "";
+    const message = String((error as Error)?.message ?? error);
+    const missing = name === "CredentialsProviderError" || /Could not load credentials from any providers/i.test(message);
+    const expired = /ExpiredToken|token has expired|Token is expired|The SSO session .* has expired/i.test(`${name} ${message}`);
+    if (!missing && !expired) return undefined;
+    return new ToolMissingError(
+        `verify needs AWS credentials ${expired ? "that have not expired " : ""}for the account the stacks deploy to (region ${region}), ` +
+            `as an identity that may read ${VERIFY_READS}. Give it one: AWS_PROFILE=NAME (a profile from \`aws configure\`), ` +
+            `\`aws sso login --profile NAME\` then AWS_PROFILE=NAME (IAM Identity Center), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY ` +
+            `(and AWS_SESSION_TOKEN) in the environment; in CI, the runner's role (GitHub OIDC: aws-actions/configure-aws-credentials). ` +
+            `The AWS SDK said: ${message.split("\n")[0]}`,
+    );
+}
 
 export interface VerifyRunOptions extends Pick<CliContext, "verifyClients" | "canaryKube" | "canaryPollMs" | "signal"> {
     canary?: { image?: string; sdk: CanarySdk; timeoutSeconds: number; keep: boolean };
@@ -64,7 +89,20 @@ export async function runVerify(
     targets: StackTarget[],
     options: VerifyRunOptions,
 ): Promise<{ findings: VerifyFinding[]; failed: number }> {
-    await driver.prepare("outputs", targets);
+    try {
+        await driver.prepare("outputs", targets);
+    } catch (error) {
+        // The CLI's message names `outputs`; the user ran verify.
+        if ((error as Error)?.name === "ToolMissingError") {
+            throw new ToolMissingError(
+                String((error as Error).message).replace(
+                    "`outputs` needs the Pulumi CLI",
+                    "verify reads each stack's outputs (the deployed role ARNs) with the Pulumi CLI, which is missing",
+                ),
+            );
+        }
+        throw error;
+    }
     const kube = options.canary ? await (options.canaryKube ?? kubeCanaryClient)() : undefined;
     const findings: VerifyFinding[] = [];
     const clientsByRegion = new Map<string, Promise<VerifyClients>>();
@@ -95,7 +133,11 @@ export async function runVerify(
         }
         const tenants = ((outputs ?? {}) as { tenants?: Record<string, DeployedTenant> }).tenants ?? {};
         const selected = { ...parsed, tenants: parsed.tenants.filter((t) => target.tenants.includes(t.namespace)) };
-        findings.push(...(await verifyStack(target.stack, selected, tenants, clients, { canaryConcurrency: options.concurrency })));
+        try {
+            findings.push(...(await verifyStack(target.stack, selected, tenants, clients, { canaryConcurrency: options.concurrency })));
+        } catch (error) {
+            throw credentialsProblem(error, region) ?? error;
+        }
     }
     return { findings, failed: findings.filter((f) => !f.ok).length };
 }
