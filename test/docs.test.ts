@@ -18,6 +18,23 @@ describe("README", () => {
         assert.equal(renderReadme(readme), readme);
     });
 
+    it("every link to a section of the README (#anchor) names a heading it has (GitHub's anchors)", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        const slug = (heading: string) =>
+            heading
+                .trim()
+                .toLowerCase()
+                .replace(/[^\p{L}\p{N}\s-]/gu, "")
+                .replace(/\s/g, "-");
+        const anchors = new Set([...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1])));
+        const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+        assert.ok(links.length > 10, "the README links to its sections");
+        assert.deepEqual(
+            links.filter((link) => !anchors.has(link)),
+            [],
+        );
+    });
+
     it("gives the two set-up commands of a fresh clone", () => {
         const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
         assert.match(readme, /npm ci && npm test/);

@@ -121,8 +121,12 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
     let project: string;
     let cli: string;
 
+    let installOutput = "";
+    let manifestBefore = "";
+
     before(function () {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "ray-s3-access-package-"));
+        manifestBefore = fs.readFileSync(path.join(ROOT, "package.json"), "utf8");
         const packOutput = execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
         packed = JSON.parse(packOutput.slice(packOutput.indexOf("[")))[0];
         tarball = path.join(work, (packed as unknown as { filename: string }).filename);
@@ -147,11 +151,26 @@ describe("the installed package (npm pack, npm install into a fresh project)", f
         const typescript = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "typescript", "package.json"), "utf8")).version;
         const install = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball, `typescript@${typescript}`], project);
         assert.equal(install.status, 0, `npm install failed:\n${install.stderr}`);
+        installOutput = install.stdout + install.stderr;
         cli = path.join(project, "node_modules", ".bin", "ray-s3-access");
     });
 
     after(() => {
         if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("npm pack builds once and leaves the repository's package.json as it was; the installed package has no install script to approve, and its metadata", () => {
+        assert.equal(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"), manifestBefore, "postpack restored package.json");
+        assert.ok(!fs.existsSync(path.join(ROOT, ".package.json.prepack")));
+        const installed = JSON.parse(fs.readFileSync(path.join(project, "node_modules", "ray-s3-access", "package.json"), "utf8"));
+        for (const script of ["preinstall", "install", "postinstall", "prepare"]) assert.equal(installed.scripts?.[script], undefined, `no ${script} script`);
+        assert.doesNotMatch(installOutput, /ray-s3-access@[\d.]+ \((prepare|install|postinstall)/, "npm lists no install script of ours");
+        for (const keyword of ["pulumi", "pulumi-component", "eks", "irsa", "pod-identity", "s3", "ray", "kuberay", "kubeflow", "crossguard"]) {
+            assert.ok(installed.keywords.includes(keyword), keyword);
+        }
+        const manifest = JSON.parse(manifestBefore);
+        assert.match(manifest.scripts.prepare, /tsc/, "a clone and a git-URL install still build through prepare");
+        assert.match(manifest.scripts.prepack, /npm run build/, "npm pack builds in prepack, once (prepare is gone from the manifest it then reads)");
     });
 
     it("the tarball holds compiled JavaScript and types, no tests, benchmarks, examples or source maps, within 930 kB", () => {
