@@ -21,11 +21,22 @@ import { Operation, OperationRequest, OperationResult, StackDriver } from "./dri
 import { ToolMissingError } from "./errors";
 import { Project } from "./project";
 import { StackTarget } from "./stacks";
+import { CONFIG_NAMESPACE } from "../programs/config";
 
 export interface AutomationDriverOptions {
     project: Project;
     env?: NodeJS.ProcessEnv;
+    /** `--backend`: wins over PULUMI_BACKEND_URL and the default. */
+    backend?: string;
+    /** Tells the operator what the runner chose or wrote (the default backend on first use, a .gitignore). */
+    notice?: (text: string) => void;
 }
+
+/** Backends that keep state themselves (no Pulumi Cloud): their stacks are named `organization/PROJECT/STACK`. */
+const DIY_BACKEND = /^(file|s3|gs|azblob|postgres):\/\//;
+
+/** What the runner writes into a directory of stack files, and keeps out of git there. */
+const WRITTEN = [".pulumi-state/", ".pulumi-workspaces/"];
 
 const INSTALL_HINT =
     "install the Pulumi CLI (https://www.pulumi.com/docs/install/: `curl -fsSL https://get.pulumi.com | sh` or " +
@@ -57,16 +68,67 @@ export class AutomationDriver implements StackDriver {
     private command?: PulumiCommand;
     private readonly env: NodeJS.ProcessEnv;
     private readonly project: Project;
+    private readonly backend?: string;
+    private readonly notice: (text: string) => void;
+    /** The organisation the backend names stacks under (`organization` for DIY backends), once known. */
+    private organization?: string;
 
     constructor(options: AutomationDriverOptions) {
         this.env = options.env ?? process.env;
         this.project = options.project;
+        this.backend = options.backend;
+        this.notice = options.notice ?? (() => undefined);
     }
 
-    /** The bundled program's backend; a user's own project keeps the CLI's (its login, or Pulumi.yaml `backend`). */
+    /**
+     * The backend: --backend, else PULUMI_BACKEND_URL, else for the bundled program a file backend next to the stack
+     * files; a user's own project keeps the CLI's (its login, or Pulumi.yaml `backend`).
+     */
     private backendUrl(): string | undefined {
+        if (this.backend) return this.backend;
         if (this.env.PULUMI_BACKEND_URL) return this.env.PULUMI_BACKEND_URL;
-        return this.project.mode === "bundled" ? `file://${path.join(this.project.dir, ".pulumi-state")}` : undefined;
+        return this.project.mode === "bundled" ? this.defaultBackend() : undefined;
+    }
+
+    private defaultBackend(): string {
+        return `file://${path.join(this.project.dir, ".pulumi-state")}`;
+    }
+
+    /**
+     * A directory of stack files is usually a git repository: what the runner writes there (state, workspaces) gets a
+     * .gitignore entry, added once and announced.
+     */
+    private keepOutOfGit(): void {
+        const file = path.join(this.project.dir, ".gitignore");
+        const existing = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+        const lines = new Set(existing.split(/\r?\n/).map((l) => l.trim()));
+        const missing = WRITTEN.filter((entry) => !lines.has(entry) && !lines.has(entry.slice(0, -1)) && !lines.has(`/${entry}`));
+        if (missing.length === 0) return;
+        const prefix = existing === "" || existing.endsWith("\n") ? "" : "\n";
+        fs.appendFileSync(file, `${prefix}# written by ray-s3-access: its local state and workspaces\n${missing.join("\n")}\n`);
+        this.notice(`added ${missing.join(" and ")} to ${file}, so git leaves the runner's state and workspaces out`);
+    }
+
+    /** The organisation of stack references: `organization` on a DIY backend; on Pulumi Cloud the default org, else the user. */
+    private async organizationOf(workspace: LocalWorkspace): Promise<string> {
+        const url = this.backendUrl() ?? "";
+        if (DIY_BACKEND.test(url)) return "organization";
+        try {
+            const { execFile } = await import("child_process");
+            const stdout = await new Promise<string>((resolve, reject) =>
+                execFile(
+                    this.command!.command,
+                    ["org", "get-default"],
+                    { cwd: workspace.workDir, env: { ...this.env, ...this.envVars() }, timeout: 60_000 },
+                    (error, out) => (error ? reject(error) : resolve(String(out))),
+                ),
+            );
+            const org = stdout.trim();
+            if (org !== "" && !/\s/.test(org)) return org;
+        } catch {
+            // No default organisation set: the user's own.
+        }
+        return (await workspace.whoAmI()).user;
     }
 
     private envVars(): Record<string, string> {
@@ -90,13 +152,26 @@ export class AutomationDriver implements StackDriver {
             );
         }
         const url = this.backendUrl()!;
+        if (url === this.defaultBackend() && !fs.existsSync(url.slice("file://".length))) {
+            this.notice(`no --backend or PULUMI_BACKEND_URL: the stacks' state goes to ${url} (a local file backend); give --backend to keep it elsewhere`);
+        }
         if (url.startsWith("file://")) fs.mkdirSync(url.slice("file://".length), { recursive: true });
+        this.keepOutOfGit();
         // Plugins once, before the fan-out, at the versions the bundled program was built against.
         const workspace = await LocalWorkspace.create({ workDir: this.workspaceDir("_plugins"), pulumiCommand: this.command, envVars: this.envVars() });
+        // Tenant and shard stacks read their environment stack's outputs: by the backend's own name for it.
+        if (targets.some((t) => t.environmentStackRef)) this.organization = await this.organizationOf(workspace);
         for (const plugin of ["aws", "kubernetes"]) {
             const version = pluginVersion(this.project.main, plugin);
             if (version) await workspace.installPlugin(plugin, `v${version}`);
         }
+    }
+
+    /** The target's config, its environment stack named as this backend names it. */
+    private withEnvironmentStack(target: StackTarget): Record<string, string> {
+        const ref = target.environmentStackRef;
+        if (!ref || this.organization === undefined) return target.config;
+        return { ...target.config, [`${CONFIG_NAMESPACE}:environmentStack`]: `${this.organization}/${ref.project}/${ref.stack}` };
     }
 
     private workspaceDir(stack: string): string {
@@ -132,7 +207,12 @@ export class AutomationDriver implements StackDriver {
                 backend: { url: this.backendUrl() },
             },
             stackSettings: {
-                [target.stack]: { secretsProvider, encryptionSalt, encryptedKey, config: { ...structured(target.config), ...target.secrets } },
+                [target.stack]: {
+                    secretsProvider,
+                    encryptionSalt,
+                    encryptedKey,
+                    config: { ...structured(this.withEnvironmentStack(target)), ...target.secrets },
+                },
             },
         });
         return Stack.createOrSelect(target.stack, workspace);

@@ -80,6 +80,8 @@ async function ask(context: CliContext, question: string, to: CliContext["stdout
 
 interface CommonArgs {
     stack?: string[];
+    project?: string;
+    backend?: string;
     "per-tenant": boolean;
     shards?: boolean;
     "skip-environment"?: boolean;
@@ -134,12 +136,27 @@ function commonOptions<T>(y: Argv<T>) {
             describe: "Bundled program: only tenants whose namespace exists in the cluster with this label selector (kubeconfig)",
         })
         .option("json", { type: "boolean", default: false, describe: "Machine-readable output on stdout" })
+        .option("project", {
+            type: "string",
+            requiresArg: true,
+            describe: "Bundled program: the Pulumi project name of its stacks (default ray-s3-access), so two teams on one backend do not collide",
+        })
         .option("cwd", {
             type: "string",
             default: ".",
             requiresArg: true,
             describe: "Your Pulumi project (a Pulumi.yaml: its own program), or a directory of Pulumi.STACK.yaml files for the bundled program",
         });
+}
+
+/** Where the stacks' state lives (the commands that run the Pulumi CLI). */
+function backendOption<T>(y: Argv<T>) {
+    return y.option("backend", {
+        type: "string",
+        requiresArg: true,
+        describe:
+            "Pulumi backend URL (https://api.pulumi.com, s3://bucket, file://DIR, ...); default PULUMI_BACKEND_URL, else for the bundled program file://<--cwd>/.pulumi-state",
+    });
 }
 
 function policyOptions<T>(y: Argv<T>) {
@@ -174,6 +191,15 @@ async function targetsFor(args: CommonArgs, context: CliContext): Promise<{ proj
     const { loadProject } = await import("./project");
     const { selectTargets } = await import("./stacks");
     const project = loadProject(args.cwd);
+    if (args.project !== undefined) {
+        if (project.mode === "own") {
+            throw new UsageError(`--project names the bundled program's project; ${project.dir} has its own (name: ${project.name} in its Pulumi.yaml)`);
+        }
+        if (!/^[A-Za-z0-9_.-]{1,100}$/.test(args.project)) {
+            throw new UsageError(`--project "${args.project}" is not a Pulumi project name: 1 to 100 letters, digits, "_", "." and "-"`);
+        }
+        project.name = args.project;
+    }
     let tenants = args.tenant;
     if (args.discover !== undefined) {
         if (project.mode === "own") throw new UsageError(`--discover filters the bundled program's tenants; ${project.dir} has its own program (Pulumi.yaml)`);
@@ -402,10 +428,10 @@ function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
 
 type DeployArgs = CommonArgs & PolicyArgs & { concurrency: number; "fail-fast": boolean; yes: boolean };
 
-async function driverFor(context: CliContext, project: Project): Promise<StackDriver> {
+async function driverFor(context: CliContext, project: Project, backend?: string): Promise<StackDriver> {
     if (context.driver) return context.driver(project);
     const { AutomationDriver } = await import("./automationDriver");
-    return new AutomationDriver({ project });
+    return new AutomationDriver({ project, backend, notice: (text) => print(context.stderr, `note: ${text}`) });
 }
 
 function deployCommand(context: CliContext, operation: Operation, describe: string): CommandModule<object, DeployArgs> {
@@ -414,7 +440,7 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
         describe,
         builder: (y) =>
             // The policy pack runs in preview and up only; the other operations list no pack options.
-            (operation === "preview" || operation === "up" ? policyOptions(commonOptions(y)) : commonOptions(y))
+            backendOption(operation === "preview" || operation === "up" ? policyOptions(commonOptions(y)) : commonOptions(y))
                 .option("concurrency", { type: "string", default: "4", coerce: wholeNumber("concurrency", 1), describe: "Stacks at once" })
                 .option("fail-fast", { type: "boolean", default: false, describe: "Stop starting stacks (and cancel running ones) after the first failure" })
                 .option("yes", {
@@ -442,7 +468,7 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                             `re-run with --yes to confirm (as \`pulumi ${operation}\` needs --yes when it cannot ask)`,
                     );
                 }
-                const driver = await driverFor(context, project);
+                const driver = await driverFor(context, project, args.backend);
                 const progressStream = (args.json ? context.stderr : context.stdout) as NodeJS.WriteStream;
                 const runOptions = {
                     concurrency: args.concurrency,
@@ -502,7 +528,7 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
         command: "verify",
         describe: "Check each tenant of the deployed stacks against live AWS and Kubernetes (Pulumi CLI for the outputs); --canary runs a Job per tenant",
         builder: (y) =>
-            commonOptions(y)
+            backendOption(commonOptions(y))
                 .option("canary", {
                     type: "boolean",
                     default: false,
@@ -540,7 +566,7 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                 // Environment stacks that hold their tenants, and shard stacks (their outputs have the same shape).
                 const selected = targets.filter((t) => (t.role === "environment" && !t.parsed?.tenantStacks) || parseShardStack(t.stack) !== undefined);
                 if (selected.length === 0) throw new UsageError("verify runs on environment stacks and shard stacks (not with --per-tenant)");
-                const { findings, failed } = await runVerify(await driverFor(context, project), selected, {
+                const { findings, failed } = await runVerify(await driverFor(context, project, args.backend), selected, {
                     ...context,
                     canary: args.canary
                         ? { image: args["canary-image"], sdk: args["canary-sdk"], timeoutSeconds: args["canary-timeout"], keep: args["canary-keep"] }

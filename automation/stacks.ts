@@ -41,6 +41,11 @@ export interface StackTarget {
     /** The validated config of the bundled program (absent for a user's own program). */
     parsed?: StackConfig;
     tenants: string[];
+    /**
+     * A tenant or shard stack: its environment stack, whose outputs it reads. `ray-s3-access:environmentStack` says
+     * `organization/PROJECT/STACK` (a DIY backend's name); the driver renames it for the backend in use.
+     */
+    environmentStackRef?: { project: string; stack: string };
 }
 
 /** The value offline evaluation gives a secret it cannot decrypt. */
@@ -300,7 +305,10 @@ export function selectTargets(options: SelectOptions): StackTarget[] {
             }
             tenantConfig[`${CONFIG_NAMESPACE}:tenant`] = JSON.stringify(tenant);
             tenantConfig[`${CONFIG_NAMESPACE}:environmentStack`] = `organization/${project.name}/${stack}`;
-            tenants.push(target(`${stack}.${tenant.namespace}`, "tenant", tenantConfig, [tenant.namespace]));
+            tenants.push({
+                ...target(`${stack}.${tenant.namespace}`, "tenant", tenantConfig, [tenant.namespace]),
+                environmentStackRef: { project: project.name, stack },
+            });
         }
     }
     if (filter) {
@@ -390,6 +398,7 @@ function selectShardTargets(options: SelectOptions, shardNames: Set<string>): St
                 settings,
                 parsed: validated(shard.stack, offlineConfig(shardConfig, secrets).config),
                 tenants: [...shard.tenants],
+                environmentStackRef: { project: project.name, stack: environment },
             });
         }
     }

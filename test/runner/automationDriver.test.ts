@@ -6,6 +6,7 @@
  * what a real engine does with them (that needs the real CLI and a cloud account: `npm run e2e`).
  */
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -175,6 +176,56 @@ describe("AutomationDriver against a recording pulumi CLI (real Automation API)"
         assert.equal(previewed.code, 0, previewed.stderr);
         const preview = invocations(logFile).find((c) => c.args[0] === "preview")!;
         assert.deepEqual(preview.args.slice(0, 3), ["preview", "--policy-pack", packDir]);
+    });
+
+    it("a run from a stack-file directory in git leaves `git status` clean there: the state and workspaces it writes get a .gitignore entry, announced once", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-git-"));
+        const git = (...args: string[]) =>
+            execFileSync("git", ["-c", "user.name=ops", "-c", "user.email=ops@example.com", ...args], { cwd: dir, encoding: "utf8" });
+        git("init", "-q");
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK_FILE);
+        git("add", ".");
+        git("commit", "-qm", "stack files");
+        const first = await cli(["up", "--cwd", dir, "--stack", "dev", "--yes"]);
+        assert.equal(first.code, 0, first.stdout + first.stderr);
+        assert.match(first.stderr, /note: no --backend or PULUMI_BACKEND_URL: the stacks' state goes to file:\/\/.*\.pulumi-state \(a local file backend\)/);
+        assert.match(first.stderr, /note: added \.pulumi-state\/ and \.pulumi-workspaces\/ to .*\.gitignore/);
+        assert.ok(fs.existsSync(path.join(dir, ".pulumi-state")) && fs.existsSync(path.join(dir, ".pulumi-workspaces")));
+        git("add", ".gitignore");
+        git("commit", "-qm", "ignore the runner's state");
+        const second = await cli(["up", "--cwd", dir, "--stack", "dev", "--yes"]);
+        assert.equal(second.code, 0);
+        assert.doesNotMatch(second.stderr, /note:/, "said once");
+        assert.equal(git("status", "--porcelain"), "", "nothing the runner wrote shows in git");
+    });
+
+    it("--backend and --project: the operator's backend and project name; stack references name the backend's organisation (file: organization; Cloud: the default org, else the user)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-names-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK_FILE);
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "team-state-"));
+        const onFile = await cli(["preview", "--cwd", dir, "--per-tenant", "--backend", `file://${state}`, "--project", "ml-team-a", "--concurrency", "1"]);
+        assert.equal(onFile.code, 0, onFile.stdout + onFile.stderr);
+        const previews = invocations(logFile).filter((c) => c.args[0] === "preview");
+        assert.ok(previews.length === 3 && previews.every((c) => c.backend === `file://${state}`), "every stack on the operator's backend");
+        const workspace = (stack: string) => path.join(dir, ".pulumi-workspaces", stack);
+        assert.match(fs.readFileSync(path.join(workspace("dev"), "Pulumi.yaml"), "utf8"), /name: ml-team-a/);
+        assert.match(fs.readFileSync(path.join(workspace("dev.team-a"), "Pulumi.dev.team-a.yaml"), "utf8"), /environmentStack: organization\/ml-team-a\/dev/);
+        assert.doesNotMatch(onFile.stderr, /no --backend/, "a chosen backend is not announced as the default");
+
+        fs.writeFileSync(logFile, "");
+        setEnv({ FAKE_PULUMI_USER: "alice", FAKE_PULUMI_DEFAULT_ORG: undefined });
+        const onCloud = await cli(["preview", "--cwd", dir, "--per-tenant", "--backend", "https://api.pulumi.com", "--concurrency", "1"]);
+        assert.equal(onCloud.code, 0, onCloud.stdout + onCloud.stderr);
+        assert.match(fs.readFileSync(path.join(workspace("dev.team-a"), "Pulumi.dev.team-a.yaml"), "utf8"), /environmentStack: alice\/ray-s3-access\/dev/);
+        setEnv({ FAKE_PULUMI_DEFAULT_ORG: "acme" });
+        const inOrg = await cli(["preview", "--cwd", dir, "--per-tenant", "--backend", "https://api.pulumi.com", "--concurrency", "1"]);
+        assert.equal(inOrg.code, 0);
+        assert.match(fs.readFileSync(path.join(workspace("dev.team-b"), "Pulumi.dev.team-b.yaml"), "utf8"), /environmentStack: acme\/ray-s3-access\/dev/);
+        setEnv({ FAKE_PULUMI_DEFAULT_ORG: undefined, FAKE_PULUMI_USER: undefined });
+
+        const refused = await cli(["preview", "--cwd", dir, "--project", "ml team"]);
+        assert.equal(refused.code, 2);
+        assert.match(refused.stderr, /--project "ml team" is not a Pulumi project name/);
     });
 
     it("Ctrl-C: the running update gets SIGINT, then `pulumi cancel`; the stack is reported cancelled", async () => {
