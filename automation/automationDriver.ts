@@ -14,7 +14,7 @@
  * Tested against a recording `pulumi` executable (test/runner/automationDriver.test.ts): the command lines,
  * work dirs and settings it produces; not what a real engine then does with them.
  */
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 import { Operation, OperationRequest, OperationResult, StackDriver } from "./driver";
@@ -220,7 +220,11 @@ export class AutomationDriver implements StackDriver {
 
     async run(request: OperationRequest): Promise<OperationResult> {
         const stack = await this.stackFor(request.target);
-        const common = { onOutput: request.onOutput, signal: request.signal };
+        const onEvent = (event: EngineEvent) => {
+            if (event.resourcePreEvent) request.onEvent?.("started");
+            else if (event.resOutputsEvent) request.onEvent?.("done");
+        };
+        const common = { onOutput: request.onOutput, ...(request.onEvent ? { onEvent } : {}), signal: request.signal };
         const policy = { policyPacks: request.policyPacks, policyPackConfigs: request.policyPackConfigs };
         try {
             switch (request.operation) {

@@ -56,6 +56,22 @@ function listStacks(targets: StackTarget[]): string {
     return names.length <= 5 ? names.join(", ") : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`;
 }
 
+/** Runs an offline evaluation with, on a terminal, a progress bar that is cleared before the results print. */
+async function evaluateWithProgress<T>(
+    context: CliContext,
+    json: boolean,
+    stacks: number,
+    body: (progress: import("./progress").EvaluationProgress) => Promise<T>,
+): Promise<T> {
+    const { EvaluationProgress } = await import("./progress");
+    const progress = new EvaluationProgress(context, json, stacks);
+    try {
+        return await body(progress);
+    } finally {
+        progress.stop();
+    }
+}
+
 /** Reads one answer from the terminal; undefined when input ends or Ctrl-C aborts. */
 async function ask(context: CliContext, question: string, to: CliContext["stdout"]): Promise<string | undefined> {
     const readline = await import("readline");
@@ -288,11 +304,14 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
             guarded(context, async () => {
                 const { formatRendered, renderTargets, stackSummary, writeRendered } = await import("./offline");
                 const { project, targets } = await targetsFor(args, context);
-                const rendered = await renderTargets(project, targets, {
-                    accountId: args["account-id"],
-                    signal: context.signal,
-                    timeoutMs: args.timeout && args.timeout * 1000,
-                });
+                const rendered = await evaluateWithProgress(context, args.json, targets.length, (progress) =>
+                    renderTargets(project, targets, {
+                        accountId: args["account-id"],
+                        signal: context.signal,
+                        timeoutMs: args.timeout && args.timeout * 1000,
+                        progress,
+                    }),
+                );
                 if (args.out) {
                     const written = writeRendered(path.resolve(args.out), rendered);
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
@@ -369,11 +388,14 @@ function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
                 const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"], pack.policies);
                 const tags = args["stack-tag"] ?? {};
                 const { project, targets } = await targetsFor(args, context);
-                const rendered = await renderTargets(project, targets, {
-                    accountId: args["account-id"],
-                    signal: context.signal,
-                    timeoutMs: args.timeout && args.timeout * 1000,
-                });
+                const rendered = await evaluateWithProgress(context, args.json, targets.length, (progress) =>
+                    renderTargets(project, targets, {
+                        accountId: args["account-id"],
+                        signal: context.signal,
+                        timeoutMs: args.timeout && args.timeout * 1000,
+                        progress,
+                    }),
+                );
                 for (const stack of rendered) assertSomethingToCheck(stack);
                 assertSomethingChecked(rendered);
                 const results = [];
@@ -470,13 +492,22 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                 }
                 const driver = await driverFor(context, project, args.backend);
                 const progressStream = (args.json ? context.stderr : context.stdout) as NodeJS.WriteStream;
-                const runOptions = {
-                    concurrency: args.concurrency,
-                    failFast: args["fail-fast"],
-                    signal: context.signal ?? new AbortController().signal,
-                    policyPacks: [policyPackDir(cwd, args["policy-pack"])],
-                    policyPackConfigs: args["policy-pack-config"] ? [path.resolve(cwd, args["policy-pack-config"])] : [],
-                    progress: progressFor(progressStream),
+                const signal = context.signal ?? new AbortController().signal;
+                /** Runs one operation on every target with live progress of its own, stopped before anything else prints. */
+                const run = async (what: Operation) => {
+                    const progress = progressFor(context, args.json);
+                    try {
+                        return await runOperation(driver, what, targets, {
+                            concurrency: args.concurrency,
+                            failFast: args["fail-fast"],
+                            signal,
+                            policyPacks: [policyPackDir(cwd, args["policy-pack"])],
+                            policyPackConfigs: args["policy-pack-config"] ? [path.resolve(cwd, args["policy-pack-config"])] : [],
+                            progress,
+                        });
+                    } finally {
+                        progress.stop?.();
+                    }
                 };
                 if (confirming) {
                     // As `pulumi up` does: show what would change, then ask. Questions go where progress goes.
@@ -488,7 +519,7 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                     print(progressStream, `${operation} will run on ${targets.length} stack(s):\n${lines.join("\n")}`);
                     if (operation === "up") {
                         await driver.prepare("preview", targets);
-                        const previews = await runOperation(driver, "preview", targets, runOptions);
+                        const previews = await run("preview");
                         print(progressStream, `\n${summaryTable(previews)}`);
                         if (exitCodeOf(previews) !== 0) return fail(context, "a preview failed, so nothing was deployed; fix it and run up again", 1);
                     }
@@ -499,7 +530,7 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                     }
                 }
                 await driver.prepare(operation, targets);
-                const outcomes = await runOperation(driver, operation, targets, runOptions);
+                const outcomes = await run(operation);
                 if (args.json) {
                     print(context.stdout, JSON.stringify(summaryJson(operation, outcomes), null, 2));
                 } else {

@@ -15,6 +15,8 @@ export interface OperationRequest {
     policyPackConfigs: string[];
     /** Progress lines from the engine. */
     onOutput: (line: string) => void;
+    /** Engine events: a resource step started, or finished. */
+    onEvent?: (step: "started" | "done") => void;
     /** Aborted on Ctrl-C (or --fail-fast): the operation must stop and release the stack's lock. */
     signal: AbortSignal;
 }

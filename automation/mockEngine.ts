@@ -74,6 +74,8 @@ export interface EvaluateProgramOptions {
     signal?: AbortSignal;
     /** The most time evaluation may take (default `DEFAULT_EVALUATION_TIMEOUT_MS`). */
     timeoutMs?: number;
+    /** Told each resource the program registers, by type (progress). */
+    onRegister?: (type: string) => void;
 }
 
 export interface EvaluatedProgram {
@@ -197,6 +199,7 @@ export async function evaluateProgram(options: EvaluateProgramOptions): Promise<
                 request.getPropertydependenciesMap().forEach((deps: any, key: string) => {
                     propertyDependencies[key] = deps.getUrnsList();
                 });
+                options.onRegister?.(request.getType());
                 byUrn.set(urn, {
                     type: request.getType(),
                     name: request.getName(),

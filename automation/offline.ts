@@ -162,6 +162,8 @@ export interface OfflineOptions {
     timeoutMs?: number;
     /** Aborted on Ctrl-C: evaluation stops with a CancelledError before anything is written. */
     signal?: AbortSignal;
+    /** Told as stacks start and end and as each RayS3Access registers (the terminal's progress bar). */
+    progress?: { stack(name: string): void; tenant(): void; stackDone(): void };
 }
 
 /**
@@ -225,6 +227,7 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
     try {
         for (const target of targets) {
             const { config, secretKeys } = offlineConfig(target.config, target.secrets);
+            options.progress?.stack(target.stack);
             const evaluated = await evaluateProgram({
                 project: project.name,
                 stack: target.stack,
@@ -236,12 +239,14 @@ export async function renderTargets(project: Project, targets: StackTarget[], op
                 sdkFrom: project.mode === "own" ? project.dir : undefined,
                 signal: options.signal,
                 timeoutMs: options.timeoutMs ?? evaluationDeadlineMs(target.tenants.length),
+                onRegister: options.progress && ((type) => type === RAY_S3_ACCESS_TYPE && options.progress!.tenant()),
             }).catch((error: unknown) => {
                 // Say which stack (the class, and so the exit code, stays).
                 if (error instanceof Error && error.name !== "CancelledError" && !error.message.includes(`"${target.stack}"`))
                     error.message = `stack "${target.stack}": ${error.message}`;
                 throw error;
             });
+            options.progress?.stackDone();
             const outputs = (evaluated.outputs ?? {}) as Record<string, unknown>;
             stackOutputs[`organization/${project.name}/${target.stack}`] = outputs;
             rendered.push({

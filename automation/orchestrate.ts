@@ -23,6 +23,10 @@ export interface ProgressReporter {
     started(stack: string, operation: Operation): void;
     output(stack: string, line: string): void;
     finished(outcome: StackOutcome): void;
+    /** An engine event of the stack: a resource step started or finished. */
+    event?(stack: string, step: "started" | "done"): void;
+    /** Every stack has finished: stop drawing. */
+    stop?(): void;
 }
 
 export interface RunOptions {
@@ -81,6 +85,8 @@ export async function runOperation(driver: StackDriver, operation: Operation, ta
                 policyPacks: operation === "preview" || operation === "up" ? options.policyPacks : [],
                 policyPackConfigs: operation === "preview" || operation === "up" ? options.policyPackConfigs : [],
                 onOutput: (line) => options.progress.output(target.stack, line),
+                // Engine events only for a reporter that shows them (the CLI then writes an event log to tail).
+                onEvent: options.progress.event ? (step) => options.progress.event!(target.stack, step) : undefined,
                 signal: stop.signal,
             });
             record({ stack: target.stack, operation, result: "succeeded", changes: result.changes, durationMs: now() - started, outputs: result.outputs });

@@ -38,6 +38,10 @@ export class FakeDriver implements StackDriver {
         this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
         this.starts.push({ stack, at: Date.now() });
         request.onOutput(`+ aws:iam:Role ${stack}-role creating`);
+        // Engine events, as the Automation API reports them: two steps started, one done before the wait.
+        request.onEvent?.("started");
+        request.onEvent?.("started");
+        request.onEvent?.("done");
         const latency = this.options.latencies?.[stack] ?? this.options.latencyMs ?? 10;
         try {
             await new Promise<void>((resolve, reject) => {
