@@ -10,12 +10,12 @@ import {
 } from "../policies/lib/managedPolicies.generated";
 import { policies } from "../policies/rules";
 import { CORPUS } from "./policies/corpus";
-import { renderReadme } from "../scripts/gen-docs";
+import { renderReference } from "../scripts/gen-docs";
 
 describe("README", () => {
-    it("its Inputs and Outputs tables match the component's source (run `npm run docs` to regenerate)", () => {
-        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-        assert.equal(renderReadme(readme), readme);
+    it("the component reference's Inputs and Outputs tables (docs/reference.md) match the component's source (run `npm run docs` to regenerate)", () => {
+        const reference = fs.readFileSync(path.join(__dirname, "..", "docs", "reference.md"), "utf8");
+        assert.equal(renderReference(reference), reference);
     });
 
     it("every link to a section of the README (#anchor) names a heading it has (GitHub's anchors)", () => {
