@@ -196,4 +196,39 @@ describe("cross-account buckets", () => {
             /assetsProvider cannot be combined with roleSharing "abac"/,
         );
     });
+
+    it("Mountpoint volumes of another account's buckets: refused under IRSA (Mountpoint takes the annotated workload role, no profile), created under Pod Identity (EKS chains the association)", async () => {
+        resetMocks();
+        const assets = new aws.Provider("assets3", {});
+        const mounted = {
+            namespace: "ray",
+            clusterName: "ray-prod",
+            assetsProvider: assets,
+            mountpointVolumes: true,
+            buckets: [{ bucket: "assets-ckpt", access: "mountpoint" as const, prefixes: ["ckpt/"] }],
+        };
+        for (const irsa of [
+            { identity: "irsa" as const, oidcProviderArn: PROVIDER_ARN },
+            { identity: "irsaAndPodIdentity" as const, oidcProviderArn: PROVIDER_ARN },
+        ]) {
+            assert.throws(
+                () => new RayS3Access(`m-${irsa.identity}`, { ...mounted, ...irsa }),
+                /mountpointVolumes cannot be combined with assetsProvider when pods use IRSA: Mountpoint's pod-level credentials use the role of the ServiceAccount's IRSA annotation .* use identity "podIdentity"/,
+            );
+        }
+        // The migration's second step (no annotation): Mountpoint's pods go through the Pod Identity agent.
+        assert.doesNotThrow(
+            () => new RayS3Access("m-step2", { ...mounted, identity: "irsaAndPodIdentity", oidcProviderArn: PROVIDER_ARN, annotateServiceAccount: false }),
+        );
+        resetMocks();
+        useStack("dev");
+        new RayS3Access("m-pod", { ...mounted, assetsProvider: new aws.Provider("assets4", {}), identity: "podIdentity" });
+        await settle();
+        const volumes = resourcesOfType("kubernetes:core/v1:PersistentVolume", "m-pod");
+        assert.equal(volumes.length, 1);
+        assert.equal(volumes[0].inputs.spec.csi.volumeAttributes.bucketName, "assets-ckpt");
+        const [association] = resourcesOfType("aws:eks/podIdentityAssociation:PodIdentityAssociation", "m-pod");
+        assert.match(association.inputs.targetRoleArn, /assets-role|m-pod-assets/, "the association chains into the assets role");
+        resetMocks();
+    });
 });

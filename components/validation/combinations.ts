@@ -67,6 +67,16 @@ export function combinationProblems(args: PlainArgs, ctx: CombinationContext): {
     if (args.assetsExternalId !== undefined && strategy.podIdentity) {
         problems.push(`assetsExternalId is only valid when identity is "irsa": Pod Identity chains to the assets role itself`);
     }
+    // Mountpoint's pod-level credentials (mountpoint-s3-csi-driver, pkg/driver/node/credentialprovider/provider_pod.go)
+    // take the role from the ServiceAccount's IRSA annotation and pass Mountpoint only AWS_ROLE_ARN and the token: no
+    // AWS config profile, so it never chains into the assets role and gets AccessDenied on the assets buckets. With
+    // Pod Identity (no annotation) it asks the agent, and EKS returns the association's target role.
+    if (args.mountpointVolumes && args.assetsProvider !== undefined && strategy.webIdentity && args.annotateServiceAccount !== false) {
+        problems.push(
+            `mountpointVolumes cannot be combined with assetsProvider when pods use IRSA: Mountpoint's pod-level credentials use the role of the ServiceAccount's IRSA annotation (the workload role) and ignore the chained AWS profile, so its mounts of the assets account's buckets would be denied; ` +
+                `use identity "podIdentity" (EKS chains the association into the assets role for Mountpoint too), or mount the buckets without mountpointVolumes`,
+        );
+    }
     if (args.mountpointVolumes && buckets.some((b) => b.accessPoint || b.directory?.accessPoint)) {
         problems.push(`mountpointVolumes cannot mount access points: list the bucket itself for the volumes, or drop mountpointVolumes`);
     }
