@@ -132,37 +132,52 @@ function accountId(value: unknown): string | undefined {
 }
 
 function commonOptions<T>(y: Argv<T>) {
-    return y
-        .option("stack", { type: "string", array: true, requiresArg: true, describe: "Stack to run (repeatable); default: every Pulumi.STACK.yaml" })
-        .option("per-tenant", { type: "boolean", default: false, describe: "Bundled program: one stack per tenant, named STACK.NAMESPACE" })
-        .option("shards", {
-            type: "boolean",
-            default: false,
-            describe: "Bundled program: every shard stack (ENV.shard_NNN, from `fleet plan --write`) of the selected environments, after the environment",
-        })
-        .option("skip-environment", {
-            type: "boolean",
-            default: false,
-            describe: "With shard stacks: leave out their environment stacks (they ran before, in an earlier CI job)",
-        })
-        .option("tenant", { type: "string", array: true, requiresArg: true, describe: "Bundled program: only these tenants (namespaces; repeatable)" })
-        .option("discover", {
-            type: "string",
-            requiresArg: true,
-            describe: "Bundled program: only tenants whose namespace exists in the cluster with this label selector (kubeconfig)",
-        })
-        .option("json", { type: "boolean", default: false, describe: "Machine-readable output on stdout" })
-        .option("project", {
-            type: "string",
-            requiresArg: true,
-            describe: "Bundled program: the Pulumi project name of its stacks (default ray-s3-access), so two teams on one backend do not collide",
-        })
-        .option("cwd", {
-            type: "string",
-            default: ".",
-            requiresArg: true,
-            describe: "Your Pulumi project (a Pulumi.yaml: its own program), or a directory of Pulumi.STACK.yaml files for the bundled program",
-        });
+    return (
+        y
+            // nargs 1: each --stack takes one value (repeat the flag), so a positional after it stays a positional.
+            .option("stack", {
+                type: "string",
+                array: true,
+                nargs: 1,
+                requiresArg: true,
+                describe: "Stack to run (repeatable); default: every Pulumi.STACK.yaml",
+            })
+            .option("per-tenant", { type: "boolean", default: false, describe: "Bundled program: one stack per tenant, named STACK.NAMESPACE" })
+            .option("shards", {
+                type: "boolean",
+                default: false,
+                describe: "Bundled program: every shard stack (ENV.shard_NNN, from `fleet plan --write`) of the selected environments, after the environment",
+            })
+            .option("skip-environment", {
+                type: "boolean",
+                default: false,
+                describe: "With shard stacks: leave out their environment stacks (they ran before, in an earlier CI job)",
+            })
+            .option("tenant", {
+                type: "string",
+                array: true,
+                nargs: 1,
+                requiresArg: true,
+                describe: "Bundled program: only these tenants (namespaces; repeatable)",
+            })
+            .option("discover", {
+                type: "string",
+                requiresArg: true,
+                describe: "Bundled program: only tenants whose namespace exists in the cluster with this label selector (kubeconfig)",
+            })
+            .option("json", { type: "boolean", default: false, describe: "Machine-readable output on stdout" })
+            .option("project", {
+                type: "string",
+                requiresArg: true,
+                describe: "Bundled program: the Pulumi project name of its stacks (default ray-s3-access), so two teams on one backend do not collide",
+            })
+            .option("cwd", {
+                type: "string",
+                default: ".",
+                requiresArg: true,
+                describe: "Your Pulumi project (a Pulumi.yaml: its own program), or a directory of Pulumi.STACK.yaml files for the bundled program",
+            })
+    );
 }
 
 /** Where the stacks' state lives (the commands that run the Pulumi CLI). */
@@ -620,6 +635,65 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
     };
 }
 
+interface ExplainArgs extends CommonArgs {
+    action?: string;
+    resource?: string;
+    "service-account"?: string;
+    prefix?: string;
+    "session-mode"?: "ReadOnly" | "ReadWrite";
+    message?: string;
+}
+
+function explainCommand(context: CliContext): CommandModule<object, ExplainArgs> {
+    return {
+        command: "explain [action] [resource]",
+        describe:
+            "Why a tenant's pod is allowed or denied an S3 request (ACTION RESOURCE, or --message with S3's AccessDenied text), offline from what the stack creates",
+        builder: (y) =>
+            commonOptions(y)
+                .positional("action", { type: "string", describe: "The request's action (s3:GetObject, s3:ListBucket, s3express:CreateSession)" })
+                .positional("resource", { type: "string", describe: "An ARN, or s3://bucket/key" })
+                .option("service-account", { type: "string", requiresArg: true, describe: "The pod's service account, when the tenant has several" })
+                .option("prefix", { type: "string", requiresArg: true, describe: "The s3:prefix of a ListBucket" })
+                .option("session-mode", { choices: ["ReadOnly", "ReadWrite"] as const, describe: "The s3express:SessionMode of a CreateSession" })
+                .option("message", { type: "string", requiresArg: true, describe: "S3's AccessDenied text: explain the request it names" }) as any,
+        handler: (args) =>
+            guarded(context, async () => {
+                const { explain, parseDenial, tenantOfDenial } = await import("./explain");
+                const { renderTargets } = await import("./offline");
+                if (!args.stack || args.stack.length !== 1) throw new UsageError("explain needs one --stack: the stack that creates the tenant's role");
+                const denial = args.message !== undefined ? parseDenial(args.message) : undefined;
+                if (!denial && (!args.action || !args.resource))
+                    throw new UsageError("give ACTION and RESOURCE (explain s3:GetObject s3://bucket/key --tenant NS), or --message");
+                if (!denial && !args.tenant?.length) throw new UsageError("give --tenant: the namespace of the pod's service account");
+                // Render the whole stack (the tenant's role may be shared), then ask about one tenant.
+                const { project, targets } = await targetsFor({ ...args, tenant: undefined }, context);
+                const [rendered] = await renderTargets(project, targets, { signal: context.signal });
+                const who = denial ? tenantOfDenial(rendered, denial, args.tenant?.[0]) : { tenant: args.tenant![0], serviceAccount: args["service-account"] };
+                const answer = explain(rendered, {
+                    tenant: who.tenant,
+                    serviceAccount: args["service-account"] ?? who.serviceAccount,
+                    action: denial?.action ?? args.action!,
+                    resource: denial?.resource ?? args.resource!,
+                    prefix: args.prefix,
+                    sessionMode: args["session-mode"],
+                });
+                if (args.json) print(context.stdout, JSON.stringify({ stack: rendered.stack, tenant: who.tenant, ...answer }, null, 2));
+                else {
+                    print(context.stdout, `${answer.request.action} on ${answer.request.resource} as ${answer.request.principal} (tenant ${who.tenant})`);
+                    for (const d of answer.documents) {
+                        print(
+                            context.stdout,
+                            `  ${d.decision.padEnd(12)} ${d.document}${d.statements.length ? ` [${d.statements.join(", ")}]` : ""}${d.note ? ` (${d.note})` : ""}`,
+                        );
+                    }
+                    print(context.stdout, answer.reason);
+                }
+                return answer.allowed ? 0 : 1;
+            }),
+    };
+}
+
 interface FleetPlanArgs {
     stack?: string[];
     cwd: string;
@@ -899,8 +973,9 @@ export function buildParser(context: CliContext): Argv {
         .command(deployCommand(context, "refresh", "Refresh stacks' state from the cloud (Pulumi CLI); asks first"))
         .command(deployCommand(context, "outputs", "Print stacks' outputs (Pulumi CLI)"))
         .command(verifyCommand(context))
+        .command(explainCommand(context))
         .command(fleetCommand(context))
-        .demandCommand(1, "give a command: render, check, preview, up, destroy, refresh, outputs or verify")
+        .demandCommand(1, "give a command: render, check, preview, up, destroy, refresh, outputs, verify, explain or fleet")
         .recommendCommands()
         .strict()
         .help()
@@ -929,7 +1004,7 @@ function packageVersionOnce(): string {
 }
 
 /** The commands, for naming the one that was run in messages. */
-const COMMANDS = ["render", "check", "preview", "up", "destroy", "refresh", "outputs", "verify", "fleet"];
+const COMMANDS = ["render", "check", "preview", "up", "destroy", "refresh", "outputs", "verify", "explain", "fleet"];
 
 /** Runs the CLI on `argv` and returns the exit code. */
 export async function main(argv: string[], context: Omit<CliContext, "exitCode">): Promise<number> {

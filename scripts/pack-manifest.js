@@ -1,26 +1,72 @@
 #!/usr/bin/env node
 /**
- * `npm pack` / `npm publish` only. `strip` (prepack) leaves the build-time scripts out of the package.json that goes
- * into the tarball, so installing the package shows no install script to approve (npm 11 lists `prepare`, though it
- * never runs it for a tarball); `restore` (postpack) puts the repository's package.json back. A clone still builds on
- * `npm ci` and a git-URL install still builds through `prepare`: only the packed copy is without it.
+ * `npm pack` / `npm publish` only. `strip` (prepack, after the build):
+ * - the package.json that goes into the tarball leaves out `prepare`, so installing the package shows no install
+ *   script to approve (npm 11 lists `prepare`, though it never runs it for a tarball);
+ * - the component's TypeScript sources that ship for Pulumi's schema analyzer go without comments, except the files
+ *   whose doc comments become the schema's descriptions (types.ts, rayS3Access.ts) and the package entry.
+ * The originals are kept under .pack-backup/; `restore` (postpack, and first thing in prepack after an interrupted
+ * pack) puts them back. A clone still builds on `npm ci`, and a git-URL install through `prepare`.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- a plain Node.js script, run before anything is compiled */
 const fs = require("fs");
 const path = require("path");
 
-const manifest = path.join(__dirname, "..", "package.json");
-const saved = path.join(__dirname, "..", ".package.json.prepack");
+const root = path.join(__dirname, "..");
+const backup = path.join(root, ".pack-backup");
+const manifest = path.join(root, "package.json");
+/** Their comments are the schema's descriptions and the editor's documentation. */
+const KEEP_COMMENTS = new Set(["components/types.ts", "components/rayS3Access.ts", "components/index.ts"]);
+
+function shippedSources() {
+    return ["components", "components/validation"].flatMap((dir) =>
+        fs
+            .readdirSync(path.join(root, dir))
+            .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+            .map((f) => `${dir}/${f}`),
+    );
+}
+
+function save(relative) {
+    const target = path.join(backup, relative);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (!fs.existsSync(target)) fs.copyFileSync(path.join(root, relative), target);
+}
+
+function restore() {
+    if (!fs.existsSync(backup)) return;
+    const walk = (dir) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const file = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(file);
+            else fs.copyFileSync(file, path.join(root, path.relative(backup, file)));
+        }
+    };
+    walk(backup);
+    fs.rmSync(backup, { recursive: true, force: true });
+}
 
 if (process.argv[2] === "strip") {
-    const text = fs.readFileSync(manifest, "utf8");
-    // An interrupted pack leaves the saved copy: it is the original, never overwrite it with a stripped one.
-    if (!fs.existsSync(saved)) fs.writeFileSync(saved, text);
-    const parsed = JSON.parse(fs.readFileSync(saved, "utf8"));
+    restore();
+    const ts = require("typescript");
+    save("package.json");
+    const parsed = JSON.parse(fs.readFileSync(manifest, "utf8"));
     delete parsed.scripts.prepare;
     fs.writeFileSync(manifest, `${JSON.stringify(parsed, null, 2)}\n`);
+    // The printer keeps the code and its types exactly (the analyzer type-checks them) and drops the comments.
+    const printer = ts.createPrinter({ removeComments: true });
+    let saved = 0;
+    for (const relative of shippedSources().filter((f) => !KEEP_COMMENTS.has(f))) {
+        const file = path.join(root, relative);
+        const text = fs.readFileSync(file, "utf8");
+        const stripped = printer.printFile(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
+        save(relative);
+        fs.writeFileSync(file, stripped);
+        saved += text.length - stripped.length;
+    }
+    process.stderr.write(`component sources without comments: ${saved} bytes less\n`);
 } else if (process.argv[2] === "restore") {
-    if (fs.existsSync(saved)) fs.renameSync(saved, manifest);
+    restore();
 } else {
     console.error("usage: pack-manifest.js strip|restore");
     process.exit(2);

@@ -1,0 +1,232 @@
+/**
+ * `explain`: why a tenant's pod is allowed or denied an S3 request, answered from what the stack creates (offline,
+ * from `render`) with the project's own evaluation core (the one the pack's rules ask). It evaluates every document
+ * the stack knows applies to the pod's session: the role's permissions policy (the assets role's for buckets in
+ * another account), other policies attached to the role and its permissions boundary when the stack creates them, the
+ * session policy and session tags of the tenant's Pod Identity association, and the access point and bucket policies
+ * the stack creates. Documents the stack does not hold (an AWS managed policy, a bucket policy of another stack) are
+ * named as not evaluated.
+ */
+import { evaluateDocument, EvaluationRequest } from "../policies/lib/evaluate";
+import type { NormalizedStatement } from "../policies/lib/documents";
+import { UsageError } from "./errors";
+import type { RenderedStack } from "./offline";
+
+export interface ExplainQuestion {
+    tenant: string;
+    serviceAccount?: string;
+    action: string;
+    /** An ARN or `s3://bucket/key`. */
+    resource: string;
+    /** The `s3:prefix` of a ListBucket. */
+    prefix?: string;
+    /** `s3express:SessionMode` of a CreateSession. */
+    sessionMode?: "ReadOnly" | "ReadWrite";
+}
+
+/** One document's part in the answer. */
+export interface DocumentVerdict {
+    /** What the document is: `permissions policy of role R`, `permissions boundary P`, ... */
+    document: string;
+    decision: "Allow" | "ExplicitDeny" | "ImplicitDeny" | "NotEvaluated";
+    /** The statements (Sid, or #N) that allow or deny. */
+    statements: string[];
+    /** Why the document was not evaluated, or what its verdict means. */
+    note?: string;
+}
+
+export interface ExplainAnswer {
+    allowed: boolean;
+    /** One sentence: allowed by what, or denied by what (or that nothing allows it). */
+    reason: string;
+    request: { principal: string; action: string; resource: string; context: Record<string, string> };
+    documents: DocumentVerdict[];
+}
+
+function json(value: unknown): unknown {
+    if (typeof value !== "string") return value;
+    try {
+        return JSON.parse(value);
+    } catch {
+        return undefined;
+    }
+}
+
+/** The ARN a RESOURCE argument names (s3://bucket/key -> the object's ARN, s3://bucket -> the bucket's). */
+export function resourceArn(resource: string, partition: string): string {
+    if (resource.startsWith("arn:")) return resource;
+    const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(resource);
+    if (!match) throw new UsageError(`RESOURCE "${resource}" is neither an ARN nor s3://bucket/key: give e.g. s3://ray-ckpt/team-a/model.pt`);
+    return match[2] === undefined || match[2] === "" ? `arn:${partition}:s3:::${match[1]}` : `arn:${partition}:s3:::${match[1]}/${match[2]}`;
+}
+
+const labels = (statements: NormalizedStatement[]) => statements.map((s) => s.label);
+
+/** Answers a question about a tenant of one rendered stack. */
+export function explain(stack: RenderedStack, question: ExplainQuestion): ExplainAnswer {
+    const components = stack.roles.filter((r) =>
+        r.serviceAccounts.some((a) => a.namespace === question.tenant && (question.serviceAccount === undefined || a.name === question.serviceAccount)),
+    );
+    if (components.length === 0) {
+        const served = [...new Set(stack.roles.flatMap((r) => r.serviceAccounts.map((a) => `${a.namespace}/${a.name}`)))];
+        throw new UsageError(
+            `stack ${stack.stack} has no role for ${question.tenant}${question.serviceAccount ? `/${question.serviceAccount}` : ""}: it serves ${served.slice(0, 10).join(", ") || "nothing"}`,
+        );
+    }
+    if (components.length > 1 && question.serviceAccount === undefined) {
+        throw new UsageError(`tenant ${question.tenant} has several service accounts with roles of their own: give --service-account`);
+    }
+    const role = components[0];
+    const account = role.serviceAccounts.find(
+        (a) => a.namespace === question.tenant && (question.serviceAccount === undefined || a.name === question.serviceAccount),
+    )!;
+    const children = stack.resources.filter((r) => r.parent === role.urn);
+    const roleResource = children.find((r) => r.type === "aws:iam/role:Role" && !r.name.endsWith("-assets-role"));
+    const assetsRole = children.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-assets-role"));
+    const assetsPolicy = children.find((r) => r.type === "aws:iam/policy:Policy" && r.name.endsWith("-assets-policy"));
+    const session = assetsRole ?? roleResource;
+    const sessionArn: string = session?.outputs.arn ?? "";
+    const [, partition = "aws", , , accountId = ""] = sessionArn.split(":");
+    const arn = resourceArn(question.resource, partition);
+
+    // The session's request context: who it is, the association's session tags (Pod Identity), the request's keys.
+    const association = children.find(
+        (r) =>
+            r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" &&
+            r.inputs.namespace === account.namespace &&
+            r.inputs.serviceAccount === account.name,
+    );
+    const context: Record<string, string> = { "aws:PrincipalArn": sessionArn, "aws:PrincipalAccount": accountId };
+    if (association && association.inputs.disableSessionTags !== true) {
+        context["aws:PrincipalTag/eks-cluster-name"] = String(association.inputs.clusterName);
+        context["aws:PrincipalTag/kubernetes-namespace"] = account.namespace;
+        context["aws:PrincipalTag/kubernetes-service-account"] = account.name;
+    }
+    if (question.prefix !== undefined) context["s3:prefix"] = question.prefix;
+    if (question.sessionMode !== undefined) context["s3express:SessionMode"] = question.sessionMode;
+    const request: EvaluationRequest = { action: question.action, resource: arn, principal: { kind: "AWS", value: sessionArn }, context };
+
+    const documents: DocumentVerdict[] = [];
+    const judge = (document: string, policy: unknown, kind: "identity" | "resource") => {
+        const evaluation = evaluateDocument(policy, kind, request);
+        const verdict: DocumentVerdict = {
+            document,
+            decision: evaluation.decision,
+            statements: evaluation.decision === "ExplicitDeny" ? labels(evaluation.deniedBy) : labels(evaluation.allowedBy),
+        };
+        documents.push(verdict);
+        return verdict;
+    };
+    const policyByArn = new Map(stack.resources.filter((r) => r.type === "aws:iam/policy:Policy").map((r) => [r.outputs.arn as string, r]));
+
+    // Identity: the session role's policy (the assets role's when buckets are in another account).
+    const own = judge(
+        assetsPolicy ? `permissions policy of the assets role ${assetsRole?.outputs.name}` : `permissions policy of role ${roleResource?.outputs.name}`,
+        assetsPolicy ? json(assetsPolicy.inputs.policy) : role.permissionsPolicy,
+        "identity",
+    );
+    const identity = [own];
+    // Other policies attached to the role (in this stack, or named as not evaluated).
+    for (const attachment of children.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.name.includes("-extra-"))) {
+        const arnOf = String(attachment.inputs.policyArn);
+        const policy = policyByArn.get(arnOf);
+        if (policy) identity.push(judge(`attached policy ${arnOf}`, json(policy.inputs.policy), "identity"));
+        else
+            documents.push({
+                document: `attached policy ${arnOf}`,
+                decision: "NotEvaluated",
+                statements: [],
+                note: "not in this stack (an AWS managed or another stack's policy)",
+            });
+    }
+    const allowedByIdentity = identity.some((v) => v.decision === "Allow");
+    // Limits: the permissions boundary and the association's session policy must allow too.
+    const limits: DocumentVerdict[] = [];
+    const boundaryArn = session?.inputs.permissionsBoundary as string | undefined;
+    if (boundaryArn) {
+        const boundary = policyByArn.get(boundaryArn);
+        if (boundary) limits.push(judge(`permissions boundary ${boundaryArn}`, json(boundary.inputs.policy), "identity"));
+        else documents.push({ document: `permissions boundary ${boundaryArn}`, decision: "NotEvaluated", statements: [], note: "not in this stack" });
+    }
+    if (association?.inputs.policy)
+        limits.push(judge(`session policy of the association ${account.namespace}/${account.name}`, json(association.inputs.policy), "identity"));
+    // Resource policies the stack creates on the resource: access points and bucket policies.
+    const bucket = /^arn:[^:]+:s3:::([^/]+)/.exec(arn)?.[1];
+    const resources: DocumentVerdict[] = [];
+    for (const r of stack.resources) {
+        if (r.type === "aws:s3/bucketPolicy:BucketPolicy" && bucket !== undefined && r.inputs.bucket === bucket)
+            resources.push(judge(`bucket policy of ${bucket}`, json(r.inputs.policy), "resource"));
+        if (r.type === "aws:s3/accessPoint:AccessPoint" && r.inputs.policy && arn.includes(`accesspoint/${r.inputs.name}`))
+            resources.push(judge(`access point policy of ${r.inputs.name}`, json(r.inputs.policy), "resource"));
+    }
+
+    const denial = documents.find((v) => v.decision === "ExplicitDeny");
+    const limiting = limits.find((v) => v.decision !== "Allow");
+    const allowedByResource = resources.some((v) => v.decision === "Allow");
+    let allowed: boolean;
+    let reason: string;
+    const statementsOf = (v: DocumentVerdict) => (v.statements.length === 1 ? `statement ${v.statements[0]}` : `statements ${v.statements.join(", ")}`);
+    if (denial) {
+        allowed = false;
+        reason = `denied: ${denial.document}, ${statementsOf(denial)}, denies it (an explicit Deny wins over every Allow)`;
+    } else if (!allowedByIdentity && !allowedByResource) {
+        allowed = false;
+        reason = `denied: no statement of ${identity.map((v) => v.document).join(", ")}${resources.length ? ` or ${resources.map((v) => v.document).join(", ")}` : ""} allows ${question.action} on ${arn} (implicit deny)`;
+    } else if (limiting) {
+        allowed = false;
+        reason = `denied: ${identity.find((v) => v.decision === "Allow")?.document ?? "a resource policy"} allows it, but ${limiting.document} does not (implicit deny: it limits the session)`;
+    } else {
+        allowed = true;
+        const by = identity.find((v) => v.decision === "Allow") ?? resources.find((v) => v.decision === "Allow")!;
+        reason = `allowed: ${by.document}, ${statementsOf(by)}${limits.length ? `, within ${limits.map((v) => v.document).join(" and ")}` : ""}`;
+    }
+    const notEvaluated = documents.filter((v) => v.decision === "NotEvaluated");
+    if (notEvaluated.length > 0) reason += `; not evaluated: ${notEvaluated.map((v) => `${v.document} (${v.note})`).join("; ")}`;
+    return { allowed, reason, request: { principal: sessionArn, action: question.action, resource: arn, context }, documents };
+}
+
+/** What S3's AccessDenied text names: the session's role and session, the action and the resource. */
+export interface ParsedDenial {
+    account: string;
+    role: string;
+    session: string;
+    action: string;
+    resource: string;
+}
+
+/**
+ * Reads S3's own message: `User: arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is not authorized to perform: ACTION
+ * on resource: "ARN" because ...` (the resource with or without quotes).
+ */
+export function parseDenial(message: string): ParsedDenial {
+    const match = /arn:[^:\s]+:sts::(\d{12}):assumed-role\/([^/\s]+)\/(\S+?) is not authorized to perform: (\S+) on resource: "?([^"\s]+)"?/.exec(message);
+    if (!match) {
+        throw new UsageError(
+            `--message does not read as S3's AccessDenied text ("User: arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is not authorized to perform: ACTION on resource: ARN ..."): paste the whole message`,
+        );
+    }
+    return { account: match[1], role: match[2], session: match[3], action: match[4], resource: match[5] };
+}
+
+/** A role's name without the random suffix Pulumi's auto-naming adds (`ray-role-1a2b3c4` -> `ray-role`). */
+function baseName(name: string): string {
+    return name.replace(/-[0-9a-f]{7}$/, "");
+}
+
+/** The tenant a denied session belongs to: the role (deployed or rendered name) and, for a shared role, --tenant. */
+export function tenantOfDenial(stack: RenderedStack, denial: ParsedDenial, tenant?: string): { tenant: string; serviceAccount?: string } {
+    const roles = stack.roles.filter((r) => {
+        const names = stack.resources.filter((x) => x.parent === r.urn && x.type === "aws:iam/role:Role").map((x) => String(x.outputs.name));
+        return names.some((n) => n === denial.role || baseName(n) === baseName(denial.role));
+    });
+    if (roles.length === 0) throw new UsageError(`stack ${stack.stack} creates no role named like ${denial.role}: is it this stack's?`);
+    const accounts = roles[0].serviceAccounts.filter((a) => tenant === undefined || a.namespace === tenant);
+    const namespaces = [...new Set(accounts.map((a) => a.namespace))];
+    if (namespaces.length !== 1) {
+        throw new UsageError(
+            `role ${denial.role} serves ${[...new Set(roles[0].serviceAccounts.map((a) => a.namespace))].join(", ")}: give --tenant to say whose pod it was`,
+        );
+    }
+    const names = accounts.map((a) => a.name);
+    return { tenant: namespaces[0], serviceAccount: names.length === 1 ? names[0] : undefined };
+}

@@ -1,0 +1,165 @@
+/**
+ * `explain`: allowed or denied, and why, from what the stack creates, for every sharing mode; a Deny in a permissions
+ * boundary the program creates; a ReadWrite session on a read tenant's directory bucket; S3's own AccessDenied text.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runCli } from "../support/cli";
+import { resetMocks } from "../support/mocks";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+/** A directory of one stack file (`dev`) for the bundled program. */
+function stackDir(config: Record<string, unknown>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "explain-"));
+    const lines = Object.entries(config).map(([k, v]) => `  ray-s3-access:${k}: ${JSON.stringify(v)}`);
+    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `config:\n  aws:region: us-west-2\n${lines.join("\n")}\n`);
+    return dir;
+}
+
+async function explain(dir: string, ...args: string[]) {
+    const { code, stdout, stderr } = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--json", ...args]);
+    assert.ok(code === 0 || code === 1, `exit ${code}: ${stderr}${stdout}`);
+    return { code, answer: JSON.parse(stdout) };
+}
+
+const TENANTS = [
+    { namespace: "team-a", buckets: [{ bucket: "shared-ckpt", prefixes: ["team-a/"] }] },
+    { namespace: "team-b", buckets: [{ bucket: "shared-ckpt", prefixes: ["team-b/"] }] },
+];
+
+describe("explain", function () {
+    this.timeout(120_000);
+    after(() => resetMocks());
+
+    const modes: [string, Record<string, unknown>, (ns: string) => string][] = [
+        [
+            "perTenant (IRSA)",
+            { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS },
+            (ns) => `${ns}/`,
+        ],
+        [
+            "packed (IRSA)",
+            { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", roleSharing: "packed", tenants: TENANTS },
+            (ns) => `${ns}/`,
+        ],
+        ["perTenant (Pod Identity)", { identity: "podIdentity", clusterName: "ray", tenants: TENANTS }, (ns) => `${ns}/`],
+        [
+            "abac (Pod Identity)",
+            { identity: "podIdentity", clusterName: "ray", roleSharing: "abac", tenants: TENANTS.map((t) => ({ ...t, buckets: [{ bucket: "shared-ckpt" }] })) },
+            (ns) => `${ns}/`,
+        ],
+        ["sessionPolicy (Pod Identity)", { identity: "podIdentity", clusterName: "ray", roleSharing: "sessionPolicy", tenants: TENANTS }, (ns) => `${ns}/`],
+    ];
+    for (const [mode, config, prefixOf] of modes) {
+        it(`${mode}: its own prefix is allowed naming the statement; another tenant's is denied, and why`, async () => {
+            const dir = stackDir(config);
+            const own = await explain(dir, "s3:PutObject", `s3://shared-ckpt/${prefixOf("team-a")}model.pt`, "--tenant", "team-a");
+            assert.equal(own.code, 0, own.answer.reason);
+            assert.match(own.answer.reason, /^allowed: .*statement/);
+            assert.ok(own.answer.documents.some((d: any) => d.decision === "Allow" && d.statements.length > 0));
+            const other = await explain(dir, "s3:GetObject", `s3://shared-ckpt/${prefixOf("team-b")}model.pt`, "--tenant", "team-a");
+            assert.equal(other.code, 1);
+            if (mode.startsWith("sessionPolicy")) {
+                assert.match(
+                    other.answer.reason,
+                    /^denied: permissions policy of role .* allows it, but session policy of the association team-a\/ray-s3-sa does not/,
+                );
+            } else {
+                assert.match(
+                    other.answer.reason,
+                    /^denied: no statement of permissions policy of role .* allows s3:GetObject on arn:aws:s3:::shared-ckpt\/team-b\/model\.pt \(implicit deny\)/,
+                );
+            }
+            const list = await explain(dir, "s3:ListBucket", "s3://shared-ckpt", "--tenant", "team-a", "--prefix", `${prefixOf("team-b")}`);
+            assert.equal(list.code, 1, "listing another tenant's prefix is denied");
+            const ownList = await explain(dir, "s3:ListBucket", "s3://shared-ckpt", "--tenant", "team-a", "--prefix", `${prefixOf("team-a")}x`);
+            assert.equal(ownList.code, 0, ownList.answer.reason);
+        });
+    }
+
+    it("a ReadWrite session on a read tenant's directory bucket is denied; ReadOnly is allowed", async () => {
+        const bucket = "ckpt--usw2-az1--x-s3";
+        const dir = stackDir({ identity: "podIdentity", clusterName: "ray", tenants: [{ namespace: "team-a", buckets: [{ bucket, access: "read" }] }] });
+        const arn = `arn:aws:s3express:us-west-2:123456789012:bucket/${bucket}`;
+        const rw = await explain(dir, "s3express:CreateSession", arn, "--tenant", "team-a", "--session-mode", "ReadWrite");
+        assert.equal(rw.code, 1);
+        assert.match(rw.answer.reason, /implicit deny/);
+        const ro = await explain(dir, "s3express:CreateSession", arn, "--tenant", "team-a", "--session-mode", "ReadOnly");
+        assert.equal(ro.code, 0, ro.answer.reason);
+    });
+
+    it("a Deny in a permissions boundary the program creates is named; a boundary of another stack is said to be not evaluated", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "explain-own-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: ml-platform\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config:\n  aws:region: us-west-2\n");
+        // The project's dependencies: this repository's (the SDKs the component is built with).
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+        fs.writeFileSync(
+            path.join(dir, "index.ts"),
+            `import * as aws from "@pulumi/aws";
+import { RayS3Access } from ${JSON.stringify(path.join(ROOT, "components"))};
+const boundary = new aws.iam.Policy("boundary", {
+    policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "EverythingElse", Effect: "Allow", Action: "s3:*", Resource: "*" },
+            { Sid: "NoDeletes", Effect: "Deny", Action: "s3:DeleteObject", Resource: "*" },
+        ],
+    }),
+});
+new RayS3Access("ray", {
+    namespace: "ray",
+    oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC",
+    buckets: [{ bucket: "ckpt", prefixes: ["runs/"] }],
+    permissionsBoundaryArn: boundary.arn,
+});
+new RayS3Access("other", {
+    namespace: "other",
+    oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC",
+    buckets: [{ bucket: "ckpt", prefixes: ["other/"] }],
+    permissionsBoundaryArn: "arn:aws:iam::123456789012:policy/org-boundary",
+});
+`,
+        );
+        const denied = await explain(dir, "s3:DeleteObject", "s3://ckpt/runs/old.pt", "--tenant", "ray");
+        assert.equal(denied.code, 1);
+        assert.match(denied.answer.reason, /^denied: permissions boundary arn:aws:iam::\d+:policy\/boundary-\w+, statement NoDeletes, denies it/);
+        const allowed = await explain(dir, "s3:GetObject", "s3://ckpt/runs/old.pt", "--tenant", "ray");
+        assert.equal(allowed.code, 0);
+        assert.match(allowed.answer.reason, /within permissions boundary/);
+        const unknown = await explain(dir, "s3:GetObject", "s3://ckpt/other/x", "--tenant", "other");
+        assert.match(unknown.answer.reason, /not evaluated: permissions boundary arn:aws:iam::123456789012:policy\/org-boundary \(not in this stack\)/);
+    });
+
+    it("S3's AccessDenied text: the role and the request are read from it, and the answer says why", async () => {
+        const dir = stackDir({ oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS });
+        const message =
+            'An error occurred (AccessDenied) when calling the GetObject operation: User: arn:aws:sts::123456789012:assumed-role/team-a-role-5f3e2a1/botocore-session-1733 is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::shared-ckpt/team-b/model.pt" because no identity-based policy allows the s3:GetObject action';
+        const { code, answer } = await explain(dir, "--message", message);
+        assert.equal(code, 1);
+        assert.equal(answer.tenant, "team-a", "the deployed role's name (another random suffix) finds the tenant");
+        assert.match(
+            answer.reason,
+            /no statement of permissions policy of role team-a-role-\w+ allows s3:GetObject on arn:aws:s3:::shared-ckpt\/team-b\/model\.pt/,
+        );
+        const bad = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--message", "Access Denied"]);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--message does not read as S3's AccessDenied text/);
+    });
+
+    it("usage: one --stack, ACTION and RESOURCE or --message, a tenant the stack serves", async () => {
+        const dir = stackDir({ oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS });
+        assert.match((await runCli(["explain", "--cwd", dir, "s3:GetObject", "s3://x/y", "--tenant", "team-a"])).stderr, /explain needs one --stack/);
+        assert.match((await runCli(["explain", "--cwd", dir, "--stack", "dev", "--tenant", "team-a"])).stderr, /give ACTION and RESOURCE/);
+        const unknown = await runCli(["explain", "--cwd", dir, "--stack", "dev", "s3:GetObject", "s3://x/y", "--tenant", "team-z"]);
+        assert.equal(unknown.code, 2);
+        assert.match(unknown.stderr, /stack dev has no role for team-z: it serves team-a\/ray-s3-sa, team-b\/ray-s3-sa/);
+        assert.match(
+            (await runCli(["explain", "--cwd", dir, "--stack", "dev", "s3:GetObject", "ckpt/y", "--tenant", "team-a"])).stderr,
+            /neither an ARN nor s3:\/\/bucket\/key/,
+        );
+    });
+});
