@@ -527,10 +527,16 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
                 if (confirming) {
                     // As `pulumi up` does: show what would change, then ask. Questions go where progress goes.
                     const { productionReason } = await import("../policies/lib/stack");
-                    const lines = targets.map((t) => {
-                        const why = productionReason(t.stack, undefined);
-                        return `  ${t.stack}${why ? `   PRODUCTION (${why})` : ""}`;
-                    });
+                    // Production stacks first, every one of them; the others up to a screenful.
+                    const marked = targets.map((t) => ({ stack: t.stack, why: productionReason(t.stack, undefined) }));
+                    const production = marked.filter((m) => m.why !== undefined);
+                    const others = marked.filter((m) => m.why === undefined);
+                    const shown = others.slice(0, Math.max(0, 40 - production.length));
+                    const lines = [
+                        ...production.map((m) => `  ${m.stack}   PRODUCTION (${m.why})`),
+                        ...shown.map((m) => `  ${m.stack}`),
+                        ...(others.length > shown.length ? [`  ... and ${others.length - shown.length} more (not production)`] : []),
+                    ];
                     print(progressStream, `${operation} will run on ${targets.length} stack(s):\n${lines.join("\n")}`);
                     if (operation === "up") {
                         await driver.prepare("preview", targets);

@@ -51,11 +51,26 @@ describe("up, refresh and destroy ask first", function () {
         const driver = new FakeDriver();
         const { code, stdout, stderr } = await onTerminal(["up", "--cwd", ROOT], "no", driver);
         assert.equal(code, 1);
-        assert.match(stdout, /up will run on 2 stack\(s\):\n {2}dev\n {2}prod {3}PRODUCTION \(name token "prod"\)/);
+        assert.match(stdout, /up will run on 2 stack\(s\):\n {2}prod {3}PRODUCTION \(name token "prod"\)\n {2}dev\n/, "production first");
         assert.match(stdout, /dev\s+preview\s+succeeded/);
         assert.match(stdout, /Do you want to up these 2 stack\(s\)\? Type "yes" to confirm: /);
         assert.match(stderr, /up: not confirmed, nothing was changed/);
         assert.deepEqual(driver.runs.sort(), ["preview dev", "preview prod"], "previews only: no up");
+    });
+
+    it("a long list shows every production stack and a screenful of the others", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "confirm-many-"));
+        const tenants = Array.from({ length: 60 }, (_, i) => `    - namespace: team-${i}\n      buckets: [{ bucket: team-${i}-ckpt }]`).join("\n");
+        const stack = `config:\n  ray-s3-access:identity: podIdentity\n  ray-s3-access:clusterName: ray\n  ray-s3-access:tenants:\n${tenants}\n`;
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), stack);
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), stack);
+        const driver = new FakeDriver({ latencyMs: 1 });
+        const { code, stdout } = await onTerminal(["destroy", "--cwd", dir, "--per-tenant"], "no", driver);
+        assert.equal(code, 1);
+        assert.match(stdout, /destroy will run on 122 stack\(s\):/);
+        assert.equal((stdout.match(/PRODUCTION/g) ?? []).length, 61, "every production stack is listed");
+        assert.match(stdout, /\.\.\. and 61 more \(not production\)/);
+        assert.deepEqual(driver.runs, []);
     });
 
     it('up on a terminal: "yes" deploys what was previewed', async () => {
