@@ -648,6 +648,7 @@ interface ExplainArgs extends CommonArgs {
     prefix?: string;
     "session-mode"?: "ReadOnly" | "ReadWrite";
     message?: string;
+    live: boolean;
 }
 
 function explainCommand(context: CliContext): CommandModule<object, ExplainArgs> {
@@ -662,7 +663,13 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 .option("service-account", { type: "string", requiresArg: true, describe: "The pod's service account, when the tenant has several" })
                 .option("prefix", { type: "string", requiresArg: true, describe: "The s3:prefix of a ListBucket" })
                 .option("session-mode", { choices: ["ReadOnly", "ReadWrite"] as const, describe: "The s3express:SessionMode of a CreateSession" })
-                .option("message", { type: "string", requiresArg: true, describe: "S3's AccessDenied text: explain the request it names" }) as any,
+                .option("message", { type: "string", requiresArg: true, describe: "S3's AccessDenied text: explain the request it names" })
+                .option("live", {
+                    type: "boolean",
+                    default: false,
+                    describe:
+                        "Read the deployed documents from AWS (the stack's outputs through the Pulumi CLI) and ask IAM's policy simulator the same question",
+                }) as any,
         handler: (args) =>
             guarded(context, async () => {
                 const { explain, parseDenial, tenantOfDenial } = await import("./explain");
@@ -676,15 +683,52 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 const { project, targets } = await targetsFor({ ...args, tenant: undefined }, context);
                 const [rendered] = await renderTargets(project, targets, { signal: context.signal });
                 const who = denial ? tenantOfDenial(rendered, denial, args.tenant?.[0]) : { tenant: args.tenant![0], serviceAccount: args["service-account"] };
-                const answer = explain(rendered, {
+                const question = {
                     tenant: who.tenant,
                     serviceAccount: args["service-account"] ?? who.serviceAccount,
                     action: denial?.action ?? args.action!,
                     resource: denial?.resource ?? args.resource!,
                     prefix: args.prefix,
                     sessionMode: args["session-mode"],
-                });
-                if (args.json) print(context.stdout, JSON.stringify({ stack: rendered.stack, tenant: who.tenant, ...answer }, null, 2));
+                };
+                let answer = explain(rendered, question);
+                let simulator: import("./explainLive").SimulatorAnswer | undefined;
+                if (args.live) {
+                    if (project.mode === "own")
+                        throw new UsageError("--live reads the bundled program's outputs; for your own program's roles use the IAM policy simulator");
+                    const { decide, offlineDocuments } = await import("./explain");
+                    const { liveDocuments, simulate } = await import("./explainLive");
+                    const { defaultVerifyClients } = await import("./verifyCommand");
+                    const target = targets[0];
+                    const driver = await driverFor(context, project, args.backend);
+                    await driver.prepare("outputs", [target]);
+                    const signal = context.signal ?? new AbortController().signal;
+                    const { outputs } = await driver.run({
+                        operation: "outputs",
+                        target,
+                        policyPacks: [],
+                        policyPackConfigs: [],
+                        onOutput: () => undefined,
+                        signal,
+                    });
+                    const deployed = (outputs as { tenants?: Record<string, { roleArn?: string; assetsRoleArn?: string }> } | undefined)?.tenants?.[who.tenant];
+                    if (!deployed?.roleArn)
+                        throw new UsageError(
+                            `stack ${target.stack} exports no role for tenant ${who.tenant}: run \`ray-s3-access up --stack ${target.stack}\` first`,
+                        );
+                    const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
+                    const clients = context.verifyClients ? context.verifyClients(region) : await defaultVerifyClients(region);
+                    const documents = await liveDocuments(clients, deployed.assetsRoleArn ?? deployed.roleArn, offlineDocuments(rendered, question), question);
+                    answer = decide(documents, question);
+                    // The simulator takes no session policy: compare it with our answer for the role's documents alone.
+                    const roleOnly = decide({ ...documents, limits: documents.limits.filter((d) => !d.name.startsWith("session policy")) }, question);
+                    simulator = await simulate(clients.iam, documents, roleOnly);
+                }
+                if (args.json)
+                    print(
+                        context.stdout,
+                        JSON.stringify({ stack: rendered.stack, tenant: who.tenant, ...answer, ...(simulator ? { simulator } : {}) }, null, 2),
+                    );
                 else {
                     print(context.stdout, `${answer.request.action} on ${answer.request.resource} as ${answer.request.principal} (tenant ${who.tenant})`);
                     for (const d of answer.documents) {
@@ -694,6 +738,14 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                         );
                     }
                     print(context.stdout, answer.reason);
+                    if (simulator) {
+                        print(
+                            context.stdout,
+                            simulator.decision === undefined
+                                ? `IAM's policy simulator: ${simulator.note}`
+                                : `IAM's policy simulator: ${simulator.decision}${simulator.agrees ? " (agrees)" : " (DISAGREES: report it; trust the simulator for deployment decisions)"}${simulator.note ? `; ${simulator.note}` : ""}`,
+                        );
+                    }
                 }
                 return answer.allowed ? 0 : 1;
             }),

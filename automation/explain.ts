@@ -62,8 +62,33 @@ export function resourceArn(resource: string, partition: string): string {
 
 const labels = (statements: NormalizedStatement[]) => statements.map((s) => s.label);
 
-/** Answers a question about a tenant of one rendered stack. */
-export function explain(stack: RenderedStack, question: ExplainQuestion): ExplainAnswer {
+/** A document that applies to the session, with where it comes from; `policy` undefined when it could not be read. */
+export interface SessionDocument {
+    name: string;
+    policy?: unknown;
+    /** Why it was not evaluated. */
+    note?: string;
+    /** A resource policy's bucket or access point: it applies to requests on that resource only. */
+    bucket?: string;
+    accessPoint?: string;
+}
+
+/** Everything that decides a request of the tenant's session. */
+export interface SessionDocuments {
+    /** The session's role: the workload role, or the assets role for buckets in another account. */
+    sessionArn: string;
+    /** Session tags (Pod Identity) and who the caller is. */
+    context: Record<string, string>;
+    /** Identity policies of the session's role: one of them must allow. */
+    identity: SessionDocument[];
+    /** The permissions boundary and the session policy: each must allow too. */
+    limits: SessionDocument[];
+    /** Resource policies on the resource (bucket, access point): an Allow naming the session suffices in the account. */
+    resources: SessionDocument[];
+}
+
+/** The tenant's role component and service account in a rendered stack. */
+export function tenantRole(stack: RenderedStack, question: Pick<ExplainQuestion, "tenant" | "serviceAccount">) {
     const components = stack.roles.filter((r) =>
         r.serviceAccounts.some((a) => a.namespace === question.tenant && (question.serviceAccount === undefined || a.name === question.serviceAccount)),
     );
@@ -81,97 +106,119 @@ export function explain(stack: RenderedStack, question: ExplainQuestion): Explai
         (a) => a.namespace === question.tenant && (question.serviceAccount === undefined || a.name === question.serviceAccount),
     )!;
     const children = stack.resources.filter((r) => r.parent === role.urn);
-    const roleResource = children.find((r) => r.type === "aws:iam/role:Role" && !r.name.endsWith("-assets-role"));
-    const assetsRole = children.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-assets-role"));
-    const assetsPolicy = children.find((r) => r.type === "aws:iam/policy:Policy" && r.name.endsWith("-assets-policy"));
-    const session = assetsRole ?? roleResource;
-    const sessionArn: string = session?.outputs.arn ?? "";
-    const [, partition = "aws", , , accountId = ""] = sessionArn.split(":");
-    const arn = resourceArn(question.resource, partition);
-
-    // The session's request context: who it is, the association's session tags (Pod Identity), the request's keys.
     const association = children.find(
         (r) =>
             r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" &&
             r.inputs.namespace === account.namespace &&
             r.inputs.serviceAccount === account.name,
     );
+    return { role, account, children, association };
+}
+
+/** The documents the rendered stack holds for the tenant's session (offline). */
+export function offlineDocuments(stack: RenderedStack, question: ExplainQuestion): SessionDocuments {
+    const { role, account, children, association } = tenantRole(stack, question);
+    const roleResource = children.find((r) => r.type === "aws:iam/role:Role" && !r.name.endsWith("-assets-role"));
+    const assetsRole = children.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-assets-role"));
+    const assetsPolicy = children.find((r) => r.type === "aws:iam/policy:Policy" && r.name.endsWith("-assets-policy"));
+    const session = assetsRole ?? roleResource;
+    const sessionArn: string = session?.outputs.arn ?? "";
+    const policyByArn = new Map(stack.resources.filter((r) => r.type === "aws:iam/policy:Policy").map((r) => [r.outputs.arn as string, r]));
+    const identity: SessionDocument[] = [
+        assetsPolicy
+            ? { name: `permissions policy of the assets role ${assetsRole?.outputs.name}`, policy: json(assetsPolicy.inputs.policy) }
+            : { name: `permissions policy of role ${roleResource?.outputs.name}`, policy: role.permissionsPolicy },
+    ];
+    for (const attachment of children.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.name.includes("-extra-"))) {
+        const arnOf = String(attachment.inputs.policyArn);
+        const policy = policyByArn.get(arnOf);
+        identity.push(
+            policy
+                ? { name: `attached policy ${arnOf}`, policy: json(policy.inputs.policy) }
+                : { name: `attached policy ${arnOf}`, note: "not in this stack (an AWS managed or another stack's policy; --live reads it)" },
+        );
+    }
+    const limits: SessionDocument[] = [];
+    const boundaryArn = session?.inputs.permissionsBoundary as string | undefined;
+    if (boundaryArn) {
+        const boundary = policyByArn.get(boundaryArn);
+        limits.push(
+            boundary
+                ? { name: `permissions boundary ${boundaryArn}`, policy: json(boundary.inputs.policy) }
+                : { name: `permissions boundary ${boundaryArn}`, note: "not in this stack" },
+        );
+    }
+    if (association?.inputs.policy)
+        limits.push({ name: `session policy of the association ${account.namespace}/${account.name}`, policy: json(association.inputs.policy) });
+    const resources: SessionDocument[] = [];
+    for (const r of stack.resources) {
+        if (r.type === "aws:s3/bucketPolicy:BucketPolicy")
+            resources.push({ name: `bucket policy of ${r.inputs.bucket}`, policy: json(r.inputs.policy), bucket: String(r.inputs.bucket) });
+        if (r.type === "aws:s3/accessPoint:AccessPoint" && r.inputs.policy)
+            resources.push({ name: `access point policy of ${r.inputs.name}`, policy: json(r.inputs.policy), accessPoint: String(r.inputs.name) });
+    }
+    const [, , , , accountId = ""] = sessionArn.split(":");
     const context: Record<string, string> = { "aws:PrincipalArn": sessionArn, "aws:PrincipalAccount": accountId };
     if (association && association.inputs.disableSessionTags !== true) {
         context["aws:PrincipalTag/eks-cluster-name"] = String(association.inputs.clusterName);
         context["aws:PrincipalTag/kubernetes-namespace"] = account.namespace;
         context["aws:PrincipalTag/kubernetes-service-account"] = account.name;
     }
+    return { sessionArn, context, identity, limits, resources };
+}
+
+/** Does a resource policy entry belong to the request's resource (its bucket, or its access point)? */
+function onResource(document: SessionDocument, arn: string): boolean {
+    const tagged = document;
+    if (tagged.bucket !== undefined) return new RegExp(`^arn:[^:]+:s3:::${tagged.bucket.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(/|$)`).test(arn);
+    if (tagged.accessPoint !== undefined) return arn.includes(`accesspoint/${tagged.accessPoint}`);
+    return true;
+}
+
+/** Answers a question from the documents of the tenant's session (offline from `render`, or read from AWS). */
+export function decide(documentsOf: SessionDocuments, question: ExplainQuestion): ExplainAnswer {
+    const { sessionArn } = documentsOf;
+    const partition = sessionArn.split(":")[1] || "aws";
+    const arn = resourceArn(question.resource, partition);
+    const context = { ...documentsOf.context };
     if (question.prefix !== undefined) context["s3:prefix"] = question.prefix;
     if (question.sessionMode !== undefined) context["s3express:SessionMode"] = question.sessionMode;
     const request: EvaluationRequest = { action: question.action, resource: arn, principal: { kind: "AWS", value: sessionArn }, context };
 
     const documents: DocumentVerdict[] = [];
-    const judge = (document: string, policy: unknown, kind: "identity" | "resource") => {
-        const evaluation = evaluateDocument(policy, kind, request);
+    const judge = (document: SessionDocument, kind: "identity" | "resource"): DocumentVerdict => {
+        if (document.policy === undefined) {
+            const verdict: DocumentVerdict = { document: document.name, decision: "NotEvaluated", statements: [], note: document.note };
+            documents.push(verdict);
+            return verdict;
+        }
+        const evaluation = evaluateDocument(document.policy, kind, request);
         const verdict: DocumentVerdict = {
-            document,
+            document: document.name,
             decision: evaluation.decision,
             statements: evaluation.decision === "ExplicitDeny" ? labels(evaluation.deniedBy) : labels(evaluation.allowedBy),
         };
         documents.push(verdict);
         return verdict;
     };
-    const policyByArn = new Map(stack.resources.filter((r) => r.type === "aws:iam/policy:Policy").map((r) => [r.outputs.arn as string, r]));
-
-    // Identity: the session role's policy (the assets role's when buckets are in another account).
-    const own = judge(
-        assetsPolicy ? `permissions policy of the assets role ${assetsRole?.outputs.name}` : `permissions policy of role ${roleResource?.outputs.name}`,
-        assetsPolicy ? json(assetsPolicy.inputs.policy) : role.permissionsPolicy,
-        "identity",
-    );
-    const identity = [own];
-    // Other policies attached to the role (in this stack, or named as not evaluated).
-    for (const attachment of children.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.name.includes("-extra-"))) {
-        const arnOf = String(attachment.inputs.policyArn);
-        const policy = policyByArn.get(arnOf);
-        if (policy) identity.push(judge(`attached policy ${arnOf}`, json(policy.inputs.policy), "identity"));
-        else
-            documents.push({
-                document: `attached policy ${arnOf}`,
-                decision: "NotEvaluated",
-                statements: [],
-                note: "not in this stack (an AWS managed or another stack's policy)",
-            });
-    }
-    const allowedByIdentity = identity.some((v) => v.decision === "Allow");
-    // Limits: the permissions boundary and the association's session policy must allow too.
-    const limits: DocumentVerdict[] = [];
-    const boundaryArn = session?.inputs.permissionsBoundary as string | undefined;
-    if (boundaryArn) {
-        const boundary = policyByArn.get(boundaryArn);
-        if (boundary) limits.push(judge(`permissions boundary ${boundaryArn}`, json(boundary.inputs.policy), "identity"));
-        else documents.push({ document: `permissions boundary ${boundaryArn}`, decision: "NotEvaluated", statements: [], note: "not in this stack" });
-    }
-    if (association?.inputs.policy)
-        limits.push(judge(`session policy of the association ${account.namespace}/${account.name}`, json(association.inputs.policy), "identity"));
-    // Resource policies the stack creates on the resource: access points and bucket policies.
-    const bucket = /^arn:[^:]+:s3:::([^/]+)/.exec(arn)?.[1];
-    const resources: DocumentVerdict[] = [];
-    for (const r of stack.resources) {
-        if (r.type === "aws:s3/bucketPolicy:BucketPolicy" && bucket !== undefined && r.inputs.bucket === bucket)
-            resources.push(judge(`bucket policy of ${bucket}`, json(r.inputs.policy), "resource"));
-        if (r.type === "aws:s3/accessPoint:AccessPoint" && r.inputs.policy && arn.includes(`accesspoint/${r.inputs.name}`))
-            resources.push(judge(`access point policy of ${r.inputs.name}`, json(r.inputs.policy), "resource"));
-    }
+    const identity = documentsOf.identity.map((d) => judge(d, "identity")).filter((v) => v.decision !== "NotEvaluated");
+    const limits = documentsOf.limits.map((d) => judge(d, "identity")).filter((v) => v.decision !== "NotEvaluated");
+    const resources = documentsOf.resources.filter((d) => onResource(d, arn)).map((d) => judge(d, "resource"));
 
     const denial = documents.find((v) => v.decision === "ExplicitDeny");
     const limiting = limits.find((v) => v.decision !== "Allow");
+    const allowedByIdentity = identity.some((v) => v.decision === "Allow");
     const allowedByResource = resources.some((v) => v.decision === "Allow");
+    const statementsOf = (v: DocumentVerdict) => (v.statements.length === 1 ? `statement ${v.statements[0]}` : `statements ${v.statements.join(", ")}`);
     let allowed: boolean;
     let reason: string;
-    const statementsOf = (v: DocumentVerdict) => (v.statements.length === 1 ? `statement ${v.statements[0]}` : `statements ${v.statements.join(", ")}`);
     if (denial) {
         allowed = false;
         reason = `denied: ${denial.document}, ${statementsOf(denial)}, denies it (an explicit Deny wins over every Allow)`;
     } else if (!allowedByIdentity && !allowedByResource) {
         allowed = false;
-        reason = `denied: no statement of ${identity.map((v) => v.document).join(", ")}${resources.length ? ` or ${resources.map((v) => v.document).join(", ")}` : ""} allows ${question.action} on ${arn} (implicit deny)`;
+        const seen = [...identity, ...resources].map((v) => v.document);
+        reason = `denied: no statement of ${seen.join(", ") || "any document"} allows ${question.action} on ${arn} (implicit deny)`;
     } else if (limiting) {
         allowed = false;
         reason = `denied: ${identity.find((v) => v.decision === "Allow")?.document ?? "a resource policy"} allows it, but ${limiting.document} does not (implicit deny: it limits the session)`;
@@ -183,6 +230,11 @@ export function explain(stack: RenderedStack, question: ExplainQuestion): Explai
     const notEvaluated = documents.filter((v) => v.decision === "NotEvaluated");
     if (notEvaluated.length > 0) reason += `; not evaluated: ${notEvaluated.map((v) => `${v.document} (${v.note})`).join("; ")}`;
     return { allowed, reason, request: { principal: sessionArn, action: question.action, resource: arn, context }, documents };
+}
+
+/** Answers a question about a tenant of one rendered stack, offline. */
+export function explain(stack: RenderedStack, question: ExplainQuestion): ExplainAnswer {
+    return decide(offlineDocuments(stack, question), question);
 }
 
 /** What S3's AccessDenied text names: the session's role and session, the action and the resource. */

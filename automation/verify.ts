@@ -65,6 +65,8 @@ export interface VerifyClients {
      * and policy). Without it those are not checked.
      */
     s3controlFor?: (region: string) => Sender;
+    /** An S3 client (explain --live reads bucket policies with it). */
+    s3?: Sender;
     /** With a canary runner, a Job per tenant checks the access from inside a pod. */
     canary?: { kube: CanaryKube; options: CanaryOptions; signal?: AbortSignal };
 }

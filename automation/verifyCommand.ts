@@ -43,6 +43,7 @@ export async function defaultVerifyClients(region: string): Promise<VerifyClient
     const { EKSClient } = await import("@aws-sdk/client-eks");
     const { STSClient } = await import("@aws-sdk/client-sts");
     const { S3ControlClient } = await import("@aws-sdk/client-s3-control");
+    const { S3Client } = await import("@aws-sdk/client-s3");
     const k8s = await import("@kubernetes/client-node");
     const kubeconfig = new k8s.KubeConfig();
     kubeconfig.loadFromDefault();
@@ -51,6 +52,7 @@ export async function defaultVerifyClients(region: string): Promise<VerifyClient
     const s3controlByRegion = new Map<string, InstanceType<typeof S3ControlClient>>();
     return {
         iam: new IAMClient({ region }),
+        s3: new S3Client({ region }),
         eks: eksByRegion.get(region)!,
         // Additional clusters in other regions (additionalClusters[].region).
         eksFor: (other) => {
