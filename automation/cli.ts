@@ -14,7 +14,7 @@
 import { nearestName } from "../components/names";
 import * as path from "path";
 import yargs, { Argv, CommandModule } from "yargs";
-import type { CanaryKube, CanarySdk } from "./canary";
+import type { CanaryKube, CanarySdk } from "./verify/canary";
 import type { Operation, StackDriver } from "./driver";
 import { abandonedWork, CancelledError, isUsageError, UsageError } from "./errors";
 import type { Project } from "./project";
@@ -606,7 +606,7 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                 .option("concurrency", { type: "string", default: "4", coerce: wholeNumber("concurrency", 1), describe: "Canary Jobs at once" }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { runVerify } = await import("./verifyCommand");
+                const { runVerify } = await import("./verify/command");
                 const { project, targets } = await targetsFor(args, context);
                 if (project.mode === "own") {
                     throw new UsageError(
@@ -672,7 +672,7 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { explain, parseDenial, tenantOfDenial } = await import("./explain");
+                const { explain, parseDenial, tenantOfDenial } = await import("./verify/explain");
                 const { renderTargets } = await import("./offline");
                 if (!args.stack || args.stack.length !== 1) throw new UsageError("explain needs one --stack: the stack that creates the tenant's role");
                 const denial = args.message !== undefined ? parseDenial(args.message) : undefined;
@@ -692,26 +692,18 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                     sessionMode: args["session-mode"],
                 };
                 let answer = explain(rendered, question);
-                let simulator: import("./explainLive").SimulatorAnswer | undefined;
+                let simulator: import("./verify/explainLive").SimulatorAnswer | undefined;
                 if (args.live) {
                     if (project.mode === "own")
                         throw new UsageError("--live reads the bundled program's outputs; for your own program's roles use the IAM policy simulator");
-                    const { decide, offlineDocuments } = await import("./explain");
-                    const { liveDocuments, simulate } = await import("./explainLive");
-                    const { defaultVerifyClients } = await import("./verifyCommand");
+                    const { decide, offlineDocuments } = await import("./verify/explain");
+                    const { liveDocuments, simulate } = await import("./verify/explainLive");
+                    const { defaultVerifyClients } = await import("./verify/command");
                     const target = targets[0];
                     const driver = await driverFor(context, project, args.backend);
-                    await driver.prepare("outputs", [target]);
-                    const signal = context.signal ?? new AbortController().signal;
-                    const { outputs } = await driver.run({
-                        operation: "outputs",
-                        target,
-                        policyPacks: [],
-                        policyPackConfigs: [],
-                        onOutput: () => undefined,
-                        signal,
-                    });
-                    const deployed = (outputs as { tenants?: Record<string, { roleArn?: string; assetsRoleArn?: string }> } | undefined)?.tenants?.[who.tenant];
+                    const { deployedTenants, prepareOutputs } = await import("./verify/deployed");
+                    await prepareOutputs(driver, [target], "explain --live");
+                    const deployed = (await deployedTenants(driver, target, context.signal ?? new AbortController().signal))[who.tenant];
                     if (!deployed?.roleArn)
                         throw new UsageError(
                             `stack ${target.stack} exports no role for tenant ${who.tenant}: run \`ray-s3-access up --stack ${target.stack}\` first`,

@@ -18,7 +18,7 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { CanaryOptions } from "../../automation/canary";
+import { CanaryOptions } from "../../automation/verify/canary";
 import { verifyStack, VerifyFinding } from "../../automation/verify";
 import { buildS3PermissionsPolicy } from "../../components/s3Policy";
 import { buildTrustPolicy } from "../../components/identities";

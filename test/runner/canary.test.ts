@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CanaryJobState, CanaryKube, canaryJob, CanaryTarget, judgeCanary, parseCanaryLog, runCanary } from "../../automation/canary";
+import { CanaryJobState, CanaryKube, canaryJob, CanaryTarget, judgeCanary, parseCanaryLog, runCanary } from "../../automation/verify/canary";
 import { main } from "../../automation/cli";
 import { StackDriver } from "../../automation/driver";
 import { runE2e } from "../../automation/e2e";

@@ -12,7 +12,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { CanaryJobState, CanaryKube } from "../../automation/canary";
+import { CanaryJobState, CanaryKube } from "../../automation/verify/canary";
 import { MotoServer } from "./moto";
 
 interface LocalJob {

@@ -7,10 +7,10 @@
  * the stack creates. Documents the stack does not hold (an AWS managed policy, a bucket policy of another stack) are
  * named as not evaluated.
  */
-import { evaluateDocument, EvaluationRequest } from "../policies/lib/evaluate";
-import type { NormalizedStatement } from "../policies/lib/documents";
-import { UsageError } from "./errors";
-import type { RenderedStack } from "./offline";
+import { evaluateDocument, EvaluationRequest } from "../../policies/lib/evaluate";
+import type { NormalizedStatement } from "../../policies/lib/documents";
+import { UsageError } from "../errors";
+import type { RenderedStack } from "../offline";
 
 export interface ExplainQuestion {
     tenant: string;

@@ -7,7 +7,7 @@
  * one (@kubernetes/client-node, the user's kubeconfig).
  */
 import * as semver from "semver";
-import { AWS_CONFIG_MOUNT } from "../components/crossAccount";
+import { AWS_CONFIG_MOUNT } from "../../components/crossAccount";
 
 /** Log lines the canary prints start with this marker; everything else in the log is ignored. */
 export const CANARY_MARKER = "ray-s3-access-canary";

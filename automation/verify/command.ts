@@ -3,11 +3,12 @@
  * AWS and Kubernetes (and, with --canary, from inside a pod). One set of clients per region.
  */
 import { CanarySdk, DEFAULT_CANARY_IMAGE, kubeCanaryClient } from "./canary";
-import type { CliContext } from "./cli";
-import type { StackDriver } from "./driver";
-import type { StackTarget } from "./stacks";
-import { ToolMissingError } from "./errors";
-import { assetsIamThrough, DeployedTenant, verifyStack, VerifyClients, VerifyFinding } from "./verify";
+import type { CliContext } from "../cli";
+import type { StackDriver } from "../driver";
+import type { StackTarget } from "../stacks";
+import { ToolMissingError } from "../errors";
+import { deployedTenants, prepareOutputs } from "./deployed";
+import { assetsIamThrough, verifyStack, VerifyClients, VerifyFinding } from "./index";
 
 /** What verify reads, for the message that asks for credentials. */
 const VERIFY_READS =
@@ -91,20 +92,7 @@ export async function runVerify(
     targets: StackTarget[],
     options: VerifyRunOptions,
 ): Promise<{ findings: VerifyFinding[]; failed: number }> {
-    try {
-        await driver.prepare("outputs", targets);
-    } catch (error) {
-        // The CLI's message names `outputs`; the user ran verify.
-        if ((error as Error)?.name === "ToolMissingError") {
-            throw new ToolMissingError(
-                String((error as Error).message).replace(
-                    "`outputs` needs the Pulumi CLI",
-                    "verify reads each stack's outputs (the deployed role ARNs) with the Pulumi CLI, which is missing",
-                ),
-            );
-        }
-        throw error;
-    }
+    await prepareOutputs(driver, targets, "verify");
     const kube = options.canary ? await (options.canaryKube ?? kubeCanaryClient)() : undefined;
     const findings: VerifyFinding[] = [];
     const clientsByRegion = new Map<string, Promise<VerifyClients>>();
@@ -117,7 +105,7 @@ export async function runVerify(
     const signal = options.signal ?? new AbortController().signal;
     for (const target of targets) {
         const parsed = target.parsed!;
-        const { outputs } = await driver.run({ operation: "outputs", target, policyPacks: [], policyPackConfigs: [], onOutput: () => undefined, signal });
+        const tenants = await deployedTenants(driver, target, signal);
         const region = target.config["aws:region"] ?? process.env.AWS_REGION ?? "us-west-2";
         const clients: VerifyClients = { region, ...(await clientsFor(region)) };
         if (kube && options.canary) {
@@ -133,7 +121,6 @@ export async function runVerify(
                 signal: options.signal,
             };
         }
-        const tenants = ((outputs ?? {}) as { tenants?: Record<string, DeployedTenant> }).tenants ?? {};
         const selected = { ...parsed, tenants: parsed.tenants.filter((t) => target.tenants.includes(t.namespace)) };
         try {
             findings.push(...(await verifyStack(target.stack, selected, tenants, clients, { canaryConcurrency: options.concurrency })));
