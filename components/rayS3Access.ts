@@ -144,6 +144,12 @@ export class RayS3Access extends pulumi.ComponentResource {
         // Buckets in another account: the S3 policy goes to an assets role there, which trusts only the
         // workload role; the workload role may only assume it.
         const assets = args.assetsProvider ? this.assetsAccount(name, args, valid, role, permissionsPolicy, partition, describe) : undefined;
+        if (assets && valid.strategy.webIdentity && args.annotateServiceAccount !== false) {
+            // IRSA reaches the assets role through an AWS config profile (role_arn + source_profile). boto3 and the AWS CLI
+            // follow it; the AWS SDK for C++ (pyarrow: Ray Data, Ray Train's storage_path) does not: its default chain
+            // reads static keys from the profile and takes web identity from AWS_ROLE_ARN, so it gets the workload role.
+            pulumi.log.warn(IRSA_CHAIN_WARNING, this);
+        }
         const workloadPolicy: pulumi.Input<string> = assets?.workloadPolicy ?? permissionsPolicy;
         const policy = new aws.iam.Policy(
             `${name}-policy`,
@@ -453,6 +459,13 @@ export class RayS3Access extends pulumi.ComponentResource {
         return pulumi.interpolate`arn:${partition}:iam::${accountIdOf(this)}:oidc-provider/${issuerUrl.apply(issuerHostPath)}`;
     }
 }
+
+/** What an IRSA component with buckets in another account says about the SDKs that cannot follow its profile chain. */
+export const IRSA_CHAIN_WARNING =
+    "buckets in another account under IRSA: pods reach the assets role through the AWS config profile the component writes, which boto3 and the AWS CLI follow " +
+    "but the AWS SDK for C++ does not (its default chain takes AWS_ROLE_ARN's web identity and no profile role), so code that reads S3 through pyarrow " +
+    "(Ray Data's read_parquet, Ray Train's storage_path) gets the workload role and AccessDenied on these buckets; with identity \"podIdentity\" EKS chains " +
+    "into the assets role for every SDK";
 
 /** A stand-in issuer measured in place of one that is looked up. */
 const PLACEHOLDER_ISSUER = "oidc.eks.xx-xxxxxxxxx-1.amazonaws.com/id/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";

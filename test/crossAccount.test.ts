@@ -2,6 +2,7 @@
  * Buckets in another account: the assets role, the chain into it (evaluator-proven), and what pods need.
  */
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import { RayS3Access } from "../components";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy } from "../components/crossAccount";
@@ -195,6 +196,37 @@ describe("cross-account buckets", () => {
                 }),
             /assetsProvider cannot be combined with roleSharing "abac"/,
         );
+    });
+
+    it("IRSA with buckets in another account warns that pyarrow (the AWS SDK for C++) will not follow the profile chain; Pod Identity does not warn", () => {
+        const warnings: string[] = [];
+        const saved = pulumi.log.warn;
+        (pulumi.log as any).warn = (message: string) => {
+            warnings.push(message);
+            return Promise.resolve();
+        };
+        try {
+            resetMocks();
+            const assets = new aws.Provider("assets5", {});
+            new RayS3Access("w-irsa", { namespace: "ray", oidcProviderArn: PROVIDER_ARN, assetsProvider: assets, buckets: [{ bucket: "assets-ckpt" }] });
+            assert.equal(warnings.length, 1);
+            assert.match(
+                warnings[0],
+                /the AWS SDK for C\+\+ does not .* pyarrow .* gets the workload role and AccessDenied .* with identity "podIdentity" EKS chains into the assets role/,
+            );
+            new RayS3Access("w-pod", {
+                namespace: "ray",
+                identity: "podIdentity",
+                clusterName: "c",
+                assetsProvider: assets,
+                buckets: [{ bucket: "assets-ckpt" }],
+            });
+            new RayS3Access("w-same", { namespace: "ray", oidcProviderArn: PROVIDER_ARN, buckets: [{ bucket: "own-ckpt" }] });
+            assert.equal(warnings.length, 1, "no warning where every SDK gets the right role");
+        } finally {
+            (pulumi.log as any).warn = saved;
+            resetMocks();
+        }
     });
 
     it("Mountpoint volumes of another account's buckets: refused under IRSA (Mountpoint takes the annotated workload role, no profile), created under Pod Identity (EKS chains the association)", async () => {
