@@ -42,6 +42,34 @@ for target in os.environ.get("CANARY_TARGETS", "").split():
         out("list", target, "ok")
     except Exception as error:
         out("list-error", target, line(error))
+# Ray Data and Ray Train read S3 through pyarrow (the AWS SDK for C++), with its own default credential chain.
+try:
+    import pyarrow, pyarrow.fs as pafs
+except ImportError:
+    pyarrow = None
+if pyarrow is not None:
+    out("pyarrow", pyarrow.__version__)
+    try:
+        fs = pafs.S3FileSystem(region=os.environ.get("AWS_REGION") or None)
+    except Exception as error:
+        fs = None
+        out("pyarrow-error", "-", line(error))
+    for target in os.environ.get("CANARY_TARGETS", "").split() if fs is not None else []:
+        if target.startswith("arn:"):  # pyarrow paths are bucket/key: an access point ARN cannot be named
+            out("pyarrow-skip", target)
+            continue
+        try:
+            infos = fs.get_file_info(pafs.FileSelector(target.rstrip("/"), allow_not_found=True))
+            read = "none"
+            for info in infos:
+                if info.type == pafs.FileType.File:
+                    with fs.open_input_stream(info.path) as stream:
+                        stream.read(1)
+                    read = info.path
+                    break
+            out("pyarrow-list", target, read)
+        except Exception as error:
+            out("pyarrow-error", target, line(error))
 out("done")
 `;
 
@@ -171,6 +199,8 @@ export interface CanaryReport {
     source?: string;
     identityError?: string;
     lists: { target: string; ok: boolean; error?: string }[];
+    /** The image's pyarrow, when it has one: its version, and its own listing (and first read) of each target. */
+    pyarrow?: { version: string; lists: { target: string; ok: boolean; skipped?: boolean; read?: string; error?: string }[] };
     done: boolean;
 }
 
@@ -187,6 +217,10 @@ export function parseCanaryLog(log: string): CanaryReport {
         else if (kind === "source") report.source = rest[0];
         else if (kind === "list") report.lists.push({ target: rest[0], ok: true });
         else if (kind === "list-error") report.lists.push({ target: rest[0], ok: false, error: rest.slice(1).join(" ") });
+        else if (kind === "pyarrow") report.pyarrow = { version: rest[0] ?? "", lists: [] };
+        else if (kind === "pyarrow-list") report.pyarrow?.lists.push({ target: rest[0], ok: true, read: rest[1] === "none" ? undefined : rest[1] });
+        else if (kind === "pyarrow-skip") report.pyarrow?.lists.push({ target: rest[0], ok: true, skipped: true });
+        else if (kind === "pyarrow-error") report.pyarrow?.lists.push({ target: rest[0], ok: false, error: rest.slice(1).join(" ") });
         else if (kind === "done") report.done = true;
     }
     return report;
@@ -212,6 +246,21 @@ export function sdkTooOld(sdk: { name: string; version: string } | undefined, id
 }
 
 const SOURCE_NAMES = { irsa: "IRSA (web identity)", podIdentity: "EKS Pod Identity" } as const;
+
+/**
+ * The first pyarrow that can use each mechanism: Pod Identity needs the AWS SDK for C++ 1.11.263 (AWS's list of SDK
+ * versions for Pod Identity); pyarrow wheels bundle the SDK through vcpkg, 1.11.201 in pyarrow 16 and 1.11.285 from 17 (the
+ * survey in issue 26 of arrow's pinned vcpkg baselines; not re-checked here). Web identity (IRSA) works in every pyarrow
+ * with S3 support.
+ */
+export const MINIMUM_PYARROW: Record<"irsa" | "podIdentity", string> = { irsa: "0.0.0", podIdentity: "17.0.0" };
+
+/** Why the image's pyarrow cannot use the tenant's mechanism, or undefined. */
+export function pyarrowTooOld(version: string | undefined, identity: "irsa" | "podIdentity"): string | undefined {
+    const parsed = version ? semver.coerce(version) : null;
+    if (!parsed || semver.gte(parsed, MINIMUM_PYARROW[identity])) return undefined;
+    return `the image's pyarrow ${version} bundles an AWS SDK for C++ older than 1.11.263, which EKS Pod Identity needs: pyarrow >= ${MINIMUM_PYARROW.podIdentity} for Pod Identity (Ray Data and Ray Train read S3 through it), or run this tenant on IRSA`;
+}
 
 /** The identity path from the SDK's credential provider name (botocore's and the AWS CLI's), when it is one of ours. */
 function sourceOf(method: string | undefined): "irsa" | "podIdentity" | undefined {
@@ -299,10 +348,35 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
                 : "check the bucket names and the Job's network access to S3",
         };
     }
+    // pyarrow (Ray Data, Ray Train) goes through the AWS SDK for C++ and its own credential chain.
+    if (report.pyarrow) {
+        const failed = report.pyarrow.lists.filter((l) => !l.ok);
+        const tooOld = pyarrowTooOld(report.pyarrow.version, target.identity);
+        if (failed.length > 0 || tooOld) {
+            const chained = target.identity === "irsa" && target.env?.AWS_PROFILE !== undefined;
+            return {
+                ok: false,
+                sdk: report.sdk,
+                message: `canary for ${who}: ${report.sdk?.name ?? "the SDK"} lists as ${roleName}, but pyarrow ${report.pyarrow.version} ${
+                    failed.length > 0 ? failed.map((l) => `cannot list s3://${l.target} (${l.error})`).join("; ") : "cannot use EKS Pod Identity"
+                }`,
+                fix:
+                    tooOld ??
+                    (chained
+                        ? 'pyarrow (the AWS SDK for C++) does not follow the AWS profile chain into the assets role: use identity "podIdentity" for buckets in another account'
+                        : "pyarrow uses the AWS SDK for C++'s own credential chain: check AWS_REGION in the pod and that nothing sets AWS_ACCESS_KEY_ID for it; run `ray-s3-access explain` with the error"),
+            };
+        }
+    }
+    const skipped = report.pyarrow?.lists.filter((l) => l.skipped).map((l) => l.target) ?? [];
     return {
         ok: true,
         sdk: report.sdk,
-        message: `canary for ${who} runs as ${roleName}${source ? ` via ${SOURCE_NAMES[source]}` : ""} (${report.sdk ? `${report.sdk.name} ${report.sdk.version}` : "unknown SDK"}) and lists ${target.targets.map((t) => `s3://${t}`).join(", ")}`,
+        message: `canary for ${who} runs as ${roleName}${source ? ` via ${SOURCE_NAMES[source]}` : ""} (${report.sdk ? `${report.sdk.name} ${report.sdk.version}` : "unknown SDK"}) and lists ${target.targets.map((t) => `s3://${t}`).join(", ")}${
+            report.pyarrow
+                ? `; pyarrow ${report.pyarrow.version} lists and reads them too${skipped.length ? ` (not access point ARNs, which pyarrow paths cannot name: ${skipped.join(", ")})` : ""}`
+                : ""
+        }`,
     };
 }
 

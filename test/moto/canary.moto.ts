@@ -17,6 +17,9 @@ import {
 } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { strict as assert } from "assert";
+import * as path from "path";
+import * as os from "os";
+import * as fs from "fs";
 import { spawnSync } from "child_process";
 import { CanaryOptions } from "../../automation/verify/canary";
 import { verifyStack, VerifyFinding } from "../../automation/verify";
@@ -168,6 +171,54 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
             finding.message,
             /canary for ray\/ray-s3-sa runs as ray-role-canary via IRSA \(web identity\) \(boto3 [\d.]+\) and lists s3:\/\/ray-ckpt\/$/,
         );
+    });
+
+    describe("pyarrow in the image (Ray Data, Ray Train): the canary's script with a stand-in pyarrow that records its calls", () => {
+        const standIn = (version: string) => {
+            const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pyarrow-log-")), "calls.jsonl");
+            const env = { PYTHONPATH: path.join(__dirname, "..", "fixtures", "pyarrow-standin"), PYARROW_STANDIN_VERSION: version, PYARROW_STANDIN_LOG: log };
+            const calls = () =>
+                fs.existsSync(log)
+                    ? fs
+                          .readFileSync(log, "utf8")
+                          .trim()
+                          .split("\n")
+                          .map((l) => JSON.parse(l))
+                    : [];
+            return { env, calls };
+        };
+
+        it("IRSA: pyarrow lists the tenant's prefix and reads its first object through its own filesystem, and the finding says so", async () => {
+            const deployed = await deploy("irsa");
+            const pyarrow = standIn("17.0.0");
+            const { finding } = await canary(deployed, { annotations: { "ray/ray-s3-sa": deployed.roleArn }, imageEnv: pyarrow.env });
+            assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
+            assert.match(finding.message, /; pyarrow 17\.0\.0 lists and reads them too$/);
+            assert.deepEqual(pyarrow.calls(), [
+                ["S3FileSystem", moto.region],
+                ["get_file_info", "ray-ckpt", true],
+                ["open_input_stream", "ray-ckpt/checkpoints/run-1/ckpt.pt"],
+            ]);
+        });
+
+        it("Pod Identity with pyarrow 16 (its AWS SDK for C++ predates Pod Identity): the finding fails with the fix", async () => {
+            const deployed = await deploy("podIdentity");
+            const pyarrow = standIn("16.1.0");
+            const { finding } = await canary(deployed, { associations: { "ray/ray-s3-sa": deployed.roleArn }, imageEnv: pyarrow.env });
+            assert.equal(finding.ok, false);
+            assert.match(finding.message, /pyarrow 16\.1\.0 cannot use EKS Pod Identity/);
+            assert.match(finding.fix!, /pyarrow >= 17\.0\.0 for Pod Identity .* or run this tenant on IRSA/);
+        });
+
+        it("a prefix pyarrow cannot list is reported with pyarrow's error", async () => {
+            const deployed = await deploy("irsa");
+            const pyarrow = standIn("18.1.0");
+            const { finding } = await canary(deployed, { annotations: { "ray/ray-s3-sa": deployed.roleArn }, imageEnv: pyarrow.env }, {}, [
+                { bucket: "other-team" },
+            ]);
+            assert.equal(finding.ok, false);
+            assert.match(finding.message, /cannot list s3:\/\/other-team\//);
+        });
     });
 
     it("IRSA with the AWS CLI instead of boto3 (an image with only the CLI)", async function () {

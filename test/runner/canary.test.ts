@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CanaryJobState, CanaryKube, canaryJob, CanaryTarget, judgeCanary, parseCanaryLog, runCanary } from "../../automation/verify/canary";
+import { CanaryJobState, CanaryKube, canaryJob, CanaryTarget, judgeCanary, parseCanaryLog, pyarrowTooOld, runCanary } from "../../automation/verify/canary";
 import { main } from "../../automation/cli";
 import { StackDriver } from "../../automation/driver";
 import { runE2e } from "../../automation/e2e";
@@ -156,6 +156,53 @@ describe("verify --canary: the Job and how its report is read", () => {
             identity: "podIdentity",
         });
         assert.match(cli.fix!, /aws-cli 2.13.0 is older than 2.15.0/);
+    });
+
+    it("pyarrow's version gate on its documented boundaries: Pod Identity from 17, IRSA in every version; an access point ARN is left to boto3", () => {
+        assert.match(
+            pyarrowTooOld("16.1.0", "podIdentity")!,
+            /pyarrow 16\.1\.0 bundles an AWS SDK for C\+\+ older than 1\.11\.263.* pyarrow >= 17\.0\.0 for Pod Identity/,
+        );
+        assert.ok(pyarrowTooOld("13.0.0", "podIdentity"));
+        assert.equal(pyarrowTooOld("17.0.0", "podIdentity"), undefined);
+        assert.equal(pyarrowTooOld("21.0.0.dev42", "podIdentity"), undefined);
+        assert.equal(pyarrowTooOld("13.0.0", "irsa"), undefined);
+        const M = "ray-s3-access-canary";
+        const target: CanaryTarget = {
+            namespace: "ray",
+            serviceAccountName: "ray-s3-sa",
+            identity: "irsa",
+            targets: ["ray-ckpt/a/", "arn:aws:s3:us-west-2:111122223333:accesspoint/ap/b/"],
+            expectedRoleArn: "arn:aws:iam::111122223333:role/ray-role",
+        };
+        const log = [
+            `${M} sdk boto3 1.35.0`,
+            `${M} identity arn:aws:sts::111122223333:assumed-role/ray-role/botocore`,
+            `${M} list ray-ckpt/a/ ok`,
+            `${M} list arn:aws:s3:us-west-2:111122223333:accesspoint/ap/b/ ok`,
+            `${M} pyarrow 18.1.0`,
+            `${M} pyarrow-list ray-ckpt/a/ ray-ckpt/a/x.parquet`,
+            `${M} pyarrow-skip arn:aws:s3:us-west-2:111122223333:accesspoint/ap/b/`,
+            `${M} done`,
+        ].join("\n");
+        const report = parseCanaryLog(log);
+        assert.deepEqual(report.pyarrow, {
+            version: "18.1.0",
+            lists: [
+                { target: "ray-ckpt/a/", ok: true, read: "ray-ckpt/a/x.parquet" },
+                { target: "arn:aws:s3:us-west-2:111122223333:accesspoint/ap/b/", ok: true, skipped: true },
+            ],
+        });
+        const judged = judgeCanary(report, target);
+        assert.equal(judged.ok, true);
+        assert.match(judged.message, /pyarrow 18\.1\.0 lists and reads them too \(not access point ARNs, which pyarrow paths cannot name: arn:aws:s3/);
+        // A chained IRSA tenant whose pyarrow is denied: pyarrow does not follow the profile chain.
+        const denied = parseCanaryLog(
+            log.replace(`${M} pyarrow-list ray-ckpt/a/ ray-ckpt/a/x.parquet`, `${M} pyarrow-error ray-ckpt/a/ OSError: AWS Error ACCESS_DENIED`),
+        );
+        const chained = judgeCanary(denied, { ...target, env: { AWS_PROFILE: "assets", AWS_CONFIG_FILE: "/etc/ray-s3-access/config" } });
+        assert.equal(chained.ok, false);
+        assert.match(chained.fix!, /does not follow the AWS profile chain into the assets role: use identity "podIdentity"/);
     });
 
     it("a pod that falls back to the node's role is caught by the identity it reports", () => {

@@ -37,6 +37,8 @@ export interface LocalCluster {
     hide?: ("python3" | "aws")[];
     /** Where the pod's S3 requests go instead of moto (the S3 Express stand-in, for directory buckets). */
     s3Endpoint?: string;
+    /** Extra environment of the "image" (a PYTHONPATH with a stand-in pyarrow, its version and call log). */
+    imageEnv?: Record<string, string>;
 }
 
 export class LocalJobs implements CanaryKube {
@@ -113,6 +115,7 @@ export class LocalJobs implements CanaryKube {
             AWS_REGION: this.moto.region,
         };
         if (this.cluster.s3Endpoint) env.AWS_ENDPOINT_URL_S3 = this.cluster.s3Endpoint;
+        Object.assign(env, this.cluster.imageEnv);
         if (process.env.PYENV_ROOT) env.PYENV_ROOT = process.env.PYENV_ROOT;
         for (const { name: k, value } of container.env) env[k] = value;
         // Pod Identity first: the agent's own AssumeRole must not use up the one unauthenticated request that
