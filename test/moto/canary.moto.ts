@@ -21,7 +21,8 @@ import * as path from "path";
 import * as os from "os";
 import * as fs from "fs";
 import { spawnSync } from "child_process";
-import { CanaryOptions } from "../../automation/verify/canary";
+import { CanaryOptions, runCanary } from "../../automation/verify/canary";
+import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy, chainedAwsConfig, chainedEnvironment, IRSA_TOKEN_FILE } from "../../components/crossAccount";
 import { verifyStack, VerifyFinding } from "../../automation/verify";
 import { buildS3PermissionsPolicy } from "../../components/s3Policy";
 import { buildTrustPolicy } from "../../components/identities";
@@ -219,6 +220,58 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
             assert.equal(finding.ok, false);
             assert.match(finding.message, /cannot list s3:\/\/other-team\//);
         });
+    });
+
+    it("IRSA with buckets in another account: boto3 follows the component's chained profile into the assets role (what pyarrow cannot)", async () => {
+        const assetsArn = `arn:aws:iam::${ACCOUNT}:role/ray-assets-canary`;
+        const deployed = await deploy("irsa", buildAssumeAssetsPolicy(assetsArn, { tagSession: false }));
+        await iam.send(
+            new CreateRoleCommand({
+                RoleName: "ray-assets-canary",
+                // moto matches the trust's principal against the calling session's ARN literally, so neither the workload
+                // role's ARN nor the account matches it; the component's trust (the workload role only) is proven with the
+                // IAM evaluator in test/crossAccount.test.ts. This test is about the client: it must follow the profile
+                // chain, and the workload role's own policy (sts:AssumeRole on this role only) still gates it.
+                AssumeRolePolicyDocument: JSON.stringify({
+                    ...buildAssetsTrustPolicy(deployed.roleArn, { tagSession: false }),
+                    Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }],
+                }),
+            }),
+        );
+        const assetsPolicy = await iam.send(
+            new CreatePolicyCommand({
+                PolicyName: "ray-assets-policy-canary",
+                PolicyDocument: JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: [], kmsKeyArns: [] }])),
+            }),
+        );
+        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-assets-canary", PolicyArn: assetsPolicy.Policy!.Arn! }));
+        // The ConfigMap the component writes, with this machine's token path and moto's path-style S3.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chained-"));
+        const token = path.join(dir, "token");
+        fs.writeFileSync(token, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl");
+        const config = chainedAwsConfig(deployed.roleArn, assetsArn)
+            .replace(IRSA_TOKEN_FILE, token)
+            .replace(/(\[profile [a-z]+\]\n)/g, "$1s3 =\n    addressing_style = path\n");
+        fs.writeFileSync(path.join(dir, "config"), config);
+        const kube = new LocalJobs(moto, { annotations: { "ray/ray-s3-sa": deployed.roleArn } });
+        jobs.push(kube);
+        await moto.enforceAuth(true);
+        const result = await runCanary(
+            kube,
+            {
+                namespace: "ray",
+                serviceAccountName: "ray-s3-sa",
+                identity: "irsa",
+                targets: ["ray-ckpt/"],
+                expectedRoleArn: assetsArn,
+                region: moto.region,
+                env: { ...chainedEnvironment(), AWS_CONFIG_FILE: path.join(dir, "config") },
+            },
+            OPTIONS,
+        );
+        await moto.enforceAuth(false);
+        assert.equal(result.ok, true, `${result.message} / ${result.fix}`);
+        assert.match(result.message, /runs as ray-assets-canary .* and lists s3:\/\/ray-ckpt\//);
     });
 
     it("IRSA with the AWS CLI instead of boto3 (an image with only the CLI)", async function () {
