@@ -12,6 +12,7 @@
  * the command that needs them, so `--help` and usage errors answer at once.
  */
 import { nearestName } from "../components/names";
+import { packageVersion } from "./packageInfo";
 import * as path from "path";
 import yargs, { Argv, CommandModule } from "yargs";
 import type { CanaryKube, CanarySdk } from "./verify/canary";
@@ -744,6 +745,16 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
     };
 }
 
+/** The fleet commands' `--stack`: environment stacks (their shards come from the fleet record). */
+function environmentStacks<T>(y: Argv<T>) {
+    return y.option("stack", {
+        type: "string",
+        array: true,
+        requiresArg: true,
+        describe: "Environment stack (repeatable); default: every Pulumi.STACK.yaml",
+    });
+}
+
 interface FleetPlanArgs {
     stack?: string[];
     cwd: string;
@@ -758,13 +769,7 @@ function fleetPlanCommand(context: CliContext): CommandModule<object, FleetPlanA
         command: "plan",
         describe: "Split each environment's tenants into shard stacks (ENV.shard_NNN) and show, record (--write) or check (--check) the assignment",
         builder: (y) =>
-            y
-                .option("stack", {
-                    type: "string",
-                    array: true,
-                    requiresArg: true,
-                    describe: "Environment stack (repeatable); default: every Pulumi.STACK.yaml",
-                })
+            environmentStacks(y)
                 .option("cwd", { type: "string", default: ".", requiresArg: true, describe: "The directory of your Pulumi.STACK.yaml files" })
                 .option("json", { type: "boolean", default: false, describe: 'Print {"shards": [{"environment", "stack", "tenants"}]}' })
                 .option("shard-size", {
@@ -851,7 +856,7 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
         command: "emit",
         describe: "Write what an engine applies for the recorded fleet: Pulumi Kubernetes Operator objects, or a GitHub Actions workflow",
         builder: (y) =>
-            y
+            environmentStacks(y)
                 .option("engine", {
                     choices: ["pko", "github-actions"] as const,
                     demandOption: true,
@@ -862,12 +867,6 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                     demandOption: true,
                     requiresArg: true,
                     describe: "Directory to write into (the files are replaced, byte-identical for the same input)",
-                })
-                .option("stack", {
-                    type: "string",
-                    array: true,
-                    requiresArg: true,
-                    describe: "Environment stack (repeatable); default: every Pulumi.STACK.yaml",
                 })
                 .option("cwd", {
                     type: "string",
@@ -1029,28 +1028,13 @@ export function buildParser(context: CliContext): Argv {
         .recommendCommands()
         .strict()
         .help()
-        .version(packageVersionOnce())
+        .version(packageVersion())
         .wrap(Math.min(120, process.stdout.columns ?? 100))
         .exitProcess(false)
         .fail((message, error, parser) => {
             if (error && !(error instanceof UsageError) && error.name !== "YError") throw error;
             throw new UsageError(withSuggestion(message ?? error?.message ?? "invalid arguments", parser));
         });
-}
-
-/** This package's version, read when the parser is built (one small file). */
-function packageVersionOnce(): string {
-    // The nearest package.json above this file (bin/automation/ compiled, automation/ from source): no YAML or SDK
-    // module is loaded for it, so --help and --version stay fast.
-    const fs = require("fs") as typeof import("fs"); // eslint-disable-line @typescript-eslint/no-require-imports
-    for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-        const manifest = path.join(dir, "package.json");
-        if (fs.existsSync(manifest)) {
-            const parsed = JSON.parse(fs.readFileSync(manifest, "utf8")) as { name?: string; version?: string };
-            if (parsed.name === "ray-s3-access") return String(parsed.version);
-        }
-    }
-    return "unknown";
 }
 
 /** The commands, for naming the one that was run in messages. */

@@ -13,7 +13,10 @@ import { UsageError } from "./errors";
 import { loadYamlFile } from "./yamlFiles";
 
 /** The project name of the bundled program (its config namespace too). */
-export const BUNDLED_PROJECT = "ray-s3-access";
+import { BUNDLED_PROJECT, packageRoot } from "./packageInfo";
+
+export { BUNDLED_PROJECT, packageRoot };
+export { packageVersion } from "./packageInfo";
 
 export type ProjectMode = "own" | "bundled";
 
@@ -31,22 +34,6 @@ export interface Project {
     stackConfigDir: string;
     /** Project-level config from Pulumi.yaml (`config:` defaults), as `namespace:key` -> value. */
     defaults: Record<string, unknown>;
-}
-
-/** This package's root: the directory of its package.json, from the source tree or from `bin/`. */
-export function packageRoot(): string {
-    let dir = __dirname;
-    for (let i = 0; i < 4; i++) {
-        const manifest = path.join(dir, "package.json");
-        if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === BUNDLED_PROJECT) return dir;
-        dir = path.dirname(dir);
-    }
-    throw new Error(`cannot find the ${BUNDLED_PROJECT} package root above ${__dirname}`);
-}
-
-/** This package's version, from its package.json. */
-export function packageVersion(): string {
-    return String(JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")).version);
 }
 
 /**

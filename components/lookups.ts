@@ -11,16 +11,26 @@ type Lookups = Map<pulumi.ProviderResource | undefined, Map<string, pulumi.Outpu
 /** Keyed by the engine connection, so a new deployment (or a test's fresh mock engine) starts empty. */
 const cache = new WeakMap<object, Lookups>();
 
-function shared<T>(resource: pulumi.Resource, key: string, lookup: (opts: pulumi.InvokeOutputOptions) => pulumi.Output<T>): pulumi.Output<T> {
+/**
+ * `store`'s value for the current deployment (the engine connection), made on first use; undefined outside one.
+ * Take it while the program registers: a callback may run after the engine changed.
+ */
+export function perDeployment<T>(store: WeakMap<object, T>, make: () => T): T | undefined {
     const monitor = pulumi.runtime.getMonitor() as object | undefined;
-    const provider = resource.getProvider("aws::lookup");
-    if (!monitor) {
-        return lookup({ parent: resource });
+    if (!monitor) return undefined;
+    let value = store.get(monitor);
+    if (value === undefined) {
+        value = make();
+        store.set(monitor, value);
     }
-    let byProvider = cache.get(monitor);
+    return value;
+}
+
+function shared<T>(resource: pulumi.Resource, key: string, lookup: (opts: pulumi.InvokeOutputOptions) => pulumi.Output<T>): pulumi.Output<T> {
+    const provider = resource.getProvider("aws::lookup");
+    const byProvider = perDeployment(cache, () => new Map() as Lookups);
     if (!byProvider) {
-        byProvider = new Map();
-        cache.set(monitor, byProvider);
+        return lookup({ parent: resource });
     }
     let values = byProvider.get(provider);
     if (!values) {

@@ -6,6 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { perDeployment } from "./lookups";
 import { shortHash } from "./names";
 import { PodIdentityAgent } from "./types";
 import { RayS3AccessValidationError } from "./validation";
@@ -29,16 +30,6 @@ export type AgentState =
 const states = new WeakMap<object, Map<string, Promise<AgentState>>>();
 /** Per engine connection, the clusters whose add-on a component of this deployment already registers. */
 const claims = new WeakMap<object, Set<string>>();
-
-function keyed<T>(map: WeakMap<object, T>, make: () => T): T {
-    const monitor = (pulumi.runtime.getMonitor() as object | undefined) ?? states;
-    let value = map.get(monitor);
-    if (value === undefined) {
-        value = make();
-        map.set(monitor, value);
-    }
-    return value;
-}
 
 function clusterKey(clusterName: string, provider: pulumi.ProviderResource | undefined): string {
     return `${clusterName}\0${provider ? ((provider as unknown as { __name?: string }).__name ?? "provider") : ""}`;
@@ -106,8 +97,9 @@ export function clusterWithAgent(
     tags?: { [key: string]: string },
 ): pulumi.Input<string> {
     if (mode === PodIdentityAgent.Ignore) return cluster.clusterName;
-    const cache = keyed(states, () => new Map<string, Promise<AgentState>>());
-    const claimed = keyed(claims, () => new Set<string>());
+    // Outside a deployment (no engine), a cache of this call's own.
+    const cache = perDeployment(states, () => new Map<string, Promise<AgentState>>()) ?? new Map<string, Promise<AgentState>>();
+    const claimed = perDeployment(claims, () => new Set<string>()) ?? new Set<string>();
     // An apply whose result is an Output (the add-on's) is unwrapped: the name comes once the add-on exists.
     // The owner is plain text, never the parent's URN: an Output of the parent would make each association wait for
     // all the parent's children, the other associations included.

@@ -728,12 +728,14 @@ function documentsFromPlainInputs(name: string, args: RayS3AccessArgs, valid: Va
     const clusterNames = [cluster ?? "x".repeat(100), ...valid.additionalClusters.map((c) => c.clusterName ?? "")];
     // Directory buckets named without their ARN: measured in a stand-in region and account of the longest length.
     const standInLocation = needsLocation(valid) ? { region: "xx-xxxxxxxxx-1", account: PLACEHOLDER_ACCOUNT } : undefined;
-    // Access point aliases: measured with a stand-in ARN named after the alias (longer than any access point's name).
-    const measured = hasAliases(valid) ? withAliasesResolved(name, valid, known.partition ?? "aws", standInLocation!, undefined) : valid;
-    // Bucket entries given as Outputs: their documents are built and measured when they resolve.
+    // Bucket entries given as Outputs: their documents are built and measured when they resolve. Access point aliases:
+    // measured with a stand-in ARN named after the alias (longer than any access point's name).
     const permissions = valid.deferred.late
         ? undefined
-        : check(() => checkedPermissionsPolicy(name, measured, known.partition ?? "aws", clusterNames, standInLocation));
+        : check(() => {
+              const measured = hasAliases(valid) ? withAliasesResolved(name, valid, known.partition ?? "aws", standInLocation!, undefined) : valid;
+              return checkedPermissionsPolicy(name, measured, known.partition ?? "aws", clusterNames, standInLocation);
+          });
     if (known.partition !== undefined && !standInLocation && !valid.deferred.late && (valid.roleSharing !== RoleSharing.Abac || cluster !== undefined)) {
         known.permissionsPolicy = permissions;
     }

@@ -4,7 +4,8 @@
  * - the package.json that goes into the tarball leaves out `prepare`, so installing the package shows no install
  *   script to approve (npm 11 lists `prepare`, though it never runs it for a tarball);
  * - the component's TypeScript sources that ship for Pulumi's schema analyzer go without comments, except the files
- *   whose doc comments become the schema's descriptions (types.ts, rayS3Access.ts) and the package entry.
+ *   whose doc comments become the schema's descriptions (types.ts, rayS3Access.ts) and the package entry, which lose
+ *   only their line comments.
  * The originals are kept under .pack-backup/; `restore` (postpack, and first thing in prepack after an interrupted
  * pack) puts them back. A clone still builds on `npm ci`, and a git-URL install through `prepare`.
  */
@@ -46,6 +47,26 @@ function restore() {
     fs.rmSync(backup, { recursive: true, force: true });
 }
 
+/** The text without its whole-line `//` comments; lines inside string and template literals stay. */
+function withoutLineComments(ts, file, text) {
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+    const literals = [];
+    const visit = (node) => {
+        if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node))
+            literals.push([node.getStart(source), node.end]);
+        ts.forEachChild(node, visit);
+    };
+    visit(source);
+    const kept = [];
+    let offset = 0;
+    for (const line of text.split("\n")) {
+        const inLiteral = literals.some(([start, end]) => offset > start && offset < end);
+        if (inLiteral || !/^\s*\/\/(?!\/)/.test(line)) kept.push(line);
+        offset += line.length + 1;
+    }
+    return kept.join("\n");
+}
+
 if (process.argv[2] === "strip") {
     restore();
     const ts = require("typescript");
@@ -60,6 +81,17 @@ if (process.argv[2] === "strip") {
         const file = path.join(root, relative);
         const text = fs.readFileSync(file, "utf8");
         const stripped = printer.printFile(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
+        save(relative);
+        fs.writeFileSync(file, stripped);
+        saved += text.length - stripped.length;
+    }
+    // The files whose doc comments the analyzer reads lose only their line comments (`// ...` on a line of its own,
+    // outside any string or template literal).
+    for (const relative of shippedSources().filter((f) => KEEP_COMMENTS.has(f))) {
+        const file = path.join(root, relative);
+        const text = fs.readFileSync(file, "utf8");
+        const stripped = withoutLineComments(ts, file, text);
+        if (stripped === text) continue;
         save(relative);
         fs.writeFileSync(file, stripped);
         saved += text.length - stripped.length;

@@ -8,7 +8,7 @@
  * named as not evaluated.
  */
 import { evaluateDocument, EvaluationRequest } from "../../policies/lib/evaluate";
-import type { NormalizedStatement } from "../../policies/lib/documents";
+import { DocumentParseError, type NormalizedStatement } from "../../policies/lib/documents";
 import { UsageError } from "../errors";
 import type { RenderedStack } from "../offline";
 
@@ -41,15 +41,6 @@ export interface ExplainAnswer {
     reason: string;
     request: { principal: string; action: string; resource: string; context: Record<string, string> };
     documents: DocumentVerdict[];
-}
-
-function json(value: unknown): unknown {
-    if (typeof value !== "string") return value;
-    try {
-        return JSON.parse(value);
-    } catch {
-        return undefined;
-    }
 }
 
 /** The ARN a RESOURCE argument names (s3://bucket/key -> the object's ARN, s3://bucket -> the bucket's). */
@@ -126,7 +117,7 @@ export function offlineDocuments(stack: RenderedStack, question: ExplainQuestion
     const policyByArn = new Map(stack.resources.filter((r) => r.type === "aws:iam/policy:Policy").map((r) => [r.outputs.arn as string, r]));
     const identity: SessionDocument[] = [
         assetsPolicy
-            ? { name: `permissions policy of the assets role ${assetsRole?.outputs.name}`, policy: json(assetsPolicy.inputs.policy) }
+            ? { name: `permissions policy of the assets role ${assetsRole?.outputs.name}`, policy: assetsPolicy.inputs.policy }
             : { name: `permissions policy of role ${roleResource?.outputs.name}`, policy: role.permissionsPolicy },
     ];
     for (const attachment of children.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.name.includes("-extra-"))) {
@@ -134,7 +125,7 @@ export function offlineDocuments(stack: RenderedStack, question: ExplainQuestion
         const policy = policyByArn.get(arnOf);
         identity.push(
             policy
-                ? { name: `attached policy ${arnOf}`, policy: json(policy.inputs.policy) }
+                ? { name: `attached policy ${arnOf}`, policy: policy.inputs.policy }
                 : { name: `attached policy ${arnOf}`, note: "not in this stack (an AWS managed or another stack's policy; --live reads it)" },
         );
     }
@@ -144,18 +135,18 @@ export function offlineDocuments(stack: RenderedStack, question: ExplainQuestion
         const boundary = policyByArn.get(boundaryArn);
         limits.push(
             boundary
-                ? { name: `permissions boundary ${boundaryArn}`, policy: json(boundary.inputs.policy) }
+                ? { name: `permissions boundary ${boundaryArn}`, policy: boundary.inputs.policy }
                 : { name: `permissions boundary ${boundaryArn}`, note: "not in this stack" },
         );
     }
     if (association?.inputs.policy)
-        limits.push({ name: `session policy of the association ${account.namespace}/${account.name}`, policy: json(association.inputs.policy) });
+        limits.push({ name: `session policy of the association ${account.namespace}/${account.name}`, policy: association.inputs.policy });
     const resources: SessionDocument[] = [];
     for (const r of stack.resources) {
         if (r.type === "aws:s3/bucketPolicy:BucketPolicy")
-            resources.push({ name: `bucket policy of ${r.inputs.bucket}`, policy: json(r.inputs.policy), bucket: String(r.inputs.bucket) });
+            resources.push({ name: `bucket policy of ${r.inputs.bucket}`, policy: r.inputs.policy, bucket: String(r.inputs.bucket) });
         if (r.type === "aws:s3/accessPoint:AccessPoint" && r.inputs.policy)
-            resources.push({ name: `access point policy of ${r.inputs.name}`, policy: json(r.inputs.policy), accessPoint: String(r.inputs.name) });
+            resources.push({ name: `access point policy of ${r.inputs.name}`, policy: r.inputs.policy, accessPoint: String(r.inputs.name) });
     }
     const [, , , , accountId = ""] = sessionArn.split(":");
     const context: Record<string, string> = { "aws:PrincipalArn": sessionArn, "aws:PrincipalAccount": accountId };
@@ -169,9 +160,8 @@ export function offlineDocuments(stack: RenderedStack, question: ExplainQuestion
 
 /** Does a resource policy entry belong to the request's resource (its bucket, or its access point)? */
 function onResource(document: SessionDocument, arn: string): boolean {
-    const tagged = document;
-    if (tagged.bucket !== undefined) return new RegExp(`^arn:[^:]+:s3:::${tagged.bucket.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(/|$)`).test(arn);
-    if (tagged.accessPoint !== undefined) return arn.includes(`accesspoint/${tagged.accessPoint}`);
+    if (document.bucket !== undefined) return /^arn:[^:]+:s3:::([^/]+)/.exec(arn)?.[1] === document.bucket;
+    if (document.accessPoint !== undefined) return arn.includes(`accesspoint/${document.accessPoint}`);
     return true;
 }
 
@@ -187,17 +177,21 @@ export function decide(documentsOf: SessionDocuments, question: ExplainQuestion)
 
     const documents: DocumentVerdict[] = [];
     const judge = (document: SessionDocument, kind: "identity" | "resource"): DocumentVerdict => {
-        if (document.policy === undefined) {
-            const verdict: DocumentVerdict = { document: document.name, decision: "NotEvaluated", statements: [], note: document.note };
-            documents.push(verdict);
-            return verdict;
+        let verdict: DocumentVerdict = { document: document.name, decision: "NotEvaluated", statements: [], note: document.note };
+        if (document.policy !== undefined) {
+            try {
+                const evaluation = evaluateDocument(document.policy, kind, request);
+                verdict = {
+                    document: document.name,
+                    decision: evaluation.decision,
+                    statements: evaluation.decision === "ExplicitDeny" ? labels(evaluation.deniedBy) : labels(evaluation.allowedBy),
+                };
+            } catch (error) {
+                // A document that is not JSON is not judged as "allows nothing": it is named as not evaluated.
+                if (!(error instanceof DocumentParseError)) throw error;
+                verdict.note = `not JSON: ${error.message}`;
+            }
         }
-        const evaluation = evaluateDocument(document.policy, kind, request);
-        const verdict: DocumentVerdict = {
-            document: document.name,
-            decision: evaluation.decision,
-            statements: evaluation.decision === "ExplicitDeny" ? labels(evaluation.deniedBy) : labels(evaluation.allowedBy),
-        };
         documents.push(verdict);
         return verdict;
     };

@@ -4,8 +4,6 @@
  * question asked of IAM's own policy simulator (SimulateCustomPolicy), a disagreement reported, not hidden.
  */
 import {
-    GetPolicyCommand,
-    GetPolicyVersionCommand,
     GetRoleCommand,
     GetRolePolicyCommand,
     ListAttachedRolePoliciesCommand,
@@ -14,26 +12,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetBucketPolicyCommand } from "@aws-sdk/client-s3";
 import { ExplainAnswer, ExplainQuestion, resourceArn, SessionDocument, SessionDocuments } from "./explain";
-
-interface Sender {
-    send(command: unknown): Promise<any>;
-}
-
-/** IAM hands policy documents URL-encoded. */
-function document(text: string | undefined): unknown {
-    if (text === undefined) return undefined;
-    try {
-        return JSON.parse(decodeURIComponent(text));
-    } catch {
-        return JSON.parse(text);
-    }
-}
-
-async function managedPolicy(iam: Sender, arn: string): Promise<unknown> {
-    const policy = await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
-    const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.Policy?.DefaultVersionId }));
-    return document(version.PolicyVersion?.Document);
-}
+import { decode, managedPolicyDocument, Sender } from "./shared";
 
 const message = (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0];
 
@@ -52,16 +31,16 @@ export async function liveDocuments(
     const limits: SessionDocument[] = offline.limits.filter((d) => d.name.startsWith("session policy"));
     const attached = (await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? [];
     for (const policy of attached) {
-        identity.push({ name: `attached policy ${policy.PolicyArn}`, policy: await managedPolicy(clients.iam, policy.PolicyArn) });
+        identity.push({ name: `attached policy ${policy.PolicyArn}`, policy: await managedPolicyDocument(clients.iam, policy.PolicyArn) });
     }
     const inline = (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
     for (const name of inline) {
         const got = await clients.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
-        identity.push({ name: `inline policy ${name} of role ${roleName}`, policy: document(got.PolicyDocument) });
+        identity.push({ name: `inline policy ${name} of role ${roleName}`, policy: decode(got.PolicyDocument) });
     }
     const role = (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
     const boundaryArn: string | undefined = role?.PermissionsBoundary?.PermissionsBoundaryArn;
-    if (boundaryArn) limits.unshift({ name: `permissions boundary ${boundaryArn}`, policy: await managedPolicy(clients.iam, boundaryArn) });
+    if (boundaryArn) limits.unshift({ name: `permissions boundary ${boundaryArn}`, policy: await managedPolicyDocument(clients.iam, boundaryArn) });
     const resources: SessionDocument[] = [];
     const bucket = /^arn:[^:]+:s3:::([^/]+)/.exec(resourceArn(question.resource, sessionArn.split(":")[1] || "aws"))?.[1];
     if (bucket !== undefined) {

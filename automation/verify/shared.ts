@@ -111,14 +111,19 @@ export async function getRole(iam: Sender, roleName: string): Promise<any | unde
     }
 }
 
+/** A managed policy's default version, as a document. */
+export async function managedPolicyDocument(iam: Sender, arn: string): Promise<unknown> {
+    const meta = await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+    const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: meta.Policy?.DefaultVersionId }));
+    return decode(version.PolicyVersion?.Document);
+}
+
 /** Is some customer-managed policy attached to the role equal, as a document, to the expected one? */
 export async function attachedPolicyMatches(iam: Sender, roleName: string, expected: PolicyDocument): Promise<{ matching: boolean; attached: number }> {
     const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? [];
     for (const policy of attached) {
         if (!policy.PolicyArn || policy.PolicyArn.includes(":iam::aws:policy/")) continue;
-        const meta = await iam.send(new GetPolicyCommand({ PolicyArn: policy.PolicyArn }));
-        const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policy.PolicyArn, VersionId: meta.Policy?.DefaultVersionId }));
-        if (isDeepStrictEqual(decode(version.PolicyVersion?.Document), expected)) return { matching: true, attached: attached.length };
+        if (isDeepStrictEqual(await managedPolicyDocument(iam, policy.PolicyArn), expected)) return { matching: true, attached: attached.length };
     }
     return { matching: false, attached: attached.length };
 }

@@ -26,7 +26,7 @@ const ROOT = path.join(__dirname, "..", "..");
 // Identity agent (the component, the bundled program and verify: source and compiled, about 50 kB) and their README
 // sections; 949 kB with the runner's confirmation, progress, colour and CLI conventions once the README's generated
 // component reference moved to docs/reference.md (15 kB less); 931 kB with `explain` once the component's
-// implementation sources ship without comments (35 kB less; types.ts and rayS3Access.ts keep theirs, the schema's
+// implementation sources ship without comments (35 kB less; types.ts and rayS3Access.ts keep their doc comments, the schema's
 // descriptions). The 700 kB goal is not met; the way back left is more of the README's depth in docs/ (about 25 kB)
 // and the compiled JavaScript's size itself, open work.
 const MAX_UNPACKED_BYTES = 930 * 1024;
