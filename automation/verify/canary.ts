@@ -49,17 +49,15 @@ except ImportError:
     pyarrow = None
 if pyarrow is not None:
     out("pyarrow", pyarrow.__version__)
-    try:
-        fs = pafs.S3FileSystem(region=os.environ.get("AWS_REGION") or None)
-    except Exception as error:
-        fs = None
-        out("pyarrow-error", "-", line(error))
-    for target in os.environ.get("CANARY_TARGETS", "").split() if fs is not None else []:
+    region = os.environ.get("AWS_REGION")
+    for target in os.environ.get("CANARY_TARGETS", "").split():
         if target.startswith("arn:"):  # pyarrow paths are bucket/key: an access point ARN cannot be named
             out("pyarrow-skip", target)
             continue
         try:
-            infos = fs.get_file_info(pafs.FileSelector(target.rstrip("/"), allow_not_found=True))
+            # As Ray Data and Ray Train open an s3:// path: FileSystem.from_uri (which also honours AWS_ENDPOINT_URL_S3).
+            fs, base = pafs.FileSystem.from_uri("s3://" + target + ("?region=" + region if region else ""))
+            infos = fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
             read = "none"
             for info in infos:
                 if info.type == pafs.FileType.File:
@@ -70,6 +68,13 @@ if pyarrow is not None:
             out("pyarrow-list", target, read)
         except Exception as error:
             out("pyarrow-error", target, line(error))
+        fs = None
+    # pyarrow 24 and 25 (aws-c-io 0.26) can hang at exit while a filesystem from web identity is alive
+    # (apache/arrow#50188): drop it and shut the SDK down before the interpreter does.
+    try:
+        pafs.finalize_s3()
+    except Exception:
+        pass  # a pyarrow without it, or finalized already: nothing to wait for
 out("done")
 `;
 
@@ -248,18 +253,52 @@ export function sdkTooOld(sdk: { name: string; version: string } | undefined, id
 const SOURCE_NAMES = { irsa: "IRSA (web identity)", podIdentity: "EKS Pod Identity" } as const;
 
 /**
- * The first pyarrow that can use each mechanism: Pod Identity needs the AWS SDK for C++ 1.11.263 (AWS's list of SDK
- * versions for Pod Identity); pyarrow wheels bundle the SDK through vcpkg, 1.11.201 in pyarrow 16 and 1.11.285 from 17 (the
- * survey in issue 26 of arrow's pinned vcpkg baselines; not re-checked here). Web identity (IRSA) works in every pyarrow
- * with S3 support.
+ * The AWS SDK for C++ in pyarrow's wheels, from each release: the wheels build the SDK through vcpkg at the baseline
+ * arrow's `.env` pins at the release tag (`VCPKG=`), and that vcpkg commit's `ports/aws-sdk-cpp/vcpkg.json` gives the
+ * version. Read at apache/arrow `apache-arrow-N.0.0` and microsoft/vcpkg (docs/design.md, "pyarrow and the AWS SDK for
+ * C++"). A version past the last row bundles that row's SDK or a newer one.
  */
-export const MINIMUM_PYARROW: Record<"irsa" | "podIdentity", string> = { irsa: "0.0.0", podIdentity: "17.0.0" };
+export const PYARROW_AWS_SDK_CPP: readonly { from: string; sdk: string }[] = [
+    { from: "8.0.0", sdk: "1.9.220" },
+    { from: "13.0.0", sdk: "1.11.4" },
+    { from: "16.0.0", sdk: "1.11.201" },
+    { from: "17.0.0", sdk: "1.11.285" },
+    { from: "22.0.0", sdk: "1.11.591" },
+    { from: "24.0.0", sdk: "1.11.724" },
+    { from: "25.0.0", sdk: "1.11.800" },
+];
+
+/** The first AWS SDK for C++ with EKS Pod Identity (AWS's list of SDK versions for Pod Identity). */
+export const MINIMUM_AWS_SDK_CPP_POD_IDENTITY = "1.11.263";
+
+/** The AWS SDK for C++ a pyarrow wheel bundles, when the table knows its release. */
+export function pyarrowAwsSdk(version: string | undefined): string | undefined {
+    const parsed = version ? semver.coerce(version) : null;
+    if (!parsed) return undefined;
+    return [...PYARROW_AWS_SDK_CPP].reverse().find((row) => semver.gte(parsed, row.from))?.sdk;
+}
+
+/**
+ * The first pyarrow that can use each mechanism: Pod Identity from the first release whose SDK is at least
+ * 1.11.263 (17.0.0); web identity (IRSA) works in every pyarrow with S3 support.
+ */
+export const MINIMUM_PYARROW: Record<"irsa" | "podIdentity", string> = {
+    irsa: "0.0.0",
+    podIdentity: PYARROW_AWS_SDK_CPP.find((row) => semver.gte(row.sdk, MINIMUM_AWS_SDK_CPP_POD_IDENTITY))!.from,
+};
+
+/** pyarrow's version with the SDK it bundles, as the canary reports it. */
+function pyarrowName(version: string): string {
+    const sdk = pyarrowAwsSdk(version);
+    const newer = semver.coerce(version)!.major > semver.major(PYARROW_AWS_SDK_CPP[PYARROW_AWS_SDK_CPP.length - 1].from);
+    return `pyarrow ${version}${sdk ? ` (AWS SDK for C++ ${sdk}${newer ? " or newer" : ""})` : ""}`;
+}
 
 /** Why the image's pyarrow cannot use the tenant's mechanism, or undefined. */
 export function pyarrowTooOld(version: string | undefined, identity: "irsa" | "podIdentity"): string | undefined {
     const parsed = version ? semver.coerce(version) : null;
     if (!parsed || semver.gte(parsed, MINIMUM_PYARROW[identity])) return undefined;
-    return `the image's pyarrow ${version} bundles an AWS SDK for C++ older than 1.11.263, which EKS Pod Identity needs: pyarrow >= ${MINIMUM_PYARROW.podIdentity} for Pod Identity (Ray Data and Ray Train read S3 through it), or run this tenant on IRSA`;
+    return `the image's pyarrow ${version} bundles ${pyarrowAwsSdk(version) ? `the AWS SDK for C++ ${pyarrowAwsSdk(version)}` : "an AWS SDK for C++"}, older than ${MINIMUM_AWS_SDK_CPP_POD_IDENTITY}, which EKS Pod Identity needs: pyarrow >= ${MINIMUM_PYARROW.podIdentity} for Pod Identity (Ray Data and Ray Train read S3 through it), or run this tenant on IRSA`;
 }
 
 /** The identity path from the SDK's credential provider name (botocore's and the AWS CLI's), when it is one of ours. */
@@ -357,7 +396,7 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
             return {
                 ok: false,
                 sdk: report.sdk,
-                message: `canary for ${who}: ${report.sdk?.name ?? "the SDK"} lists as ${roleName}, but pyarrow ${report.pyarrow.version} ${
+                message: `canary for ${who}: ${report.sdk?.name ?? "the SDK"} lists as ${roleName}, but ${pyarrowName(report.pyarrow.version)} ${
                     failed.length > 0 ? failed.map((l) => `cannot list s3://${l.target} (${l.error})`).join("; ") : "cannot use EKS Pod Identity"
                 }`,
                 fix:
@@ -374,7 +413,7 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
         sdk: report.sdk,
         message: `canary for ${who} runs as ${roleName}${source ? ` via ${SOURCE_NAMES[source]}` : ""} (${report.sdk ? `${report.sdk.name} ${report.sdk.version}` : "unknown SDK"}) and lists ${target.targets.map((t) => `s3://${t}`).join(", ")}${
             report.pyarrow
-                ? `; pyarrow ${report.pyarrow.version} lists and reads them too${skipped.length ? ` (not access point ARNs, which pyarrow paths cannot name: ${skipped.join(", ")})` : ""}`
+                ? `; ${pyarrowName(report.pyarrow.version)} lists ${report.pyarrow.lists.some((l) => l.read) ? "and reads them" : "them"} too${skipped.length ? ` (not access point ARNs, which pyarrow paths cannot name: ${skipped.join(", ")})` : ""}`
                 : ""
         }`,
     };

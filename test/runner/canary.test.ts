@@ -3,7 +3,18 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CanaryJobState, CanaryKube, canaryJob, CanaryTarget, judgeCanary, parseCanaryLog, pyarrowTooOld, runCanary } from "../../automation/verify/canary";
+import {
+    CanaryJobState,
+    CanaryKube,
+    canaryJob,
+    CanaryTarget,
+    judgeCanary,
+    MINIMUM_PYARROW,
+    parseCanaryLog,
+    pyarrowAwsSdk,
+    pyarrowTooOld,
+    runCanary,
+} from "../../automation/verify/canary";
 import { main } from "../../automation/cli";
 import { StackDriver } from "../../automation/driver";
 import { runE2e } from "../../automation/e2e";
@@ -158,10 +169,54 @@ describe("verify --canary: the Job and how its report is read", () => {
         assert.match(cli.fix!, /aws-cli 2.13.0 is older than 2.15.0/);
     });
 
+    it("the AWS SDK for C++ in each pyarrow release (arrow's pinned vcpkg baselines), and the Pod Identity gate derived from it", () => {
+        const table = Object.fromEntries(
+            ["7.0.0", "8.0.0", "12.0.1", "13.0.0", "15.0.2", "16.1.0", "17.0.0", "19.0.1", "21.0.0", "22.0.0", "23.0.1", "24.0.0", "25.0.1", "26.0.0"].map(
+                (v) => [v, pyarrowAwsSdk(v) ?? "-"],
+            ),
+        );
+        assert.deepEqual(table, {
+            "7.0.0": "-",
+            "8.0.0": "1.9.220",
+            "12.0.1": "1.9.220",
+            "13.0.0": "1.11.4",
+            "15.0.2": "1.11.4",
+            "16.1.0": "1.11.201",
+            "17.0.0": "1.11.285",
+            "19.0.1": "1.11.285",
+            "21.0.0": "1.11.285",
+            "22.0.0": "1.11.591",
+            "23.0.1": "1.11.591",
+            "24.0.0": "1.11.724",
+            "25.0.1": "1.11.800",
+            "26.0.0": "1.11.800",
+        });
+        // The first release whose SDK reaches 1.11.263, the Pod Identity minimum.
+        assert.equal(MINIMUM_PYARROW.podIdentity, "17.0.0");
+        // A release past the table is named with "or newer"; one before it without an SDK.
+        const log = (version: string) =>
+            parseCanaryLog(
+                [
+                    `sdk boto3 1.35.0`,
+                    `identity arn:aws:sts::1:assumed-role/r/s`,
+                    `source assume-role-with-web-identity`,
+                    `list b/ ok`,
+                    `pyarrow ${version}`,
+                    `pyarrow-list b/ none`,
+                    "done",
+                ]
+                    .map((l) => `ray-s3-access-canary ${l}`)
+                    .join("\n"),
+            );
+        const irsa: CanaryTarget = { namespace: "ray", serviceAccountName: "sa", identity: "irsa", targets: ["b/"], expectedRoleArn: "arn:aws:iam::1:role/r" };
+        assert.match(judgeCanary(log("26.0.0"), irsa).message, /; pyarrow 26\.0\.0 \(AWS SDK for C\+\+ 1\.11\.800 or newer\) lists them too$/);
+        assert.match(judgeCanary(log("7.0.0"), irsa).message, /; pyarrow 7\.0\.0 lists them too$/);
+    });
+
     it("pyarrow's version gate on its documented boundaries: Pod Identity from 17, IRSA in every version; an access point ARN is left to boto3", () => {
         assert.match(
             pyarrowTooOld("16.1.0", "podIdentity")!,
-            /pyarrow 16\.1\.0 bundles an AWS SDK for C\+\+ older than 1\.11\.263.* pyarrow >= 17\.0\.0 for Pod Identity/,
+            /pyarrow 16\.1\.0 bundles the AWS SDK for C\+\+ 1\.11\.201, older than 1\.11\.263.* pyarrow >= 17\.0\.0 for Pod Identity/,
         );
         assert.ok(pyarrowTooOld("13.0.0", "podIdentity"));
         assert.equal(pyarrowTooOld("17.0.0", "podIdentity"), undefined);
@@ -195,7 +250,10 @@ describe("verify --canary: the Job and how its report is read", () => {
         });
         const judged = judgeCanary(report, target);
         assert.equal(judged.ok, true);
-        assert.match(judged.message, /pyarrow 18\.1\.0 lists and reads them too \(not access point ARNs, which pyarrow paths cannot name: arn:aws:s3/);
+        assert.match(
+            judged.message,
+            /pyarrow 18\.1\.0 \(AWS SDK for C\+\+ 1\.11\.285\) lists and reads them too \(not access point ARNs, which pyarrow paths cannot name: arn:aws:s3/,
+        );
         // A chained IRSA tenant whose pyarrow is denied: pyarrow does not follow the profile chain.
         const denied = parseCanaryLog(
             log.replace(`${M} pyarrow-list ray-ckpt/a/ ray-ckpt/a/x.parquet`, `${M} pyarrow-error ray-ckpt/a/ OSError: AWS Error ACCESS_DENIED`),

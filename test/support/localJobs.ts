@@ -13,11 +13,14 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { CanaryJobState, CanaryKube } from "../../automation/verify/canary";
+import { AwsLoopback } from "./awsLoopback";
 import { MotoServer } from "./moto";
 
 interface LocalJob {
     log: string;
     exitCode?: number;
+    /** The signal that ended the process: the Job's deadline (SIGTERM), when it did not finish by itself. */
+    signal?: string;
     env: Record<string, string>;
     serviceAccountName: string;
 }
@@ -37,8 +40,13 @@ export interface LocalCluster {
     hide?: ("python3" | "aws")[];
     /** Where the pod's S3 requests go instead of moto (the S3 Express stand-in, for directory buckets). */
     s3Endpoint?: string;
-    /** Extra environment of the "image" (a PYTHONPATH with a stand-in pyarrow, its version and call log). */
+    /** Extra environment of the "image" (a PYTHONPATH with pyarrow, or a stand-in with its version and call log). */
     imageEnv?: Record<string, string>;
+    /**
+     * Run the pod where AWS's own host names reach moto (see awsLoopback.ts), with no endpoint variables: for
+     * clients that take no endpoint override, as the AWS SDK for C++'s STS client for web identity.
+     */
+    awsLoopback?: AwsLoopback;
 }
 
 export class LocalJobs implements CanaryKube {
@@ -111,8 +119,8 @@ export class LocalJobs implements CanaryKube {
         const env: Record<string, string> = {
             HOME: this.home,
             PATH: this.pathWithout(this.cluster.hide ?? []),
-            AWS_ENDPOINT_URL: this.moto.endpoint,
             AWS_REGION: this.moto.region,
+            ...(this.cluster.awsLoopback ? this.cluster.awsLoopback.env : { AWS_ENDPOINT_URL: this.moto.endpoint }),
         };
         if (this.cluster.s3Endpoint) env.AWS_ENDPOINT_URL_S3 = this.cluster.s3Endpoint;
         Object.assign(env, this.cluster.imageEnv);
@@ -134,19 +142,21 @@ export class LocalJobs implements CanaryKube {
         if (roleArn) {
             const tokenFile = path.join(this.home, `token-${name}`);
             fs.writeFileSync(tokenFile, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl");
+            // STS takes AssumeRoleWithWebIdentity unsigned (the token is the proof), and so does moto_server.py.
             Object.assign(env, { AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_STS_REGIONAL_ENDPOINTS: "regional" });
-            // STS takes AssumeRoleWithWebIdentity unsigned (the token is the proof); moto under enforcement
-            // rejects unsigned requests, so the pod's first request, that one, goes through unauthenticated.
-            await this.moto.enforceAuthAfter(1);
         }
         const record: LocalJob = { log: "", env, serviceAccountName: pod.serviceAccountName };
         this.jobs.set(`${namespace}/${name}`, record);
         this.created.push(`${namespace}/${name}`);
-        const [command, ...args] = container.command as string[];
+        const [entry, ...entryArgs] = container.command as string[];
+        const [command, args] = this.cluster.awsLoopback ? this.cluster.awsLoopback.wrap(entry, entryArgs) : [entry, entryArgs];
         const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], timeout: job.spec.activeDeadlineSeconds * 1000 });
         child.stdout.on("data", (chunk) => (record.log += chunk));
         child.stderr.on("data", (chunk) => (record.log += chunk));
-        child.on("close", (code) => (record.exitCode = code ?? 1));
+        child.on("close", (code, signal) => {
+            record.exitCode = code ?? 1;
+            record.signal = signal ?? undefined;
+        });
     }
 
     async jobState(namespace: string, name: string): Promise<CanaryJobState> {

@@ -1,10 +1,12 @@
 /**
- * Starts moto (`python3 -m moto.server`) on a free loopback port for one suite, and stops it after.
+ * Starts moto's server (through moto_server.py, which corrects its SigV4 check for queries holding "/") on a free
+ * loopback port for one suite, and stops it after.
  * Everything is bounded: the readiness wait, each request, and the server itself, which is killed in
  * `stop()` and, failing that, when the test process exits.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as net from "net";
+import * as path from "path";
 
 export interface MotoServer {
     endpoint: string;
@@ -50,7 +52,7 @@ const READY_INTERVAL_MS = 200;
 export async function startMoto(): Promise<MotoServer> {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
-    const child: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
+    const child: ChildProcess = spawn("python3", [path.join(__dirname, "moto_server.py"), "-H", "127.0.0.1", "-p", String(port)], {
         stdio: ["ignore", "ignore", "pipe"],
         env: { ...process.env, AWS_DEFAULT_REGION: "us-west-2" },
     });
