@@ -6,6 +6,9 @@
  * - the component's TypeScript sources that ship for Pulumi's schema analyzer go without comments, except the files
  *   whose doc comments become the schema's descriptions (types.ts, rayS3Access.ts) and the package entry, which lose
  *   only their line comments.
+ * - with a `repository` in package.json, the README's links into docs/ (which does not ship) become absolute links to
+ *   that repository at the version's tag, and `homepage` / `bugs` are derived from it where they are not set;
+ *   without one, the links stay relative and the pack says so.
  * The originals are kept under .pack-backup/; `restore` (postpack, and first thing in prepack after an interrupted
  * pack) puts them back. A clone still builds on `npm ci`, and a git-URL install through `prepare`.
  */
@@ -67,13 +70,63 @@ function withoutLineComments(ts, file, text) {
     return kept.join("\n");
 }
 
-if (process.argv[2] === "strip") {
+/** The repository's web address from package.json's `repository` (a GitHub or GitLab URL, or `github:owner/name`). */
+function repositoryWebUrl(repository) {
+    const url = typeof repository === "string" ? repository : repository && repository.url;
+    if (!url) return undefined;
+    const shorthand = /^(?:github:)?([\w.-]+)\/([\w.-]+)$/.exec(url);
+    if (shorthand) return `https://github.com/${shorthand[1]}/${shorthand[2].replace(/\.git$/, "")}`;
+    const scp = /^git@([^:/]+):(.+?)(?:\.git)?$/.exec(url);
+    if (scp) return `https://${scp[1]}/${scp[2]}`;
+    const match = /^(?:git\+)?(?:https?|ssh|git):\/\/(?:git@)?([^/:]+)[/:](.+?)(?:\.git)?\/?$/.exec(url);
+    return match ? `https://${match[1]}/${match[2]}` : undefined;
+}
+
+/**
+ * The README as it ships: links into docs/ made absolute at the version's tag, or unchanged without a repository.
+ * Returns the text and how many links changed.
+ */
+function readmeForPackage(readme, pkg) {
+    const base = repositoryWebUrl(pkg.repository);
+    if (!base) return { text: readme, changed: 0 };
+    let changed = 0;
+    const text = readme.replace(/\]\((docs\/[^)\s#]+)(#[^)\s]*)?\)/g, (_whole, file, anchor) => {
+        changed++;
+        return `](${base}/blob/v${pkg.version}/${file}${anchor ?? ""})`;
+    });
+    return { text, changed };
+}
+
+/** package.json as it ships: no `prepare`; `homepage` and `bugs` from the repository where they are missing. */
+function manifestForPackage(pkg) {
+    const shipped = JSON.parse(JSON.stringify(pkg));
+    delete shipped.scripts.prepare;
+    const base = repositoryWebUrl(pkg.repository);
+    if (base && /^https:\/\/(github|gitlab)\.com\//.test(base)) {
+        shipped.homepage ??= `${base}#readme`;
+        shipped.bugs ??= { url: `${base}/issues` };
+    }
+    return shipped;
+}
+
+module.exports = { repositoryWebUrl, readmeForPackage, manifestForPackage };
+
+if (require.main !== module) {
+    // Required by the tests for the functions above.
+} else if (process.argv[2] === "strip") {
     restore();
     const ts = require("typescript");
     save("package.json");
     const parsed = JSON.parse(fs.readFileSync(manifest, "utf8"));
-    delete parsed.scripts.prepare;
-    fs.writeFileSync(manifest, `${JSON.stringify(parsed, null, 2)}\n`);
+    fs.writeFileSync(manifest, `${JSON.stringify(manifestForPackage(parsed), null, 2)}\n`);
+    const readme = readmeForPackage(fs.readFileSync(path.join(root, "README.md"), "utf8"), parsed);
+    if (readme.changed > 0) {
+        save("README.md");
+        fs.writeFileSync(path.join(root, "README.md"), readme.text);
+        process.stderr.write(`README: ${readme.changed} links into docs/ point at ${repositoryWebUrl(parsed.repository)} (v${parsed.version})\n`);
+    } else if (!repositoryWebUrl(parsed.repository)) {
+        process.stderr.write("README: package.json has no repository, so its links into docs/ stay relative (docs/ does not ship)\n");
+    }
     // The printer keeps the code and its types exactly (the analyzer type-checks them) and drops the comments.
     const printer = ts.createPrinter({ removeComments: true });
     let saved = 0;

@@ -35,6 +35,45 @@ describe("README", () => {
         );
     });
 
+    it("as packed: with a repository, every link into docs/ points at that file at the version's tag, and homepage / bugs are derived; without one, nothing changes", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node.js script
+        const pack = require("../scripts/pack-manifest.js");
+        const root = path.join(__dirname, "..");
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const pkg = { ...JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")), version: "1.2.3" };
+        const docLinks = [...readme.matchAll(/\]\((docs\/[^)]+)\)/g)].map((m) => m[1]);
+        assert.ok(docLinks.length >= 5, "the README links into docs/");
+        // Each linked file exists (docs/ is in the repository, not in the package).
+        for (const link of docLinks) assert.ok(fs.existsSync(path.join(root, link.split("#")[0])), link);
+
+        for (const repository of [
+            "git+https://github.com/example-org/ray-s3-access.git",
+            { type: "git", url: "git@github.com:example-org/ray-s3-access.git" },
+        ]) {
+            const packed = pack.readmeForPackage(readme, { ...pkg, repository });
+            assert.equal(packed.changed, docLinks.length);
+            assert.deepEqual(
+                [...packed.text.matchAll(/\]\((https:\/\/github\.com\/example-org\/ray-s3-access\/blob\/v1\.2\.3\/docs\/[^)]+)\)/g)].map((m) =>
+                    m[1].replace(/^.*\/v1\.2\.3\//, ""),
+                ),
+                docLinks,
+            );
+            assert.doesNotMatch(packed.text, /\]\(docs\//);
+            // Only those links change.
+            assert.equal(packed.text.replace(/https:\/\/github\.com\/example-org\/ray-s3-access\/blob\/v1\.2\.3\//g, ""), readme);
+            const manifest = pack.manifestForPackage({ ...pkg, repository });
+            assert.equal(manifest.homepage, "https://github.com/example-org/ray-s3-access#readme");
+            assert.deepEqual(manifest.bugs, { url: "https://github.com/example-org/ray-s3-access/issues" });
+            assert.equal(manifest.scripts.prepare, undefined);
+        }
+        // A homepage the maintainers set is kept.
+        assert.equal(pack.manifestForPackage({ ...pkg, repository: "github:o/r", homepage: "https://docs.example.org" }).homepage, "https://docs.example.org");
+        const bare = { ...pkg };
+        delete bare.repository;
+        assert.deepEqual(pack.readmeForPackage(readme, bare), { text: readme, changed: 0 });
+        assert.equal(pack.manifestForPackage(bare).homepage, undefined);
+    });
+
     it("gives the two set-up commands of a fresh clone", () => {
         const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
         assert.match(readme, /npm ci && npm test/);
