@@ -673,7 +673,7 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { explain, parseDenial, tenantOfDenial } = await import("./verify/explain");
+                const { explain, parseDenial, tenantOfDenial, denialSource, denialHint } = await import("./verify/explain");
                 const { renderTargets } = await import("./offline");
                 if (!args.stack || args.stack.length !== 1) throw new UsageError("explain needs one --stack: the stack that creates the tenant's role");
                 const denial = args.message !== undefined ? parseDenial(args.message) : undefined;
@@ -717,10 +717,24 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                     const roleOnly = decide({ ...documents, limits: documents.limits.filter((d) => !d.name.startsWith("session policy")) }, question);
                     simulator = await simulate(clients.iam, documents, roleOnly);
                 }
+                // S3 denied what the stack's documents allow: name where else the decision can come from.
+                const source = denial?.because ? denialSource(denial.because) : undefined;
+                const s3Said =
+                    denial && answer.allowed
+                        ? {
+                              because: denial.because,
+                              source: source ?? "unknown",
+                              hint: denialHint(source ?? "unknown", rendered.stack, /^arn:[^:]+:s3:::([^/]+)/.exec(answer.request.resource)?.[1] ?? "BUCKET"),
+                          }
+                        : undefined;
                 if (args.json)
                     print(
                         context.stdout,
-                        JSON.stringify({ stack: rendered.stack, tenant: who.tenant, ...answer, ...(simulator ? { simulator } : {}) }, null, 2),
+                        JSON.stringify(
+                            { stack: rendered.stack, tenant: who.tenant, ...answer, ...(simulator ? { simulator } : {}), ...(s3Said ? { s3Said } : {}) },
+                            null,
+                            2,
+                        ),
                     );
                 else {
                     print(context.stdout, `${answer.request.action} on ${answer.request.resource} as ${answer.request.principal} (tenant ${who.tenant})`);
@@ -731,6 +745,11 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                         );
                     }
                     print(context.stdout, answer.reason);
+                    if (s3Said)
+                        print(
+                            context.stdout,
+                            `but S3 denied it${s3Said.because ? ` (${s3Said.because})` : ""}${args.live ? "" : " and this stack's documents allow it"}: look at ${s3Said.hint}`,
+                        );
                     if (simulator) {
                         print(
                             context.stdout,

@@ -238,6 +238,51 @@ export interface ParsedDenial {
     session: string;
     action: string;
     resource: string;
+    /** S3's own reason, from "because" on (empty when the message has none). */
+    because: string;
+}
+
+/** Where S3's reason puts the decision: the kind of document that denied, or that allowed nothing. */
+export type DenialSource = "identity" | "identity-deny" | "boundary" | "session" | "resource" | "scp" | "rcp" | "vpc-endpoint" | "unknown";
+
+/** The kind of document S3's "because ..." names (the forms of IAM's "access denied error messages"). */
+export function denialSource(because: string): DenialSource {
+    const text = because.toLowerCase();
+    if (/service control polic/.test(text)) return "scp";
+    if (/resource control polic/.test(text)) return "rcp";
+    if (/vpc endpoint polic/.test(text)) return "vpc-endpoint";
+    if (/permissions boundar/.test(text)) return "boundary";
+    if (/session polic/.test(text)) return "session";
+    if (/resource-based polic/.test(text)) return "resource";
+    if (/explicit deny in an? identity-based polic/.test(text)) return "identity-deny";
+    if (/identity-based polic/.test(text)) return "identity";
+    return "unknown";
+}
+
+/**
+ * What to look at when the stack's documents allow a request S3 denied: the document S3 names is not one the stack
+ * has (or not as deployed).
+ */
+export function denialHint(source: DenialSource, stack: string, bucket: string): string {
+    switch (source) {
+        case "identity":
+        case "identity-deny":
+            return `the deployed role does not carry these documents (not deployed yet, or changed outside the stack: \`ray-s3-access verify --stack ${stack}\` compares them, \`explain --live\` reads them), or the pod's credentials predate the change (restart it)`;
+        case "boundary":
+            return "a permissions boundary on the deployed role that this stack does not create: `explain --live` reads it";
+        case "session":
+            return "the session policy the pod's credentials were issued with (an association's, or one the pod's own code passes to AssumeRole): restart the pod after `up`, and check its code";
+        case "resource":
+            return `the bucket's policy, which this stack does not create (another account's bucket must also allow the role): \`aws s3api get-bucket-policy --bucket ${bucket}\`, or \`explain --live\``;
+        case "scp":
+            return "a service control policy of your AWS Organization, outside any stack: ask its administrators (`aws organizations list-policies-for-target`)";
+        case "rcp":
+            return "a resource control policy of your AWS Organization, outside any stack: ask its administrators";
+        case "vpc-endpoint":
+            return "the policy of the S3 VPC endpoint the pod goes through: `aws ec2 describe-vpc-endpoints` shows it";
+        default:
+            return "something this stack does not create (a bucket policy, an organization policy, the KMS key's policy): `explain --live` reads the deployed documents";
+    }
 }
 
 /**
@@ -251,7 +296,8 @@ export function parseDenial(message: string): ParsedDenial {
             `--message does not read as S3's AccessDenied text ("User: arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is not authorized to perform: ACTION on resource: ARN ..."): paste the whole message`,
         );
     }
-    return { account: match[1], role: match[2], session: match[3], action: match[4], resource: match[5] };
+    const because = /\b(because .*|with an explicit deny .*)$/s.exec(message.slice(match.index + match[0].length))?.[1].trim() ?? "";
+    return { account: match[1], role: match[2], session: match[3], action: match[4], resource: match[5], because };
 }
 
 /** A role's name without the random suffix Pulumi's auto-naming adds (`ray-role-1a2b3c4` -> `ray-role`). */

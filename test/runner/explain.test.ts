@@ -150,6 +150,41 @@ new RayS3Access("other", {
         assert.match(bad.stderr, /--message does not read as S3's AccessDenied text/);
     });
 
+    it("S3 denied what the stack allows: its reason names where to look (the deployed role, a bucket policy, the organization, a VPC endpoint)", async () => {
+        const dir = stackDir({ oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS });
+        const denied = (because: string) =>
+            `User: arn:aws:sts::123456789012:assumed-role/team-a-role-5f3e2a1/botocore-session-1733 is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::shared-ckpt/team-a/model.pt" ${because}`;
+        const cases: [string, string, RegExp][] = [
+            [
+                "because no identity-based policy allows the s3:GetObject action",
+                "identity",
+                /the deployed role does not carry these documents .*ray-s3-access verify --stack dev/,
+            ],
+            ["with an explicit deny in a resource-based policy", "resource", /the bucket's policy, .*get-bucket-policy --bucket shared-ckpt/],
+            ["with an explicit deny in a service control policy", "scp", /service control policy of your AWS Organization/],
+            ["with an explicit deny in a resource control policy", "rcp", /resource control policy of your AWS Organization/],
+            ["with an explicit deny in a VPC endpoint policy", "vpc-endpoint", /S3 VPC endpoint/],
+            ["because no permissions boundary allows the s3:GetObject action", "boundary", /permissions boundary on the deployed role/],
+            ["because no session policy allows the s3:GetObject action", "session", /session policy the pod's credentials were issued with/],
+        ];
+        for (const [because, source, hint] of cases) {
+            const { code, answer } = await explain(dir, "--message", denied(because));
+            assert.equal(code, 0, "the stack's own documents allow the tenant its prefix");
+            assert.equal(answer.s3Said.because, because);
+            assert.equal(answer.s3Said.source, source, because);
+            assert.match(answer.s3Said.hint, hint, because);
+        }
+        const text = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--message", denied(cases[2][0])]);
+        assert.match(
+            text.stdout,
+            /^allowed: .*\nbut S3 denied it \(with an explicit deny in a service control policy\) and this stack's documents allow it: look at a service control policy/m,
+        );
+        // A request the stack itself denies needs no other source.
+        const own = await explain(dir, "--message", denied(cases[0][0]).replace("team-a/model.pt", "team-b/model.pt"));
+        assert.equal(own.code, 1);
+        assert.equal(own.answer.s3Said, undefined);
+    });
+
     it("usage: one --stack, ACTION and RESOURCE or --message, a tenant the stack serves", async () => {
         const dir = stackDir({ oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS });
         assert.match((await runCli(["explain", "--cwd", dir, "s3:GetObject", "s3://x/y", "--tenant", "team-a"])).stderr, /explain needs one --stack/);
