@@ -364,6 +364,29 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
             assert.match(finding.message, /cannot list s3:\/\/other-team\/ \(.*AccessDenied/);
         });
 
+        it("an access point ARN cannot be named in pyarrow, as an s3:// URI or as a path (why the canary leaves ARNs to boto3)", () => {
+            const script = [
+                "import pyarrow.fs as pafs",
+                "arn = 'arn:aws:s3:us-west-2:123456789012:accesspoint/ray-ckpt-ap/checkpoints/'",
+                "for attempt in (lambda: pafs.FileSystem.from_uri('s3://' + arn), lambda: pafs.S3FileSystem(region='us-west-2').get_file_info(pafs.FileSelector(arn))):",
+                "    try:",
+                "        attempt()",
+                "        print('named')",
+                "    except Exception as error:",
+                "        print(type(error).__name__ + ': ' + str(error).splitlines()[0])",
+                "pafs.finalize_s3()",
+            ].join("\n");
+            const run = spawnSync("python3", ["-c", script], {
+                env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), AWS_EC2_METADATA_DISABLED: "true", ...pyarrow!.env },
+                encoding: "utf8",
+                timeout: 60_000,
+            });
+            assert.equal(run.status, 0, run.stderr);
+            const [uri, filePath] = run.stdout.trim().split("\n");
+            assert.match(uri, /Cannot parse URI/);
+            assert.match(filePath, /Expected an S3 object path of the form 'bucket\/key/);
+        });
+
         it("IRSA with buckets in another account: boto3 follows the chained profile, pyarrow does not (it lists as the workload role and is denied), and the fix names Pod Identity", async () => {
             const result = await chainedCanary({ imageEnv: pyarrow!.env, awsLoopback: loopback });
             exitedByItself(result.kube);
@@ -475,6 +498,45 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
             assert.match(finding.message, new RegExp(`lists s3://${ACCESS_POINT}/team-a/$`));
             assert.deepEqual(express!.sessions, [{ name: ACCESS_POINT, mode: "ReadWrite" }]);
         });
+
+        const expressCases: [string, BucketAccess[], string, "ReadOnly" | "ReadWrite"][] = [
+            ["a read tenant's directory bucket", [{ bucket: DIRECTORY, access: "read" }], DIRECTORY, "ReadOnly"],
+            [
+                "a readWrite tenant's access point",
+                [{ bucket: DIRECTORY, prefixes: ["team-a/"], createAccessPoint: true, accessPointName: ACCESS_POINT }],
+                ACCESS_POINT,
+                "ReadWrite",
+            ],
+        ];
+        for (const [what, tenantBuckets, target, mode] of expressCases) {
+            it(`the real pyarrow on ${what}: its SDK opens its own ${mode} session and lists`, async function () {
+                const pyarrow = findPyarrow();
+                const loopback = typeof pyarrow === "string" ? pyarrow : await startAwsLoopback(moto, moto.region, []);
+                if (typeof pyarrow === "string" || typeof loopback === "string") {
+                    console.log(`      (skipped: ${typeof pyarrow === "string" ? pyarrow : loopback})`);
+                    this.skip();
+                }
+                try {
+                    const { deployed, cluster } = await expressTenant(tenantBuckets);
+                    const { finding, kube } = await canary(deployed, { ...cluster, imageEnv: pyarrow.env, awsLoopback: loopback }, {}, tenantBuckets);
+                    assert.equal(finding.ok, true, `${finding.message} / ${finding.fix}`);
+                    assert.match(
+                        finding.message,
+                        new RegExp(`; pyarrow ${pyarrow.version.replace(/\./g, "\\.")} \\(AWS SDK for C\\+\\+ [^)]+\\) lists them too$`),
+                    );
+                    // boto3's session, then pyarrow's own: each SDK asks S3 Express for one.
+                    assert.deepEqual(express!.sessions, [
+                        { name: target, mode },
+                        { name: target, mode },
+                    ]);
+                    assert.equal(express!.lists.length, 2);
+                    const [job] = [...kube.jobs.values()];
+                    assert.deepEqual([job.exitCode, job.signal], [0, undefined], job.log);
+                } finally {
+                    await loopback.stop();
+                }
+            });
+        }
 
         it("a directory bucket the role does not reach: CreateSession is refused, and the canary reports AccessDenied from inside the pod", async () => {
             const { deployed, cluster } = await expressTenant([{ bucket: DIRECTORY }]);
