@@ -282,10 +282,20 @@ function isConfigError(error: unknown): boolean {
  * A failure, as the user reads it: `error: COMMAND: message` on stderr, and with --json one JSON document on stdout
  * (`{"command", "ok": false, "exitCode", "error"}`), so a script that parses stdout always has something to parse.
  */
-function fail(context: CliContext, message: string, exitCode: number, prefix = "error: "): number {
+function fail(context: CliContext, message: string, exitCode: number, prefix = "error: ", problems?: string[]): number {
     print(context.stderr, `${prefix}${context.command ? `${context.command}: ` : ""}${message}`);
-    if (context.json) print(context.stdout, JSON.stringify({ command: context.command ?? null, ok: false, exitCode, error: message }, null, 2));
+    if (context.json)
+        print(
+            context.stdout,
+            JSON.stringify({ command: context.command ?? null, ok: false, exitCode, error: message, ...(problems ? { problems } : {}) }, null, 2),
+        );
     return exitCode;
+}
+
+/** A config error's whole list of problems (its message lists only the first ones). */
+function problemsOf(error: unknown): string[] | undefined {
+    const problems = (error as { problems?: unknown })?.problems;
+    return isConfigError(error) && Array.isArray(problems) ? problems.map(String) : undefined;
 }
 
 /** Runs a handler, mapping errors to exit codes (2 for usage, configuration or missing tools). */
@@ -297,7 +307,7 @@ async function guarded(context: CliContext, body: () => Promise<number>): Promis
             context.exitCode = fail(context, `${error.message}: nothing was written`, 130, "");
             return;
         }
-        context.exitCode = fail(context, (error as Error)?.message ?? String(error), isConfigError(error) ? 2 : 1);
+        context.exitCode = fail(context, (error as Error)?.message ?? String(error), isConfigError(error) ? 2 : 1, "error: ", problemsOf(error));
     }
 }
 
@@ -1072,7 +1082,7 @@ export async function main(argv: string[], context: Omit<CliContext, "exitCode">
             if (output) print(error ? ctx.stderr : ctx.stdout, output);
         });
     } catch (error) {
-        return fail(ctx, (error as Error).message, isConfigError(error) ? 2 : 1);
+        return fail(ctx, (error as Error).message, isConfigError(error) ? 2 : 1, "error: ", problemsOf(error));
     }
     return ctx.exitCode;
 }

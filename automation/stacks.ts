@@ -193,7 +193,9 @@ function validated(stack: string, config: Record<string, string>): StackConfig {
     try {
         return validateStackConfig(stack, own, config["aws:region"]);
     } catch (error) {
-        throw new UsageError((error as Error).message);
+        // Keep the whole list: the message lists only the first problems, --json gives every one.
+        const problems = (error as { problems?: string[] }).problems;
+        throw Object.assign(new UsageError((error as Error).message), problems ? { problems } : {});
     }
 }
 

@@ -131,16 +131,26 @@ export const stackConfigSchema = z
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 
+/** How many problems a config error's message lists; the rest are counted (a mistake copied to 10,000 tenants is one fix). */
+export const LISTED_PROBLEMS = 20;
+
 /**
- * A config error: every problem, each naming the stack, the tenant and the field. A `pulumi.RunError`, so the Pulumi
- * CLI prints the message without a stack trace.
+ * A config error: every problem, each naming the stack, the tenant and the field (`problems`; the message lists the
+ * first LISTED_PROBLEMS and counts the rest). A `pulumi.RunError`, so the Pulumi CLI prints the message without a
+ * stack trace.
  */
 export class StackConfigError extends pulumi.RunError {
     constructor(
         readonly stack: string,
         readonly problems: string[],
     ) {
-        super(`stack "${stack}" has invalid configuration:\n- ${problems.join("\n- ")}`);
+        const listed = problems.slice(0, LISTED_PROBLEMS);
+        const more = problems.length - listed.length;
+        super(
+            `stack "${stack}" has invalid configuration:\n- ${listed.join("\n- ")}${
+                more > 0 ? `\n- and ${more} more problem${more === 1 ? "" : "s"} (every one: \`ray-s3-access check --stack ${stack} --json\`)` : ""
+            }`,
+        );
         this.name = "StackConfigError";
     }
 }

@@ -172,6 +172,25 @@ describe("ray-s3-access CLI", function () {
         assert.match(component.stderr, /tenant 0 \("team-a"\): buckets\[0\]\.bucket "s3:\/\/team-a-data" is an S3 URL/);
     });
 
+    it("a mistake copied to many tenants: the message lists the first 20 problems and counts the rest; --json carries every one", async () => {
+        const tenants = Array.from({ length: 35 }, (_, i) => `    - namespace: team-${i}\n      buckets: [{ bucket: ckpt, acess: read }]`).join("\n");
+        const dir = project({
+            dev: `config:\n  ray-s3-access:oidcProviderArn: arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X\n  ray-s3-access:tenants:\n${tenants}\n`,
+        });
+        const text = await cli(["check", "--cwd", dir, "--stack", "dev"]);
+        assert.equal(text.code, 2);
+        const listed = text.stderr.split("\n").filter((l) => l.startsWith("- "));
+        assert.equal(listed.length, 21);
+        assert.match(listed[0], /^- tenant 0 \("team-0"\) field buckets\[0\]: unknown key "acess"/);
+        assert.match(listed[19], /^- tenant 19 \("team-19"\)/);
+        assert.equal(listed[20], "- and 15 more problems (every one: `ray-s3-access check --stack dev --json`)");
+        const json = await cli(["check", "--cwd", dir, "--stack", "dev", "--json"]);
+        assert.equal(json.code, 2);
+        const doc = JSON.parse(json.stdout);
+        assert.equal(doc.problems.length, 35);
+        assert.match(doc.problems[34], /^tenant 34 \("team-34"\) field buckets\[0\]: unknown key "acess"/);
+    });
+
     it("unknown keys, unknown stacks and unknown tenants are usage errors (exit 2)", async () => {
         const dir = project({ dev: "config:\n  ray-s3-access:tenats: []\n" });
         const typo = await cli(["render", "--cwd", dir]);
