@@ -285,11 +285,17 @@ export function denialHint(source: DenialSource, stack: string, bucket: string):
     }
 }
 
+const MAX_DENIAL_LENGTH = 4096;
+
 /**
  * Reads S3's own message: `User: arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is not authorized to perform: ACTION
  * on resource: "ARN" because ...` (the resource with or without quotes).
  */
 export function parseDenial(message: string): ParsedDenial {
+    // S3's message is a few hundred characters; a longer one is not it (and would cost the matcher time).
+    if (message.length > MAX_DENIAL_LENGTH) {
+        throw new UsageError(`--message is ${message.length} characters: S3's AccessDenied text is under ${MAX_DENIAL_LENGTH}; paste only the error message`);
+    }
     const match = /arn:[^:\s]+:sts::(\d{12}):assumed-role\/([^/\s]+)\/(\S+?) is not authorized to perform: (\S+) on resource: "?([^"\s]+)"?/.exec(message);
     if (!match) {
         throw new UsageError(

@@ -148,6 +148,10 @@ new RayS3Access("other", {
         const bad = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--message", "Access Denied"]);
         assert.equal(bad.code, 2);
         assert.match(bad.stderr, /--message does not read as S3's AccessDenied text/);
+        // A pasted log instead of the message: refused at once, before any matching.
+        const huge = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--message", "arn:aws:sts::123456789012:assumed-role/r/".repeat(3000)]);
+        assert.equal(huge.code, 2);
+        assert.match(huge.stderr, /--message is 123000 characters: S3's AccessDenied text is under 4096; paste only the error message/);
     });
 
     it("S3 denied what the stack allows: its reason names where to look (the deployed role, a bucket policy, the organization, a VPC endpoint)", async () => {
