@@ -683,13 +683,20 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { explain, parseDenial, tenantOfDenial, denialSource, denialHint } = await import("./verify/explain");
+                const { explain, parseDenial, parsePyarrowDenial, tenantOfDenial, denialSource, denialHint } = await import("./verify/explain");
                 const { renderTargets } = await import("./offline");
                 if (!args.stack || args.stack.length !== 1) throw new UsageError("explain needs one --stack: the stack that creates the tenant's role");
-                const denial = args.message !== undefined ? parseDenial(args.message) : undefined;
-                if (!denial && (!args.action || !args.resource))
+                // S3's own text names the role; pyarrow's names only the request, so the tenant must be given.
+                const fromPyarrow = args.message !== undefined ? parsePyarrowDenial(args.message) : undefined;
+                const denial = args.message !== undefined && !fromPyarrow ? parseDenial(args.message) : undefined;
+                if (!denial && !fromPyarrow && (!args.action || !args.resource))
                     throw new UsageError("give ACTION and RESOURCE (explain s3:GetObject s3://bucket/key --tenant NS), or --message");
-                if (!denial && !args.tenant?.length) throw new UsageError("give --tenant: the namespace of the pod's service account");
+                if (!denial && !args.tenant?.length)
+                    throw new UsageError(
+                        fromPyarrow
+                            ? "pyarrow's message names no role: give --tenant, the namespace of the pod that failed"
+                            : "give --tenant: the namespace of the pod's service account",
+                    );
                 // Render the whole stack (the tenant's role may be shared), then ask about one tenant.
                 const { project, targets } = await targetsFor({ ...args, tenant: undefined }, context);
                 const [rendered] = await renderTargets(project, targets, { signal: context.signal });
@@ -697,9 +704,9 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 const question = {
                     tenant: who.tenant,
                     serviceAccount: args["service-account"] ?? who.serviceAccount,
-                    action: denial?.action ?? args.action!,
-                    resource: denial?.resource ?? args.resource!,
-                    prefix: args.prefix,
+                    action: denial?.action ?? fromPyarrow?.action ?? args.action!,
+                    resource: denial?.resource ?? fromPyarrow?.resource ?? args.resource!,
+                    prefix: args.prefix ?? fromPyarrow?.prefix,
                     sessionMode: args["session-mode"],
                 };
                 let answer = explain(rendered, question);
@@ -730,23 +737,39 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 // S3 denied what the stack's documents allow: name where else the decision can come from.
                 const source = denial?.because ? denialSource(denial.because) : undefined;
                 const s3Said =
-                    denial && answer.allowed
+                    (denial || fromPyarrow) && answer.allowed
                         ? {
-                              because: denial.because,
+                              because: denial?.because ?? "",
                               source: source ?? "unknown",
-                              hint: denialHint(source ?? "unknown", rendered.stack, /^arn:[^:]+:s3:::([^/]+)/.exec(answer.request.resource)?.[1] ?? "BUCKET"),
+                              hint: `${denialHint(source ?? "unknown", rendered.stack, /^arn:[^:]+:s3:::([^/]+)/.exec(answer.request.resource)?.[1] ?? "BUCKET")}${
+                                  fromPyarrow
+                                      ? "; and with buckets in another account under IRSA, pyarrow signs as the workload role, not the assets role (it does not follow the profile chain)"
+                                      : ""
+                              }`,
                           }
                         : undefined;
                 if (args.json)
                     print(
                         context.stdout,
                         JSON.stringify(
-                            { stack: rendered.stack, tenant: who.tenant, ...answer, ...(simulator ? { simulator } : {}), ...(s3Said ? { s3Said } : {}) },
+                            {
+                                stack: rendered.stack,
+                                tenant: who.tenant,
+                                ...answer,
+                                ...(simulator ? { simulator } : {}),
+                                ...(s3Said ? { s3Said } : {}),
+                                ...(fromPyarrow ? { pyarrow: fromPyarrow } : {}),
+                            },
                             null,
                             2,
                         ),
                     );
                 else {
+                    if (fromPyarrow)
+                        print(
+                            context.stdout,
+                            `pyarrow's ${fromPyarrow.operation} needs ${fromPyarrow.action}${fromPyarrow.prefix !== undefined ? ` with s3:prefix "${fromPyarrow.prefix}"` : ""}`,
+                        );
                     print(context.stdout, `${answer.request.action} on ${answer.request.resource} as ${answer.request.principal} (tenant ${who.tenant})`);
                     for (const d of answer.documents) {
                         print(
@@ -755,6 +778,7 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                         );
                     }
                     print(context.stdout, answer.reason);
+                    if (fromPyarrow?.note && answer.allowed) print(context.stdout, `note: ${fromPyarrow.note}`);
                     if (s3Said)
                         print(
                             context.stdout,

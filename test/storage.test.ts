@@ -568,10 +568,10 @@ describe("access points for directory buckets (prefixes inside a directory bucke
     });
 });
 
-describe("SageMaker HyperPod managed tiered checkpointing (the README's recipe)", () => {
-    it("the README's tenant, run through the bundled program, grants read/write on the checkpoint prefix and nothing else; CloudWatch comes from the user's policy", async () => {
-        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-        const section = readme.slice(readme.indexOf("**SageMaker HyperPod managed tiered checkpointing**"));
+describe("SageMaker HyperPod managed tiered checkpointing (the recipe in docs/storage.md)", () => {
+    it("the recipe's tenant, run through the bundled program, grants read/write on the checkpoint prefix and nothing else; CloudWatch comes from the user's policy", async () => {
+        const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "storage.md"), "utf8");
+        const section = doc.slice(doc.indexOf("**SageMaker HyperPod managed tiered checkpointing**"));
         const tenants = yaml.load(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as { additionalPolicyArns: string[] }[];
         const { resources } = await renderTenants(tenants, "prod");
         const policy = resources.find((r) => r.type === "aws:iam/policy:Policy")!.inputs.policy;

@@ -299,11 +299,74 @@ export function parseDenial(message: string): ParsedDenial {
     const match = /arn:[^:\s]+:sts::(\d{12}):assumed-role\/([^/\s]+)\/(\S+?) is not authorized to perform: (\S+) on resource: "?([^"\s]+)"?/.exec(message);
     if (!match) {
         throw new UsageError(
-            `--message does not read as S3's AccessDenied text ("User: arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is not authorized to perform: ACTION on resource: ARN ..."): paste the whole message`,
+            `--message does not read as S3's AccessDenied text ("User: arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is not authorized to perform: ACTION on resource: ARN ...") or pyarrow's ("When ... key 'K' in bucket 'B': AWS Error ACCESS_DENIED during OPERATION operation"): paste the whole message`,
         );
     }
     const because = /\b(because .*|with an explicit deny .*)$/s.exec(message.slice(match.index + match[0].length))?.[1].trim() ?? "";
     return { account: match[1], role: match[2], session: match[3], action: match[4], resource: match[5], because };
+}
+
+/** pyarrow's AccessDenied (the AWS SDK for C++'s error in arrow's words): which request, on what; it names no role. */
+export interface PyarrowDenial {
+    operation: string;
+    bucket: string;
+    key: string;
+    /** The IAM action the operation needs, the RESOURCE and (for a listing) the s3:prefix to explain. */
+    action: string;
+    resource: string;
+    prefix?: string;
+    /** What else the answer can mean for this operation. */
+    note?: string;
+}
+
+/** The IAM action each S3 operation pyarrow reports needs (the S3 API reference's "Permissions" of each). */
+const PYARROW_OPERATIONS: Record<string, string> = {
+    ListObjectsV2: "s3:ListBucket",
+    ListObjects: "s3:ListBucket",
+    HeadBucket: "s3:ListBucket",
+    HeadObject: "s3:GetObject",
+    GetObject: "s3:GetObject",
+    PutObject: "s3:PutObject",
+    CreateMultipartUpload: "s3:PutObject",
+    UploadPart: "s3:PutObject",
+    CompleteMultipartUpload: "s3:PutObject",
+    CopyObject: "s3:PutObject",
+    AbortMultipartUpload: "s3:AbortMultipartUpload",
+    DeleteObject: "s3:DeleteObject",
+    DeleteObjects: "s3:DeleteObject",
+};
+
+/**
+ * Reads pyarrow's error (`When listing objects under key 'K' in bucket 'B': AWS Error ACCESS_DENIED during
+ * ListObjectsV2 operation: ...`; other verbs for other operations), or undefined when the text is not one.
+ */
+export function parsePyarrowDenial(message: string): PyarrowDenial | undefined {
+    const match = /When [^']*key '([^']*)' in bucket '([^']+)': AWS Error (?:ACCESS_DENIED|UNKNOWN \(HTTP status 403\)) during (\w+) operation/.exec(
+        message.slice(0, MAX_DENIAL_LENGTH),
+    );
+    if (!match) return undefined;
+    const [, key, bucket, operation] = match;
+    const action = PYARROW_OPERATIONS[operation];
+    if (!action)
+        throw new UsageError(`pyarrow's message names the ${operation} operation, which explain does not know the action of: give ACTION and RESOURCE`);
+    if (/--x-s3$|--xa-s3$/.test(bucket)) {
+        const mode = action === "s3:ListBucket" || action === "s3:GetObject" ? "ReadOnly" : "ReadWrite";
+        throw new UsageError(
+            `${bucket} is a directory bucket: pyarrow's ${operation} is authorised by an S3 Express session, so ask about that: explain s3express:CreateSession arn:aws:s3express:REGION:ACCOUNT:${bucket.endsWith("--xa-s3") ? "accesspoint" : "bucket"}/${bucket} --session-mode ${mode} --tenant NS`,
+        );
+    }
+    const listing = action === "s3:ListBucket";
+    return {
+        operation,
+        bucket,
+        key,
+        action,
+        resource: listing ? `s3://${bucket}` : `s3://${bucket}/${key}`,
+        ...(listing && operation !== "HeadBucket" ? { prefix: key } : {}),
+        ...(operation === "HeadObject"
+            ? { note: "S3 also answers HeadObject with 403 for a key that does not exist when the role may not list the bucket: check the key" }
+            : {}),
+    };
 }
 
 /** A role's name without the random suffix Pulumi's auto-naming adds (`ray-role-1a2b3c4` -> `ray-role`). */

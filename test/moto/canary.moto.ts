@@ -22,6 +22,7 @@ import * as os from "os";
 import * as fs from "fs";
 import { spawnSync } from "child_process";
 import { CanaryOptions, runCanary } from "../../automation/verify/canary";
+import { parsePyarrowDenial } from "../../automation/verify/explain";
 import { buildAssetsTrustPolicy, buildAssumeAssetsPolicy, chainedAwsConfig, chainedEnvironment, IRSA_TOKEN_FILE } from "../../components/crossAccount";
 import { verifyStack, VerifyFinding } from "../../automation/verify";
 import { buildS3PermissionsPolicy } from "../../components/s3Policy";
@@ -396,6 +397,15 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
                 /boto3 lists as ray-assets-canary, but pyarrow [\d.]+ \(AWS SDK for C\+\+ [^)]+\) cannot list s3:\/\/ray-ckpt\/checkpoints\/ \(.*ACCESS_DENIED/,
             );
             assert.match(result.fix!, /does not follow the AWS profile chain into the assets role: use identity "podIdentity"/);
+            // The error the real pyarrow printed is one `explain --message` reads.
+            assert.deepEqual(parsePyarrowDenial(result.message), {
+                operation: "ListObjectsV2",
+                bucket: "ray-ckpt",
+                key: "checkpoints/",
+                action: "s3:ListBucket",
+                resource: "s3://ray-ckpt",
+                prefix: "checkpoints/",
+            });
         });
     });
 

@@ -189,6 +189,58 @@ new RayS3Access("other", {
         assert.equal(own.answer.s3Said, undefined);
     });
 
+    it("pyarrow's AccessDenied (Ray Data, Ray Train): the operation read as its IAM action, explained for the tenant given", async () => {
+        const dir = stackDir({ oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS });
+        // pyarrow 25.0.1's own messages (seen against moto with a role that may do nothing).
+        const list =
+            "OSError: When listing objects under key 'team-b/' in bucket 'shared-ckpt': AWS Error ACCESS_DENIED during ListObjectsV2 operation: Access Denied (Request ID: wc8h)";
+        const head = (key: string) =>
+            `When getting information for key '${key}' in bucket 'shared-ckpt': AWS Error ACCESS_DENIED during HeadObject operation: No response body.`;
+        const write =
+            "When initiating multiple part upload for key 'team-a/run-2/model.pt' in bucket 'shared-ckpt': AWS Error ACCESS_DENIED during CreateMultipartUpload operation: Access Denied (Request ID: TOSw)";
+
+        const denied = await explain(dir, "--tenant", "team-a", "--message", list);
+        assert.equal(denied.code, 1);
+        assert.deepEqual(
+            [denied.answer.request.action, denied.answer.request.resource, denied.answer.request.context["s3:prefix"]],
+            ["s3:ListBucket", "arn:aws:s3:::shared-ckpt", "team-b/"],
+        );
+        assert.match(denied.answer.reason, /implicit deny/);
+        assert.equal(denied.answer.pyarrow.operation, "ListObjectsV2");
+        // The tenant's own prefix: allowed, so the denial came from elsewhere (and HeadObject's 403 may be a missing key).
+        const own = await explain(dir, "--tenant", "team-a", "--message", head("team-a/run-1/model.pt"));
+        assert.equal(own.code, 0);
+        assert.equal(own.answer.request.action, "s3:GetObject");
+        assert.match(own.answer.pyarrow.note, /HeadObject with 403 for a key that does not exist/);
+        assert.match(own.answer.s3Said.hint, /pyarrow signs as the workload role/);
+        const upload = await explain(dir, "--tenant", "team-b", "--message", write);
+        assert.equal(upload.code, 1, "team-b may not write under team-a/");
+        assert.equal(upload.answer.request.action, "s3:PutObject");
+        const text = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--tenant", "team-a", "--message", list]);
+        assert.match(text.stdout, /^pyarrow's ListObjectsV2 needs s3:ListBucket with s3:prefix "team-b\/"\n/);
+
+        // Without --tenant (the message names no role), and on a directory bucket (a session decides): usage errors.
+        const noTenant = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--message", list]);
+        assert.equal(noTenant.code, 2);
+        assert.match(noTenant.stderr, /pyarrow's message names no role: give --tenant/);
+        const express = await runCli([
+            "explain",
+            "--cwd",
+            dir,
+            "--stack",
+            "dev",
+            "--tenant",
+            "team-a",
+            "--message",
+            "When listing objects under key '' in bucket 'ckpt--usw2-az1--x-s3': AWS Error ACCESS_DENIED during ListObjectsV2 operation: Access Denied",
+        ]);
+        assert.equal(express.code, 2);
+        assert.match(
+            express.stderr,
+            /ckpt--usw2-az1--x-s3 is a directory bucket: .*explain s3express:CreateSession arn:aws:s3express:REGION:ACCOUNT:bucket\/ckpt--usw2-az1--x-s3 --session-mode ReadOnly/,
+        );
+    });
+
     it("usage: one --stack, ACTION and RESOURCE or --message, a tenant the stack serves", async () => {
         const dir = stackDir({ oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS });
         assert.match((await runCli(["explain", "--cwd", dir, "s3:GetObject", "s3://x/y", "--tenant", "team-a"])).stderr, /explain needs one --stack/);
