@@ -212,7 +212,8 @@ export function decide(documentsOf: SessionDocuments, question: ExplainQuestion)
     } else if (!allowedByIdentity && !allowedByResource) {
         allowed = false;
         const seen = [...identity, ...resources].map((v) => v.document);
-        reason = `denied: no statement of ${seen.join(", ") || "any document"} allows ${question.action} on ${arn} (implicit deny)`;
+        const listing = question.prefix !== undefined ? ` with s3:prefix "${question.prefix}"` : "";
+        reason = `denied: no statement of ${seen.join(", ") || "any document"} allows ${question.action} on ${arn}${listing} (implicit deny)`;
     } else if (limiting) {
         allowed = false;
         reason = `denied: ${identity.find((v) => v.decision === "Allow")?.document ?? "a resource policy"} allows it, but ${limiting.document} does not (implicit deny: it limits the session)`;
