@@ -330,7 +330,7 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
             assert.deepEqual([job.exitCode, job.signal], [0, undefined], job.log);
         };
 
-        it("IRSA: pyarrow gets the role through web identity with its own STS client, lists the prefix and reads from it", async () => {
+        it("IRSA: pyarrow gets the role through web identity with its own STS client and lists the prefix", async () => {
             const deployed = await deploy("irsa");
             const { finding, kube } = await canary(deployed, {
                 annotations: { "ray/ray-s3-sa": deployed.roleArn },
