@@ -57,17 +57,21 @@ function listStacks(targets: StackTarget[]): string {
     return names.length <= 5 ? names.join(", ") : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`;
 }
 
-/** Runs an offline evaluation with, on a terminal, a progress bar that is cleared before the results print. */
-async function evaluateWithProgress<T>(
-    context: CliContext,
-    json: boolean,
-    stacks: number,
-    body: (progress: import("./progress").EvaluationProgress) => Promise<T>,
-): Promise<T> {
-    const { EvaluationProgress } = await import("./progress");
-    const progress = new EvaluationProgress(context, json, stacks);
+/**
+ * `render` and `check`: the selected stacks evaluated offline, with a bar of stacks and tenants on a terminal (cleared
+ * before the results are printed).
+ */
+async function renderWithProgress(context: CliContext, args: CommonArgs & { "account-id"?: string; timeout?: number }) {
+    const [{ EvaluationProgress }, { renderTargets }] = await Promise.all([import("./progress"), import("./offline")]);
+    const { project, targets } = await targetsFor(args, context);
+    const progress = new EvaluationProgress(context, args.json, targets.length);
     try {
-        return await body(progress);
+        return await renderTargets(project, targets, {
+            accountId: args["account-id"],
+            signal: context.signal,
+            timeoutMs: args.timeout && args.timeout * 1000,
+            progress,
+        });
     } finally {
         progress.stop();
     }
@@ -328,16 +332,8 @@ function renderCommand(context: CliContext): CommandModule<object, RenderArgs> {
             ) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { formatRendered, renderTargets, stackSummary, writeRendered } = await import("./offline");
-                const { project, targets } = await targetsFor(args, context);
-                const rendered = await evaluateWithProgress(context, args.json, targets.length, (progress) =>
-                    renderTargets(project, targets, {
-                        accountId: args["account-id"],
-                        signal: context.signal,
-                        timeoutMs: args.timeout && args.timeout * 1000,
-                        progress,
-                    }),
-                );
+                const { formatRendered, stackSummary, writeRendered } = await import("./offline");
+                const rendered = await renderWithProgress(context, args);
                 if (args.out) {
                     const written = writeRendered(path.resolve(args.out), rendered);
                     context.stderr.write(`wrote ${written.length} files under ${args.out}\n`);
@@ -406,22 +402,14 @@ function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
                 }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { assertSomethingChecked, assertSomethingToCheck, checkStack, renderTargets } = await import("./offline");
+                const { assertSomethingChecked, assertSomethingToCheck, checkStack } = await import("./offline");
                 const { loadPolicyConfig, loadPolicyPack } = await import("./policyPacks");
                 const { codeQualityReport, oneLine, productionJudgement, sarifLog, workflowCommand } = await import("./report");
                 // Paths given on the command line are relative to where the command runs, as in the Pulumi CLI.
                 const pack = loadPolicyPack(process.cwd(), args["policy-pack"]);
                 const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"], pack.policies);
                 const tags = args["stack-tag"] ?? {};
-                const { project, targets } = await targetsFor(args, context);
-                const rendered = await evaluateWithProgress(context, args.json, targets.length, (progress) =>
-                    renderTargets(project, targets, {
-                        accountId: args["account-id"],
-                        signal: context.signal,
-                        timeoutMs: args.timeout && args.timeout * 1000,
-                        progress,
-                    }),
-                );
+                const rendered = await renderWithProgress(context, args);
                 for (const stack of rendered) assertSomethingToCheck(stack);
                 assertSomethingChecked(rendered);
                 const results = [];
@@ -683,7 +671,7 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { explain, parseDenial, parsePyarrowDenial, tenantOfDenial, denialSource, denialHint } = await import("./verify/explain");
+                const { explain, parseDenial, parsePyarrowDenial, tenantOfDenial, whereElse } = await import("./verify/explain");
                 const { renderTargets } = await import("./offline");
                 if (!args.stack || args.stack.length !== 1) throw new UsageError("explain needs one --stack: the stack that creates the tenant's role");
                 // S3's own text names the role; pyarrow's names only the request, so the tenant must be given.
@@ -734,20 +722,7 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                     const roleOnly = decide({ ...documents, limits: documents.limits.filter((d) => !d.name.startsWith("session policy")) }, question);
                     simulator = await simulate(clients.iam, documents, roleOnly);
                 }
-                // S3 denied what the stack's documents allow: name where else the decision can come from.
-                const source = denial?.because ? denialSource(denial.because) : undefined;
-                const s3Said =
-                    (denial || fromPyarrow) && answer.allowed
-                        ? {
-                              because: denial?.because ?? "",
-                              source: source ?? "unknown",
-                              hint: `${denialHint(source ?? "unknown", rendered.stack, /^arn:[^:]+:s3:::([^/]+)/.exec(answer.request.resource)?.[1] ?? "BUCKET")}${
-                                  fromPyarrow
-                                      ? "; and with buckets in another account under IRSA, pyarrow signs as the workload role, not the assets role (it does not follow the profile chain)"
-                                      : ""
-                              }`,
-                          }
-                        : undefined;
+                const s3Said = answer.allowed ? whereElse(rendered.stack, answer, denial, fromPyarrow) : undefined;
                 if (args.json)
                     print(
                         context.stdout,

@@ -70,16 +70,10 @@ function withoutLineComments(ts, file, text) {
     return kept.join("\n");
 }
 
-/** The repository's web address from package.json's `repository` (a GitHub or GitLab URL, or `github:owner/name`). */
-function repositoryWebUrl(repository) {
-    const url = typeof repository === "string" ? repository : repository && repository.url;
-    if (!url) return undefined;
-    const shorthand = /^(?:github:)?([\w.-]+)\/([\w.-]+)$/.exec(url);
-    if (shorthand) return `https://github.com/${shorthand[1]}/${shorthand[2].replace(/\.git$/, "")}`;
-    const scp = /^git@([^:/]+):(.+?)(?:\.git)?$/.exec(url);
-    if (scp) return `https://${scp[1]}/${scp[2]}`;
-    const match = /^(?:git\+)?(?:https?|ssh|git):\/\/(?:git@)?([^/:]+)[/:](.+?)(?:\.git)?\/?$/.exec(url);
-    return match ? `https://${match[1]}/${match[2]}` : undefined;
+/** package.json's `repository` as npm reads it (hosted-git-info: GitHub, GitLab, Bitbucket, ...), or undefined. */
+function repositoryOf(pkg) {
+    const url = typeof pkg.repository === "string" ? pkg.repository : pkg.repository && pkg.repository.url;
+    return url ? require("hosted-git-info").fromUrl(url) : undefined;
 }
 
 /**
@@ -87,12 +81,14 @@ function repositoryWebUrl(repository) {
  * Returns the text and how many links changed.
  */
 function readmeForPackage(readme, pkg) {
-    const base = repositoryWebUrl(pkg.repository);
-    if (!base) return { text: readme, changed: 0 };
+    const repo = repositoryOf(pkg);
+    if (!repo) return { text: readme, changed: 0 };
     let changed = 0;
-    const text = readme.replace(/\]\((docs\/[^)\s#]+)(#[^)\s]*)?\)/g, (_whole, file, anchor) => {
+    const text = readme.replace(/\]\((docs\/[^)\s#]+)(?:#([^)\s]*))?\)/g, (_whole, file, anchor) => {
         changed++;
-        return `](${base}/blob/v${pkg.version}/${file}${anchor ?? ""})`;
+        const tag = { committish: `v${pkg.version}` };
+        // browseFile takes its options second when there is no fragment.
+        return `](${anchor === undefined ? repo.browseFile(file, tag) : repo.browseFile(file, anchor, tag)})`;
     });
     return { text, changed };
 }
@@ -101,15 +97,15 @@ function readmeForPackage(readme, pkg) {
 function manifestForPackage(pkg) {
     const shipped = JSON.parse(JSON.stringify(pkg));
     delete shipped.scripts.prepare;
-    const base = repositoryWebUrl(pkg.repository);
-    if (base && /^https:\/\/(github|gitlab)\.com\//.test(base)) {
-        shipped.homepage ??= `${base}#readme`;
-        shipped.bugs ??= { url: `${base}/issues` };
+    const repo = repositoryOf(pkg);
+    if (repo) {
+        shipped.homepage ??= repo.docs({ noCommittish: true });
+        shipped.bugs ??= { url: repo.bugs() };
     }
     return shipped;
 }
 
-module.exports = { repositoryWebUrl, readmeForPackage, manifestForPackage };
+module.exports = { readmeForPackage, manifestForPackage };
 
 if (require.main !== module) {
     // Required by the tests for the functions above.
@@ -123,8 +119,10 @@ if (require.main !== module) {
     if (readme.changed > 0) {
         save("README.md");
         fs.writeFileSync(path.join(root, "README.md"), readme.text);
-        process.stderr.write(`README: ${readme.changed} links into docs/ point at ${repositoryWebUrl(parsed.repository)} (v${parsed.version})\n`);
-    } else if (!repositoryWebUrl(parsed.repository)) {
+        process.stderr.write(
+            `README: ${readme.changed} links into docs/ point at ${repositoryOf(parsed).browse({ noCommittish: true })} (v${parsed.version})\n`,
+        );
+    } else if (!repositoryOf(parsed)) {
         process.stderr.write("README: package.json has no repository, so its links into docs/ stay relative (docs/ does not ship)\n");
     }
     // The printer keeps the code and its types exactly (the analyzer type-checks them) and drops the comments.

@@ -294,6 +294,14 @@ function pyarrowName(version: string): string {
     return `pyarrow ${version}${sdk ? ` (AWS SDK for C++ ${sdk}${newer ? " or newer" : ""})` : ""}`;
 }
 
+/** What pyarrow did with the targets, when it failed none: listed (and read), or named none (access point ARNs only). */
+function pyarrowSummary(pyarrow: NonNullable<CanaryReport["pyarrow"]>): string {
+    const skipped = pyarrow.lists.filter((l) => l.skipped).map((l) => l.target);
+    const arns = `access point ARNs, which pyarrow paths cannot name: ${skipped.join(", ")}`;
+    if (skipped.length > 0 && skipped.length === pyarrow.lists.length) return `${pyarrowName(pyarrow.version)} can name none of them (${arns})`;
+    return `${pyarrowName(pyarrow.version)} lists ${pyarrow.lists.some((l) => l.read) ? "and reads them" : "them"} too${skipped.length ? ` (not ${arns})` : ""}`;
+}
+
 /** Why the image's pyarrow cannot use the tenant's mechanism, or undefined. */
 export function pyarrowTooOld(version: string | undefined, identity: "irsa" | "podIdentity"): string | undefined {
     const parsed = version ? semver.coerce(version) : null;
@@ -389,7 +397,11 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
     }
     // pyarrow (Ray Data, Ray Train) goes through the AWS SDK for C++ and its own credential chain.
     if (report.pyarrow) {
-        const failed = report.pyarrow.lists.filter((l) => !l.ok);
+        const lists = report.pyarrow.lists;
+        const failed = [
+            ...lists.filter((l) => !l.ok).map((l) => `cannot list s3://${l.target} (${l.error})`),
+            ...target.targets.filter((t) => !lists.some((l) => l.target === t)).map((t) => `did not get to s3://${t}`),
+        ];
         const tooOld = pyarrowTooOld(report.pyarrow.version, target.identity);
         if (failed.length > 0 || tooOld) {
             const chained = target.identity === "irsa" && target.env?.AWS_PROFILE !== undefined;
@@ -397,7 +409,7 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
                 ok: false,
                 sdk: report.sdk,
                 message: `canary for ${who}: ${report.sdk?.name ?? "the SDK"} lists as ${roleName}, but ${pyarrowName(report.pyarrow.version)} ${
-                    failed.length > 0 ? failed.map((l) => `cannot list s3://${l.target} (${l.error})`).join("; ") : "cannot use EKS Pod Identity"
+                    failed.length > 0 ? failed.join("; ") : "cannot use EKS Pod Identity"
                 }`,
                 fix:
                     tooOld ??
@@ -407,14 +419,11 @@ export function judgeCanary(report: CanaryReport, target: CanaryTarget): CanaryR
             };
         }
     }
-    const skipped = report.pyarrow?.lists.filter((l) => l.skipped).map((l) => l.target) ?? [];
     return {
         ok: true,
         sdk: report.sdk,
         message: `canary for ${who} runs as ${roleName}${source ? ` via ${SOURCE_NAMES[source]}` : ""} (${report.sdk ? `${report.sdk.name} ${report.sdk.version}` : "unknown SDK"}) and lists ${target.targets.map((t) => `s3://${t}`).join(", ")}${
-            report.pyarrow
-                ? `; ${pyarrowName(report.pyarrow.version)} lists ${report.pyarrow.lists.some((l) => l.read) ? "and reads them" : "them"} too${skipped.length ? ` (not access point ARNs, which pyarrow paths cannot name: ${skipped.join(", ")})` : ""}`
-                : ""
+            report.pyarrow ? `; ${pyarrowSummary(report.pyarrow)}` : ""
         }`,
     };
 }

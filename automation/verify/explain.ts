@@ -247,7 +247,7 @@ export interface ParsedDenial {
 export type DenialSource = "identity" | "identity-deny" | "boundary" | "session" | "resource" | "scp" | "rcp" | "vpc-endpoint" | "unknown";
 
 /** The kind of document S3's "because ..." names (the forms of IAM's "access denied error messages"). */
-export function denialSource(because: string): DenialSource {
+function denialSource(because: string): DenialSource {
     const text = because.toLowerCase();
     if (/service control polic/.test(text)) return "scp";
     if (/resource control polic/.test(text)) return "rcp";
@@ -264,7 +264,7 @@ export function denialSource(because: string): DenialSource {
  * What to look at when the stack's documents allow a request S3 denied: the document S3 names is not one the stack
  * has (or not as deployed).
  */
-export function denialHint(source: DenialSource, stack: string, bucket: string): string {
+function denialHint(source: DenialSource, stack: string, bucket: string): string {
     switch (source) {
         case "identity":
         case "identity-deny":
@@ -284,6 +284,25 @@ export function denialHint(source: DenialSource, stack: string, bucket: string):
         default:
             return "something this stack does not create (a bucket policy, an organization policy, the KMS key's policy): `explain --live` reads the deployed documents";
     }
+}
+
+/**
+ * S3 (or pyarrow) denied a request the stack's documents allow: S3's reason, the kind of document it names, and where
+ * to look, since that document is not one the stack has (or not as deployed). Undefined without a message.
+ */
+export function whereElse(
+    stack: string,
+    answer: ExplainAnswer,
+    denial: ParsedDenial | undefined,
+    fromPyarrow: PyarrowDenial | undefined,
+): { because: string; source: DenialSource; hint: string } | undefined {
+    if (!denial && !fromPyarrow) return undefined;
+    const source = denial?.because ? denialSource(denial.because) : "unknown";
+    const bucket = /^arn:[^:]+:s3:::([^/]+)/.exec(answer.request.resource)?.[1] ?? "BUCKET";
+    const pyarrow = fromPyarrow
+        ? "; and with buckets in another account under IRSA, pyarrow signs as the workload role, not the assets role (it does not follow the profile chain)"
+        : "";
+    return { because: denial?.because ?? "", source, hint: `${denialHint(source, stack, bucket)}${pyarrow}` };
 }
 
 const MAX_DENIAL_LENGTH = 4096;

@@ -6,10 +6,8 @@
  */
 import { CreateClusterCommand, EKSClient } from "@aws-sdk/client-eks";
 import {
-    AttachRolePolicyCommand,
     CreateAccessKeyCommand,
     CreateOpenIDConnectProviderCommand,
-    CreatePolicyCommand,
     CreateRoleCommand,
     CreateUserCommand,
     IAMClient,
@@ -33,7 +31,7 @@ import { LocalCluster, LocalJobs } from "../support/localJobs";
 import { S3ExpressStandIn, startS3Express } from "../support/s3Express";
 import { validateArgs } from "../../components/validation";
 import { BucketAccess } from "../../components/types";
-import { MotoServer, startMoto } from "../support/moto";
+import { MotoServer, startMoto, attachNewPolicy } from "../support/moto";
 import { AwsLoopback, startAwsLoopback } from "../support/awsLoopback";
 import { withRecordedAssociations } from "../support/recordedEks";
 
@@ -114,13 +112,7 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
             trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }] });
         }
         const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-canary", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "ray-policy-canary",
-                PolicyDocument: JSON.stringify(permissions),
-            }),
-        );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-canary", PolicyArn: policy.Policy!.Arn! }));
+        await attachNewPolicy(iam, "ray-role-canary", "ray-policy-canary", permissions);
         // IAM enforcement is on during the canary: verify's own calls use an administrator of the account.
         await iam.send(new CreateUserCommand({ UserName: "admin" }));
         await iam.send(
@@ -260,15 +252,12 @@ describe("verify --canary: the canary script with real SDKs against moto", funct
                 }),
             }),
         );
-        const assetsPolicy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "ray-assets-policy-canary",
-                PolicyDocument: JSON.stringify(
-                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
-                ),
-            }),
+        await attachNewPolicy(
+            iam,
+            "ray-assets-canary",
+            "ray-assets-policy-canary",
+            buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
         );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-assets-canary", PolicyArn: assetsPolicy.Policy!.Arn! }));
         // The ConfigMap the component writes, with this machine's token path and path-style S3 addresses.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chained-"));
         const token = path.join(dir, "token");

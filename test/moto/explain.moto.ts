@@ -5,7 +5,7 @@
  * runner sends, so agreement is a real check of what is sent; a disagreement and a simulator that does not answer are
  * shown as such.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreatePolicyCommand, CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from "@aws-sdk/client-s3";
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -17,7 +17,7 @@ import { buildIrsaTrustPolicy } from "../../components/trustPolicy";
 import { buildS3PermissionsPolicy } from "../../components/s3Policy";
 import { runCli } from "../support/cli";
 import { oracleDecision } from "../support/iamOracle";
-import { MotoServer, startMoto } from "../support/moto";
+import { MotoServer, startMoto, attachNewPolicy } from "../support/moto";
 
 const ACCOUNT = "123456789012";
 const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC`;
@@ -87,15 +87,12 @@ describe("explain --live against moto", function () {
             }),
         );
         roleArn = role.Role!.Arn!;
-        const policy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "team-a-policy-5f3e2a1",
-                PolicyDocument: JSON.stringify(
-                    buildS3PermissionsPolicy("aws", [{ bucket: "shared-ckpt", access: "readWrite", prefixes: ["team-a/"], kmsKeyArns: [] }]),
-                ),
-            }),
+        await attachNewPolicy(
+            iam,
+            "team-a-role-5f3e2a1",
+            "team-a-policy-5f3e2a1",
+            buildS3PermissionsPolicy("aws", [{ bucket: "shared-ckpt", access: "readWrite", prefixes: ["team-a/"], kmsKeyArns: [] }]),
         );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "team-a-role-5f3e2a1", PolicyArn: policy.Policy!.Arn! }));
         await s3.send(new CreateBucketCommand({ Bucket: "shared-ckpt" }));
         await s3.send(
             new PutBucketPolicyCommand({

@@ -3,15 +3,7 @@
  * clusters, several accounts); Pod Identity associations, which moto lacks, come from recorded API responses.
  */
 import { CreateClusterCommand, EKSClient } from "@aws-sdk/client-eks";
-import {
-    AttachRolePolicyCommand,
-    CreateOpenIDConnectProviderCommand,
-    CreatePolicyCommand,
-    CreateRoleCommand,
-    DetachRolePolicyCommand,
-    IAMClient,
-    UpdateAssumeRolePolicyCommand,
-} from "@aws-sdk/client-iam";
+import { CreateOpenIDConnectProviderCommand, CreateRoleCommand, DetachRolePolicyCommand, IAMClient, UpdateAssumeRolePolicyCommand } from "@aws-sdk/client-iam";
 import { strict as assert } from "assert";
 import { STSClient } from "@aws-sdk/client-sts";
 import { assetsIamThrough, verifyStack, VerifyClients } from "../../automation/verify";
@@ -23,7 +15,7 @@ import { abacScope, buildDirectoryAccessPointPolicy, buildS3PermissionsPolicy, z
 import { validateArgs } from "../../components/validation";
 import { parseStackConfig } from "../../programs/config";
 import { roleGroups } from "../../programs/environment";
-import { MotoServer, startMoto } from "../support/moto";
+import { MotoServer, startMoto, attachNewPolicy } from "../support/moto";
 import { withRecordedAssociations } from "../support/recordedEks";
 
 const ACCOUNT = "123456789012";
@@ -46,8 +38,7 @@ async function clusterWithProvider(iam: IAMClient, eks: EKSClient): Promise<stri
 /** A role holding one managed policy, as `up` leaves it; returns the role's ARN. */
 async function deployRole(client: { send(command: any): Promise<any> }, name: string, trust: object, policy: object): Promise<string> {
     const created = await client.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
-    const managed = await client.send(new CreatePolicyCommand({ PolicyName: `${name}-policy`, PolicyDocument: JSON.stringify(policy) }));
-    await client.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: managed.Policy!.Arn! }));
+    await attachNewPolicy(client, name, `${name}-policy`, policy);
     return created.Role!.Arn!;
 }
 
@@ -80,21 +71,18 @@ describe("verify against moto", function () {
         const providerArn = await clusterWithProvider(iam, eks);
         const trust = buildIrsaTrustPolicy(providerArn, [{ namespace: "ray", name: "ray-worker" }]);
         const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-0a1b2c3", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "ray-policy-0a1b2c3",
-                PolicyDocument: JSON.stringify(
-                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
-                ),
-            }),
+        const policy = await attachNewPolicy(
+            iam,
+            "ray-role-0a1b2c3",
+            "ray-policy-0a1b2c3",
+            buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
         );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-0a1b2c3", PolicyArn: policy.Policy!.Arn! }));
         const config = parseStackConfig("prod", {
             oidcProviderArn: providerArn,
             clusterName: "ray-prod",
             tenants: JSON.stringify([{ namespace: "ray", serviceAccountName: "ray-worker", buckets }]),
         });
-        return { config, roleArn: role.Role!.Arn!, providerArn, policyArn: policy.Policy!.Arn! };
+        return { config, roleArn: role.Role!.Arn!, providerArn, policyArn: policy };
     }
 
     function clientsWith(annotations: Record<string, string> | undefined): VerifyClients {
@@ -556,8 +544,7 @@ describe("verify against moto", function () {
         });
         const role = await iam.send(new CreateRoleCommand({ RoleName: "session-shared-role", AssumeRolePolicyDocument: JSON.stringify(trust) }));
         const union = buildS3PermissionsPolicy("aws", [{ bucket: "shared-ckpt", access: "readWrite", prefixes: ["team-a/", "team-b/"], kmsKeyArns: [] }]);
-        const policy = await iam.send(new CreatePolicyCommand({ PolicyName: "session-shared-policy", PolicyDocument: JSON.stringify(union) }));
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "session-shared-role", PolicyArn: policy.Policy!.Arn! }));
+        await attachNewPolicy(iam, "session-shared-role", "session-shared-policy", union);
         const roleArn = role.Role!.Arn!;
         const own = (prefix: string) =>
             JSON.stringify(buildS3PermissionsPolicy("aws", [{ bucket: "shared-ckpt", access: "readWrite", prefixes: [prefix], kmsKeyArns: [] }]));
@@ -584,15 +571,12 @@ describe("verify against moto", function () {
         await eks.send(new CreateClusterCommand({ name: "ray-prod", roleArn: `arn:aws:iam::${ACCOUNT}:role/eks`, resourcesVpcConfig: { subnetIds: [] } }));
         const trust = buildPodIdentityTrustPolicy({ accountId: ACCOUNT, clusterName: "ray-prod", serviceAccounts: [{ namespace: "ray", name: "ray-s3-sa" }] });
         const role = await iam.send(new CreateRoleCommand({ RoleName: "ray-role-pi", AssumeRolePolicyDocument: JSON.stringify(trust) }));
-        const policy = await iam.send(
-            new CreatePolicyCommand({
-                PolicyName: "ray-policy-pi",
-                PolicyDocument: JSON.stringify(
-                    buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
-                ),
-            }),
+        await attachNewPolicy(
+            iam,
+            "ray-role-pi",
+            "ray-policy-pi",
+            buildS3PermissionsPolicy("aws", [{ bucket: "ray-ckpt", access: "readWrite", prefixes: ["checkpoints/"], kmsKeyArns: [] }]),
         );
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "ray-role-pi", PolicyArn: policy.Policy!.Arn! }));
         const config = parseStackConfig("prod", { identity: "podIdentity", clusterName: "ray-prod", tenants: JSON.stringify([{ namespace: "ray", buckets }]) });
         const recorded = (roleArn: string) => withRecordedAssociations(eks, { "ray/ray-s3-sa": { roleArn } });
         const healthy = await verifyStack("prod", config, { ray: { roleArn: role.Role!.Arn! } }, { iam, eks: recorded(role.Role!.Arn!) });
@@ -676,8 +660,7 @@ describe("verify against moto: shared and cross-account roles", function () {
         assert.match(failed[0].fix!, /aws:RequestTag\/eks-cluster-name/);
         // A policy without the per-tenant prefix variable is not the stack's.
         await iam.send(new DetachRolePolicyCommand({ RoleName: "abac-shared-role", PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/abac-shared-role-policy` }));
-        const flat = await iam.send(new CreatePolicyCommand({ PolicyName: "flat", PolicyDocument: JSON.stringify(s3()) }));
-        await iam.send(new AttachRolePolicyCommand({ RoleName: "abac-shared-role", PolicyArn: flat.Policy!.Arn! }));
+        await attachNewPolicy(iam, "abac-shared-role", "flat", s3());
         const unscoped = await verifyStack("prod", config, outputs, { iam, eks: withRecordedAssociations(eks, associations) });
         assert.equal(unscoped.find((f) => f.check === "permissions")!.ok, false);
     });

@@ -261,6 +261,22 @@ describe("verify --canary: the Job and how its report is read", () => {
         const chained = judgeCanary(denied, { ...target, env: { AWS_PROFILE: "assets", AWS_CONFIG_FILE: "/etc/ray-s3-access/config" } });
         assert.equal(chained.ok, false);
         assert.match(chained.fix!, /does not follow the AWS profile chain into the assets role: use identity "podIdentity"/);
+        // pyarrow never got to a target (its line is missing though the Job said done): not passed.
+        const silent = judgeCanary(parseCanaryLog(log.replace(`${M} pyarrow-list ray-ckpt/a/ ray-ckpt/a/x.parquet\n`, "")), target);
+        assert.equal(silent.ok, false);
+        assert.match(silent.message, /but pyarrow 18\.1\.0 \(AWS SDK for C\+\+ 1\.11\.285\) did not get to s3:\/\/ray-ckpt\/a\/$/);
+        // Only access point ARNs: pyarrow listed nothing, and the finding does not say it did.
+        const arnOnly = { ...target, targets: ["arn:aws:s3:us-west-2:111122223333:accesspoint/ap/b/"] };
+        const arnLog = log
+            .split("\n")
+            .filter((l) => !l.includes("ray-ckpt/a/"))
+            .join("\n");
+        const named = judgeCanary(parseCanaryLog(arnLog), arnOnly);
+        assert.equal(named.ok, true);
+        assert.match(
+            named.message,
+            /; pyarrow 18\.1\.0 \(AWS SDK for C\+\+ 1\.11\.285\) can name none of them \(access point ARNs, which pyarrow paths cannot name: arn:aws:s3:/,
+        );
     });
 
     it("a pod that falls back to the node's role is caught by the identity it reports", () => {

@@ -126,8 +126,7 @@ export class LocalJobs implements CanaryKube {
         Object.assign(env, this.cluster.imageEnv);
         if (process.env.PYENV_ROOT) env.PYENV_ROOT = process.env.PYENV_ROOT;
         for (const { name: k, value } of container.env) env[k] = value;
-        // Pod Identity first: the agent's own AssumeRole must not use up the one unauthenticated request that
-        // the pod's web-identity call needs when it has both (the IRSA to Pod Identity migration).
+        // Pod Identity: the agent's credentials for the association's role (the webhook then injects no web identity).
         const associated = this.cluster.associations?.[key];
         if (associated) {
             const tokenFile = path.join(this.home, `eks-pod-identity-token-${name}`);

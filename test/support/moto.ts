@@ -7,6 +7,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as net from "net";
 import * as path from "path";
+import { AttachRolePolicyCommand, CreatePolicyCommand } from "@aws-sdk/client-iam";
 
 export interface MotoServer {
     endpoint: string;
@@ -98,4 +99,18 @@ export async function startMoto(): Promise<MotoServer> {
             clearTimeout(timer);
         },
     };
+}
+
+/** Creates a customer managed policy with the document and attaches it to the role, as `up` leaves a tenant; its ARN. */
+export async function attachNewPolicy(
+    iam: { send(command: any): Promise<any> },
+    roleName: string,
+    policyName: string,
+    document: object | string,
+): Promise<string> {
+    const created = await iam.send(
+        new CreatePolicyCommand({ PolicyName: policyName, PolicyDocument: typeof document === "string" ? document : JSON.stringify(document) }),
+    );
+    await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: created.Policy!.Arn! }));
+    return created.Policy!.Arn!;
 }
