@@ -404,10 +404,12 @@ function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
             guarded(context, async () => {
                 const { assertSomethingChecked, assertSomethingToCheck, checkStack } = await import("./offline");
                 const { loadPolicyConfig, loadPolicyPack } = await import("./policyPacks");
+                const { assertSomethingJudged } = await import("./policyConfig");
                 const { codeQualityReport, oneLine, productionJudgement, sarifLog, workflowCommand } = await import("./report");
                 // Paths given on the command line are relative to where the command runs, as in the Pulumi CLI.
                 const pack = loadPolicyPack(process.cwd(), args["policy-pack"]);
                 const config = loadPolicyConfig(process.cwd(), args["policy-pack-config"], pack.policies);
+                const judged = assertSomethingJudged(pack.policies, config, args["policy-pack-config"]);
                 const tags = args["stack-tag"] ?? {};
                 const rendered = await renderWithProgress(context, args);
                 for (const stack of rendered) assertSomethingToCheck(stack);
@@ -455,7 +457,11 @@ function checkCommand(context: CliContext): CommandModule<object, CheckArgs> {
                         for (const v of violations) print(context.stdout, `  [${v.enforcementLevel}] ${v.policy}: ${v.message}\n    ${v.urn}`);
                     }
                     if (github) for (const { violations } of results) for (const v of violations) print(context.stdout, workflowCommand(v));
-                    print(context.stdout, mandatory === 0 ? "check passed: no mandatory violation" : `check failed: ${mandatory} mandatory violation(s)`);
+                    const cannotFail = judged.failing === 0 ? ` (no policy of the ${judged.running} that ran is mandatory: this check cannot fail)` : "";
+                    print(
+                        context.stdout,
+                        mandatory === 0 ? `check passed: no mandatory violation${cannotFail}` : `check failed: ${mandatory} mandatory violation(s)`,
+                    );
                 }
                 return mandatory === 0 ? 0 : 1;
             }),

@@ -8,6 +8,7 @@ import type { EnforcementLevel, Policies, PolicyConfigSchema, PolicyPackConfig }
 import Ajv, { ErrorObject } from "ajv";
 import { describeType, nearestName } from "../components/names";
 import { UsageError } from "./errors";
+import { enforcementLevelOf } from "./evaluatePolicies";
 
 /** The engine's enforcement levels (the Pulumi CLI's `apitype.EnforcementLevel`). */
 export const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
@@ -129,4 +130,21 @@ export function assertPolicyConfig(policies: Policies, config: unknown, file: st
         );
     }
     return config as PolicyPackConfig;
+}
+
+/**
+ * What `check` can judge under a config: the policies that run and those whose violation fails the run (mandatory,
+ * or remediate, which offline can only report). Throws a UsageError (exit 2) when no policy runs: a check that
+ * judges nothing would end "passed".
+ */
+export function assertSomethingJudged(policies: Policies, config: PolicyPackConfig, file: string | undefined): { running: number; failing: number } {
+    const levels = policies.map((policy) => enforcementLevelOf(policy, config));
+    const running = levels.filter((level) => level !== "disabled").length;
+    if (running === 0) {
+        throw new UsageError(
+            `${file ? `--policy-pack-config ${file} disables` : "the policy pack disables"} every policy of the pack (${policies.length}): check would judge nothing and end "passed"; ` +
+                `give at least one a level other than "disabled" (a stack that needs no gate needs no check)`,
+        );
+    }
+    return { running, failing: levels.filter((level) => level === "mandatory" || level === "remediate").length };
 }

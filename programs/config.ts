@@ -352,7 +352,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         decoded.tenants = [decoded.tenant];
         delete decoded.tenant;
     }
-    const parsed = stackConfigSchema.safeParse(decoded);
+    const parsed = stackConfigSchema.safeParse(decoded, { reportInput: true });
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
             if (issue.code === "unrecognized_keys") {
@@ -366,8 +366,9 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
                 problems.push(`${CONFIG_NAMESPACE}:tenants is missing: list the tenants (each a namespace and its buckets) this stack gives S3 access to`);
                 continue;
             }
-            problems.push(`${describePath(decoded, issue.path)}: ${issue.message}`);
+            problems.push(`${describePath(decoded, issue.path)}${shownValue(issue.input)}: ${issue.message}`);
         }
+        problems.push(...parsedTenantProblems(decoded, parsed.error.issues));
     }
     // Checked on the raw values too, so they are reported together with the schema's findings.
     if (Array.isArray(decoded.tenants)) {
@@ -386,7 +387,7 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
     if (parsed.success && parsed.data.tenants.length === 0 && parsed.data.environmentStack === undefined) {
         problems.push(`${CONFIG_NAMESPACE}:tenants is empty: list the tenants (each a namespace and its buckets) this stack gives S3 access to`);
     }
-    if (problems.length > 0) throw new StackConfigError(stack, problems);
+    if (problems.length > 0) throw new StackConfigError(stack, byTenant(problems));
 
     const config = parsed.data!;
     if (raw.podIdentityAgent !== undefined && config.identity === "irsa" && !config.tenants.some((t) => (t.identity ?? "irsa") !== "irsa")) {
@@ -404,7 +405,33 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         problems.push(`${CONFIG_NAMESPACE}:createOidcProvider needs ${CONFIG_NAMESPACE}:oidcIssuerUrl or ${CONFIG_NAMESPACE}:clusterName`);
     }
     problems.push(...sharingProblems(config));
-    config.tenants.forEach((tenant, index) => {
+    problems.push(...componentProblems(config));
+    problems.push(...conflictProblems(config));
+    if (problems.length > 0) throw new StackConfigError(stack, byTenant(problems));
+    return config;
+}
+
+/** The stack's own problems first, then each tenant's together, in the stack file's order (a stable sort). */
+function byTenant(problems: string[]): string[] {
+    const place = (problem: string) => Number(/^tenant (\d+)/.exec(problem)?.[1] ?? -1);
+    return [...problems].sort((a, b) => place(a) - place(b));
+}
+
+/** ` ("write")`: the value the schema refused, when it is one a reader can compare with the rule (not a list or a map). */
+function shownValue(input: unknown): string {
+    if (!["string", "number", "boolean"].includes(typeof input)) return "";
+    const shown = JSON.stringify(input);
+    return ` (${shown.length > 80 ? `${shown.slice(0, 77)}..."` : shown})`;
+}
+
+/**
+ * The component's own rules for each tenant of the config: every problem, each naming the tenant by its place in the
+ * stack file (`places[i]`, when the config holds only some of the file's tenants).
+ */
+function componentProblems(config: StackConfig, places: readonly number[] = [...config.tenants.keys()]): string[] {
+    const problems: string[] = [];
+    for (const [i, tenant] of config.tenants.entries()) {
+        const index = places[i];
         try {
             checkBeforeRegistration(tenant.namespace, tenantArgs(config, tenant, config.createOidcProvider ? CREATED_PROVIDER_STAND_IN : undefined), {
                 clusterRegions: clusterRegions(config, tenant),
@@ -413,10 +440,25 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
             if (!(error instanceof RayS3AccessValidationError)) throw error;
             for (const problem of error.problems) problems.push(`tenant ${index} ("${tenant.namespace}"): ${problem}`);
         }
-    });
-    problems.push(...conflictProblems(config));
-    if (problems.length > 0) throw new StackConfigError(stack, problems);
-    return config;
+    }
+    return problems;
+}
+
+/**
+ * When the schema refused only some tenants' fields, the component's rules still run on the tenants it took, so one
+ * pass reports every problem (a wrong type in tenant 3 does not hide a bad bucket name in tenant 7). Nothing when the
+ * cluster-level keys themselves are wrong: every tenant's args depend on them.
+ */
+function parsedTenantProblems(decoded: Record<string, unknown>, issues: readonly z.core.$ZodIssue[]): string[] {
+    if (!Array.isArray(decoded.tenants)) return [];
+    const refused = new Set<unknown>();
+    for (const issue of issues) {
+        if (issue.path[0] !== "tenants" || typeof issue.path[1] !== "number") return [];
+        refused.add(issue.path[1]);
+    }
+    const kept = decoded.tenants.map((_, index) => index).filter((index) => !refused.has(index));
+    const partial = stackConfigSchema.safeParse({ ...decoded, tenants: kept.map((index) => (decoded.tenants as unknown[])[index]) });
+    return partial.success ? componentProblems(partial.data, kept) : [];
 }
 
 /** The service accounts a tenant's pods use (its own and its additional ones). */

@@ -139,6 +139,26 @@ describe("gate: --policy-pack-config fails closed", function () {
         }
     });
 
+    it("a config that disables every policy is exit 2 (check would judge nothing); one with none mandatory says it cannot fail", async () => {
+        const off = await runCli(["check", "--cwd", dir, "--stack", "prod", "--policy-pack-config", configFile({ all: "disabled" })]);
+        assert.equal(off.code, 2, off.stderr);
+        assert.match(off.stderr, /disables every policy of the pack \(\d+\): check would judge nothing and end "passed"/);
+        assert.equal(off.stdout, "");
+        const one = await runCli([
+            "check",
+            "--cwd",
+            dir,
+            "--stack",
+            "dev",
+            "--policy-pack-config",
+            configFile({ all: "disabled", "irsa-trust-pinned": "advisory" }),
+        ]);
+        assert.equal(one.code, 0, one.stderr);
+        assert.match(one.stdout, /check passed: no mandatory violation \(no policy of the 1 that ran is mandatory: this check cannot fail\)/);
+        const plain = await runCli(["check", "--cwd", dir, "--stack", "dev"]);
+        assert.match(plain.stdout, /check passed: no mandatory violation\n$/);
+    });
+
     it("\"all\" sets every policy's level, and a policy's own entry wins over it", async () => {
         const advisory = await runCli(["check", "--cwd", dir, "--stack", "prod", "--policy-pack-config", configFile({ all: "advisory" }), "--json"]);
         assert.equal(advisory.code, 0, advisory.stderr);

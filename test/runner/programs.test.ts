@@ -126,7 +126,7 @@ describe("programs and examples, evaluated under the mock engine", function () {
         assert.equal(association.inputs.targetRoleArn, assetsRole.outputs.arn);
         assert.throws(
             () => parseStackConfig("prod", { tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "b-1" }], assetsDeployRoleArn: "deployer" }]) }),
-            /tenant 0 \("a"\) field assetsDeployRoleArn: must be an IAM role ARN/,
+            /tenant 0 \("a"\) field assetsDeployRoleArn \("deployer"\): must be an IAM role ARN/,
         );
     });
 
@@ -143,7 +143,7 @@ describe("programs and examples, evaluated under the mock engine", function () {
             (error: Error) => {
                 assert.ok(error instanceof StackConfigError);
                 assert.match(error.message, /^stack "prod" has invalid configuration/);
-                assert.match(error.message, /ray-s3-access:identity: Invalid option: expected one of "irsa"\|"podIdentity"/);
+                assert.match(error.message, /ray-s3-access:identity \("iam"\): Invalid option: expected one of "irsa"\|"podIdentity"/);
                 assert.match(error.message, /tenant 0 \("ray"\) field owner: a Kubeflow profile needs its owner's user name/);
                 assert.match(error.message, /tenant 1 \("ray"\) field namespace: namespace "ray" repeats tenants\[0\]/);
                 return true;
@@ -157,6 +157,38 @@ describe("programs and examples, evaluated under the mock engine", function () {
                     tenants: JSON.stringify([{ namespace: "a", buckets: [{ bucket: "a-data" }] }]),
                 }),
             /tenant 0 \("a"\) field identity: ray-s3-access:roleSharing "abac" needs identity "podIdentity" for every tenant/,
+        );
+    });
+
+    it("one pass reports the schema's refusals and the component's rules for the tenants the schema took, tenant by tenant", () => {
+        assert.throws(
+            () =>
+                parseStackConfig("dev", {
+                    identity: "podIdentity",
+                    clusterName: "ray-dev",
+                    tenants: JSON.stringify([
+                        { namespace: "ray", buckets: [{ bucket: "My_Bucket", access: "write" }] },
+                        { namespace: "Bad_NS", maxSessionDuration: 99999999999, buckets: [{ bucket: "b-data" }] },
+                        { namespace: "ok", buckets: [{ bucket: "ok-data", prefixes: ["/abs/"] }], extra: 1 },
+                        { namespace: "fine", buckets: [{ bucket: "fine-data" }] },
+                    ]),
+                }),
+            (error: Error) => {
+                assert.ok(error instanceof StackConfigError);
+                assert.deepEqual(
+                    error.problems.map((problem) => problem.replace(/:.*/s, "")),
+                    ['tenant 0 ("ray") field buckets[0].access ("write")', 'tenant 1 ("Bad_NS")', 'tenant 1 ("Bad_NS")', 'tenant 2 ("ok")'],
+                );
+                assert.match(error.problems[1], /namespace "Bad_NS" is not a valid Kubernetes namespace name/);
+                assert.match(error.problems[2], /maxSessionDuration 99999999999 is outside 3600-43200 seconds/);
+                assert.match(error.problems[3], /unknown key "extra"/);
+                return true;
+            },
+        );
+        // A wrong cluster-level key: every tenant depends on it, so the component's rules wait for the fix.
+        assert.throws(
+            () => parseStackConfig("dev", { identity: "iam", tenants: JSON.stringify([{ namespace: "Bad_NS", buckets: [{ bucket: "b-data" }] }]) }),
+            (error: Error) => error instanceof StackConfigError && error.problems.length === 1 && /identity \("iam"\)/.test(error.problems[0]),
         );
     });
 
@@ -262,7 +294,7 @@ describe("programs and examples, evaluated under the mock engine", function () {
                 }),
             (error: Error) => {
                 assert.match(error.message, /ray-s3-access:additionalClusters\[0\]: unknown key "clustername" \(did you mean clusterName\?\)/);
-                assert.match(error.message, /ray-s3-access:additionalClusters\[1\].region: must be an AWS region such as us-east-1/);
+                assert.match(error.message, /ray-s3-access:additionalClusters\[1\].region \("mars"\): must be an AWS region such as us-east-1/);
                 return true;
             },
         );
