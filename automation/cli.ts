@@ -677,7 +677,7 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                 }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { explain, parseDenial, parsePyarrowDenial, tenantOfDenial, whereElse } = await import("./verify/explain");
+                const { catalogRequest, explain, parseDenial, parsePyarrowDenial, tenantOfDenial, whereElse } = await import("./verify/explain");
                 const { renderTargets } = await import("./offline");
                 if (!args.stack || args.stack.length !== 1) throw new UsageError("explain needs one --stack: the stack that creates the tenant's role");
                 // S3's own text names the role; pyarrow's names only the request, so the tenant must be given.
@@ -703,6 +703,7 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                     prefix: args.prefix ?? fromPyarrow?.prefix,
                     sessionMode: args["session-mode"],
                 };
+                question.action = await catalogRequest(question);
                 let answer = explain(rendered, question);
                 let simulator: import("./verify/explainLive").SimulatorAnswer | undefined;
                 if (args.live) {
@@ -913,16 +914,21 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                     requiresArg: true,
                     describe: "pko: the git repository the workspaces clone (holds the stack files and a package.json pinning ray-s3-access)",
                 })
-                .option("branch", { type: "string", default: "main", requiresArg: true, describe: "pko and github-actions: the branch to deploy" })
+                .option("branch", {
+                    type: "string",
+                    default: EMIT_DEFAULTS.branch,
+                    requiresArg: true,
+                    describe: "pko and github-actions: the branch to deploy",
+                })
                 .option("repo-dir", {
                     type: "string",
-                    default: ".",
+                    default: EMIT_DEFAULTS["repo-dir"],
                     requiresArg: true,
                     describe: "Where, in the repository, the stack files and package.json are",
                 })
                 .option("namespace", {
                     type: "string",
-                    default: "pulumi-kubernetes-operator",
+                    default: EMIT_DEFAULTS.namespace,
                     requiresArg: true,
                     describe: "pko: the namespace of the Stack objects",
                 })
@@ -931,13 +937,13 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                 .option("org", { type: "string", requiresArg: true, describe: "pko: a Pulumi Cloud organization (stacks become ORG/STACK)" })
                 .option("image", {
                     type: "string",
-                    default: DEFAULT_IMAGE,
+                    default: EMIT_DEFAULTS.image,
                     requiresArg: true,
                     describe: "pko: the workspace image (Pulumi CLI >= 3.202 for structured config)",
                 })
                 .option("service-account", {
                     type: "string",
-                    default: "ray-s3-access-deployer",
+                    default: EMIT_DEFAULTS["service-account"],
                     requiresArg: true,
                     describe: "pko: the workspaces' ServiceAccount",
                 })
@@ -948,17 +954,27 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                     describe: "pko: a Secret with the backend's credential (key passphrase, or accessToken with --org)",
                 })
                 .option("role-arn", { type: "string", requiresArg: true, describe: "github-actions: the IAM role the jobs assume by OIDC" })
-                .option("region", { type: "string", default: "us-west-2", requiresArg: true, describe: "github-actions: the AWS region of the credentials" })
+                .option("region", {
+                    type: "string",
+                    default: EMIT_DEFAULTS.region,
+                    requiresArg: true,
+                    describe: "github-actions: the AWS region of the credentials",
+                })
                 .option("max-parallel", {
                     type: "string",
-                    default: "8",
+                    default: EMIT_DEFAULTS["max-parallel"],
                     coerce: wholeNumber("max-parallel", 1),
                     describe: "github-actions: jobs of one matrix at once",
                 })
-                .option("name", { type: "string", default: "ray-s3-access fleet", requiresArg: true, describe: "github-actions: the workflow's name" }) as any,
+                .option("name", { type: "string", default: EMIT_DEFAULTS.name, requiresArg: true, describe: "github-actions: the workflow's name" }) as any,
         handler: (args) =>
             guarded(context, async () => {
-                const { githubWorkflow, pkoObjects, sourceFiles } = await import("./engines");
+                const { emitOptionProblems, githubWorkflow, pkoObjects, sourceFiles } = await import("./engines");
+                // The flags set to something else than their default: a default is no choice the user made.
+                const given = new Set(Object.keys(args).filter((flag) => args[flag] !== undefined && String(args[flag]) !== EMIT_DEFAULTS[flag]));
+                const problems = emitOptionProblems(args.engine, args, given);
+                if (problems.length > 0)
+                    throw new UsageError(`--engine ${args.engine} refuses these flags before writing anything:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
                 const { readFleetRecord } = await import("./fleet");
                 const { loadProject } = await import("./project");
                 const { environmentNames, fleetEnvironment } = await import("./stacks");
@@ -1014,8 +1030,17 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
     };
 }
 
-/** The default PKO workspace image (engines.ts DEFAULT_WORKSPACE_IMAGE; kept here so --help loads no module). */
-const DEFAULT_IMAGE = "pulumi/pulumi:3.202.0-nonroot";
+/** `fleet emit`'s defaults (the image is engines.ts DEFAULT_WORKSPACE_IMAGE, kept here so --help loads no module). */
+const EMIT_DEFAULTS: Record<string, string> = {
+    branch: "main",
+    "repo-dir": ".",
+    namespace: "pulumi-kubernetes-operator",
+    image: "pulumi/pulumi:3.202.0-nonroot",
+    "service-account": "ray-s3-access-deployer",
+    region: "us-west-2",
+    "max-parallel": "8",
+    name: "ray-s3-access fleet",
+};
 
 function fleetCommand(context: CliContext): CommandModule<object, object> {
     return {

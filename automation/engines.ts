@@ -11,6 +11,8 @@
  */
 import { createHash } from "crypto";
 import * as yaml from "js-yaml";
+import { namespaceProblem, serviceAccountNameProblem } from "../components/names";
+import { PARTITIONS } from "../components/validation/values";
 import { UsageError } from "./errors";
 import { EnvironmentPlan, FleetRecord } from "./fleet";
 
@@ -352,4 +354,86 @@ export function githubWorkflow(record: FleetRecord, environments: string[], opti
             .replace(/[^a-z0-9]+/g, "-")
             .replace(/^-|-$/g, "") || "ray-s3-access-fleet";
     return { path: `.github/workflows/${file}.yml`, content: yaml.dump(workflow, { lineWidth: -1, noRefs: true, sortKeys: false }) };
+}
+
+/** `fleet emit`'s flags of one engine, with the other engine's equivalent where it has one. */
+const ENGINE_FLAGS: Record<"pko" | "github-actions", Record<string, string | undefined>> = {
+    pko: {
+        repo: undefined,
+        namespace: undefined,
+        backend: undefined,
+        "secrets-provider": undefined,
+        org: undefined,
+        image: undefined,
+        "service-account": undefined,
+        "deployer-role-arn": "role-arn",
+        "credentials-secret": undefined,
+    },
+    "github-actions": { "role-arn": "deployer-role-arn", region: undefined, "max-parallel": undefined, name: undefined },
+};
+
+const ROLE_ARN = new RegExp(`^arn:(${PARTITIONS}):iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$`);
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/** git check-ref-format's rules for a branch name, in short. */
+const BRANCH = /^(?!\/|.*\/\/|.*\.\.|.*@\{|.*\.lock$|.*\/$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f]+$/;
+
+/**
+ * Every problem of `fleet emit`'s flags, before anything is written: names Kubernetes, IAM, git or GitHub would refuse
+ * (each naming the flag, the value, the rule and the fix), and a flag of the other engine, which would be ignored.
+ * `given` holds the flags whose value differs from their default.
+ */
+export function emitOptionProblems(engine: "pko" | "github-actions", options: Record<string, unknown>, given: ReadonlySet<string>): string[] {
+    const problems: string[] = [];
+    const other = engine === "pko" ? "github-actions" : "pko";
+    for (const [flag, instead] of Object.entries(ENGINE_FLAGS[other])) {
+        if (!given.has(flag)) continue;
+        problems.push(`--${flag} is a flag of --engine ${other}, and --engine ${engine} would ignore it${instead ? `: give --${instead}` : ": drop it"}`);
+    }
+    const text = (flag: string) => (typeof options[flag] === "string" ? (options[flag] as string) : undefined);
+    const check = (flag: string, ok: (value: string) => boolean, rule: string) => {
+        const value = text(flag);
+        if (value !== undefined && !ok(value)) problems.push(`--${flag} "${value}" ${rule}`);
+    };
+    check("branch", (v) => BRANCH.test(v), 'is not a branch name git takes (git check-ref-format): no spaces, "..", "~^:?*[\\", or a leading or trailing "/"');
+    check(
+        "repo-dir",
+        (v) => !v.startsWith("/") && !v.split("/").includes(".."),
+        'must be a directory inside the repository, relative to its root ("." for the root), without ".."',
+    );
+    if (engine === "pko") {
+        const name = (flag: string, problem: (field: string, value: string) => string | undefined) => {
+            const value = text(flag);
+            const found = value === undefined ? undefined : problem(`--${flag}`, value);
+            if (found) problems.push(found);
+        };
+        name("namespace", namespaceProblem);
+        name("service-account", serviceAccountNameProblem);
+        name("credentials-secret", (field, value) => serviceAccountNameProblem(field, value)?.replace("ServiceAccount", "Secret"));
+        check(
+            "deployer-role-arn",
+            (v) => ROLE_ARN.test(v),
+            "is not an IAM role ARN: give arn:PARTITION:iam::ACCOUNT:role/NAME (the ServiceAccount's IRSA annotation)",
+        );
+        check(
+            "repo",
+            (v) => /^(https?|ssh|git):\/\/[^\s/]+\/\S+$|^[\w.-]+@[\w.-]+:\S+$/.test(v),
+            "is not a git URL: give https://HOST/OWNER/REPO.git or git@HOST:OWNER/REPO.git",
+        );
+        check(
+            "backend",
+            (v) => /^(https?|s3|gs|azblob|file):\/\/\S+$/.test(v),
+            "is not a Pulumi backend URL: give https://api.pulumi.com, s3://BUCKET, gs://BUCKET, azblob://CONTAINER or file://PATH",
+        );
+        check("org", (v) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v), 'is not a Pulumi organization name (letters, digits, "-", "_" and ".")');
+        check("image", (v) => /^\S+$/.test(v), "is not a container image reference (it has white space)");
+    } else {
+        check(
+            "role-arn",
+            (v) => ROLE_ARN.test(v),
+            "is not an IAM role ARN: give arn:PARTITION:iam::ACCOUNT:role/NAME (the role GitHub's OIDC provider may assume)",
+        );
+        check("region", (v) => REGION.test(v), "is not an AWS region: give one such as us-west-2");
+        check("name", (v) => v.trim() !== "" && !/[\r\n]/.test(v), "must be one non-empty line (the workflow's name)");
+    }
+    return problems;
 }

