@@ -19,6 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Operation, OperationRequest, OperationResult, StackDriver } from "./driver";
 import { ToolMissingError } from "./errors";
+import { makeDirectory } from "./files";
 import { Project } from "./project";
 import { StackTarget } from "./stacks";
 import { CONFIG_NAMESPACE } from "../programs/config";
@@ -155,7 +156,7 @@ export class AutomationDriver implements StackDriver {
         if (url === this.defaultBackend() && !fs.existsSync(url.slice("file://".length))) {
             this.notice(`no --backend or PULUMI_BACKEND_URL: the stacks' state goes to ${url} (a local file backend); give --backend to keep it elsewhere`);
         }
-        if (url.startsWith("file://")) fs.mkdirSync(url.slice("file://".length), { recursive: true });
+        if (url.startsWith("file://")) makeDirectory(url.slice("file://".length));
         this.keepOutOfGit();
         // Plugins once, before the fan-out, at the versions the bundled program was built against.
         const workspace = await LocalWorkspace.create({ workDir: this.workspaceDir("_plugins"), pulumiCommand: this.command, envVars: this.envVars() });
@@ -176,7 +177,7 @@ export class AutomationDriver implements StackDriver {
 
     private workspaceDir(stack: string): string {
         const dir = path.join(this.project.dir, ".pulumi-workspaces", stack);
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirectory(dir);
         return dir;
     }
 

@@ -366,13 +366,9 @@ function stackTags(values: unknown): Record<string, string> {
 type CheckArgs = CommonArgs &
     PolicyArgs & { "account-id"?: string; timeout?: number; sarif?: string; "code-quality"?: string; "stack-tag": Record<string, string> };
 
-/** Writes a file whole or not at all (its directory made as needed): a CI step or a reader never sees half of it. */
+/** Writes a file whole or not at all (files.ts; loaded when a command writes one). */
 async function writeWhole(file: string, text: string): Promise<void> {
-    const fs = await import("fs");
-    const target = path.resolve(file);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(`${target}.tmp-${process.pid}`, text);
-    fs.renameSync(`${target}.tmp-${process.pid}`, target);
+    (await import("./files")).writeWhole(file, text);
 }
 
 /** A report as JSON, written whole. */

@@ -17,6 +17,7 @@ import { allowStatements } from "../policies/lib/documents";
 import { EvaluatedResource, evaluatePolicies, Violation } from "./evaluatePolicies";
 import { DEFAULT_EVALUATION_TIMEOUT_MS, evaluateProgram, RecordedResource } from "./mockEngine";
 import { startDeadline, UsageError } from "./errors";
+import { makeDirectory } from "./files";
 import { Project } from "./project";
 import { offlineConfig, StackTarget, stackFilePath } from "./stacks";
 import { registerTypeScript } from "./typescript";
@@ -412,7 +413,7 @@ export function writeRendered(outDir: string, stacks: RenderedStack[]): string[]
             }
             if (fs.existsSync(marker)) previous = (JSON.parse(fs.readFileSync(marker, "utf8")).stacks as string[]) ?? [];
         }
-        fs.mkdirSync(root, { recursive: true });
+        makeDirectory(root);
     } catch (error) {
         if (error instanceof UsageError) throw error;
         throw fsProblem(`use ${root}`, error);
@@ -434,7 +435,7 @@ export function writeRendered(outDir: string, stacks: RenderedStack[]): string[]
         const files: string[] = [];
         const write = (relative: string, content: string) => {
             const file = path.join(tempDir, relative);
-            fs.mkdirSync(path.dirname(file), { recursive: true });
+            makeDirectory(path.dirname(file));
             fs.writeFileSync(file, content);
             files.push(path.join(finalDir, relative));
         };

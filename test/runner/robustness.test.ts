@@ -4,7 +4,7 @@
  * a long `render`.
  */
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -109,6 +109,30 @@ describe("the runner under hostile input", function () {
         const cwdFile = await runCli(["render", "--cwd", file]);
         assert.equal(cwdFile.code, 2);
         assert.match(cwdFile.stderr, /--cwd .*notes\.txt is a file, not a directory/);
+    });
+
+    it("an output path whose parent cannot hold children (a dangling symlink, /proc) is exit 2 naming it, never a hang", () => {
+        const dir = opsDir({ dev: tenantsYaml(1) });
+        const dangling = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dangling-")), "checkout");
+        fs.symlinkSync(path.join(os.tmpdir(), "unmounted-disk-that-is-not-there"), dangling);
+        const cases: [string[], RegExp][] = [
+            [["render", "--cwd", dir, "--out", path.join(dangling, "gitops")], /--out: cannot use .*checkout\/gitops \(EEXIST\)/],
+            [["check", "--cwd", dir, "--sarif", path.join(dangling, "reports", "check.sarif")], /cannot write .*checkout\/reports\/check\.sarif \(EEXIST\)/],
+        ];
+        // Node's own recursive mkdir spins forever on these at full CPU: run in a child process, so a regression fails
+        // on the timeout instead of freezing the test run.
+        if (fs.existsSync("/proc/self"))
+            cases.push([["render", "--cwd", dir, "--out", "/proc/ray-s3-access-out"], /--out: cannot use \/proc\/ray-s3-access-out \(ENOENT\)/]);
+        for (const [args, message] of cases) {
+            const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "automation", "cli.ts"), ...args], {
+                cwd: ROOT,
+                encoding: "utf8",
+                timeout: 60_000,
+            });
+            assert.equal(run.signal, null, `${args.join(" ")} did not end by itself`);
+            assert.equal(run.status, 2, run.stderr);
+            assert.match(run.stderr, message);
+        }
     });
 
     it("Ctrl-C during a long render stops it within seconds, exit 130, nothing written", async function () {
