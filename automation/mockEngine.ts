@@ -328,6 +328,10 @@ async function withLocation<T>(fullTraces: boolean, evaluation: () => Promise<T>
     try {
         return await evaluation();
     } catch (error) {
+        // The SDK prefixes an error thrown in an apply with each property it passed through, on the same error object
+        // (`error serializing property "namespace": error serializing property "metadata": ...`); ours name the
+        // component and the field already.
+        if (error instanceof Error && isUsageLike(error)) error.message = error.message.replace(/^(error serializing property "[^"]*": )+/, "");
         if (!(error instanceof Error) || error.name === "CancelledError" || error.name === "DeadlineError" || isUsageLike(error)) throw error;
         const frames = (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
         if (fullTraces && frames.length > 0) error.message = `${error.message}\n${frames.join("\n")}`;

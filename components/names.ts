@@ -126,7 +126,7 @@ export function externalIdProblem(field: string, value: string): string | undefi
 
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
-/** IAM and EKS tags: at most 50, keys 1-128 characters not starting with "aws:", values up to 256. */
+/** IAM and EKS tags: at most 50, keys 1-128 characters not starting with "aws:", string values up to 256. */
 export function tagsProblems(field: string, tags: Record<string, unknown>): string[] {
     const problems: string[] = [];
     const entries = Object.entries(tags);
@@ -141,9 +141,8 @@ export function tagsProblems(field: string, tags: Record<string, unknown>): stri
         } else if (key.toLowerCase().startsWith("aws:")) {
             problems.push(`${field} key "${key}" starts with "aws:", which AWS reserves for its own tags: rename it`);
         }
-        if (typeof value !== "string") {
-            problems.push(`${field}["${key}"] must be a string, not ${describeType(value)}`);
-        } else if (value.length > IAM_LIMITS.tagValue || !TAG_TEXT.test(value)) {
+        // A value that is not a string is the shape's problem (checked before any value rule).
+        if (typeof value === "string" && (value.length > IAM_LIMITS.tagValue || !TAG_TEXT.test(value))) {
             problems.push(
                 `${field}["${key}"] "${value.slice(0, 40)}..." is not a valid tag value: at most ${IAM_LIMITS.tagValue} letters, digits, spaces and "_.:/=+-@"`,
             );

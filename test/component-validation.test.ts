@@ -168,5 +168,12 @@ describe("RayS3Access input validation", () => {
         );
         assert.match(message, /namespace "Bad_NS"/);
         assert.match(message, /maxSessionDuration 1/);
+        // A tag key AWS reserves is a rule about a value of the right type: reported with the others, not instead of them.
+        const tagged = rejects(
+            { namespace: "Bad_NS", oidcProviderArn: PROVIDER_ARN, buckets: [{ bucket: "ckpt", prefixes: ["*"] }], tags: { "aws:team": "ml" } },
+            /has 3 invalid arguments/,
+        );
+        assert.match(tagged, /tags key "aws:team" starts with "aws:"/);
+        assert.match(tagged, /prefixes\[0\] "\*" contains a wildcard/);
     });
 });

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../constants";
 import { identityStrategy, IdentityStrategy } from "../identities";
-import { describeType, externalIdProblem, IAM_LIMITS, namespaceProblem, serviceAccountNameProblem } from "../names";
+import { describeType, externalIdProblem, IAM_LIMITS, namespaceProblem, serviceAccountNameProblem, tagsProblems } from "../names";
 import { ResolvedBucketAccess } from "../s3Policy";
 import { ServiceAccountRef } from "../trustPolicy";
 import { AdditionalCluster, IdentityType, PodIdentityAgent, RayS3AccessArgs, RoleSharing, ServiceAccountMode } from "../types";
@@ -193,6 +193,7 @@ export function validateArgs(componentName: string, given: RayS3AccessArgs | und
         const problem = resolvedValueProblem("clusterName", args.clusterName);
         if (problem) problems.push(problem);
     }
+    if (isRecord(args.tags)) problems.push(...tagsProblems("tags", args.tags));
     if (isPlainString(args.assetsExternalId)) {
         const problem = externalIdProblem("assetsExternalId", args.assetsExternalId);
         if (problem) problems.push(problem);

@@ -3,7 +3,7 @@
  * so that no later rule meets a value of the wrong type.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { describeType, nearestName, tagsProblems } from "../names";
+import { describeType, nearestName } from "../names";
 import { AdditionalCluster, BucketAccess, RayS3AccessArgs, WebIdentityToken } from "../types";
 
 /** Every argument RayS3Access takes: a key outside this list is refused, since a typo (`acces`) must not widen access. */
@@ -137,7 +137,11 @@ export function shapeProblems(args: Record<string, unknown>): string[] {
                 break;
             case "tags":
                 if (!isRecord(value)) problems.push(`tags must be a map of tag names to strings, e.g. { team: "ml" }; it is ${describeType(value)}`);
-                else problems.push(...tagsProblems("tags", value));
+                else {
+                    for (const [key, tag] of Object.entries(value)) {
+                        if (typeof tag !== "string") problems.push(`tags["${key}"] must be a string, not ${describeType(tag)}`);
+                    }
+                }
                 break;
             case "provider":
                 if (!pulumi.ProviderResource.isInstance(value)) {

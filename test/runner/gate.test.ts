@@ -98,6 +98,24 @@ describe("gate: a run never ends passed without having checked", function () {
         assert.match(stderr, /stack "dev".*no buckets for this team/);
     });
 
+    it("an Output that resolves to a bad namespace is exit 2 with the component's message, without the SDK's property chain", async () => {
+        const dir = project({
+            "Pulumi.yaml": "name: late\nruntime: nodejs\nmain: index.js\n",
+            "index.js": `
+const pulumi = require("@pulumi/pulumi");
+const { RayS3Access } = require(${JSON.stringify(COMPONENT)});
+new RayS3Access("ray", { identity: "podIdentity", clusterName: "ml", namespace: pulumi.output("Team_A"), buckets: [{ bucket: "ml-data" }] });
+`,
+        });
+        const { code, stdout, stderr } = await runCli(["check", "--cwd", dir, "--stack", "dev"]);
+        assert.equal(code, 2, stdout + stderr);
+        assert.match(
+            stderr,
+            /^error: check: stack "dev": RayS3Access "ray": namespace "Team_A" is not a valid Kubernetes namespace name.*\(an Output that resolved at deployment\)$/m,
+        );
+        assert.doesNotMatch(stderr, /error serializing property/);
+    });
+
     it("what a user program prints goes to stderr: render --json stays parseable", async () => {
         const dir = project({
             "Pulumi.yaml": "name: chatty\nruntime: nodejs\nmain: index.js\n",
