@@ -140,6 +140,7 @@ export function assertPolicyConfig(policies: Policies, config: unknown, file: st
 export function assertSomethingJudged(policies: Policies, config: PolicyPackConfig, file: string | undefined): { running: number; failing: number } {
     const levels = policies.map((policy) => enforcementLevelOf(policy, config));
     const running = levels.filter((level) => level !== "disabled").length;
+    if (policies.length === 0) throw new UsageError(`the policy pack has no policies: check would judge nothing and end "passed"`);
     if (running === 0) {
         throw new UsageError(
             `${file ? `--policy-pack-config ${file} disables` : "the policy pack disables"} every policy of the pack (${policies.length}): check would judge nothing and end "passed"; ` +

@@ -14,7 +14,7 @@ const addFormats = require("ajv-formats");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Ajv = require("ajv").default;
 import * as yaml from "js-yaml";
-import { policyConfigProblems } from "../../automation/policyConfig";
+import { assertSomethingJudged, policyConfigProblems } from "../../automation/policyConfig";
 import { policies } from "../../policies/rules";
 import { runCli } from "../support/cli";
 import { FakeDriver } from "../support/fakeDriver";
@@ -157,6 +157,7 @@ describe("gate: --policy-pack-config fails closed", function () {
         assert.match(one.stdout, /check passed: no mandatory violation \(no policy of the 1 that ran is mandatory: this check cannot fail\)/);
         const plain = await runCli(["check", "--cwd", dir, "--stack", "dev"]);
         assert.match(plain.stdout, /check passed: no mandatory violation\n$/);
+        assert.throws(() => assertSomethingJudged([], {}, undefined), /the policy pack has no policies: check would judge nothing/);
     });
 
     it("\"all\" sets every policy's level, and a policy's own entry wins over it", async () => {
