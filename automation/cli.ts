@@ -687,19 +687,19 @@ function explainCommand(context: CliContext): CommandModule<object, ExplainArgs>
                             ? "pyarrow's message names no role: give --tenant, the namespace of the pod that failed"
                             : "give --tenant: the namespace of the pod's service account",
                     );
-                // Render the whole stack (the tenant's role may be shared), then ask about one tenant.
-                const { project, targets } = await targetsFor({ ...args, tenant: undefined }, context);
-                const [rendered] = await renderTargets(project, targets, { signal: context.signal });
-                const who = denial ? tenantOfDenial(rendered, denial, args.tenant?.[0]) : { tenant: args.tenant![0], serviceAccount: args["service-account"] };
-                const question = {
-                    tenant: who.tenant,
-                    serviceAccount: args["service-account"] ?? who.serviceAccount,
+                const request = {
                     action: denial?.action ?? fromPyarrow?.action ?? args.action!,
                     resource: denial?.resource ?? fromPyarrow?.resource ?? args.resource!,
                     prefix: args.prefix ?? fromPyarrow?.prefix,
                     sessionMode: args["session-mode"],
                 };
-                question.action = await catalogRequest(question);
+                // A request no client could make is refused before the stack is evaluated.
+                request.action = await catalogRequest(request);
+                // Render the whole stack (the tenant's role may be shared), then ask about one tenant.
+                const { project, targets } = await targetsFor({ ...args, tenant: undefined }, context);
+                const [rendered] = await renderTargets(project, targets, { signal: context.signal });
+                const who = denial ? tenantOfDenial(rendered, denial, args.tenant?.[0]) : { tenant: args.tenant![0], serviceAccount: args["service-account"] };
+                const question = { tenant: who.tenant, serviceAccount: args["service-account"] ?? who.serviceAccount, ...request };
                 let answer = explain(rendered, question);
                 let simulator: import("./verify/explainLive").SimulatorAnswer | undefined;
                 if (args.live) {
