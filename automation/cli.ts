@@ -570,9 +570,9 @@ function deployCommand(context: CliContext, operation: Operation, describe: stri
 interface VerifyArgs extends CommonArgs {
     canary: boolean;
     "canary-image"?: string;
-    "canary-sdk": CanarySdk;
-    "canary-timeout": number;
-    "canary-keep": boolean;
+    "canary-sdk"?: CanarySdk;
+    "canary-timeout"?: number;
+    "canary-keep"?: boolean;
     concurrency: number;
 }
 
@@ -592,22 +592,30 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                     requiresArg: true,
                     describe: "Image of the canary Job: your Ray image (python3 + boto3) or one with the AWS CLI (default: the AWS CLI's public image)",
                 })
+                // No defaults here: a --canary-* flag given without --canary is refused, so the handler must see which were given.
                 .option("canary-sdk", {
                     choices: ["auto", "python", "cli"] as const,
-                    default: "auto" as CanarySdk,
-                    describe: "Which SDK the canary uses in the image (auto: boto3 if present, else the AWS CLI)",
+                    describe: "Which SDK the canary uses in the image (default auto: boto3 if present, else the AWS CLI)",
                 })
                 .option("canary-timeout", {
                     type: "string",
-                    default: "180",
                     coerce: wholeNumber("canary-timeout", 10, " of seconds"),
-                    describe: "Seconds a canary Job may run (its activeDeadlineSeconds)",
+                    describe: "Seconds a canary Job may run, its activeDeadlineSeconds (default 180)",
                 })
-                .option("canary-keep", { type: "boolean", default: false, describe: "Keep canary Jobs for inspection (they still expire after 10 minutes)" })
+                .option("canary-keep", { type: "boolean", describe: "Keep canary Jobs for inspection (they still expire after 10 minutes)" })
                 .option("concurrency", { type: "string", default: "4", coerce: wholeNumber("concurrency", 1), describe: "Canary Jobs at once" }) as any,
         handler: (args) =>
             guarded(context, async () => {
                 const { runVerify } = await import("./verify/command");
+                const canaryFlags = CANARY_FLAGS.filter((flag) => args[flag] !== undefined).map((flag) => `--${flag}`);
+                if (!args.canary && canaryFlags.length > 0) {
+                    throw new UsageError(
+                        `${canaryFlags.join(", ")} ${canaryFlags.length === 1 ? "is an option" : "are options"} of --canary, which is not given: add --canary, or drop ${canaryFlags.length === 1 ? "it" : "them"}`,
+                    );
+                }
+                const imageProblem =
+                    args["canary-image"] !== undefined && (await import("../components/names")).imageReferenceProblem("--canary-image", args["canary-image"]);
+                if (imageProblem) throw new UsageError(imageProblem);
                 const { project, targets } = await targetsFor(args, context);
                 if (project.mode === "own") {
                     throw new UsageError(
@@ -622,7 +630,12 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                 const { findings, failed } = await runVerify(await driverFor(context, project, args.backend), selected, {
                     ...context,
                     canary: args.canary
-                        ? { image: args["canary-image"], sdk: args["canary-sdk"], timeoutSeconds: args["canary-timeout"], keep: args["canary-keep"] }
+                        ? {
+                              image: args["canary-image"],
+                              sdk: args["canary-sdk"] ?? "auto",
+                              timeoutSeconds: args["canary-timeout"] ?? 180,
+                              keep: args["canary-keep"] ?? false,
+                          }
                         : undefined,
                     concurrency: args.concurrency,
                 });
@@ -1025,6 +1038,9 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
             }),
     };
 }
+
+/** The options of `verify --canary`. */
+const CANARY_FLAGS = ["canary-image", "canary-sdk", "canary-timeout", "canary-keep"] as const;
 
 /** `fleet emit`'s defaults (the image is engines.ts DEFAULT_WORKSPACE_IMAGE, kept here so --help loads no module). */
 const EMIT_DEFAULTS: Record<string, string> = {

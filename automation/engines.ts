@@ -11,7 +11,7 @@
  */
 import { createHash } from "crypto";
 import * as yaml from "js-yaml";
-import { namespaceProblem, serviceAccountNameProblem } from "../components/names";
+import { imageReferenceProblem, namespaceProblem, serviceAccountNameProblem } from "../components/names";
 import { PARTITIONS } from "../components/validation/values";
 import { UsageError } from "./errors";
 import { EnvironmentPlan, FleetRecord } from "./fleet";
@@ -425,7 +425,7 @@ export function emitOptionProblems(engine: "pko" | "github-actions", options: Re
             "is not a Pulumi backend URL: give https://api.pulumi.com, s3://BUCKET, gs://BUCKET, azblob://CONTAINER or file://PATH",
         );
         check("org", (v) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v), 'is not a Pulumi organization name (letters, digits, "-", "_" and ".")');
-        check("image", (v) => /^\S+$/.test(v), "is not a container image reference (it has white space)");
+        name("image", imageReferenceProblem);
     } else {
         check(
             "role-arn",

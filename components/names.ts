@@ -151,6 +151,17 @@ export function tagsProblems(field: string, tags: Record<string, unknown>): stri
     return problems;
 }
 
+const IMAGE_PATH = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_DOMAIN = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\\d+)?/)?";
+/** A container image reference as the distribution spec writes it: [host[:port]/]path[:tag][@sha256:digest]. */
+const IMAGE_REFERENCE = new RegExp(`^${IMAGE_DOMAIN}${IMAGE_PATH}(?:/${IMAGE_PATH})*(?::\\w[\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+
+/** A container image reference Kubernetes can pull (`rayproject/ray:2.9.0`, `registry:5000/team/ray@sha256:...`). */
+export function imageReferenceProblem(field: string, value: string): string | undefined {
+    if (value.length <= 255 && IMAGE_REFERENCE.test(value)) return undefined;
+    return `${field} "${value.slice(0, 80)}" is not a container image reference: [HOST[:PORT]/]PATH[:TAG][@sha256:DIGEST], lower-case path, no spaces (e.g. rayproject/ray:2.9.0)`;
+}
+
 /** The known name a mistyped `given` most likely meant (edit distance, case ignored), or undefined. */
 export function nearestName(given: string, known: readonly string[]): string | undefined {
     const best = closest(given, [...known]);

@@ -376,6 +376,29 @@ describe("verify --canary: the Job and how its report is read", () => {
         });
         assert.equal(bad, 2);
         assert.match(err.text, /--canary-timeout "3" must be a whole number of seconds, at least 10/);
+        // Before the Pulumi CLI or the cluster is asked anything: a canary option without --canary, an image Kubernetes cannot pull.
+        for (const [args, message] of [
+            [
+                ["--canary-image", "my/ray:2.9", "--canary-keep"],
+                /--canary-image, --canary-keep are options of --canary, which is not given: add --canary, or drop them/,
+            ],
+            [["--canary", "--canary-image", "My Ray:2.9"], /--canary-image "My Ray:2\.9" is not a container image reference/],
+        ] as [string[], RegExp][]) {
+            err.text = "";
+            const jobsBefore: number = kube.jobs.length;
+            const refused = await main(["verify", "--cwd", ROOT, "--stack", "prod", ...args], {
+                stdout: out as any,
+                stderr: err as any,
+                driver: () => {
+                    throw new Error("the driver was asked for");
+                },
+                verifyClients,
+                canaryKube: async () => kube,
+            });
+            assert.equal(refused, 2, err.text);
+            assert.match(err.text, message);
+            assert.equal(kube.jobs.length, jobsBefore, "no Job was created");
+        }
     });
 });
 

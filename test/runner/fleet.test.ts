@@ -440,8 +440,13 @@ describe("fleet emit: what the engines apply, valid against their own schemas", 
                 ],
             ],
             [
-                ["--engine", "pko", "--repo", "example.com/r", "--backend", "bucket", "--branch", "a b"],
-                [/--repo "example.com\/r" is not a git URL/, /--backend "bucket" is not a Pulumi backend URL/, /--branch "a b" is not a branch name git takes/],
+                ["--engine", "pko", "--repo", "example.com/r", "--backend", "bucket", "--branch", "a b", "--image", "Pulumi/Pulumi:latest"],
+                [
+                    /--repo "example.com\/r" is not a git URL/,
+                    /--backend "bucket" is not a Pulumi backend URL/,
+                    /--branch "a b" is not a branch name git takes/,
+                    /--image "Pulumi\/Pulumi:latest" is not a container image reference/,
+                ],
             ],
             [
                 ["--engine", "github-actions", "--role-arn", "deployer", "--region", "mars", "--repo-dir", "../ops", "--namespace", "x"],
