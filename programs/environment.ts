@@ -7,6 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STS_AUDIENCE } from "../components/trustPolicy";
 import { StackConfig, TOP_LEVEL_KEYS } from "./config";
+import { exposureWarnings } from "./exposure";
 import { validateStackConfig } from "./stackConfig";
 import { roleGroups, roleGroupsAsync } from "./sharing";
 
@@ -87,6 +88,8 @@ const GROUPS_PER_TURN = 25;
  */
 export async function environmentProgram(stack = pulumi.getStack(), raw = rawStackConfig()): Promise<EnvironmentOutputs> {
     const config = validateStackConfig(stack, raw, new pulumi.Config("aws").get("region"));
+    // Said once per environment, also when its tenants run in stacks of their own (the environment sees them all).
+    for (const warning of exposureWarnings(config)) void pulumi.log.warn(warning);
     const providerArn = clusterOidcProvider(config);
     const podIdentityAgentClusters = clusterPodIdentityAgents(config);
     const tenants: Record<string, TenantOutputs> = {};

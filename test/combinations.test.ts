@@ -8,6 +8,7 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import { evaluateProgram, RecordedResource } from "../automation/mockEngine";
 import { StackConfigError } from "../programs/config";
+import { exposureWarnings } from "../programs/exposure";
 import { validateStackConfig } from "../programs/stackConfig";
 import { runProgram } from "../programs/main";
 import { SHARING_MATRIX } from "../components/validation/combinations";
@@ -47,7 +48,7 @@ const entry: fc.Arbitrary<Entry> = fc
         bucket: fc.constantFrom("shared-data", "team-data", "other-data", DIRECTORY),
         access: fc.constantFrom("read", "readWrite", "mountpoint") as fc.Arbitrary<Entry["access"]>,
         allowDelete: fc.boolean(),
-        prefix: fc.constantFrom(undefined, "ckpt/", "data/"),
+        prefix: fc.constantFrom(undefined, "ckpt/", "data/", "ckpt/team/"),
     })
     .map(({ bucket, access, allowDelete, prefix }) => ({
         bucket,
@@ -225,13 +226,15 @@ describe("feature combinations never widen access (property, with the evaluator)
     it("no tenant is trusted from, associated in, or granted anything it did not list", async () => {
         let accepted = 0;
         let refused = 0;
+        let reached = 0;
         const acceptedByMode: Record<string, number> = { perTenant: 0, packed: 0, abac: 0, sessionPolicy: 0 };
         await fc.assert(
             fc.asyncProperty(stack, async (s) => {
                 const config = configOf(s);
                 const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("ray-s3-access:")));
+                let warnings: string[];
                 try {
-                    validateStackConfig("dev", raw, config["aws:region"]);
+                    warnings = exposureWarnings(validateStackConfig("dev", raw, config["aws:region"]));
                 } catch (error) {
                     if (!(error instanceof StackConfigError)) throw error;
                     refused++;
@@ -288,6 +291,29 @@ describe("feature combinations never widen access (property, with the evaluator)
                                     assert.equal(await allows(session, "s3:GetObject", object), false, `${t.namespace} reads ${object}`);
                                 }
                                 if (!own.write) assert.equal(await allows(session, "s3:PutObject", object), false, `${t.namespace} writes ${object}`);
+                                // The environment warns exactly when t's own listing reaches into a prefix only u listed, and
+                                // then the evaluator lets t read there.
+                                const prefix = e.prefixes?.[0];
+                                if (prefix && !ownObject) {
+                                    const listedBy = (v: Tenant) => v.buckets.filter((f) => f.bucket === e.bucket).flatMap((f) => f.prefixes ?? [""]);
+                                    const reaches =
+                                        s.mode !== "abac" &&
+                                        !listedBy(t).includes(prefix) &&
+                                        listedBy(t).some((q) => q !== prefix && prefix.startsWith(q) && !listedBy(u).includes(q));
+                                    const warned = warnings.some(
+                                        (w) =>
+                                            w.startsWith(`tenant ${s.tenants.indexOf(t)} ("${t.namespace}") can `) &&
+                                            w.includes(`tenant ${s.tenants.indexOf(u)} ("${u.namespace}")'s prefix "${prefix}"`),
+                                    );
+                                    assert.equal(warned, reaches, `${t.namespace} reaching ${u.namespace}'s ${e.bucket}/${prefix}: ${warnings.join("; ")}`);
+                                    if (reaches) {
+                                        reached++;
+                                        assert.ok(
+                                            await allows(session, "s3:GetObject", object),
+                                            `${t.namespace} is warned of reaching ${object}, which it cannot`,
+                                        );
+                                    }
+                                }
                                 if (!own.remove) assert.equal(await allows(session, "s3:DeleteObject", object), false, `${t.namespace} deletes ${object}`);
                             }
                         }
@@ -299,6 +325,7 @@ describe("feature combinations never widen access (property, with the evaluator)
         // The property is not vacuous: both outcomes occur.
         assert.ok(accepted >= 30, `${accepted} accepted`);
         assert.ok(refused >= 5, `${refused} refused`);
+        assert.ok(reached >= 5, `${reached} tenants warned of reaching another's prefix`);
         for (const [mode, count] of Object.entries(acceptedByMode))
             assert.ok(count >= 3, `${count} ${mode} stacks accepted: ${JSON.stringify(acceptedByMode)}`);
     });
