@@ -52,12 +52,21 @@ export function resourceArn(resource: string, partition: string): string {
     return match[2] === undefined || match[2] === "" ? `arn:${partition}:s3:::${match[1]}` : `arn:${partition}:s3:::${match[1]}/${match[2]}`;
 }
 
-/** `${Partition}`, `${BucketName}` in a catalog ARN format: one ARN segment, or the rest (an object key has "/"). */
+/**
+ * A catalog ARN format as a pattern: `${Partition}`, `${BucketName}` are one segment without ":" or "/"; an object key
+ * (`${ObjectName}`) may hold any character, a name with its path (`${RoleNameWithPath}`) "/".
+ */
 function formatPattern(format: string): RegExp {
     const parts = format.split(/(\$\{[A-Za-z]+\})/);
-    return new RegExp(
-        `^${parts.map((part) => (part === "${ObjectName}" ? ".+" : part.startsWith("${") ? "[^:/]+" : part.replace(/[.*+?^$()|[\]\\{}]/g, "\\$&"))).join("")}$`,
-    );
+    const pattern = (part: string) =>
+        part === "${ObjectName}"
+            ? ".+"
+            : /^\$\{\w+WithPath\}$/.test(part)
+              ? "[^:]+"
+              : part.startsWith("${")
+                ? "[^:/]+"
+                : part.replace(/[.*+?^$()|[\]\\{}]/g, "\\$&");
+    return new RegExp(`^${parts.map(pattern).join("")}$`);
 }
 
 /**

@@ -280,5 +280,21 @@ new RayS3Access("other", {
         const lower = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--tenant", "team-a", "s3:getobject", "s3://shared-ckpt/team-a/x", "--json"]);
         assert.equal(lower.code, 0, lower.stderr);
         assert.equal(JSON.parse(lower.stdout).request.action, "s3:GetObject");
+        // An object key may hold ":" and "/", a role name its path: both are requests a client makes.
+        const colon = await runCli(["explain", "--cwd", dir, "--stack", "dev", "--tenant", "team-a", "s3:GetObject", "s3://shared-ckpt/team-a/run:1/x"]);
+        assert.equal(colon.code, 0, colon.stderr);
+        const assume = await runCli([
+            "explain",
+            "--cwd",
+            dir,
+            "--stack",
+            "dev",
+            "--tenant",
+            "team-a",
+            "sts:AssumeRole",
+            "arn:aws:iam::111122223333:role/team/assets",
+        ]);
+        assert.equal(assume.code, 1, assume.stderr);
+        assert.match(assume.stdout, /denied: no statement .* allows sts:AssumeRole on arn:aws:iam::111122223333:role\/team\/assets/);
     });
 });
