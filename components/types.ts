@@ -127,7 +127,7 @@ export interface BucketAccess {
     readonly allowDelete?: boolean;
     /**
      * Key prefixes the workload is limited to (`checkpoints/`). Objects are limited to `bucket/PREFIX*` and
-     * ListBucket to an `s3:prefix` of `PREFIX*`. No `*`, `?` or leading `/`.
+     * ListBucket to an `s3:prefix` of `PREFIX*`. No `*`, `?` or leading `/`; a list given is not empty, each prefix once.
      * @default - the whole bucket
      */
     readonly prefixes?: string[];

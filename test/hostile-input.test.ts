@@ -84,6 +84,13 @@ describe("hostile input to RayS3Access", () => {
         refused({ ...base, tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"])) }, /tags has 51 tags: IAM and EKS take at most 50/);
         refused({ ...base, tags: { "aws:team": "x" } }, /tags key "aws:team" starts with "aws:"/);
         refused({ ...base, tags: { ["k".repeat(129)]: "x" } }, /is not a valid tag key: 1 to 128 .*it is 129 characters/);
+        // A template that renders an empty list must not grant the whole bucket in silence; a prefix twice is a copy mistake.
+        refused({ ...base, buckets: [{ bucket: "ckpt", prefixes: [] }] }, /buckets\[0\]\.prefixes is an empty list, which grants the whole bucket/);
+        refused({ ...base, buckets: [{ bucket: "ckpt", prefixes: ["a/", "b/", "a/"] }] }, /buckets\[0\]\.prefixes\[2\] "a\/" repeats prefixes\[0\]/);
+        refused(
+            { ...base, buckets: [{ bucket: "ckpt", prefixes: [""] }] },
+            /buckets\[0\]\.prefixes\[0\] is empty: give a key prefix, or drop prefixes for the whole bucket/,
+        );
         for (const [bucket, rule] of [
             ["xn--ckpt", /starts with "xn--", which S3 reserves/],
             ["sthree-ckpt", /starts with "sthree-"/],

@@ -20,7 +20,7 @@ export function resolveObjectEntry(
     prefixes.forEach((prefix, p) => {
         const pfield = `${field}.prefixes[${p}]`;
         if (prefix.length === 0) {
-            problems.push(`${pfield} is empty: drop it (no prefixes means the whole bucket) or give a key prefix`);
+            problems.push(`${pfield} is empty: give a key prefix, or drop prefixes for the whole bucket`);
         } else if (/[*?]/.test(prefix)) {
             problems.push(`${pfield} "${prefix}" contains a wildcard ("*" or "?"): give a literal key prefix; the policy adds the "*" itself`);
         } else if (prefix.startsWith("/")) {
@@ -46,6 +46,23 @@ export function resolveObjectEntry(
     return { access, prefixes, kmsKeyArns, ...(access === AccessLevel.Mountpoint && entry.allowDelete ? { allowDelete: true } : {}) };
 }
 
+/**
+ * An empty list would grant the whole bucket, as no list does: a template that renders `prefixes: []` must not widen
+ * access without saying so. A prefix listed twice is a copy mistake.
+ */
+function prefixListProblems(field: string, prefixes: readonly string[] | undefined): string[] {
+    if (prefixes === undefined) return [];
+    if (prefixes.length === 0)
+        return [`${field}.prefixes is an empty list, which grants the whole bucket: drop prefixes for the whole bucket, or list the key prefixes`];
+    const first = new Map<string, number>();
+    const problems: string[] = [];
+    prefixes.forEach((prefix, p) => {
+        if (first.has(prefix)) problems.push(`${field}.prefixes[${p}] "${prefix}" repeats prefixes[${first.get(prefix)}]: list each prefix once`);
+        else first.set(prefix, p);
+    });
+    return problems;
+}
+
 export function validateBuckets(buckets: PlainArgs["buckets"], problems: string[], label = "buckets", componentName = ""): ResolvedBucketAccess[] {
     if (!Array.isArray(buckets) || buckets.length === 0) {
         problems.push(`${label} is empty: give at least one bucket, e.g. [{ bucket: "my-ray-checkpoints" }]`);
@@ -59,6 +76,7 @@ export function validateBuckets(buckets: PlainArgs["buckets"], problems: string[
             problems.push(`${field}.bucket is missing: give the bucket's name`);
             return;
         }
+        problems.push(...prefixListProblems(field, entry.prefixes));
         let name = entry.bucket;
         let directory: ResolvedBucketAccess["directory"];
         const arn = BUCKET_ARN.exec(entry.bucket);
