@@ -639,6 +639,11 @@ function verifyCommand(context: CliContext): CommandModule<object, VerifyArgs> {
                         : undefined,
                     concurrency: args.concurrency,
                 });
+                // An emptied shard has no tenant left to look at: that is no "verify passed".
+                if (findings.length === 0)
+                    throw new UsageError(
+                        `verify checked nothing: ${selected.map((t) => t.stack).join(", ")} ${selected.length === 1 ? "has" : "have"} no tenants`,
+                    );
                 if (args.json) {
                     print(context.stdout, JSON.stringify({ findings, failed }, null, 2));
                 } else {

@@ -592,5 +592,15 @@ describe("a shard gives its tenants exactly what the environment stack would", f
         );
         const { findings } = JSON.parse(stdout);
         assert.deepEqual([...new Set(findings.map((f: any) => f.tenant))], names(4).slice(2));
+        // Emptied (its tenants removed from the stack file): nothing to look at is no "verify passed".
+        fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), stackFile(names(2)));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write"]);
+        const emptied = await runCli(["verify", "--cwd", dir, "--stack", "prod.shard_002"], {
+            driver: () => new FakeDriver(),
+            verifyClients: () => ({}) as any,
+        });
+        assert.equal(emptied.code, 2, emptied.stdout + emptied.stderr);
+        assert.match(emptied.stderr, /verify checked nothing: prod\.shard_002 has no tenants/);
+        assert.doesNotMatch(emptied.stdout, /verify passed/);
     });
 });
