@@ -1031,8 +1031,14 @@ function fleetEmitCommand(context: CliContext): CommandModule<object, FleetEmitA
                         ),
                     ];
                 }
-                for (const file of files) await writeWhole(path.join(args.out, file.path), file.content);
+                const { writeFileSet } = await import("./files");
+                // Only a run over every environment knows which files are stale.
+                const removed = writeFileSet(args.out, args.engine, files, !args.stack?.length);
                 context.stderr.write(`wrote ${files.map((f) => f.path).join(", ")} under ${args.out}\n`);
+                if (removed.length > 0)
+                    context.stderr.write(
+                        `removed ${removed.join(", ")}: the last emit wrote them, and this one does not (their environment or name is gone)\n`,
+                    );
                 if (args.engine === "pko") {
                     context.stderr.write(
                         `commit source/Pulumi.yaml and source/package.json (then its package-lock.json) in ${args["repo-dir"]} of ${args.repo}, next to the stack files; ` +

@@ -42,3 +42,36 @@ export function writeWhole(file: string, text: string): void {
         throw new UsageError(`cannot write ${file} (${e.code ?? e.message}): check the path and its permissions`);
     }
 }
+
+/** Where `fleet emit` records, per engine, the files it wrote into `--out`. */
+export const EMIT_RECORD = ".ray-s3-access-emit.json";
+
+/** A path the record may name: relative, inside the directory (a record edited by hand cannot point elsewhere). */
+function insideRelative(file: unknown): file is string {
+    return typeof file === "string" && file !== "" && !path.isAbsolute(file) && !file.split(/[\\/]/).includes("..");
+}
+
+/**
+ * Writes one engine's files into `outDir` and, with `prune`, removes the files it wrote there last time and writes no
+ * more (an environment whose stack file is gone, a workflow renamed), so a GitOps tool never keeps applying a stale
+ * object. Without `prune` (some environments only) the earlier files stay and stay recorded. Files anyone else put
+ * there are never touched. Returns the removed files' paths.
+ */
+export function writeFileSet(outDir: string, engine: string, files: { path: string; content: string }[], prune: boolean): string[] {
+    const record = path.join(outDir, EMIT_RECORD);
+    let written: Record<string, unknown> = {};
+    try {
+        const parsed: unknown = JSON.parse(fs.readFileSync(record, "utf8"));
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) written = parsed as Record<string, unknown>;
+    } catch {
+        // No record yet (the first emit into this directory), or not one we can read: nothing to remove.
+    }
+    for (const file of files) writeWhole(path.join(outDir, file.path), file.content);
+    const now = new Set(files.map((f) => f.path));
+    const before = Array.isArray(written[engine]) ? (written[engine] as unknown[]).filter(insideRelative) : [];
+    const removed = prune ? before.filter((file) => !now.has(file) && fs.existsSync(path.join(outDir, file))) : [];
+    for (const file of removed) fs.rmSync(path.join(outDir, file), { force: true });
+    const kept = prune ? now : new Set([...before, ...now]);
+    writeWhole(record, `${JSON.stringify({ ...written, [engine]: [...kept].sort() }, null, 2)}\n`);
+    return removed;
+}

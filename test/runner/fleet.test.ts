@@ -10,6 +10,7 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { EnvironmentPlan, formatFleetRecord, planEnvironment } from "../../automation/fleet";
+import { EMIT_RECORD } from "../../automation/files";
 import { runCli } from "../support/cli";
 import { FakeDriver } from "../support/fakeDriver";
 import { resetMocks } from "../support/mocks";
@@ -469,6 +470,41 @@ describe("fleet emit: what the engines apply, valid against their own schemas", 
         // A default given again is no choice of the other engine's: --region us-west-2 with pko is accepted.
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fleet-ok-")), "out");
         await emit(dir, out, ["--engine", "pko", "--repo", "git@example.com:ops/r.git", "--region", "us-west-2"]);
+    });
+
+    it("a later emit removes the files the last one wrote and this one does not (an environment gone, a workflow renamed), and nothing else", async () => {
+        const dir = opsDir(names(2));
+        fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), stackFile(names(2)));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write"]);
+        const out = path.join(dir, "gitops");
+        const pko = ["--engine", "pko", "--repo", "https://example.com/r.git"];
+        await emit(dir, out, pko);
+        fs.writeFileSync(path.join(out, "mine.yaml"), "kind: ConfigMap\n");
+        assert.ok(fs.existsSync(path.join(out, "staging.yaml")));
+        // Some environments only: the others' files stay.
+        const some = await emit(dir, out, [...pko, "--stack", "prod"]);
+        assert.ok(fs.existsSync(path.join(out, "staging.yaml")));
+        assert.doesNotMatch(some.stderr, /removed/);
+        fs.rmSync(path.join(dir, "Pulumi.staging.yaml"));
+        await runCli(["fleet", "plan", "--cwd", dir, "--write"]);
+        const again = await emit(dir, out, pko);
+        assert.match(again.stderr, /removed staging\.yaml: the last emit wrote them, and this one does not/);
+        assert.ok(!fs.existsSync(path.join(out, "staging.yaml")));
+        assert.ok(fs.existsSync(path.join(out, "prod.yaml")));
+        assert.equal(fs.readFileSync(path.join(out, "mine.yaml"), "utf8"), "kind: ConfigMap\n", "a file emit never wrote is left alone");
+        // A record edited to point outside the directory removes nothing there.
+        const outside = path.join(dir, "outside.yaml");
+        fs.writeFileSync(outside, "keep\n");
+        fs.writeFileSync(path.join(out, EMIT_RECORD), JSON.stringify({ pko: ["../outside.yaml", outside] }));
+        await emit(dir, out, pko);
+        assert.equal(fs.readFileSync(outside, "utf8"), "keep\n");
+        // A renamed workflow: the old file goes, so two workflows never deploy the same stacks.
+        const gha = ["--engine", "github-actions", "--role-arn", "arn:aws:iam::111122223333:role/gha"];
+        await emit(dir, out, [...gha, "--name", "deploy ray"]);
+        const renamed = await emit(dir, out, [...gha, "--name", "ray s3 fleet"]);
+        assert.deepEqual(fs.readdirSync(path.join(out, ".github", "workflows")), ["ray-s3-fleet.yml"]);
+        assert.match(renamed.stderr, /removed \.github\/workflows\/deploy-ray\.yml/);
+        assert.ok(fs.existsSync(path.join(out, "prod.yaml")), "the other engine's files stay");
     });
 
     it("github-actions: a workflow valid against SchemaStore's schema: check first, then environments, then shards in matrices of at most 256", async () => {
