@@ -168,6 +168,12 @@ function commonOptions<T>(y: Argv<T>) {
             .option("discover", {
                 type: "string",
                 requiresArg: true,
+                // An empty selector (an unset variable in `--discover "$SELECTOR"`) would select every namespace.
+                coerce: (value: string) => {
+                    if (value.trim() === "")
+                        throw new UsageError('--discover "" is an empty label selector, which selects every namespace: give one (team=ml), or drop --discover');
+                    return value;
+                },
                 describe: "Bundled program: only tenants whose namespace exists in the cluster with this label selector (kubeconfig)",
             })
             .option("json", { type: "boolean", default: false, describe: "Machine-readable output on stdout" })

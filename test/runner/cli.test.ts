@@ -284,6 +284,17 @@ describe("ray-s3-access CLI", function () {
             ["ray"],
         );
         assert.match(stderr, /namespaces unlisted match .* but have no tenant entry/);
+        // An unset variable in `--discover "$SELECTOR"` would select every namespace.
+        let asked = false;
+        const empty = await cli(["render", "--cwd", ROOT, "--stack", "dev", "--discover", " "], {
+            listNamespaces: async () => {
+                asked = true;
+                return [];
+            },
+        });
+        assert.equal(empty.code, 2);
+        assert.match(empty.stderr, /--discover "" is an empty label selector, which selects every namespace/);
+        assert.equal(asked, false, "the cluster was not asked");
     });
 
     it("preview/up run through the driver with the policy pack and print a summary; failures exit 1", async () => {
