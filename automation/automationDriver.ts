@@ -18,6 +18,7 @@ import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulum
 import * as fs from "fs";
 import * as path from "path";
 import { Operation, OperationRequest, OperationResult, StackDriver } from "./driver";
+import { DIY_BACKEND } from "./backends";
 import { ToolMissingError } from "./errors";
 import { makeDirectory } from "./files";
 import { Project } from "./project";
@@ -32,9 +33,6 @@ export interface AutomationDriverOptions {
     /** Tells the operator what the runner chose or wrote (the default backend on first use, a .gitignore). */
     notice?: (text: string) => void;
 }
-
-/** Backends that keep state themselves (no Pulumi Cloud): their stacks are named `organization/PROJECT/STACK`. */
-const DIY_BACKEND = /^(file|s3|gs|azblob|postgres):\/\//;
 
 /** What the runner writes into a directory of stack files, and keeps out of git there. */
 const WRITTEN = [".pulumi-state/", ".pulumi-workspaces/"];

@@ -17,6 +17,7 @@ import * as path from "path";
 import yargs, { Argv, CommandModule } from "yargs";
 import type { CanaryKube, CanarySdk } from "./verify/canary";
 import type { Operation, StackDriver } from "./driver";
+import { backendUrlProblem } from "./backends";
 import { abandonedWork, CancelledError, isUsageError, UsageError } from "./errors";
 import type { Project } from "./project";
 import type { StackTarget } from "./stacks";
@@ -196,6 +197,11 @@ function backendOption<T>(y: Argv<T>) {
     return y.option("backend", {
         type: "string",
         requiresArg: true,
+        coerce: (value: string) => {
+            const problem = backendUrlProblem("--backend", value);
+            if (problem) throw new UsageError(problem);
+            return value;
+        },
         describe:
             "Pulumi backend URL (https://api.pulumi.com, s3://bucket, file://DIR, ...); default PULUMI_BACKEND_URL, else for the bundled program file://<--cwd>/.pulumi-state",
     });

@@ -13,6 +13,7 @@ import { createHash } from "crypto";
 import * as yaml from "js-yaml";
 import { imageReferenceProblem, namespaceProblem, serviceAccountNameProblem } from "../components/names";
 import { PARTITIONS } from "../components/validation/values";
+import { backendUrlProblem } from "./backends";
 import { UsageError } from "./errors";
 import { EnvironmentPlan, FleetRecord } from "./fleet";
 
@@ -419,11 +420,7 @@ export function emitOptionProblems(engine: "pko" | "github-actions", options: Re
             (v) => /^(https?|ssh|git):\/\/[^\s/]+\/\S+$|^[\w.-]+@[\w.-]+:\S+$/.test(v),
             "is not a git URL: give https://HOST/OWNER/REPO.git or git@HOST:OWNER/REPO.git",
         );
-        check(
-            "backend",
-            (v) => /^(https?|s3|gs|azblob|file):\/\/\S+$/.test(v),
-            "is not a Pulumi backend URL: give https://api.pulumi.com, s3://BUCKET, gs://BUCKET, azblob://CONTAINER or file://PATH",
-        );
+        name("backend", backendUrlProblem);
         check("org", (v) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v), 'is not a Pulumi organization name (letters, digits, "-", "_" and ".")');
         name("image", imageReferenceProblem);
     } else {

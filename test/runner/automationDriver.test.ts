@@ -228,6 +228,21 @@ describe("AutomationDriver against a recording pulumi CLI (real Automation API)"
         assert.match(refused.stderr, /--project "ml team" is not a Pulumi project name/);
     });
 
+    it("--backend that is no backend URL is exit 2 before the Pulumi CLI runs; a file path with spaces is one", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-backend-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK_FILE);
+        fs.writeFileSync(logFile, "");
+        for (const backend of ["not a url", "ftp://state", "s3://", "https://api.pulumi.com/ x"]) {
+            const { code, stderr } = await cli(["preview", "--cwd", dir, "--backend", backend]);
+            assert.equal(code, 2, stderr);
+            assert.match(stderr, /--backend ".*" is not a Pulumi backend URL: give https:\/\/api\.pulumi\.com/);
+        }
+        assert.deepEqual(invocations(logFile), [], "the Pulumi CLI was not run");
+        const spaced = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "team state-")), "state dir");
+        const ok = await cli(["preview", "--cwd", dir, "--backend", `file://${spaced}`]);
+        assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    });
+
     it("Ctrl-C: the running update gets SIGINT, then `pulumi cancel`; the stack is reported cancelled", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-repo-"));
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), STACK_FILE);
