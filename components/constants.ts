@@ -33,3 +33,5 @@ export function regionPartition(region: string): string {
 
 /** The EKS add-on that runs the Pod Identity agent on every node. */
 export const POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent";
+/** The tag the add-on gets when this package creates it: who owns it (a hash of the project, stack and owner). */
+export const AGENT_OWNER_TAG = "ray-s3-access/pod-identity-agent-owner";

@@ -11,11 +11,9 @@ import { shortHash } from "./names";
 import { PodIdentityAgent } from "./types";
 import { RayS3AccessValidationError } from "./validation";
 
-import { POD_IDENTITY_AGENT_ADDON } from "./constants";
+import { AGENT_OWNER_TAG, POD_IDENTITY_AGENT_ADDON } from "./constants";
 
-export { POD_IDENTITY_AGENT_ADDON };
-/** The tag the add-on gets when this package creates it: who owns it (a hash of the project, stack and owner). */
-export const AGENT_OWNER_TAG = "ray-s3-access/pod-identity-agent-owner";
+export { AGENT_OWNER_TAG, POD_IDENTITY_AGENT_ADDON };
 
 /** What a cluster runs, as the deployment's AWS provider sees it. */
 export type AgentState =

@@ -9,6 +9,7 @@ import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../components/constants";
 import { kubernetesName, nearestName } from "../components/names";
 import { RayS3AccessValidationError } from "../components";
 import { checkBeforeRegistration } from "../components/rayS3Access";
+import { agentTagsProblem } from "../components/validation";
 import { ServiceAccountRef } from "../components/trustPolicy";
 import { RayS3AccessArgs } from "../components/types";
 import { sharedRoleProblems } from "../components/validation/combinations";
@@ -394,6 +395,10 @@ export function parseStackConfig(stack: string, raw: Record<string, unknown>): S
         problems.push(
             `${CONFIG_NAMESPACE}:podIdentityAgent is only valid when some tenant uses Pod Identity (${CONFIG_NAMESPACE}:identity "podIdentity" or "irsaAndPodIdentity"): IRSA needs no agent; drop it`,
         );
+    }
+    if (config.podIdentityAgent === "create") {
+        const problem = agentTagsProblem(`${CONFIG_NAMESPACE}:tags`, config.tags);
+        if (problem) problems.push(problem);
     }
     if (config.createOidcProvider && config.identity === "podIdentity") {
         problems.push(`${CONFIG_NAMESPACE}:createOidcProvider is only valid when ${CONFIG_NAMESPACE}:identity is "irsa" or "irsaAndPodIdentity"`);

@@ -171,6 +171,20 @@ describe("podIdentityAgent", () => {
         );
     });
 
+    it("create takes one of EKS's 50 tags for its owner tag: 50 given tags are refused, 49 reach the add-on with it", async () => {
+        const tags = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, "v"]));
+        assert.throws(
+            () => new RayS3Access("fifty", { ...base, podIdentityAgent: "create", tags: tags(50) }),
+            /tags has 50 tags, and podIdentityAgent "create" tags the add-on it adds with ray-s3-access\/pod-identity-agent-owner too: .* give at most 49/,
+        );
+        new RayS3Access("fifty-required", { ...base, tags: tags(50) }); // require adds nothing: 50 are fine
+        world.addons = {};
+        new RayS3Access("forty-nine", { ...base, namespace: "team-b", podIdentityAgent: "create", tags: tags(49) });
+        await settle();
+        const addon = world.resources.find((r) => r.type === "aws:eks/addon:Addon")!;
+        assert.equal(Object.keys(addon.inputs.tags).length, 50);
+    });
+
     it("irsaAndPodIdentity checks the agent too (its associations need it)", async () => {
         world.addons = {};
         const result = await deploy(() => [
@@ -270,6 +284,19 @@ describe("podIdentityAgent in the bundled program (ray-s3-access:podIdentityAgen
         assert.throws(
             () => parseStackConfig("dev", { identity: "podIdentity", clusterName: "ray-prod", podIdentityAgent: "yes", tenants: JSON.stringify(tenants) }),
             /podIdentityAgent/,
+        );
+        // The environment stack's add-on carries the stack's tags and its owner tag.
+        const fifty = JSON.stringify(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"])));
+        assert.throws(
+            () =>
+                parseStackConfig("dev", {
+                    identity: "podIdentity",
+                    clusterName: "ray-prod",
+                    podIdentityAgent: "create",
+                    tags: fifty,
+                    tenants: JSON.stringify(tenants),
+                }),
+            /ray-s3-access:tags has 50 tags, and podIdentityAgent "create" tags the add-on/,
         );
     });
 });

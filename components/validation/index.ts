@@ -3,7 +3,7 @@
  * at once, each naming the field, the value, the rule and the fix. One module per concern; combinations of options
  * are decided in `combinations.ts`.
  */
-import { DEFAULT_SERVICE_ACCOUNT_NAME } from "../constants";
+import { AGENT_OWNER_TAG, DEFAULT_SERVICE_ACCOUNT_NAME } from "../constants";
 import { identityStrategy, IdentityStrategy } from "../identities";
 import { describeType, externalIdProblem, IAM_LIMITS, namespaceProblem, serviceAccountNameProblem, tagsProblems } from "../names";
 import { ResolvedBucketAccess } from "../s3Policy";
@@ -194,6 +194,10 @@ export function validateArgs(componentName: string, given: RayS3AccessArgs | und
         if (problem) problems.push(problem);
     }
     if (isRecord(args.tags)) problems.push(...tagsProblems("tags", args.tags));
+    if (podIdentityAgent === PodIdentityAgent.Create) {
+        const problem = agentTagsProblem("tags", args.tags);
+        if (problem) problems.push(problem);
+    }
     if (isPlainString(args.assetsExternalId)) {
         const problem = externalIdProblem("assetsExternalId", args.assetsExternalId);
         if (problem) problems.push(problem);
@@ -256,6 +260,16 @@ export function validateArgs(componentName: string, given: RayS3AccessArgs | und
 }
 
 export { bucketNameProblem, namespaceProblem, serviceAccountNameProblem } from "../names";
+
+/**
+ * `podIdentityAgent: "create"` tags the add-on it adds with the given tags and AGENT_OWNER_TAG: one of EKS's 50 tags
+ * per resource is taken, so the given tags may be at most 49 (EKS would refuse the add-on at deployment).
+ */
+export function agentTagsProblem(field: string, tags: unknown): string | undefined {
+    const count = isRecord(tags) ? Object.keys(tags).filter((key) => key !== AGENT_OWNER_TAG).length : 0;
+    if (count < IAM_LIMITS.tagsPerResource) return undefined;
+    return `${field} has ${count} tags, and podIdentityAgent "create" tags the add-on it adds with ${AGENT_OWNER_TAG} too: EKS takes at most ${IAM_LIMITS.tagsPerResource} per resource, so give at most ${IAM_LIMITS.tagsPerResource - 1}`;
+}
 export { DEFAULT_SERVICE_ACCOUNT_NAME, regionPartition } from "../constants";
 export { isDeferred } from "./shape";
 export { plainView, withoutStandIns } from "./deferred";
