@@ -12,7 +12,7 @@
 import { createHash } from "crypto";
 import * as yaml from "js-yaml";
 import { imageReferenceProblem, namespaceProblem, serviceAccountNameProblem } from "../components/names";
-import { PARTITIONS } from "../components/validation/values";
+import { AWS_REGION, PARTITIONS } from "../components/validation/values";
 import { backendUrlProblem } from "./backends";
 import { UsageError } from "./errors";
 import { EnvironmentPlan, FleetRecord } from "./fleet";
@@ -374,7 +374,6 @@ const ENGINE_FLAGS: Record<"pko" | "github-actions", Record<string, string | und
 };
 
 const ROLE_ARN = new RegExp(`^arn:(${PARTITIONS}):iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$`);
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 /** git check-ref-format's rules for a branch name, in short. */
 const BRANCH = /^(?!\/|.*\/\/|.*\.\.|.*@\{|.*\.lock$|.*\/$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f]+$/;
 
@@ -429,7 +428,7 @@ export function emitOptionProblems(engine: "pko" | "github-actions", options: Re
             (v) => ROLE_ARN.test(v),
             "is not an IAM role ARN: give arn:PARTITION:iam::ACCOUNT:role/NAME (the role GitHub's OIDC provider may assume)",
         );
-        check("region", (v) => REGION.test(v), "is not an AWS region: give one such as us-west-2");
+        check("region", (v) => AWS_REGION.test(v), "is not an AWS region: give one such as us-west-2");
         check("name", (v) => v.trim() !== "" && !/[\r\n]/.test(v), "must be one non-empty line (the workflow's name)");
     }
     return problems;

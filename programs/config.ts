@@ -13,6 +13,7 @@ import { agentTagsProblem } from "../components/validation";
 import { ServiceAccountRef } from "../components/trustPolicy";
 import { RayS3AccessArgs } from "../components/types";
 import { sharedRoleProblems } from "../components/validation/combinations";
+import { AWS_REGION } from "../components/validation/values";
 
 export const CONFIG_NAMESPACE = "ray-s3-access";
 
@@ -39,10 +40,7 @@ const additionalCluster = z
         oidcProviderArn: z.string().optional(),
         oidcIssuerUrl: z.string().optional(),
         /** The cluster's region, when it is not the stack's `aws:region`. */
-        region: z
-            .string()
-            .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1")
-            .optional(),
+        region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1").optional(),
     })
     .strict();
 export type AdditionalClusterConfig = z.infer<typeof additionalCluster>;

@@ -5,6 +5,8 @@
  * reads every team's data can be meant), and the environment program warns, naming both tenants and the fix.
  * Identical prefixes are sharing on purpose (two teams reading one dataset) and are not reported.
  */
+import { DIRECTORY_BUCKET_ARN } from "../components/validation/buckets";
+import { BUCKET_ARN } from "../components/validation/values";
 import { StackConfig } from "./config";
 
 /** How many exposures are written out; the rest are counted. */
@@ -23,7 +25,7 @@ export function exposureWarnings(config: StackConfig): string[] {
     config.tenants.forEach((tenant, index) => {
         for (const entry of tenant.buckets) {
             // A bucket named by its name or its ARN (general purpose or directory) is one bucket.
-            const bucket = entry.bucket.replace(/^arn:[^:]+:s3:::|^arn:[^:]+:s3express:[^:]*:[^:]*:bucket\//, "");
+            const bucket = BUCKET_ARN.exec(entry.bucket)?.[2] ?? DIRECTORY_BUCKET_ARN.exec(entry.bucket)?.[4] ?? entry.bucket;
             const claims: Claims = byBucket.get(bucket) ?? new Map();
             byBucket.set(bucket, claims);
             for (const prefix of entry.prefixes?.length ? entry.prefixes : [""]) {
@@ -44,11 +46,14 @@ export function exposureWarnings(config: StackConfig): string[] {
             const wide = prefixes[i];
             for (let j = i + 1; j < prefixes.length && prefixes[j].startsWith(wide); j++) {
                 const narrow = prefixes[j];
-                for (const [reacher, writes] of claims.get(wide)!) {
-                    for (const owner of claims.get(narrow)!.keys()) {
-                        // A tenant that lists the narrow prefix itself reaches only what it asked for; two tenants that both
-                        // list the wide one share it, and what lies under it, on purpose.
-                        if (owner === reacher || claims.get(narrow)!.has(reacher) || claims.get(wide)!.has(owner)) continue;
+                const reachers = claims.get(wide)!;
+                const owners = claims.get(narrow)!;
+                for (const [reacher, writes] of reachers) {
+                    // A tenant that lists the narrow prefix itself reaches only what it asked for.
+                    if (owners.has(reacher)) continue;
+                    for (const owner of owners.keys()) {
+                        // Two tenants that both list the wide prefix share it, and what lies under it, on purpose.
+                        if (reachers.has(owner)) continue;
                         if (warnings.length === LISTED_EXPOSURES) {
                             more++;
                             continue;

@@ -25,6 +25,8 @@ export class RayS3AccessValidationError extends pulumi.RunError {
 }
 
 export const PARTITIONS = "aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc";
+/** An AWS region's name (`us-west-2`, `ap-southeast-1`). */
+export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 export const BUCKET_ARN = new RegExp(`^arn:(${PARTITIONS}):s3:::([^/]+)$`);
 export const OIDC_PROVIDER_ARN = new RegExp(`^arn:(${PARTITIONS}):iam::\\d{12}:oidc-provider/[^\\s*?]+$`);
 export const KMS_KEY_ARN = new RegExp(`^arn:(${PARTITIONS}):kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$`);
